@@ -1,0 +1,8 @@
+"""A Mesa agent-based model of platform finance: platforms, merchants, consumers, lenders and
+debt-restructuring intermediaries, day by day."""
+
+from sim.invariants import InvariantError
+from sim.model import MarketModel
+from sim.scenario import Scenario
+
+__all__ = ["InvariantError", "MarketModel", "Scenario"]

@@ -1,0 +1,144 @@
+"""Lenders: licensed micro-lenders (platform-owned or third-party), banks, consumer-finance companies."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.scenario import LenderParams
+
+if TYPE_CHECKING:
+    from sim.model import MarketModel
+
+LOSS_GIVEN_DEFAULT = 0.9  # what a lender expects to lose on a defaulted loan when it prices
+MAX_SCORE_SHIFT = 2.0  # logit; how far a credit review can tighten underwriting
+
+
+class Lender(mesa.Agent):
+    """Underwrites, funds, prices under the rate cap, collects, writes off, sells NPLs; exits when its
+    capital is breached."""
+
+    def __init__(self, model: MarketModel, index: int, params: LenderParams, owner: int | None) -> None:
+        super().__init__(model)
+        self.index = index
+        self.params = params
+        self.name = params.name
+        self.kind = params.kind
+        self.owner = owner  # platform index that owns it (kind "platform"), else None
+        self.licensed = params.kind != "platform" or owner is None
+        self.min_capital = model.scenario.institutional(params.min_capital_m)
+        self.debt = 0.0  # funding borrowed from the outside world
+        self.active = True
+        self.exit_day: int | None = None
+        self.complaints_today = 0.0
+        self.totals = {k: 0.0 for k in ("interest", "fees_paid", "write_offs", "npl_proceeds", "recoveries",
+                                        "funding_cost", "opex", "collection_cost", "complaint_cost",
+                                        "settlements", "originated", "ad_spend")}
+        self.approvals = 0
+        self.applications = 0
+        self.score_shift = 0.0  # learned correction to the score, logit; raised when losses run high
+        self._write_offs_at_review = 0.0
+
+    # --- balance sheet ---------------------------------------------------------------------
+
+    @property
+    def cash(self) -> float:
+        return float(self.model.accounts["lender"].balance[self.index])
+
+    @property
+    def book(self) -> float:
+        """Outstanding principal this lender holds."""
+        return float(self.model.book_by_lender[self.index])
+
+    @property
+    def equity(self) -> float:
+        return self.cash + self.book - self.debt
+
+    def lending_room(self) -> float:
+        """Principal it may still lend under its leverage limit."""
+        if not (self.active and self.licensed):
+            return 0.0
+        return max(self.params.leverage_max * max(self.equity, 0.0) - self.book, 0.0)
+
+    # --- pricing and underwriting ------------------------------------------------------------
+
+    def rate(self) -> float:
+        return min(self.params.apr, self.model.regulation.rate_cap)
+
+    def max_default_probability(self, terms: int) -> float:
+        """The riskiest default probability (over the loan's life) worth lending at the capped rate.
+
+        Over its life an amortising loan of n monthly instalments carries on average (n + 1) / 24
+        balance-years per unit of principal, so it earns margin x (n + 1) / 24 and loses PD x LGD:
+        PD_max = appetite x margin x (n + 1) / 24 / LGD. A tighter cap shrinks the margin, so approvals
+        fall and lenders with costly funding stop lending.
+        """
+        p = self.params
+        margin = self.rate() - p.funding_rate - p.opex_rate
+        life_years = (terms + 1) / 24.0
+        return float(np.clip(p.risk_appetite * margin * life_years / LOSS_GIVEN_DEFAULT, 0.0, 1.0))
+
+    def approve(self, risk: np.ndarray, noise: np.ndarray, with_platform_data: bool, terms: int) -> np.ndarray:
+        """Approve applicants whose score (risk seen through noise, corrected by the lender's credit
+        reviews) is within the admissible default probability."""
+        sd = self.params.platform_data_noise if with_platform_data else self.params.score_noise
+        score = risk + sd * noise + self.score_shift
+        self.applications += len(risk)
+        pd_max = self.max_default_probability(terms)
+        if pd_max <= 0.0:
+            return np.zeros(len(risk), dtype=bool)
+        threshold = np.log(pd_max / max(1 - pd_max, 1e-12)) if pd_max < 1 else np.inf
+        ok = score <= threshold
+        self.approvals += int(ok.sum())
+        return ok
+
+    # --- daily books ---------------------------------------------------------------------------
+
+    def fund_and_pay_costs(self) -> None:
+        """Pay a day's funding cost and opex, borrow to cover a cash shortfall, repay surplus debt."""
+        m = self.model
+        ledger, acc, out = m.ledger, m.accounts["lender"], m.accounts["outside"]
+        p = self.params
+        funding = self.debt * p.funding_rate / 365.0
+        opex = self.book * p.opex_rate / 365.0
+        ledger.transfer("lender_funding_cost", acc, out, funding, self.index)
+        ledger.transfer("lender_opex", acc, out, opex, self.index)
+        self.totals["funding_cost"] += funding
+        self.totals["opex"] += opex
+        self.balance_funding()
+
+    def balance_funding(self) -> None:
+        """Keep cash non-negative by borrowing; use idle cash to repay funding."""
+        m = self.model
+        acc, out = m.accounts["lender"], m.accounts["outside"]
+        cash = self.cash
+        if cash < 0:
+            m.ledger.transfer("lender_borrowing", out, acc, -cash, None, self.index)
+            self.debt += -cash
+        elif self.debt > 0 and cash > 0:
+            repay = min(cash, self.debt)
+            m.ledger.transfer("lender_debt_repayment", acc, out, repay, self.index)
+            self.debt -= repay
+
+    def review_underwriting(self) -> None:
+        """Month-end credit review: tighten when last month's write-offs, annualised, eat most of the
+        margin; loosen slowly when they are well below it."""
+        book = self.book
+        written = self.totals["write_offs"] - self._write_offs_at_review
+        self._write_offs_at_review = self.totals["write_offs"]
+        if book <= 0:
+            return
+        loss_rate = written * 12.0 / book
+        margin = max(self.rate() - self.params.funding_rate - self.params.opex_rate, 1e-3)
+        if loss_rate > 0.8 * margin:
+            self.score_shift = min(self.score_shift + 0.2, MAX_SCORE_SHIFT)
+        elif loss_rate < 0.4 * margin:
+            self.score_shift = max(self.score_shift - 0.1, 0.0)
+
+    def check_capital(self, day: int) -> None:
+        """A lender whose equity falls below its minimum capital stops lending (exit, run-off)."""
+        if self.active and self.licensed and self.equity < self.min_capital:
+            self.active = False
+            self.exit_day = day

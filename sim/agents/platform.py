@@ -1,0 +1,142 @@
+"""Platforms: own the traffic and the merchant data, sell ads, and choose how to make money from credit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+from sim.scenario import PlatformParams
+
+if TYPE_CHECKING:
+    from sim.agents.lender import Lender
+    from sim.model import MarketModel
+
+REVENUE_SOURCES = ("commission", "other", "lender_ads", "restructurer_ads", "diversion_fees", "lending")
+FINANCE_SOURCES = ("lender_ads", "diversion_fees", "lending")
+
+
+class Platform(mesa.Agent):
+    """A platform with a finance strategy (`none | traffic_diversion | own_license`), products,
+    a deposit policy toward shops and an ad policy toward debt-restructuring intermediaries."""
+
+    def __init__(self, model: MarketModel, index: int, params: PlatformParams) -> None:
+        super().__init__(model)
+        self.index = index
+        self.params = params
+        self.name = params.name
+        self.strategy = params.finance.strategy
+        self.restructurer_ad_policy = params.restructurer_ad_policy
+        self.revenue = {k: 0.0 for k in REVENUE_SOURCES}
+        self.revenue_today = {k: 0.0 for k in REVENUE_SOURCES}
+        self.license_ready_day: int | None = None
+        self.license_denied = False
+        self.users = model.consumers.users_of(index)
+        self.active_merchants = 0
+        self.monthly_buyers = 0
+        self.new_day()
+
+    # --- who lends on this platform ------------------------------------------------------------
+
+    def own_lender(self) -> Lender | None:
+        name = self.params.finance.license_lender
+        return self.model.lender_by_name.get(name) if name else None
+
+    def lending_through_license(self) -> bool:
+        lender = self.own_lender()
+        return self.strategy == "own_license" and lender is not None and lender.licensed and lender.active
+
+    def partners(self) -> list[Lender]:
+        return [self.model.lender_by_name[n] for n in self.params.finance.partners]
+
+    def consumer_lenders(self) -> list[tuple[Lender, str]]:
+        """Lenders a consumer here can borrow cash from, with the channel: own licence, diversion or ads."""
+        out: list[tuple[Lender, str]] = []
+        if self.params.finance.cash_loans:
+            if self.lending_through_license():
+                out.append((self.own_lender(), "own"))
+            if self.strategy in ("traffic_diversion", "own_license"):
+                out += [(lender, "diversion") for lender in self.partners()]
+        if self.params.lender_ads:
+            taken = {lender.index for lender, _ in out}
+            out += [(lender, "ads") for lender in self.model.lenders
+                    if lender.params.advertises and lender.index not in taken]
+        return [(lender, ch) for lender, ch in out if lender.lending_room() > 0]
+
+    def bnpl_lender(self) -> tuple[Lender, str] | None:
+        """Who funds BNPL at checkout: the platform's own lender, or its first partner under diversion."""
+        if not self.params.finance.bnpl:
+            return None
+        if self.lending_through_license():
+            return self.own_lender(), "own"
+        if self.strategy == "traffic_diversion" and self.params.finance.partners:
+            return self.partners()[0], "diversion"
+        return None
+
+    def merchant_lender(self) -> tuple[Lender, str] | None:
+        """The lender of the platform's shop-loan programme (uses shop data and settlement control)."""
+        if not self.params.finance.merchant_loans:
+            return None
+        if self.lending_through_license():
+            return self.own_lender(), "own"
+        if self.strategy in ("traffic_diversion", "own_license") and self.params.finance.partners:
+            return self.partners()[0], "diversion"
+        return None
+
+    def restructurer_reach(self) -> float:
+        """Share of an intermediary's ad reach this platform lets through."""
+        return {"allow": 1.0, "restrict": self.params.restrict_factor, "ban": 0.0}[self.restructurer_ad_policy]
+
+    # --- licence ----------------------------------------------------------------------------------
+
+    def pursue_license(self, day: int) -> None:
+        """Under `own_license` without a licence: buy one (moratorium) or apply, and pay in the capital.
+
+        Registered capital (RMB 1 bn, 5 bn across provinces) moves from the platform into its lender;
+        the licence becomes usable after the acquisition delay. A platform that cannot afford it
+        keeps lending through partners.
+        """
+        lender = self.own_lender()
+        if self.strategy != "own_license" or lender is None or lender.licensed or self.license_denied:
+            return
+        m = self.model
+        if self.license_ready_day is None:
+            reg = m.regulation
+            fin = self.params.finance
+            capital = m.scenario.institutional(
+                reg.registered_capital_cross_m if fin.cross_province else reg.registered_capital_m
+            )
+            cost = m.scenario.institutional(fin.license_cost_m) if reg.license_moratorium else 0.0
+            accounts = m.accounts
+            if accounts["platform"].balance[self.index] < capital + cost:
+                self.license_denied = True
+                return
+            m.ledger.transfer("license_cost", accounts["platform"], accounts["outside"], cost, self.index)
+            m.ledger.transfer("registered_capital", accounts["platform"], accounts["lender"], capital,
+                              self.index, lender.index)
+            lender.min_capital = max(lender.min_capital, 0.5 * capital)
+            self.license_ready_day = day + fin.license_delay_days
+        if day >= self.license_ready_day:
+            lender.licensed = True
+
+    # --- revenue ------------------------------------------------------------------------------------
+
+    def book_revenue(self, source: str, amount: float) -> None:
+        self.revenue[source] += amount
+        self.revenue_today[source] += amount
+
+    def finance_revenue(self, today: bool = False) -> float:
+        rev = self.revenue_today if today else self.revenue
+        return sum(rev[k] for k in FINANCE_SOURCES)
+
+    def total_revenue(self, today: bool = False) -> float:
+        rev = self.revenue_today if today else self.revenue
+        return sum(rev.values())
+
+    def new_day(self) -> None:
+        for k in self.revenue_today:
+            self.revenue_today[k] = 0.0
+        self.visits_today = 0
+        self.orders_today = 0
+        self.gmv_today = 0.0
+        self.bnpl_orders_today = 0

@@ -1,0 +1,59 @@
+"""Populations held as typed arrays, with a read-only view of one member."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+
+class Population:
+    """Struct of arrays, one row per agent; columns are declared as {name: (dtype, fill)}.
+
+    `population[i]` returns a read-only mapping of one agent's attributes, so a student can inspect
+    an individual even though the rules act on whole columns at once.
+    """
+
+    columns: dict[str, tuple[type, Any]] = {}
+
+    def __init__(self, n: int, capacity: int | None = None) -> None:
+        self.n = int(n)
+        self._capacity = max(int(capacity or n), 1)
+        for name, (dtype, fill) in self.columns.items():
+            setattr(self, name, np.full(self._capacity, fill, dtype=dtype))
+        self._extra: dict[str, Callable[[int], Any]] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def attach(self, name: str, getter: Callable[[int], Any]) -> None:
+        """Show a value kept elsewhere (a cash balance in the ledger) in the member view."""
+        self._extra[name] = getter
+
+    def __getitem__(self, i: int) -> MappingProxyType:
+        if not -self.n <= i < self.n:
+            raise IndexError(f"{type(self).__name__} index {i} out of range (0..{self.n - 1})")
+        i = i % self.n
+        row = {name: getattr(self, name)[i].item() for name in self.columns}
+        row.update({name: getter(i) for name, getter in self._extra.items()})
+        return MappingProxyType({"id": i, **row})
+
+    def grow_to(self, needed: int) -> None:
+        """Make room for `needed` rows, doubling capacity (amortised O(1) per row)."""
+        if needed <= self._capacity:
+            return
+        capacity = self._capacity
+        while capacity < needed:
+            capacity *= 2
+        for name, (dtype, fill) in self.columns.items():
+            old = getattr(self, name)
+            new = np.full(capacity, fill, dtype=dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+        self._capacity = capacity
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity

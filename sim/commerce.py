@@ -1,0 +1,175 @@
+"""Traffic and checkout: who visits which platform, who buys from which shop, and how they pay.
+
+All rules act on index arrays; there is no loop over consumers or orders.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.finance.loans import BNPL
+
+if TYPE_CHECKING:
+    from sim.agents import Lender, Platform
+    from sim.model import MarketModel
+
+ORDER_VALUE_SIGMA = 0.7  # log-sd of order values around a platform's mean
+CLAIM_SHARE_OF_REFUNDS = 0.1  # one claim for every ten refunds
+CLAIM_COMPENSATION = 0.3  # share of the order value paid to the consumer from the deposit
+
+
+def visit(model: MarketModel, t: int) -> list[np.ndarray]:
+    """Each platform's visitors today (a consumer visits each platform they use independently)."""
+    rng = model.streams["traffic"]
+    c = model.consumers
+    visitors = []
+    for p in model.platform_list:
+        users = p.users
+        prob = p.params.dau_ratio * c.activity[users]
+        v = users[rng.random(len(users), dtype=np.float32) < prob]
+        visitors.append(v)
+        revenue = len(v) * p.params.other_revenue_per_visit
+        if revenue:
+            model.ledger.transfer("other_revenue", model.accounts["outside"], model.accounts["platform"], revenue,
+                                  None, p.index)
+            p.book_revenue("other", revenue)
+        p.visits_today = len(v)
+    model.today["active_consumers"] += len(np.unique(np.concatenate(visitors))) if visitors else 0
+    return visitors
+
+
+def shop(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
+    """Orders: a share of visitors buy; BNPL is offered at checkout where the platform has it."""
+    rng = model.streams["shopping"]
+    credit_rng = model.streams["credit"]
+    c, mer, acc = model.consumers, model.merchants, model.accounts
+    festival = model.festival_multiplier(t)
+    mean_income = float(c.income[: c.n].mean()) if c.n else 1.0
+    for p, v in zip(model.platform_list, visitors, strict=True):
+        if len(v) == 0:
+            continue
+        k = rng.binomial(len(v), min(p.params.purchase_rate * festival, 1.0))
+        buyers = np.unique(v[rng.integers(0, len(v), size=k)])
+        shops_here = np.flatnonzero((mer.platform[: mer.n] == p.index) & mer.active[: mer.n] & ~mer.restricted[: mer.n])
+        if len(buyers) == 0 or len(shops_here) == 0:
+            continue
+        value = (p.params.order_value * np.sqrt(c.income[buyers] / mean_income)
+                 * np.exp(ORDER_VALUE_SIGMA * rng.standard_normal(len(buyers)) - ORDER_VALUE_SIGMA**2 / 2))
+        weight = np.cumsum(mer.size[shops_here] * mer.demand[shops_here], dtype=np.float64)
+        shop_of = shops_here[np.minimum(np.searchsorted(weight, rng.random(len(buyers)) * weight[-1]),
+                                        len(shops_here) - 1)]
+        cash = acc["consumer"].balance[buyers]
+        liquid = cash >= value
+        prefers_bnpl = rng.random(len(buyers)) < c.bnpl_preference_of(buyers)
+        offer = p.bnpl_lender()
+        bnpl = np.zeros(len(buyers), dtype=bool)
+        if offer is not None:
+            lender, channel = offer
+            ask = np.flatnonzero(~liquid | prefers_bnpl)
+            if len(ask):
+                who = buyers[ask]
+                ok = lender.approve(c.risk[who], credit_rng.standard_normal(len(ask)).astype(np.float32),
+                                    with_platform_data=channel == "own", terms=lender.params.bnpl_terms)
+                ok &= model.credit.consumer_limits(lender, who) >= value[ask]
+                ok = model.credit.within_capacity(lender, value[ask], ok)
+                bnpl[ask[ok]] = True
+        pay_cash = liquid & ~bnpl
+        paid = bnpl | pay_cash
+        slot = model.settlement.slot_for_sale(t, np.full(len(buyers), p.index))
+        # Cash orders: consumer -> shop's pending settlement.
+        cb = np.flatnonzero(pay_cash)
+        model.ledger.transfer("purchase_cash", acc["consumer"], acc["merchant_pending"], value[cb], buyers[cb],
+                              (slot[cb], shop_of[cb]))
+        # BNPL orders: the lender pays the shop; the consumer owes the lender.
+        bb = np.flatnonzero(bnpl)
+        if len(bb):
+            model.credit.originate_consumer(
+                lender, channel, p.index, BNPL, buyers[bb], value[bb], t,
+                pay_to=("merchant_pending", (slot[bb], shop_of[bb])),
+            )
+        _refunds_and_claims(model, rng, buyers[cb], value[cb], slot[cb], shop_of[cb])
+        np.add.at(c.orders, buyers[paid], 1)
+        c.bnpl_orders[buyers[bb]] += 1
+        gmv = float(value[paid].sum())
+        model.today["orders"] += int(paid.sum())
+        model.today["gmv"] += gmv
+        model.today["bnpl_orders"] += len(bb)
+        model.today["bnpl_gmv"] += float(value[bb].sum())
+        model.today["abandoned_orders"] += int((~paid).sum())
+        p.orders_today += int(paid.sum())
+        p.gmv_today += gmv
+        p.bnpl_orders_today += len(bb)
+        c.bought_month[buyers[paid]] |= np.uint8(1 << p.index)
+
+
+def _refunds_and_claims(model: MarketModel, rng: np.random.Generator, buyers: np.ndarray, value: np.ndarray,
+                        slot: np.ndarray, shops: np.ndarray) -> None:
+    """Some cash orders are refunded from the shop's pending balance; claims are paid from its deposit."""
+    if len(buyers) == 0:
+        return
+    mer, acc = model.merchants, model.accounts
+    cats = model.scenario.merchants.categories
+    refund_rate = np.asarray([cat.refund_rate for cat in cats])[mer.category[shops]]
+    u = rng.random(len(buyers))
+    refund = u < refund_rate
+    model.ledger.transfer("refund", acc["merchant_pending"], acc["consumer"], value[refund],
+                          (slot[refund], shops[refund]), buyers[refund], src_unique=False)
+    claim = (u >= refund_rate) & (u < refund_rate * (1 + CLAIM_SHARE_OF_REFUNDS))
+    pay = np.minimum(value[claim] * CLAIM_COMPENSATION, acc["merchant_deposit"].balance[shops[claim]])
+    model.ledger.transfer("claim", acc["merchant_deposit"], acc["consumer"], pay, shops[claim], buyers[claim],
+                          src_unique=False)
+    model.today["refunds"] += float(value[refund].sum())
+    model.today["claims"] += float(pay.sum())
+
+
+
+def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
+    """Consumers short of cash after a shock apply for cash loans where they find them: the platform's
+    own lender, its diversion partners, or loan ads. Each need may be spread over several lenders."""
+    rng = model.streams["credit"]
+    c, acc = model.consumers, model.accounts
+    appetite = model.scenario.consumers.cash_loan_appetite
+    max_apps = model.scenario.consumers.max_applications
+    for p, v in zip(model.platform_list, visitors, strict=True):
+        needy = v[c.need[v] >= 50.0]
+        if len(needy) == 0:
+            continue
+        seekers = needy[rng.random(len(needy)) < appetite]
+        tries = np.zeros(len(seekers), dtype=np.int16)
+        lenders = p.consumer_lenders()
+        order = rng.permutation(len(lenders)) if lenders else []
+        for j in order:
+            lender, channel = lenders[j]
+            open_ = np.flatnonzero((c.need[seekers] >= 50.0) & (tries < max_apps))
+            if len(open_) == 0:
+                break
+            who = seekers[open_]
+            tries[open_] += 1
+            if channel == "ads":
+                _pay_per_click(model, lender, p, len(who))
+            ok = lender.approve(c.risk[who], rng.standard_normal(len(who)).astype(np.float32),
+                                with_platform_data=channel == "own", terms=lender.params.cash_loan_terms)
+            amount = np.minimum(np.ceil(c.need[who] / 100.0) * 100.0, model.credit.consumer_limits(lender, who))
+            ok &= amount >= 100.0
+            ok = model.credit.within_capacity(lender, amount, ok)
+            got, amt = who[ok], amount[ok]
+            if len(got) == 0:
+                continue
+            model.credit.originate_consumer(lender, channel, p.index, 1, got, amt, t)
+            # The loan pays the bill the shock left unpaid.
+            spend = np.minimum(amt, c.need[got])
+            model.ledger.transfer("shock_expense", acc["consumer"], acc["outside"], spend, got)
+            c.need[got] -= spend
+            model.today["cash_loans"] += len(got)
+
+
+def _pay_per_click(model: MarketModel, lender: Lender, platform: Platform, clicks: int) -> None:
+    cost = clicks * platform.params.loan_ad_click_price
+    if cost:
+        model.ledger.transfer("lender_ads", model.accounts["lender"], model.accounts["platform"], cost,
+                              lender.index, platform.index)
+        platform.book_revenue("lender_ads", cost)
+        lender.totals["ad_spend"] += cost
+

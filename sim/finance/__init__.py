@@ -1,0 +1,1 @@
+"""Mechanisms that cut across actors: accounts, the loan book, underwriting, collections, regulation."""

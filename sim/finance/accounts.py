@@ -1,0 +1,89 @@
+"""Every movement of money is a transfer between two accounts, recorded under a flow name.
+
+Accounts are NumPy arrays (one row per consumer, merchant, platform, ...) plus one account for the
+outside world (income, costs, funding, NPL buyers). The sum of all balances never changes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Index = np.ndarray | int | slice | tuple | None
+
+
+@dataclass
+class Account:
+    """A named array of balances (RMB)."""
+
+    name: str
+    balance: np.ndarray
+
+    def total(self) -> float:
+        return float(self.balance.sum())
+
+
+def _apply(balance: np.ndarray, idx: Index, amount: np.ndarray | float, sign: float, unique: bool) -> None:
+    amount = np.asarray(amount, dtype=np.float64)
+    if idx is None and balance.size == 1:  # a single account (the outside world) takes the total
+        balance[0] += sign * float(amount.sum())
+    elif idx is None:
+        balance += sign * amount
+    elif isinstance(idx, int | np.integer):  # one account pays or receives the total
+        balance[idx] += sign * float(amount.sum())
+    elif unique or isinstance(idx, slice):
+        balance[idx] += sign * amount
+    else:
+        np.add.at(balance, idx, sign * amount)
+
+
+@dataclass
+class Ledger:
+    """All accounts of a market and the flows between them."""
+
+    accounts: dict[str, Account] = field(default_factory=dict)
+    today: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    cumulative: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def open(self, name: str, balance: np.ndarray) -> Account:
+        account = Account(name, balance)
+        self.accounts[name] = account
+        return account
+
+    def transfer(
+        self,
+        flow: str,
+        src: Account,
+        dst: Account,
+        amount: np.ndarray | float,
+        src_idx: Index = None,
+        dst_idx: Index = None,
+        *,
+        src_unique: bool = True,
+        dst_unique: bool = False,
+    ) -> float:
+        """Move `amount` from `src[src_idx]` to `dst[dst_idx]`; return the total moved.
+
+        `*_unique` says whether an index array has no repeats, so plain fancy indexing is safe;
+        with repeats the update goes through `np.add.at`.
+        """
+        total = float(np.sum(amount))
+        if total == 0.0:
+            return 0.0
+        _apply(src.balance, src_idx, amount, -1.0, src_unique)
+        _apply(dst.balance, dst_idx, amount, 1.0, dst_unique)
+        self.today[flow] += total
+        self.cumulative[flow] += total
+        return total
+
+    def total_money(self) -> float:
+        return sum(account.total() for account in self.accounts.values())
+
+    def gross_money(self) -> float:
+        """Sum of absolute balances: the scale against which rounding is judged."""
+        return sum(float(np.abs(account.balance).sum()) for account in self.accounts.values())
+
+    def new_day(self) -> None:
+        self.today.clear()

@@ -1,0 +1,139 @@
+"""Origination and every change of principal, in one place, so aggregates never drift from the book.
+
+Two loan books: consumer loans (BNPL and cash loans) and shop loans. Per-consumer debt and each
+lender's book are kept in step with the loans here; the invariant check rebuilds them from scratch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.finance.loans import CASH, LoanBook
+
+if TYPE_CHECKING:
+    from sim.agents.lender import Lender
+    from sim.model import MarketModel
+
+MIN_LOAN = 50.0  # RMB; smaller needs are not worth a loan
+BUREAU_VISIBILITY = {"platform": 1.0, "bank": 1.0, "consumer_finance": 0.8, "micro_lender": 0.4}
+
+
+def group_sum(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sum `values` by `keys`; return (unique keys, sums, inverse index of each row)."""
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    return uniq, np.bincount(inverse, weights=values, minlength=len(uniq)), inverse
+
+
+class Credit:
+    """The consumer and merchant loan books and the aggregates derived from them."""
+
+    def __init__(self, model: MarketModel, n_lenders: int) -> None:
+        self.model = model
+        cap = max(1024, model.scenario.consumers.count // 2)
+        self.consumer = LoanBook(cap)
+        self.merchant = LoanBook(max(256, model.scenario.merchants.count))
+        self.book_by_lender = np.zeros(n_lenders, dtype=np.float64)
+
+    # --- underwriting -------------------------------------------------------------------------
+
+    def consumer_limits(self, lender: Lender, ids: np.ndarray) -> np.ndarray:
+        """Most `lender` will lend each consumer now: its limit less the debt it can see, within the
+        regulator's per-person balance limit."""
+        c = self.model.consumers
+        seen_debt = c.debt[ids] * BUREAU_VISIBILITY[lender.kind]
+        own_limit = lender.params.limit_months * c.income[ids] - seen_debt
+        legal_room = self.model.regulation.balance_limit - c.debt[ids]
+        return np.maximum(np.minimum(own_limit, legal_room), 0.0)
+
+    def within_capacity(self, lender: Lender, amounts: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Approve in arrival order until the lender's leverage room is used up."""
+        room = lender.lending_room()
+        running = np.cumsum(np.where(ok, amounts, 0.0))
+        return ok & (running <= room)
+
+    # --- origination --------------------------------------------------------------------------
+
+    def originate_consumer(
+        self, lender: Lender, channel: str, platform: int, product: int, ids: np.ndarray, amounts: np.ndarray,
+        t: int, pay_to: tuple[str, np.ndarray | tuple] | None = None,
+    ) -> None:
+        """Book loans and move the money: to the consumer's cash, or for BNPL to the merchant.
+
+        Under an own licence the platform's lender keeps its co-lending share and its first partner
+        funds the rest (two loan rows, one schedule). Under diversion the lender pays the platform a fee.
+        """
+        if len(ids) == 0:
+            return
+        m = self.model
+        platform_agent = m.platform_list[platform]
+        fin = platform_agent.params.finance
+        split: list[tuple[Lender, float]] = [(lender, 1.0)]
+        if channel == "own" and fin.co_lending_own_share < 1.0:
+            partners = [p for p in platform_agent.partners() if p.active and p.licensed]
+            if partners:
+                split = [(lender, fin.co_lending_own_share), (partners[0], 1.0 - fin.co_lending_own_share)]
+        terms = {CASH: lender.params.cash_loan_terms}.get(product, lender.params.bnpl_terms)
+        for funder, share in split:
+            part = amounts * share
+            apr = funder.rate()
+            self.consumer.add(ids, funder.index, platform, product, part, apr, terms, t)
+            dst_name, dst_idx = pay_to if pay_to else ("consumer", ids)
+            m.ledger.transfer(f"loan_disbursed_{'bnpl' if product != CASH else 'cash'}", m.accounts["lender"],
+                              m.accounts[dst_name], part, funder.index, dst_idx)
+            self.book_by_lender[funder.index] += part.sum()
+            funder.totals["originated"] += float(part.sum())
+        np.add.at(m.consumers.debt, ids, amounts)
+        np.add.at(m.consumers.loans_taken, ids, 1)
+        if channel == "diversion" and fin.diversion_fee > 0:
+            fee = float(amounts.sum()) * fin.diversion_fee
+            m.ledger.transfer("diversion_fee", m.accounts["lender"], m.accounts["platform"], fee,
+                              lender.index, platform)
+            lender.totals["fees_paid"] += fee
+            platform_agent.book_revenue("diversion_fees", fee)
+        m.today["loans_originated"] += len(ids)
+        m.today["amount_originated"] += float(amounts.sum())
+
+    def originate_merchant(
+        self, lender: Lender, platform: int, ids: np.ndarray, amounts: np.ndarray, t: int
+    ) -> None:
+        """Shop loans; `platform` is -1 for a third-party lender working without the platform."""
+        if len(ids) == 0:
+            return
+        m = self.model
+        self.merchant.add(ids, lender.index, platform, 2, amounts, lender.rate(), lender.params.merchant_loan_terms, t)
+        m.ledger.transfer("loan_disbursed_merchant", m.accounts["lender"], m.accounts["merchant_cash"], amounts,
+                          lender.index, ids, dst_unique=True)
+        self.book_by_lender[lender.index] += amounts.sum()
+        lender.totals["originated"] += float(amounts.sum())
+        m.merchants.has_loan[ids] = True
+        m.merchants.loans_taken[ids] += 1
+        m.today["merchant_loans_originated"] += len(ids)
+        m.today["merchant_amount_originated"] += float(amounts.sum())
+
+    # --- principal leaving the book -------------------------------------------------------------
+
+    def principal_reduced(self, book: LoanBook, ids: np.ndarray, amounts: np.ndarray) -> None:
+        """Keep borrower debt and lender books in step when principal is repaid, written off or sold."""
+        if len(ids) == 0:
+            return
+        np.subtract.at(self.book_by_lender, book.lender[ids], amounts)
+        if book is self.consumer:
+            np.subtract.at(self.model.consumers.debt, book.borrower[ids], amounts)
+        else:
+            gone = ids[book.status[ids] != 0]
+            self.model.merchants.has_loan[book.borrower[gone]] = False
+
+    def rebuilt_aggregates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-lender book and per-consumer debt recomputed from the loans (for invariant checks)."""
+        m = self.model
+        n_l = len(self.book_by_lender)
+        book = np.zeros(n_l)
+        debt = np.zeros(m.consumers.n)
+        for b in (self.consumer, self.merchant):
+            n = b.n
+            book += np.bincount(b.lender[:n], weights=b.outstanding[:n], minlength=n_l)[:n_l]
+        c = self.consumer
+        debt += np.bincount(c.borrower[: c.n], weights=c.outstanding[: c.n], minlength=m.consumers.n)
+        return book, debt

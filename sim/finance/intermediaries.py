@@ -1,0 +1,201 @@
+"""Debt-restructuring intermediaries at work: ads, recruitment, complaints and settlements.
+
+Clients stop paying and become harder to reach; their template complaints raise lenders' costs and
+cut lenders' contact with all their delinquent borrowers; a few clients get a settlement at a haircut.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.agents.consumers import NOT_DELINQUENT
+from sim.finance.loans import ACTIVE, CHARGED_OFF
+from sim.finance.repayment import book_interest
+
+if TYPE_CHECKING:
+    from sim.model import MarketModel
+
+MIN_DPD_TO_RECRUIT = 15  # intermediaries target borrowers already in trouble
+BUDGET_REFERENCE_M = 10.0  # RMB m a year at which an intermediary reaches ~63% of a platform's late users
+
+
+def run_day(model: MarketModel, t: int) -> None:
+    rng = model.streams["restructurers"]
+    _buy_ads(model)
+    _recruit(model, t, rng)
+    _complain(model)
+    _settle(model, rng)
+
+
+def _reach(model: MarketModel) -> np.ndarray:
+    """Reach of each intermediary (rows) on each platform (columns), after platform ad policies."""
+    out = np.zeros((len(model.restructurer_list), len(model.platform_list)))
+    for r in model.restructurer_list:
+        base = 1.0 - np.exp(-r.params.ad_budget_m / BUDGET_REFERENCE_M)
+        for p in model.platform_list:
+            out[r.index, p.index] = r.reach_on(base * p.restructurer_reach())
+    return out
+
+
+def _buy_ads(model: MarketModel) -> None:
+    acc = model.accounts
+    for r in model.restructurer_list:
+        if not r.active:
+            continue
+        for p in model.platform_list:
+            spend = r.daily_budget * p.restructurer_reach()
+            if spend <= 0:
+                continue
+            if acc["restructurer"].balance[r.index] < spend:  # owners fund the ad campaign
+                model.ledger.transfer("restructurer_funding", acc["outside"], acc["restructurer"], spend, None,
+                                      r.index)
+            model.ledger.transfer("restructurer_ads", acc["restructurer"], acc["platform"], spend, r.index,
+                                  p.index)
+            p.book_revenue("restructurer_ads", spend)
+
+
+def _recruit(model: MarketModel, t: int, rng: np.random.Generator) -> None:
+    c = model.consumers
+    reach = _reach(model)
+    if not reach.any():
+        return
+    since = c.delinquent_since[: c.n]
+    cand = np.flatnonzero((since >= 0) & (since <= t - MIN_DPD_TO_RECRUIT) & (c.client_of[: c.n] < 0))
+    if len(cand) == 0:
+        return
+    bits = c.platforms[cand]
+    # Daily chance of signing with each intermediary, over the platforms the consumer uses.
+    p_sign = np.zeros((len(cand), len(model.restructurer_list)))
+    for r in model.restructurer_list:
+        miss = np.ones(len(cand))
+        for p in model.platform_list:
+            if reach[r.index, p.index] > 0:
+                uses = (bits & np.uint8(1 << p.index)) > 0
+                miss *= np.where(uses, 1.0 - reach[r.index, p.index], 1.0)
+        p_sign[:, r.index] = r.params.conversion * (1.0 - miss)
+    total = p_sign.sum(axis=1)
+    signs = rng.random(len(cand)) < total
+    if not signs.any():
+        return
+    who = cand[signs]
+    cum = np.cumsum(p_sign[signs], axis=1) / total[signs, None]
+    pick = (rng.random(len(who))[:, None] > cum).sum(axis=1)
+    acc = model.accounts
+    fee = np.asarray([r.params.upfront_fee for r in model.restructurer_list])[pick]
+    paid = np.minimum(fee, np.maximum(acc["consumer"].balance[who], 0.0))
+    model.ledger.transfer("restructurer_fee", acc["consumer"], acc["restructurer"], paid, who, pick)
+    loss = np.asarray([r.params.contact_loss for r in model.restructurer_list])[pick]
+    age = t - c.delinquent_since[who]
+    remaining = np.maximum(c.contact_lost_after[who] - age, 0.0)
+    c.contact_lost_after[who] = age + remaining / loss
+    c.client_of[who] = pick
+    for r in model.restructurer_list:
+        mine = pick == r.index
+        r.clients_signed += int(mine.sum())
+        r.fees += float(paid[mine].sum())
+    model.today["restructurer_signups"] += len(who)
+    model.today["restructurer_fees"] += float(paid.sum())
+
+
+def _complain(model: MarketModel) -> None:
+    """Clients' template complaints: a cost per complaint and a drag on each lender's collections."""
+    book, c = model.credit.consumer, model.consumers
+    late = book.delinquent_ids()
+    n_l = len(model.lender_list)
+    drag = np.zeros(n_l)
+    if len(late):
+        client = c.client_of[book.borrower[late]]
+        lender = book.lender[late]
+        late_by_lender = np.bincount(lender, minlength=n_l)
+        client_by_lender = np.bincount(lender[client >= 0], minlength=n_l)
+        share = np.divide(client_by_lender, late_by_lender, out=np.zeros(n_l), where=late_by_lender > 0)
+        drag = np.minimum(model.regulation.complaint_drag * share, 0.9)
+        per_client = np.asarray([r.params.complaints_per_client for r in model.restructurer_list] + [0.0])
+        complaints = np.bincount(lender[client >= 0], weights=per_client[client[client >= 0]] / 30.0,
+                                 minlength=n_l)
+        for lend in model.lender_list:
+            lend.complaints_today = float(complaints[lend.index])
+            cost = lend.complaints_today * model.regulation.complaint_cost
+            if cost:
+                model.ledger.transfer("complaint_cost", model.accounts["lender"], model.accounts["outside"], cost,
+                                      lend.index)
+                lend.totals["complaint_cost"] += cost
+        model.today["complaints"] += float(complaints.sum())
+    model.collections.drag[:] = drag
+
+
+def _settle(model: MarketModel, rng: np.random.Generator) -> None:
+    """Some clients' debts are settled: they pay what they can of the lender's haircut offer, the rest
+    is forgiven, and the intermediary takes a share of what was forgiven."""
+    c = model.consumers
+    clients = np.flatnonzero(c.client_of[: c.n] >= 0)
+    if len(clients) == 0:
+        return
+    rate = np.asarray([r.params.settlement_rate for r in model.restructurer_list])[c.client_of[clients]]
+    settling = clients[rng.random(len(clients)) < rate]
+    if len(settling) == 0:
+        return
+    book = model.credit.consumer
+    n = book.n
+    mask = np.zeros(c.n, dtype=bool)
+    mask[settling] = True
+    status = book.status[:n]
+    loans = np.flatnonzero(mask[book.borrower[:n]] & ((status == ACTIVE) | (status == CHARGED_OFF)))
+    if len(loans) == 0:
+        c.client_of[settling] = -1
+        return
+    acc, ledger = model.accounts, model.ledger
+    haircut = np.asarray([lend.params.settlement_haircut for lend in model.lender_list])[book.lender[loans]]
+    on_book = np.where(book.status[loans] == ACTIVE, book.outstanding[loans] + book.arrears_interest[loans],
+                       book.claim[loans])
+    offer = (1.0 - haircut) * on_book
+    who = book.borrower[loans]
+    # Each client spends what cash they have across their loans, pro rata to the offers.
+    uniq, inv = np.unique(who, return_inverse=True)
+    offer_total = np.bincount(inv, weights=offer)
+    afford = np.minimum(1.0, np.divide(np.maximum(acc["consumer"].balance[uniq], 0.0), offer_total,
+                                       out=np.ones(len(uniq)), where=offer_total > 0))
+    pay = offer * afford[inv]
+    ledger.transfer("settlement_payment", acc["consumer"], acc["lender"], pay, who, book.lender[loans],
+                    src_unique=False)
+    active = book.status[loans] == ACTIVE
+    a_ids, a_pay = loans[active], pay[active]
+    interest = np.minimum(a_pay, book.arrears_interest[a_ids])
+    principal = np.minimum(a_pay - interest, book.outstanding[a_ids])
+    book.outstanding[a_ids] -= principal
+    book.repaid[a_ids] += principal
+    book.interest_paid[a_ids] += interest
+    model.credit.principal_reduced(book, a_ids, principal)
+    book_interest(model, book.lender[a_ids], interest)
+    forgiven = book.settle(a_ids)
+    model.credit.principal_reduced(book, a_ids, forgiven)
+    was_late = book.first_missed[a_ids] >= 0
+    np.subtract.at(c.loans_in_arrears, book.borrower[a_ids[was_late]], 1)
+    model.today["charged_off_principal"] += float(forgiven.sum())
+    for lend in model.lender_list:
+        sel = book.lender[a_ids] == lend.index
+        lend.totals["write_offs"] += float(forgiven[sel].sum())
+        lend.totals["settlements"] += float(pay[book.lender[loans] == lend.index].sum())
+    co_ids, co_pay = loans[~active], pay[~active]
+    book.recovered[co_ids] += co_pay
+    book.claim[co_ids] = 0.0
+    model.collections.close_claims(co_ids)
+    model.today["recoveries"] += float(co_pay.sum())
+    model.today["settlement_recoveries"] += float(pay.sum())
+    # Success fee on the debt forgiven, from whatever cash the client has left.
+    forgiven_total = np.bincount(inv, weights=on_book - pay)
+    fee_rate = np.asarray([r.params.success_fee for r in model.restructurer_list])[c.client_of[uniq]]
+    fee = np.minimum(fee_rate * forgiven_total, np.maximum(acc["consumer"].balance[uniq], 0.0))
+    ledger.transfer("restructurer_fee", acc["consumer"], acc["restructurer"], fee, uniq, c.client_of[uniq])
+    for r in model.restructurer_list:
+        mine = c.client_of[uniq] == r.index
+        r.fees += float(fee[mine].sum())
+        r.settlements += int(mine.sum())
+    model.today["restructurer_fees"] += float(fee.sum())
+    c.client_of[settling] = -1
+    still_late = c.loans_in_arrears[settling] > 0
+    done = settling[~still_late & (model.collections.open_claims[settling] == 0)]
+    c.delinquent_since[done] = NOT_DELINQUENT
+    c.contact_lost_after[done] = np.inf

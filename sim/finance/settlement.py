@@ -1,0 +1,242 @@
+"""The platform's control of shop money: pending settlement, deposits, sweeps, freezes, trading
+restrictions and early warnings.
+
+Pending settlement is a ring of daily slots (rows) by shop (columns): a sale made on day t on a
+platform with settlement delay d waits in slot (t + d) mod R and is released on that day, less the
+platform's commission and the cost of goods. A frozen shop's slot rolls over to the next day.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.finance.loans import ACTIVE
+from sim.finance.repayment import book_interest
+
+if TYPE_CHECKING:
+    from sim.model import MarketModel
+
+
+class Settlement:
+    def __init__(self, model: MarketModel) -> None:
+        self.model = model
+        plats = model.scenario.platforms
+        self.ring = max([p.settlement_delay_days for p in plats] + [0]) + 1
+        self.delay = np.asarray([p.settlement_delay_days for p in plats], dtype=np.int64)
+        self.take_rate = np.asarray([p.take_rate for p in plats], dtype=np.float64)
+        self.sweep_on = np.asarray([p.deposit.settlement_sweep for p in plats], dtype=bool)
+        self.freeze_on = np.asarray([p.deposit.freeze_on_risk for p in plats], dtype=bool)
+        self.warn_on = np.asarray([p.deposit.early_warning for p in plats], dtype=bool)
+        self.warn_days = np.asarray([p.deposit.early_warning_days for p in plats], dtype=np.int64)
+        self.caps = np.asarray([p.deposit.cap for p in plats], dtype=np.float64)
+
+    # --- money in and out of the pending balance ------------------------------------------------
+
+    def slot_for_sale(self, t: int, platform: np.ndarray) -> np.ndarray:
+        return (t + self.delay[platform]) % self.ring
+
+    def pending_total(self, shops: np.ndarray) -> np.ndarray:
+        return self.model.accounts["merchant_pending"].balance[:, shops].sum(axis=0)
+
+    def release(self, t: int) -> None:
+        """Release today's slot: commission to the platform, cost of goods out, the rest to the shop."""
+        m = self.model
+        mer, acc, ledger = m.merchants, m.accounts, m.ledger
+        pending = acc["merchant_pending"].balance
+        slot = t % self.ring
+        n = mer.n
+        frozen = np.flatnonzero(mer.frozen[:n] & (pending[slot, :n] > 0))
+        if len(frozen):  # held: roll into tomorrow's slot (an internal move within the same account)
+            nxt = (t + 1) % self.ring
+            pending[nxt, frozen] += pending[slot, frozen]
+            pending[slot, frozen] = 0.0
+        shops = np.flatnonzero(pending[slot, :n] > 0)
+        if len(shops) == 0:
+            return
+        amount = pending[slot, shops]
+        plat = mer.platform[shops]
+        commission = amount * self.take_rate[plat]
+        cogs = (amount - commission) * (1 - m.scenario.merchants.gross_margin)
+        net = amount - commission - cogs
+        src = (slot, shops)
+        ledger.transfer("commission", acc["merchant_pending"], acc["platform"], commission, src, plat)
+        ledger.transfer("cost_of_goods", acc["merchant_pending"], acc["outside"], cogs, src)
+        ledger.transfer("settlement", acc["merchant_pending"], acc["merchant_cash"], net, src, shops, dst_unique=True)
+        by_plat = np.bincount(plat, weights=commission, minlength=len(m.platform_list))
+        for p in m.platform_list:
+            p.book_revenue("commission", float(by_plat[p.index]))
+        mer.sales_month[shops] += amount
+
+    def sweep(self, loan_ids: np.ndarray, amounts: np.ndarray, flow: str) -> np.ndarray:
+        """Collect what shops owe on programme loans from pending settlement, then the deposit.
+
+        Only for loans of a platform's own programme whose platform runs settlement sweeps.
+        Returns what was collected per loan; the caller books it against the loan.
+        """
+        m = self.model
+        book = m.credit.merchant
+        got = np.zeros(len(loan_ids))
+        if len(loan_ids) == 0:
+            return got
+        plat = book.platform[loan_ids]
+        eligible = np.flatnonzero((plat >= 0) & self.sweep_on[np.maximum(plat, 0)] & (amounts > 0))
+        if len(eligible) == 0:
+            return got
+        ids, want = loan_ids[eligible], amounts[eligible]
+        shops, lenders = book.borrower[ids], book.lender[ids]
+        acc, ledger = m.accounts, m.ledger
+        pending = acc["merchant_pending"].balance
+        total = pending[:, shops].sum(axis=0)
+        take = np.minimum(want, total)
+        frac = np.divide(take, total, out=np.zeros_like(take), where=total > 0)
+        per_slot = pending[:, shops] * frac
+        ledger.transfer(f"sweep_pending_{flow}", acc["merchant_pending"], acc["lender"], per_slot,
+                        (slice(None), shops), np.broadcast_to(lenders, per_slot.shape), dst_unique=False)
+        rest = want - take
+        from_deposit = np.minimum(rest, acc["merchant_deposit"].balance[shops])
+        ledger.transfer(f"sweep_deposit_{flow}", acc["merchant_deposit"], acc["lender"], from_deposit, shops,
+                        lenders)
+        got[eligible] = take + from_deposit
+        m.today["swept"] += float(got.sum())
+        return got
+
+    # --- programme rules: freeze, restriction, early warning ------------------------------------
+
+    def after_missed(self, loan_ids: np.ndarray) -> None:
+        """A missed programme instalment freezes settlement; 3 in a row or 6 in all restrict trading."""
+        if len(loan_ids) == 0:
+            return
+        m = self.model
+        book, mer = m.credit.merchant, m.merchants
+        prog = loan_ids[book.platform[loan_ids] >= 0]
+        if len(prog) == 0:
+            return
+        shops = book.borrower[prog]
+        plat = book.platform[prog]
+        mer.frozen[shops] |= self.freeze_on[plat]
+        rules = [m.platform_list[int(p)].params.deposit for p in plat]
+        run_limit = np.asarray([r.restrict_consecutive for r in rules])
+        total_limit = np.asarray([r.restrict_cumulative for r in rules])
+        breach = (book.missed_run[prog] >= run_limit) | (book.missed_total[prog] >= total_limit)
+        mer.restricted[shops[breach]] = True
+        m.today["restrictions"] += int(breach.sum())
+
+    def collect_arrears(self, t: int, rng: np.random.Generator) -> None:
+        """Each day: sweep programme arrears; shops with cash pay arrears (programme shops to lift a
+        freeze or restriction, third-party borrowers when the lender reaches them)."""
+        m = self.model
+        book, mer, acc = m.credit.merchant, m.merchants, m.accounts
+        late = book.delinquent_ids()
+        if len(late):
+            owed = book.arrears(late)
+            swept = self.sweep(late, owed, "arrears")
+            owed = owed - swept
+            shops = book.borrower[late]
+            cash = acc["merchant_cash"].balance[shops]
+            contact = np.asarray([lender.params.collection_intensity for lender in m.lender_list])[book.lender[late]]
+            reached = (book.platform[late] >= 0) | (rng.random(len(late)) < contact * 3)
+            pay = np.where(reached & (cash >= owed) & (owed > 0), owed, 0.0)
+            m.ledger.transfer("merchant_arrears_paid", acc["merchant_cash"], acc["lender"], pay, shops,
+                              book.lender[late])
+            p_paid, i_paid = book.pay_arrears(late, swept + pay)
+            m.credit.principal_reduced(book, late, p_paid)
+            book_interest(m, book.lender[late], i_paid)
+        self._lift_controls()
+
+    def _lift_controls(self) -> None:
+        """Shops with no arrears and no watch get their settlement and trading back."""
+        m = self.model
+        book, mer = m.credit.merchant, m.merchants
+        n = mer.n
+        in_arrears = np.zeros(n, dtype=bool)
+        late = book.delinquent_ids()
+        in_arrears[book.borrower[late]] = True
+        clear = ~in_arrears & ~mer.watch[:n]
+        mer.frozen[:n] &= ~clear
+        mer.restricted[:n] &= ~clear
+
+    def early_warning(self, t: int) -> None:
+        """Post-loan check: a borrowing shop whose traffic kept falling is put on watch; its settlement
+        is held and used to repay the loan early."""
+        m = self.model
+        book, mer = m.credit.merchant, m.merchants
+        active = book.active_ids()
+        prog = active[book.platform[active] >= 0]
+        if len(prog) == 0:
+            return
+        shops = book.borrower[prog]
+        plat = book.platform[prog]
+        warn = self.warn_on[plat] & (mer.falling_days[shops] >= self.warn_days[plat])
+        m.today["early_warnings"] += int((warn & ~mer.watch[shops]).sum())
+        mer.watch[shops[warn]] = True
+        mer.frozen[shops[warn]] = True
+        watched = prog[mer.watch[shops]]
+        if len(watched) == 0:
+            return
+        current = book.outstanding[watched] - book.arrears_principal[watched]
+        got = self.sweep(watched, current, "prepayment")
+        paid = book.prepay(watched, got)
+        m.credit.principal_reduced(book, watched, paid)
+        closed = watched[book.status[watched] != ACTIVE]
+        mer.watch[book.borrower[closed]] = False
+
+    # --- deposits ------------------------------------------------------------------------------
+
+    def required_deposit(self, shops: np.ndarray) -> np.ndarray:
+        m = self.model
+        mer = m.merchants
+        out = np.zeros(len(shops))
+        for p in m.platform_list:
+            sel = mer.platform[shops] == p.index
+            if not sel.any():
+                continue
+            tiers = sorted(p.params.deposit.tiers)
+            floors = np.asarray([f for f, _ in tiers])
+            amounts = np.asarray([a for _, a in tiers])
+            level = np.searchsorted(floors, mer.sales_last_month[shops[sel]], side="right") - 1
+            req = np.where(level >= 0, amounts[np.maximum(level, 0)], 0.0)
+            out[sel] = np.minimum(req, self.caps[p.index])
+        return out
+
+    def retier_deposits(self) -> None:
+        """Month end: deposits follow last month's settled sales, within the cap."""
+        m = self.model
+        mer, acc, ledger = m.merchants, m.accounts, m.ledger
+        shops = np.flatnonzero(mer.active[: mer.n])
+        if len(shops) == 0:
+            return
+        req = self.required_deposit(shops)
+        held = acc["merchant_deposit"].balance[shops]
+        cash = acc["merchant_cash"].balance[shops]
+        top_up = np.clip(req - held, 0.0, np.maximum(cash, 0.0))
+        refund = np.maximum(held - req, 0.0)
+        ledger.transfer("deposit_top_up", acc["merchant_cash"], acc["merchant_deposit"], top_up, shops, shops,
+                        dst_unique=True)
+        ledger.transfer("deposit_refund", acc["merchant_deposit"], acc["merchant_cash"], refund, shops, shops,
+                        dst_unique=True)
+
+    def close_shops(self, shops: np.ndarray) -> None:
+        """A closing shop: programme loans are swept from what the platform holds; the rest goes back."""
+        if len(shops) == 0:
+            return
+        m = self.model
+        book, acc, ledger = m.credit.merchant, m.accounts, m.ledger
+        active = book.active_ids()
+        mine = active[np.isin(book.borrower[active], shops)]
+        if len(mine):
+            owed_arrears = book.arrears(mine)
+            got = self.sweep(mine, owed_arrears, "arrears")
+            p_paid, i_paid = book.pay_arrears(mine, got)
+            m.credit.principal_reduced(book, mine, p_paid)
+            book_interest(m, book.lender[mine], i_paid)
+            current = book.outstanding[mine] - book.arrears_principal[mine]
+            got = self.sweep(mine, current, "prepayment")
+            m.credit.principal_reduced(book, mine, book.prepay(mine, got))
+        pending = acc["merchant_pending"].balance
+        ledger.transfer("deposit_refund", acc["merchant_deposit"], acc["merchant_cash"],
+                        acc["merchant_deposit"].balance[shops].copy(), shops, shops, dst_unique=True)
+        held = pending[:, shops].copy()
+        ledger.transfer("settlement", acc["merchant_pending"], acc["merchant_cash"], held, (slice(None), shops),
+                        np.broadcast_to(shops, held.shape), dst_unique=False)

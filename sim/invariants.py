@@ -1,0 +1,50 @@
+"""Identities that must hold every day; a broken one stops the run with a message naming it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.model import MarketModel
+
+RELATIVE_TOLERANCE = 1e-9  # floating-point rounding allowed, relative to the money in the system
+ABSOLUTE_TOLERANCE = 1e-4  # RMB
+
+
+class InvariantError(RuntimeError):
+    """An accounting identity broke: the model is wrong, not the scenario."""
+
+
+def check(model: MarketModel) -> None:
+    """Raise InvariantError naming the first broken identity."""
+    day = model.day
+    ledger = model.ledger
+    tol = ABSOLUTE_TOLERANCE + RELATIVE_TOLERANCE * ledger.gross_money()
+    total = ledger.total_money()
+    if abs(total) > tol:
+        raise InvariantError(f"day {day}: money is not conserved: the accounts sum to {total:.6f} RMB, not 0")
+    for name, account in ledger.accounts.items():
+        if name == "outside":
+            continue
+        low = float(account.balance.min()) if account.balance.size else 0.0
+        if low < -tol:
+            raise InvariantError(f"day {day}: negative balance in account '{name}': {low:.6f} RMB")
+        if not np.all(np.isfinite(account.balance)):
+            raise InvariantError(f"day {day}: non-finite balance in account '{name}'")
+    for label, book in (("consumer", model.credit.consumer), ("merchant", model.credit.merchant)):
+        gap = book.identity_error()
+        if gap > tol:
+            raise InvariantError(
+                f"day {day}: {label} loan book: principal != outstanding + repaid + written_off + sold "
+                f"(off by {gap:.6f} RMB)"
+            )
+        n = book.n
+        if n and float(book.outstanding[:n].min()) < -tol:
+            raise InvariantError(f"day {day}: {label} loan book: negative outstanding principal")
+    book, debt = model.credit.rebuilt_aggregates()
+    if not np.allclose(book, model.credit.book_by_lender, rtol=1e-9, atol=tol):
+        raise InvariantError(f"day {day}: lenders' books differ from the sum of their loans")
+    if not np.allclose(debt, model.consumers.debt[: model.consumers.n], rtol=1e-9, atol=1e-3):
+        raise InvariantError(f"day {day}: consumers' debt differs from the sum of their loans")

@@ -1,0 +1,246 @@
+"""MarketModel: builds a market from a Scenario; one step is one day of fixed, documented stages."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import mesa
+from mesa.agent import AgentSet
+import numpy as np
+import pandas as pd
+
+from sim import commerce, households, invariants, metrics, shops
+from sim.agents import Consumers, Lender, Merchants, Platform, Restructurer
+from sim.finance import intermediaries, repayment
+from sim.finance.accounts import Account, Ledger
+from sim.finance.collections import Collections
+from sim.finance.credit import Credit
+from sim.finance.regulation import apply_events
+from sim.finance.settlement import Settlement
+from sim.rng import spawn_streams
+from sim.scenario import Scenario
+
+MONTH = 30
+INITIAL_CASH_MONTHS = 0.6  # consumers start with up to this many months of income saved
+
+
+class MarketModel(mesa.Model):
+    """A Mesa model of platform finance.
+
+    Platforms, lenders and debt-restructuring intermediaries are `mesa.Agent`s (few, with strategies);
+    consumers and merchants are array populations (many, with vectorized rules). The market runs
+    `scenario.burn_in_days` unrecorded days first so the loan book is seasoned; recorded days are
+    numbered from 1.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | None = None,
+        *,
+        rng: int | np.random.SeedSequence | None = None,
+        check_invariants: bool = False,
+    ) -> None:
+        scenario = scenario if scenario is not None else Scenario()
+        seed = scenario.seed if rng is None else rng
+        super().__init__(rng=seed)
+        self.scenario = scenario
+        self.seed = seed
+        self.check_invariants = check_invariants
+        self.streams = spawn_streams(seed)
+        self.regulation = scenario.regulation.model_copy()
+        self.t = 0  # days simulated, burn-in included
+        self.today: defaultdict[str, float] = defaultdict(float)
+        self.daily: dict[str, float] = {}
+
+        self.consumers = Consumers.build(scenario, self.streams["population"])
+        order = np.argsort(self.consumers.payday, kind="stable")
+        counts = np.bincount(self.consumers.payday, minlength=MONTH)
+        self.payday_groups = np.split(order, np.cumsum(counts)[:-1])
+
+        self.platform_list = [Platform(self, k, p) for k, p in enumerate(scenario.platforms)]
+        owners = {p.finance.license_lender: k for k, p in enumerate(scenario.platforms) if p.finance.license_lender}
+        self.lender_list = [Lender(self, j, lp, owners.get(lp.name)) for j, lp in enumerate(scenario.lenders)]
+        self.lender_by_name = {lend.name: lend for lend in self.lender_list}
+        for lend in self.lender_list:
+            if lend.owner is not None:
+                lend.licensed = scenario.platforms[lend.owner].finance.holds_license or lend.kind != "platform"
+        self.restructurer_list = [Restructurer(self, i, r) for i, r in enumerate(scenario.restructurers)]
+        self.platforms = AgentSet(self.platform_list, random=self.random)
+        self.lenders = AgentSet(self.lender_list, random=self.random)
+        self.restructurers = AgentSet(self.restructurer_list, random=self.random)
+
+        self.expected_sales = self._expected_sales_per_size()
+        self.merchants = Merchants.build(scenario, self.streams["population"], self.expected_sales)
+        self.credit = Credit(self, len(self.lender_list))
+        self.settlement = Settlement(self)
+        self.ledger = Ledger()
+        self._open_accounts()
+        self.collections = Collections(self)
+        self._endow()
+        self.datacollector = metrics.make_datacollector(self)
+
+    # --- Scenario lives alongside Mesa's own `scenario` attribute (Mesa >= 3.5) -----------------------
+
+    @property
+    def scenario(self) -> Scenario:
+        return self._market_scenario
+
+    @scenario.setter
+    def scenario(self, value: Scenario) -> None:
+        self._market_scenario = value
+
+    @property
+    def day(self) -> int:
+        """Recorded day of the step in progress (<= 0 during burn-in)."""
+        return self.t - self.scenario.burn_in_days + 1
+
+    @property
+    def accounts(self) -> dict[str, Account]:
+        return self.ledger.accounts
+
+    @property
+    def book_by_lender(self) -> np.ndarray:
+        return self.credit.book_by_lender
+
+    # --- construction -------------------------------------------------------------------------
+
+    def _expected_sales_per_size(self) -> np.ndarray:
+        """Each platform's expected GMV a day per unit of shop size: sets shops' costs and loan sizes."""
+        s = self.scenario
+        shares = np.asarray([p.merchant_share for p in s.platforms], dtype=np.float64)
+        shops = s.merchants.count * shares / shares.sum() if shares.sum() > 0 else shares
+        out = np.zeros(len(s.platforms))
+        for p, params in enumerate(s.platforms):
+            users = len(self.platform_list[p].users)
+            gmv = users * params.dau_ratio * params.purchase_rate * params.order_value
+            out[p] = gmv / max(shops[p], 1.0)
+        return out
+
+    def _open_accounts(self) -> None:
+        n_c, cap_m = self.consumers.n, self.merchants.capacity
+        self.ledger.open("consumer", np.zeros(n_c))
+        self.ledger.open("merchant_cash", np.zeros(cap_m))
+        self.ledger.open("merchant_pending", np.zeros((self.settlement.ring, cap_m)))
+        self.ledger.open("merchant_deposit", np.zeros(cap_m))
+        self.ledger.open("platform", np.zeros(len(self.platform_list)))
+        self.ledger.open("lender", np.zeros(len(self.lender_list)))
+        self.ledger.open("restructurer", np.zeros(len(self.restructurer_list)))
+        self.ledger.open("outside", np.zeros(1))
+
+    def resize_merchant_accounts(self) -> None:
+        """Shop accounts follow the merchant population's capacity when it grows."""
+        cap = self.merchants.capacity
+        for name in ("merchant_cash", "merchant_deposit"):
+            acc = self.accounts[name]
+            new = np.zeros(cap)
+            new[: len(acc.balance)] = acc.balance
+            acc.balance = new
+        pending = self.accounts["merchant_pending"]
+        new = np.zeros((self.settlement.ring, cap))
+        new[:, : pending.balance.shape[1]] = pending.balance
+        pending.balance = new
+
+    def _endow(self) -> None:
+        """Starting balances come from the outside world, so the accounts sum to zero from day one."""
+        s, acc, ledger = self.scenario, self.accounts, self.ledger
+        c, mer = self.consumers, self.merchants
+        rng = self.streams["population"]
+        savings = c.income * (1 - np.minimum(c.essential_share, 1.0)) * rng.random(c.n) * INITIAL_CASH_MONTHS * 3
+        ledger.transfer("endowment", acc["outside"], acc["consumer"], savings.astype(np.float64), None, None)
+        ids = np.arange(mer.n)
+        ledger.transfer("endowment", acc["outside"], acc["merchant_cash"],
+                        s.merchants.initial_cash_days * mer.fixed_cost[ids].astype(np.float64), None, ids,
+                        dst_unique=True)
+        mer.sales_last_month[ids] = self.expected_sales[mer.platform[ids]] * mer.size[ids] * MONTH
+        deposit = self.settlement.required_deposit(ids)
+        ledger.transfer("endowment", acc["outside"], acc["merchant_deposit"], deposit, None, ids, dst_unique=True)
+        cash = [s.institutional(p.cash_m) for p in s.platforms]
+        ledger.transfer("endowment", acc["outside"], acc["platform"], np.asarray(cash), None, None)
+        equity = [s.institutional(lend.params.equity_m) if lend.licensed else 0.0 for lend in self.lender_list]
+        ledger.transfer("endowment", acc["outside"], acc["lender"], np.asarray(equity), None, None)
+        ledger.new_day()
+
+    # --- the day --------------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """One day, in this order."""
+        t, day = self.t, self.day
+        recording = day >= 1
+        self._new_day()
+        if recording:
+            apply_events(self, day)  # 1. calendar and timed events
+        households.payday(self, t)  # 2. income and essentials
+        households.shocks(self, t)  # 3. liquidity shocks create borrowing needs
+        shops.update_demand(self)  # 4. shops' demand drifts
+        visitors = commerce.visit(self, t)  # 5. traffic
+        commerce.shop(self, t, visitors)  # 6. shopping and checkout (BNPL offer)
+        commerce.cash_loans(self, t, visitors)  # 7. cash-loan applications and underwriting
+        shops.apply_for_loans(self, t)  # 8. shop loans
+        repayment.consumer_instalments(self, t, self.streams["repayment"])  # 9. instalments due
+        repayment.merchant_instalments(self, t, self.streams["repayment"])
+        self.settlement.release(t)  # 10. settlement, sweeps, freezes, early warning
+        self.settlement.collect_arrears(t, self.streams["collections"])
+        self.settlement.early_warning(t)
+        shops.pay_costs_and_close(self, t)  # 11. shop costs, closures
+        intermediaries.run_day(self, t)  # 12. intermediaries: ads, recruitment, complaints, settlements
+        self.collections.run_day(t, recording)  # 13. collections, write-offs, NPL sales, recoveries
+        self._books(t)  # 14. lender and platform books, licences
+        if t % MONTH == MONTH - 1:
+            self._month_end()
+        shops.open_shops(self, t)  # 15. new shops
+        if self.check_invariants:
+            invariants.check(self)
+        if recording:  # 16. metrics
+            self.daily = metrics.compute(self, day)
+            self.datacollector.collect(self)
+        self.t += 1
+
+    def _new_day(self) -> None:
+        self.ledger.new_day()
+        self.today.clear()
+        for p in self.platform_list:
+            p.new_day()
+
+    def _books(self, t: int) -> None:
+        for p in self.platform_list:
+            p.pursue_license(t)
+        for lend in self.lender_list:
+            if lend.licensed or lend.book > 0:
+                lend.fund_and_pay_costs()
+            lend.check_capital(self.day)
+
+    def _month_end(self) -> None:
+        c, mer = self.consumers, self.merchants
+        for p in self.platform_list:
+            p.monthly_buyers = int(((c.bought_month & np.uint8(1 << p.index)) > 0).sum())
+        c.bought_month[:] = 0
+        n = mer.n
+        mer.sales_last_month[:n] = mer.sales_month[:n]
+        mer.sales_month[:n] = 0.0
+        self.settlement.retier_deposits()
+        for lend in self.lender_list:
+            lend.review_underwriting()
+
+    def festival_multiplier(self, t: int) -> float:
+        market = self.scenario.market
+        day_of_year = (market.start_day_of_year - 1 + self.day - 1) % 365 + 1
+        return market.festival_multiplier if day_of_year in market.festival_days else 1.0
+
+    # --- running and results -------------------------------------------------------------------------
+
+    def run(self, days: int | None = None) -> MarketModel:
+        """Run the burn-in if not done, then `days` recorded days (default: the scenario's horizon)."""
+        days = self.scenario.days if days is None else int(days)
+        target = max(self.t, self.scenario.burn_in_days) + days
+        while self.t < target:
+            self.step()
+        return self
+
+    def market_table(self) -> pd.DataFrame:
+        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+    def platform_table(self) -> pd.DataFrame:
+        return self.datacollector.get_agenttype_vars_dataframe(Platform).reset_index(drop=True)
+
+    def lender_table(self) -> pd.DataFrame:
+        return self.datacollector.get_agenttype_vars_dataframe(Lender).reset_index(drop=True)

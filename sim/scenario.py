@@ -1,0 +1,446 @@
+"""The scenario schema: every parameter of a market, typed, with its unit, range and source.
+
+Units. Amounts that belong to one person or one shop (income, order value, deposit cap) are in real
+RMB: one simulated consumer behaves like one real consumer. Amounts that belong to an institution
+(a lender's equity, registered capital, an ad budget) are given in real RMB millions and divided by
+the population scale (`market.real_population_m` / `consumers.count`) when the model is built, so a
+smaller simulated population is a proportionally smaller market, not a different one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+def param(default: Any, unit: str, doc: str, *, source: str | None = None, **bounds: Any) -> Any:
+    """A documented field: unit and real-world source are kept in the JSON schema for the docs."""
+    extra = {"unit": unit}
+    if source:
+        extra["source"] = source
+    return Field(default, description=doc, json_schema_extra=extra, **bounds)
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors; assignment is validated so `--set` overrides stay typed."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+Strategy = Literal["none", "traffic_diversion", "own_license"]
+AdPolicy = Literal["allow", "restrict", "ban"]
+LenderKind = Literal["platform", "bank", "consumer_finance", "micro_lender"]
+PlatformKind = Literal["community", "video_commerce", "entertainment", "marketplace"]
+
+
+class MarketParams(Strict):
+    real_population_m: float = param(
+        1100.0, "million people", "Real population the simulated consumers stand for.",
+        source="China's internet users, ~1.1 bn (CNNIC 2025)", gt=0, le=10_000,
+    )
+    start_day_of_year: int = param(1, "day of year", "Calendar day the run starts on.", ge=1, le=365)
+    festival_days: list[int] = param(
+        [169, 315], "day of year", "Shopping festivals (618 and Double 11).", source="industry calendar"
+    )
+    festival_multiplier: float = param(
+        2.5, "x", "Purchase propensity on a festival day relative to an ordinary day.", ge=1, le=20
+    )
+
+
+class ConsumerParams(Strict):
+    count: int = param(100_000, "consumers", "Simulated consumers.", ge=0, le=50_000_000)
+    tier_income: list[float] = param(
+        [11000.0, 6500.0, 4200.0], "RMB a month",
+        "Mean monthly income in top (tier-1/new-tier-1/tier-2), middle (tier-3) and low (tier-4 and below) cities.",
+        source="NBS urban disposable income by city tier, 2024, rounded", min_length=3, max_length=3,
+    )
+    income_sigma: float = param(0.55, "log-sd", "Dispersion of income within a tier (lognormal).", ge=0, le=2)
+    essential_share: float = param(
+        0.65, "share of income", "Mean share of income spent on essentials on payday.", ge=0, le=1.5
+    )
+    essential_share_sd: float = param(0.08, "share", "Spread of the essential share across consumers.", ge=0, le=1)
+    base_risk_logit: float = param(
+        -3.2, "logit", "Latent monthly default propensity of a typical consumer (logit).",
+        source="calibrated to ~3% annual charge-off on consumer credit", ge=-10, le=5,
+    )
+    risk_sd: float = param(1.0, "logit-sd", "Spread of latent risk across consumers.", ge=0, le=4)
+    tier_risk_shift: list[float] = param(
+        [-0.3, 0.2, 0.5], "logit", "Risk shift by city tier (top, middle, low).", min_length=3, max_length=3
+    )
+    tier_shares: list[float] = param(
+        [0.40, 0.28, 0.32], "share", "Population in top, middle and low-tier cities.", min_length=3, max_length=3
+    )
+    young_share: float = param(0.45, "share", "Share of consumers under 30 in the general population.", ge=0, le=1)
+    young_risk_shift: float = param(0.4, "logit", "Extra risk for consumers under 30.", ge=-3, le=3)
+    shock_rate: float = param(
+        0.0015, "per day", "Chance of a liquidity shock (medical bill, job loss, repair) on a day.", ge=0, le=0.2
+    )
+    shock_size: float = param(0.8, "months of income", "Mean size of a liquidity shock.", ge=0, le=24)
+    risk_shock_loading: float = param(
+        1.0, "x", "How much more often high-risk consumers are shocked (multiplier per logit unit).", ge=0, le=3
+    )
+    bnpl_preference: float = param(
+        0.12, "probability", "Chance a liquid consumer picks BNPL when offered at checkout.", ge=0, le=1
+    )
+    cash_loan_appetite: float = param(
+        0.5, "probability", "Chance a consumer short of cash seeks a cash loan when one is offered.", ge=0, le=1
+    )
+    max_applications: int = param(3, "lenders", "Lenders one consumer tries for one need (loan stacking).", ge=1, le=10)
+    willingness: float = param(
+        0.995, "probability", "Chance a typical consumer with enough cash pays an instalment on its due day.",
+        ge=0, le=1,
+    )
+    self_cure_rate: float = param(
+        0.5, "probability", "Chance a delinquent consumer pays arrears on payday when cash allows.", ge=0, le=1
+    )
+
+
+class CategoryParams(Strict):
+    name: str = param("general", "-", "Merchandise category.")
+    share: float = param(1.0, "share", "Share of merchants in this category.", ge=0, le=1)
+    risk: float = param(0.0, "logit", "Category risk shift (volatile demand, returns).", ge=-5, le=5)
+    refund_rate: float = param(0.05, "share of GMV", "Refunds and claims against sales.", ge=0, le=0.9)
+    volatility: float = param(0.03, "log-sd a day", "Day-to-day volatility of a shop's demand.", ge=0, le=1)
+
+
+class MerchantParams(Strict):
+    count: int = param(2000, "merchants", "Simulated merchants at the start.", ge=0, le=2_000_000)
+    categories: list[CategoryParams] = param(
+        [
+            CategoryParams(name="beauty", share=0.35, risk=-0.2, refund_rate=0.06, volatility=0.025),
+            CategoryParams(name="apparel", share=0.40, risk=0.2, refund_rate=0.12, volatility=0.035),
+            CategoryParams(name="electronics", share=0.25, risk=0.4, refund_rate=0.04, volatility=0.045),
+        ],
+        "-", "Merchandise categories.",
+    )
+    base_risk_logit: float = param(
+        -3.0, "logit", "Latent default propensity of a typical shop over a loan's life.", ge=-10, le=5
+    )
+    size_sigma: float = param(1.3, "log-sd", "Dispersion of shop size (share of platform traffic).", ge=0, le=4)
+    gross_margin: float = param(0.28, "share of sales", "Gross margin after cost of goods.", ge=0, le=1)
+    fixed_cost_share: float = param(
+        0.5, "share of expected gross profit", "Fixed costs of a shop relative to what it expects to earn.", ge=0, le=5
+    )
+    drift_sd: float = param(
+        0.002, "log a day", "Spread of shops' demand trends: some grow, some decline.", ge=0, le=0.1
+    )
+    loan_months: float = param(1.5, "months of sales", "Size of a shop loan.", ge=0, le=24)
+    initial_cash_days: float = param(30.0, "days of fixed cost", "Cash buffer a shop starts with.", ge=0)
+    loan_need_days: float = param(10.0, "days of fixed cost", "Cash below which a shop seeks working capital.", ge=0)
+    exit_days: float = param(30.0, "days", "Days in a row without cash for costs after which a shop closes.", ge=1)
+    entry_rate: float = param(
+        0.002, "per day", "New shops a day as a share of active shops (before platform growth).", ge=0, le=0.5
+    )
+
+
+class FinanceParams(Strict):
+    strategy: Strategy = param("none", "-", "How the platform makes money from credit.")
+    license_lender: str | None = param(None, "lender name", "The licensed lender the platform owns or wants.")
+    partners: list[str] = param([], "lender names", "Licensed partners for diversion and co-lending.")
+    diversion_fee: float = param(
+        0.035, "share of amount", "Fee partners pay per originated loan under diversion.",
+        source="industry loan-facilitation fees 2-5%", ge=0, le=0.3,
+    )
+    co_lending_own_share: float = param(
+        0.3, "share", "Share of each own-licence loan kept by the platform's lender; partners fund the rest.",
+        ge=0, le=1,
+    )
+    bnpl: bool = param(False, "-", "BNPL (monthly pay) at checkout.")
+    cash_loans: bool = param(False, "-", "Cash-loan entry point in the app.")
+    merchant_loans: bool = param(False, "-", "Shop loans backed by merchant data and settlement control.")
+    holds_license: bool = param(False, "-", "Whether the platform already holds its lending licence at start.")
+    cross_province: bool = param(True, "-", "Licence covers lending across provinces (RMB 5 bn capital rule).")
+    license_cost_m: float = param(
+        800.0, "RMB m", "Cost of acquiring an existing licence (goodwill, deal costs).", ge=0
+    )
+    license_delay_days: int = param(180, "days", "Time from deciding to buy a licence to lending.", ge=0, le=3650)
+
+
+class DepositParams(Strict):
+    tiers: list[tuple[float, float]] = param(
+        [(0.0, 1000.0), (10_000.0, 5000.0), (100_000.0, 10_000.0), (500_000.0, 20_000.0)],
+        "(RMB of last month's settled sales, RMB deposit)",
+        "Deposit required by last month's settled sales: each pair is a floor and its deposit.",
+        source="platform deposit rules, seed 000",
+    )
+    cap: float = param(20_000.0, "RMB", "Ceiling on any shop's deposit.", source="RMB 20,000 cap, seed 000", ge=0)
+    settlement_sweep: bool = param(
+        True, "-", "Overdue shop-loan instalments are deducted from the pending balance and the deposit."
+    )
+    freeze_on_risk: bool = param(True, "-", "Settlement of a shop in arrears is held until it is current.")
+    restrict_consecutive: int = param(3, "instalments", "Missed in a row before trading is restricted.", ge=1, le=24)
+    restrict_cumulative: int = param(6, "instalments", "Missed in total before trading is restricted.", ge=1, le=48)
+    early_warning: bool = param(True, "-", "Post-loan check when a shop's traffic keeps falling.")
+    early_warning_days: int = param(21, "days", "Length of traffic decline that triggers the check.", ge=2, le=365)
+
+
+class PlatformParams(Strict):
+    name: str = param(..., "-", "Unique name used to address the platform.")
+    kind: PlatformKind = param("marketplace", "-", "Business model.")
+    mau_m: float = param(300.0, "million", "Monthly active users.", source="seeds 000/001", ge=0)
+    dau_ratio: float = param(0.45, "DAU/MAU", "Share of monthly users active on a day.", ge=0, le=1)
+    tier_shares: list[float] = param(
+        [0.55, 0.25, 0.20], "share", "Users in top, middle and low-tier cities.", min_length=3, max_length=3
+    )
+    young_share: float = param(0.5, "share", "Users under 30.", ge=0, le=1)
+    risk_shift: float = param(0.0, "logit", "Risk shift of this platform's users (demographics).", ge=-3, le=3)
+    purchase_rate: float = param(0.04, "orders per visit", "Chance a visit ends in an order.", ge=0, le=1)
+    order_value: float = param(120.0, "RMB", "Mean order value.", ge=0)
+    take_rate: float = param(0.04, "share of GMV", "Commission the platform keeps at settlement.", ge=0, le=0.5)
+    settlement_delay_days: int = param(10, "days", "Days sales wait in the pending balance.", ge=0, le=90)
+    merchant_share: float = param(0.34, "share", "Share of simulated merchants selling here.", ge=0, le=1)
+    merchant_growth: float = param(0.0, "per year", "Extra yearly growth of shop entries.", ge=-1, le=20)
+    cash_m: float = param(5000.0, "RMB m", "Platform's cash at the start.", ge=0)
+    other_revenue_per_visit: float = param(
+        0.3, "RMB per visit", "Revenue from memberships and non-finance ads per daily visit.", ge=0
+    )
+    restrict_factor: float = param(0.3, "share", "Reach left to intermediary ads under `restrict`.", ge=0, le=1)
+    lender_ads: bool = param(True, "-", "Lenders may buy loan ads.")
+    loan_ad_click_price: float = param(3.0, "RMB per click", "Price lenders pay per loan-ad click.", ge=0)
+    restructurer_ad_policy: AdPolicy = param("allow", "-", "Policy toward debt-restructuring ads.")
+    finance: FinanceParams = Field(default_factory=FinanceParams)
+    deposit: DepositParams = Field(default_factory=DepositParams)
+
+
+class LenderParams(Strict):
+    name: str = param(..., "-", "Unique name.")
+    kind: LenderKind = param("micro_lender", "-", "Type of institution.")
+    equity_m: float = param(3000.0, "RMB m", "Starting equity.", ge=0)
+    min_capital_m: float = param(500.0, "RMB m", "Equity below which the lender is closed.", ge=0)
+    leverage_max: float = param(
+        5.0, "x equity", "Maximum loan book over equity.", source="micro-loan leverage limits 4-5x", ge=0, le=50
+    )
+    funding_rate: float = param(0.04, "per year", "Cost of borrowed funds.", ge=0, le=0.5)
+    opex_rate: float = param(0.03, "per year of balance", "Operating cost on the loan book.", ge=0, le=0.5)
+    apr: float = param(0.18, "per year", "Annual rate offered (capped by regulation).", ge=0, le=1)
+    risk_appetite: float = param(
+        1.0, "x", "Multiplier on the default probability the lender will accept.", ge=0, le=10
+    )
+    score_noise: float = param(1.0, "logit-sd", "Noise in the lender's own view of a borrower.", ge=0, le=5)
+    platform_data_noise: float = param(
+        0.4, "logit-sd", "Noise when the platform shares its user or shop data.", ge=0, le=5
+    )
+    limit_months: float = param(0.8, "months of income", "Credit limit for a consumer.", ge=0, le=60)
+    cash_loan_terms: int = param(6, "monthly instalments", "Term of a cash loan.", ge=1, le=60)
+    bnpl_terms: int = param(3, "monthly instalments", "Term of a BNPL purchase.", ge=1, le=24)
+    merchant_loan_terms: int = param(6, "monthly instalments", "Term of a shop loan.", ge=1, le=60)
+    merchant_loans: bool = param(False, "-", "Lends to shops on its own, without platform data or control.")
+    advertises: bool = param(True, "-", "Buys loan ads on platforms that allow them.")
+    collection_intensity: float = param(
+        0.08, "contacts per day", "Chance a reachable delinquent borrower is contacted on a day.", ge=0, le=1
+    )
+    collection_cost: float = param(15.0, "RMB per contact", "Cost of one collection contact.", ge=0)
+    charge_off_dpd: int = param(180, "days past due", "Write-off threshold.", ge=30, le=720)
+    npl_sale_dpd: int = param(
+        270, "days past due", "Written-off claims are sold at this age (0 = never).", ge=0, le=1440
+    )
+    npl_price: float = param(
+        0.045, "share of principal", "Price of NPL sales.", source="NPL pilot discounts 2.6-5.8%", ge=0, le=1
+    )
+    settlement_haircut: float = param(
+        0.5, "share of claim", "Debt forgiven when settling with a restructurer's client.", ge=0, le=1
+    )
+
+
+class RestructurerParams(Strict):
+    name: str = param(..., "-", "Unique name.")
+    ad_budget_m: float = param(15.0, "RMB m a year", "Ad budget per platform that allows its ads.", ge=0)
+    conversion: float = param(
+        0.002, "per day", "Chance a delinquent consumer fully reached by the ads signs up on a day.", ge=0, le=1
+    )
+    upfront_fee: float = param(300.0, "RMB", "Fee paid at sign-up.", ge=0)
+    success_fee: float = param(0.05, "share of debt", "Fee on the debt forgiven in a settlement.", ge=0, le=1)
+    settlement_rate: float = param(
+        0.004, "per day", "Chance a client's debt is settled with a lender on a day.", ge=0, le=1
+    )
+    complaints_per_client: float = param(
+        1.0, "complaints per month", "Template complaints filed per client.", ge=0, le=100
+    )
+    contact_loss: float = param(
+        3.0, "x", "How much faster a client becomes unreachable.", ge=1, le=100
+    )
+    active: bool = param(True, "-", "Operating (a crackdown switches it off).")
+
+
+class RegulationParams(Strict):
+    rate_cap: float = param(
+        0.24, "per year", "Cap on a borrower's total financing cost.", source="judicial protection 24%", ge=0, le=1
+    )
+    balance_limit: float = param(
+        200_000.0, "RMB", "Most a consumer may owe to online lenders.", source="draft rules 2020", ge=0
+    )
+    co_lending_min_share: float = param(
+        0.3, "share", "Least share of each co-lent loan the originating lender keeps.", source="2020 draft rules",
+        ge=0, le=1,
+    )
+    license_moratorium: bool = param(
+        True, "-", "No new online micro-loan licences: a platform must buy one.", source="frozen since 2017"
+    )
+    registered_capital_m: float = param(
+        1000.0, "RMB m", "Registered capital to lend online in one province.", source="draft rules: RMB 1 bn", ge=0
+    )
+    registered_capital_cross_m: float = param(
+        5000.0, "RMB m", "Registered capital to lend across provinces.", source="draft rules: RMB 5 bn", ge=0
+    )
+    complaint_drag: float = param(
+        1.0, "x client share", "Loss of a lender's collection contact per unit share of its delinquent loans "
+        "held by intermediaries' clients (complaint load).", source="complaints rose from ~30% to ~85%, seed 000",
+        ge=0, le=10,
+    )
+    complaint_cost: float = param(40.0, "RMB per complaint", "Cost to a lender of handling a complaint.", ge=0)
+
+
+class CollectionsParams(Strict):
+    contact_scale_days: float = param(
+        150.0, "days", "Scale of the time overdue after which a borrower can no longer be reached (Weibull).",
+        source="calibrated so ~15% of borrowers 6 months overdue and ~5% at 12 months are reachable, seed 000",
+        gt=0, le=3650,
+    )
+    contact_shape: float = param(
+        0.66, "-", "Shape of that Weibull: below 1, contact is lost fastest early on.", gt=0, le=10
+    )
+    recovery_share: float = param(
+        0.3, "share of cash", "Share of a reached defaulted borrower's cash paid toward the claim.", ge=0, le=1
+    )
+    post_default_intensity: float = param(
+        0.5, "x", "Lender contact intensity on written-off claims relative to delinquent loans.", ge=0, le=10
+    )
+    npl_buyer_intensity: float = param(
+        0.03, "contacts per day", "Chance an NPL buyer reaches a reachable debtor on a day.", ge=0, le=1
+    )
+
+
+class Event(Strict):
+    day: int = param(..., "day", "Recorded day on which the event takes effect (1 = first day).", ge=1)
+    kind: Literal["crackdown", "rate_cap", "ad_policy", "balance_limit", "strategy"] = param(..., "-", "What changes.")
+    target: str | None = param(None, "name", "Platform or restructurer the event applies to (all if omitted).")
+    value: float | str | None = param(None, "-", "New value: a rate, an amount, a policy or a strategy.")
+
+
+class Scenario(Strict):
+    """A whole market: who is in it, how they behave, the rules, and what happens when."""
+
+    name: str = param("baseline", "-", "Scenario name.")
+    description: str = param("", "-", "One line on what the scenario represents.")
+    seed: int = param(0, "-", "Seed of the run.", ge=0)
+    days: int = param(365, "days", "Recorded days.", ge=1, le=3650)
+    burn_in_days: int = param(
+        120, "days", "Days simulated before recording starts, so the loan book is seasoned.", ge=0, le=1000
+    )
+    market: MarketParams = Field(default_factory=MarketParams)
+    consumers: ConsumerParams = Field(default_factory=ConsumerParams)
+    merchants: MerchantParams = Field(default_factory=MerchantParams)
+    platforms: list[PlatformParams] = Field(default_factory=lambda: default_platforms(), max_length=8)
+    lenders: list[LenderParams] = Field(default_factory=lambda: default_lenders())
+    restructurers: list[RestructurerParams] = Field(default_factory=lambda: default_restructurers())
+    regulation: RegulationParams = Field(default_factory=RegulationParams)
+    collections: CollectionsParams = Field(default_factory=CollectionsParams)
+    events: list[Event] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Scenario:
+        for kind, items in (("platforms", self.platforms), ("lenders", self.lenders),
+                            ("restructurers", self.restructurers)):
+            seen: set[str] = set()
+            for item in items:
+                if item.name in seen:
+                    raise ValueError(f"{kind}: duplicate name {item.name!r}")
+                seen.add(item.name)
+        lenders = {lender.name: lender for lender in self.lenders}
+        for p in self.platforms:
+            for ref in [*p.finance.partners, *([p.finance.license_lender] if p.finance.license_lender else [])]:
+                if ref not in lenders:
+                    raise ValueError(
+                        f"platforms.{p.name}.finance: unknown lender {ref!r} (known: {', '.join(lenders) or 'none'})"
+                    )
+            if p.finance.strategy == "own_license" and not p.finance.license_lender:
+                raise ValueError(f"platforms.{p.name}.finance.license_lender: required for strategy own_license")
+            if p.finance.co_lending_own_share < self.regulation.co_lending_min_share:
+                raise ValueError(
+                    f"platforms.{p.name}.finance.co_lending_own_share: {p.finance.co_lending_own_share} is below "
+                    f"regulation.co_lending_min_share {self.regulation.co_lending_min_share}"
+                )
+        names = {"platform": {p.name for p in self.platforms}, "restructurer": {r.name for r in self.restructurers}}
+        for i, e in enumerate(self.events):
+            pool = names["restructurer"] if e.kind == "crackdown" else names["platform"]
+            if e.target is not None and e.kind in ("crackdown", "ad_policy", "strategy") and e.target not in pool:
+                raise ValueError(f"events.{i}.target: unknown name {e.target!r} (known: {', '.join(sorted(pool))})")
+        return self
+
+    @model_validator(mode="after")
+    def _check_event_values(self) -> Scenario:
+        allowed = {"ad_policy": ("allow", "restrict", "ban"), "strategy": ("none", "traffic_diversion", "own_license")}
+        for i, e in enumerate(self.events):
+            if e.kind in allowed and e.value not in allowed[e.kind]:
+                raise ValueError(f"events.{i}.value: {e.value!r} is not one of {', '.join(allowed[e.kind])}")
+            if e.kind in ("rate_cap", "balance_limit"):
+                if isinstance(e.value, bool) or not isinstance(e.value, int | float) or e.value < 0:
+                    raise ValueError(f"events.{i}.value: {e.kind} needs a number >= 0, got {e.value!r}")
+                if e.kind == "rate_cap" and e.value > 1:
+                    raise ValueError(f"events.{i}.value: rate_cap is a yearly rate between 0 and 1, got {e.value}")
+        return self
+
+    @property
+    def scale(self) -> float:
+        """Real people per simulated consumer."""
+        return self.market.real_population_m * 1e6 / max(self.consumers.count, 1)
+
+    def institutional(self, rmb_m: float) -> float:
+        """Convert an institution's amount in real RMB millions to simulated RMB."""
+        return rmb_m * 1e6 / self.scale
+
+
+def default_platforms() -> list[PlatformParams]:
+    """Three platforms of the source articles: community (no licence), video e-commerce (own licence),
+    entertainment (credit through partners)."""
+    return [
+        PlatformParams(
+            name="community", kind="community", mau_m=300, dau_ratio=0.5,
+            tier_shares=[0.8531, 0.10, 0.0469], young_share=0.70, risk_shift=-0.5,
+            purchase_rate=0.03, order_value=180.0, take_rate=0.05, settlement_delay_days=14,
+            merchant_share=0.25, merchant_growth=1.5, restructurer_ad_policy="allow",
+            finance=FinanceParams(strategy="none"),
+        ),
+        PlatformParams(
+            name="video", kind="video_commerce", mau_m=700, dau_ratio=0.58,
+            tier_shares=[0.35, 0.30, 0.35], young_share=0.50, risk_shift=0.2,
+            purchase_rate=0.045, order_value=90.0, take_rate=0.05, settlement_delay_days=10,
+            merchant_share=0.55, restructurer_ad_policy="restrict",
+            finance=FinanceParams(strategy="own_license", license_lender="video_credit", holds_license=True,
+                                  partners=["big_bank", "cfc"], bnpl=True, cash_loans=True, merchant_loans=True),
+        ),
+        PlatformParams(
+            name="entertainment", kind="entertainment", mau_m=500, dau_ratio=0.25,
+            tier_shares=[0.45, 0.30, 0.25], young_share=0.55, risk_shift=0.3,
+            purchase_rate=0.004, order_value=60.0, take_rate=0.0, settlement_delay_days=7,
+            merchant_share=0.20, lender_ads=True, restructurer_ad_policy="allow",
+            finance=FinanceParams(strategy="traffic_diversion", partners=["cfc", "micro_a", "micro_b"],
+                                  cash_loans=True),
+        ),
+    ]
+
+
+def default_lenders() -> list[LenderParams]:
+    return [
+        LenderParams(name="video_credit", kind="platform", equity_m=6000, min_capital_m=1000, apr=0.18, risk_appetite=3.0,
+                     score_noise=0.5, platform_data_noise=0.35, advertises=False),
+        LenderParams(name="big_bank", kind="bank", equity_m=40_000, min_capital_m=10_000, leverage_max=10,
+                     funding_rate=0.025, apr=0.12, risk_appetite=0.8, score_noise=0.8, advertises=False),
+        LenderParams(name="cfc", kind="consumer_finance", equity_m=15_000, min_capital_m=5000, leverage_max=8,
+                     funding_rate=0.035, apr=0.20, score_noise=0.9),
+        LenderParams(name="micro_a", kind="micro_lender", equity_m=5000, min_capital_m=2000, funding_rate=0.06,
+                     apr=0.24, risk_appetite=1.5, score_noise=1.2, merchant_loans=True),
+        LenderParams(name="micro_b", kind="micro_lender", equity_m=4000, min_capital_m=2000, funding_rate=0.07,
+                     apr=0.24, risk_appetite=1.7, score_noise=1.3),
+        LenderParams(name="micro_c", kind="micro_lender", equity_m=3000, min_capital_m=1500, funding_rate=0.075,
+                     apr=0.24, risk_appetite=1.9, score_noise=1.4, merchant_loans=True),
+    ]
+
+
+def default_restructurers() -> list[RestructurerParams]:
+    return [
+        RestructurerParams(name="debt_optimizer", ad_budget_m=15.0, conversion=0.002),
+        RestructurerParams(name="law_firm", ad_budget_m=8.0, conversion=0.0012, upfront_fee=800.0,
+                           success_fee=0.08),
+    ]

@@ -1,0 +1,105 @@
+"""The life of shops: demand that drifts, costs, working-capital loans, closing and opening."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.model import MarketModel
+
+
+def update_demand(model: MarketModel) -> None:
+    """Each open shop's demand follows its trend plus category volatility."""
+    rng = model.streams["merchants"]
+    mer = model.merchants
+    ids = np.flatnonzero(mer.active[: mer.n])
+    if len(ids) == 0:
+        return
+    vol = np.asarray([c.volatility for c in model.scenario.merchants.categories], dtype=np.float32)
+    change = mer.drift[ids] + vol[mer.category[ids]] * rng.standard_normal(len(ids)).astype(np.float32)
+    mer.demand[ids] = np.clip(mer.demand[ids] * np.exp(change), 1e-3, 1e3)
+    mer.update_trend(ids, change)
+
+
+def pay_costs_and_close(model: MarketModel, t: int) -> None:
+    """Fixed costs are paid from cash; a shop that cannot pay for `exit_days` in a row closes."""
+    mer, acc = model.merchants, model.accounts
+    ids = np.flatnonzero(mer.active[: mer.n])
+    if len(ids) == 0:
+        return
+    cost = mer.fixed_cost[ids].astype(np.float64)
+    cash = acc["merchant_cash"].balance[ids]
+    paid = np.minimum(cost, np.maximum(cash, 0.0))
+    model.ledger.transfer("shop_fixed_cost", acc["merchant_cash"], acc["outside"], paid, ids)
+    short = paid < cost - 1e-9
+    mer.days_short[ids] = np.where(short, mer.days_short[ids] + 1, 0)
+    closing = ids[mer.days_short[ids] >= model.scenario.merchants.exit_days]
+    if len(closing):
+        model.settlement.close_shops(closing)
+        mer.active[closing] = False
+        mer.exited[closing] = t
+        model.today["merchant_exits"] += len(closing)
+
+
+def apply_for_loans(model: MarketModel, t: int) -> None:
+    """Shops short of cash ask for working capital: the platform's programme lender, which sees the
+    shop's data, or else a third-party lender that lends blind."""
+    rng = model.streams["credit"]
+    mer, acc = model.merchants, model.accounts
+    p = model.scenario.merchants
+    n = mer.n
+    cash = acc["merchant_cash"].balance[:n]
+    want = np.flatnonzero(mer.active[:n] & ~mer.has_loan[:n] & ~mer.restricted[:n]
+                          & (cash < p.loan_need_days * mer.fixed_cost[:n]))
+    if len(want) == 0:
+        return
+    expected = model.expected_sales[mer.platform[want]] * mer.size[want] * 30.0
+    amount = p.loan_months * np.maximum(mer.sales_last_month[want], 0.5 * expected)
+    third_party = [lender for lender in model.lender_list if lender.params.merchant_loans]
+    for plat in model.platform_list:
+        here = mer.platform[want] == plat.index
+        if not here.any():
+            continue
+        ids, amt = want[here], amount[here]
+        programme = plat.merchant_lender()
+        if programme is not None:
+            lender, _ = programme
+            ok = lender.approve(mer.risk[ids], rng.standard_normal(len(ids)).astype(np.float32), True,
+                                lender.params.merchant_loan_terms)
+            ok = model.credit.within_capacity(lender, amt, ok)
+            model.credit.originate_merchant(lender, plat.index, ids[ok], amt[ok], t)
+            continue
+        for lender in third_party:
+            if lender.lending_room() <= 0 or len(ids) == 0:
+                continue
+            ok = lender.approve(mer.risk[ids], rng.standard_normal(len(ids)).astype(np.float32), False,
+                                lender.params.merchant_loan_terms)
+            ok = model.credit.within_capacity(lender, amt, ok)
+            model.credit.originate_merchant(lender, -1, ids[ok], amt[ok], t)
+            ids, amt = ids[~ok], amt[~ok]
+
+
+def open_shops(model: MarketModel, t: int) -> None:
+    """New shops enter each platform at the base rate plus the platform's own growth."""
+    rng = model.streams["merchants"]
+    mer = model.merchants
+    base = model.scenario.merchants.entry_rate
+    active = np.bincount(mer.platform[: mer.n][mer.active[: mer.n]], minlength=len(model.platform_list))
+    counts = []
+    for p in model.platform_list:
+        rate = base + max(p.params.merchant_growth, -1.0) / 365.0
+        counts.append(rng.poisson(max(rate, 0.0) * max(active[p.index], 1)))
+    total = int(sum(counts))
+    if total == 0:
+        return
+    platform = np.repeat(np.arange(len(counts)), counts)
+    old_capacity = mer.capacity
+    ids = mer.add(model.scenario, rng, total, t, model.expected_sales, platform=platform)
+    if mer.capacity != old_capacity:
+        model.resize_merchant_accounts()
+    cash = model.scenario.merchants.initial_cash_days * mer.fixed_cost[ids].astype(np.float64)
+    model.ledger.transfer("shop_capital", model.accounts["outside"], model.accounts["merchant_cash"], cash, None,
+                          ids, dst_unique=True)
+    model.today["merchant_entries"] += total
