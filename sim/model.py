@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 import mesa
-from mesa.agent import AgentSet
 import numpy as np
 import pandas as pd
+from mesa.agent import AgentSet
 
 from sim import commerce, households, invariants, metrics, shops
 from sim.agents import Consumers, Lender, Merchants, Platform, Restructurer
@@ -75,6 +75,7 @@ class MarketModel(mesa.Model):
         self.settlement = Settlement(self)
         self.ledger = Ledger()
         self._open_accounts()
+        self._attach_money_views()
         self.collections = Collections(self)
         self._endow()
         self.datacollector = metrics.make_datacollector(self)
@@ -126,6 +127,14 @@ class MarketModel(mesa.Model):
         self.ledger.open("lender", np.zeros(len(self.lender_list)))
         self.ledger.open("restructurer", np.zeros(len(self.restructurer_list)))
         self.ledger.open("outside", np.zeros(1))
+
+    def _attach_money_views(self) -> None:
+        """Show ledger balances in `model.consumers[i]` and `model.merchants[i]`."""
+        acc = self.accounts
+        self.consumers.attach("cash", lambda i: float(acc["consumer"].balance[i]))
+        self.merchants.attach("cash", lambda i: float(acc["merchant_cash"].balance[i]))
+        self.merchants.attach("pending", lambda i: float(acc["merchant_pending"].balance[:, i].sum()))
+        self.merchants.attach("deposit", lambda i: float(acc["merchant_deposit"].balance[i]))
 
     def resize_merchant_accounts(self) -> None:
         """Shop accounts follow the merchant population's capacity when it grows."""

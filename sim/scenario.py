@@ -370,7 +370,10 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _check_event_values(self) -> Scenario:
-        allowed = {"ad_policy": ("allow", "restrict", "ban"), "strategy": ("none", "traffic_diversion", "own_license")}
+        allowed = {
+            "ad_policy": ("allow", "restrict", "ban"),
+            "strategy": ("none", "traffic_diversion", "own_license"),
+        }
         for i, e in enumerate(self.events):
             if e.kind in allowed and e.value not in allowed[e.kind]:
                 raise ValueError(f"events.{i}.value: {e.value!r} is not one of {', '.join(allowed[e.kind])}")

@@ -5,6 +5,8 @@ Held as arrays; the daily rules that act on them live in `sim/stages.py` and `si
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 
 from sim.agents.population import Population
@@ -18,7 +20,7 @@ def _logistic(x: np.ndarray) -> np.ndarray:
 
 
 class Consumers(Population):
-    columns = {
+    columns: ClassVar[dict[str, tuple[type, Any]]] = {
         "tier": (np.int8, 0),  # 0 top (tier-1/new-tier-1/tier-2), 1 middle, 2 low
         "young": (np.bool_, False),  # under 30
         "income": (np.float32, 0.0),  # RMB a month

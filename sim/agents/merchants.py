@@ -6,6 +6,8 @@ daily slots so each sale is released after its platform's settlement delay.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 
 from sim.agents.population import Population
@@ -15,7 +17,7 @@ TREND_HALF_LIFE = 7.0  # days; smoothing of the demand change used by the early 
 
 
 class Merchants(Population):
-    columns = {
+    columns: ClassVar[dict[str, tuple[type, Any]]] = {
         "platform": (np.int8, -1),
         "category": (np.int8, 0),
         "size": (np.float32, 1.0),  # share of its platform's traffic, relative

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -16,7 +16,7 @@ class Population:
     an individual even though the rules act on whole columns at once.
     """
 
-    columns: dict[str, tuple[type, Any]] = {}
+    columns: ClassVar[dict[str, tuple[type, Any]]] = {}
 
     def __init__(self, n: int, capacity: int | None = None) -> None:
         self.n = int(n)

@@ -150,7 +150,7 @@ class Collections:
         m = self.model
         n = book.n
         status = book.status[:n]
-        cand = np.flatnonzero(((status == CHARGED_OFF) | ((status == ACTIVE) & (book.first_missed[:n] >= 0))))
+        cand = np.flatnonzero((status == CHARGED_OFF) | ((status == ACTIVE) & (book.first_missed[:n] >= 0)))
         if len(cand) == 0:
             return
         lender = book.lender[cand]

@@ -127,7 +127,7 @@ class Settlement:
         """Each day: sweep programme arrears; shops with cash pay arrears (programme shops to lift a
         freeze or restriction, third-party borrowers when the lender reaches them)."""
         m = self.model
-        book, mer, acc = m.credit.merchant, m.merchants, m.accounts
+        book, acc = m.credit.merchant, m.accounts
         late = book.delinquent_ids()
         if len(late):
             owed = book.arrears(late)

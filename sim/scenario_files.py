@@ -1,0 +1,470 @@
+"""Scenario files: YAML loading, `extends:`, `--set` overrides, and one-line error messages.
+
+A scenario is built in layers, later layers winning: the schema's defaults, then each file of the
+`extends:` chain from the most basic to the file named on the command line, then `--set KEY=VALUE`
+overrides. Mappings merge key by key. The lists `platforms`, `lenders` and `restructurers` merge by
+`name`: an item whose name is already present changes only the keys it states, a new name adds an
+item, and `{name: x, remove: true}` drops one. Any other list is replaced whole.
+
+Every problem raises `ScenarioError` whose message is one line naming the file (or the `--set`
+override), the key path (platforms and lenders by name), the value given and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import annotated_types as at
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.scenario import Scenario
+
+NAMED_LISTS = ("platforms", "lenders", "restructurers")
+SINGULAR = {"platforms": "platform", "lenders": "lender", "restructurers": "restructurer"}
+REMOVE_KEY = "remove"
+
+Loc = tuple[str, ...]
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be loaded; the message is one line meant for the user."""
+
+
+@dataclass
+class Resolved:
+    """A validated scenario and where it came from."""
+
+    scenario: Scenario
+    files: list[str] = field(default_factory=list)  # the extends chain, most basic first
+    overrides: list[str] = field(default_factory=list)
+
+
+# --- YAML ---------------------------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.MarkedYAMLError(problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: str) -> dict[str, Any]:
+    """One YAML file as a mapping, or a `ScenarioError`."""
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(f"{path}: file not found")
+    try:
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 (safe loader subclass)
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a text file (UTF-8 expected)") from None
+    except yaml.MarkedYAMLError as exc:
+        raise ScenarioError(f"{path}: {_yaml_where(exc)}YAML error: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: YAML error: {exc}") from None
+    if data is None:
+        raise ScenarioError(f"{path}: the file is empty; a scenario file is a mapping such as 'days: 365'")
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: the top level must be a mapping of keys, got {_kind(data)}")
+    return data
+
+
+def _yaml_where(exc: yaml.MarkedYAMLError) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    return f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{_show(value)}"
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it, shortened."""
+    if isinstance(value, str):
+        text = repr(value)
+    elif isinstance(value, dict):
+        return "a mapping"
+    else:
+        try:
+            text = json.dumps(value)
+        except TypeError:
+            text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --- extends --------------------------------------------------------------------------------------
+
+
+def read_chain(path: str) -> list[tuple[str, dict[str, Any]]]:
+    """The file and the files it extends, most basic first, as (label, data) without `extends`."""
+    chain: list[tuple[str, dict[str, Any]]] = []
+    seen: list[str] = []
+    label = path
+    while True:
+        real = os.path.realpath(label)
+        if real in seen:
+            cycle = " -> ".join([*(os.path.basename(s) for s in seen), os.path.basename(real)])
+            raise ScenarioError(f"{label}: extends: cycle {cycle}")
+        seen.append(real)
+        data = read_yaml(label)
+        parent = data.pop("extends", None)
+        chain.append((label, data))
+        if parent is None:
+            return chain[::-1]
+        if not isinstance(parent, str) or not parent.strip():
+            raise ScenarioError(f"{label}: extends: {_show(parent)} is not a file path (expected e.g. 'baseline.yaml')")
+        target = os.path.normpath(os.path.join(os.path.dirname(label), parent))
+        if not Path(target).is_file():
+            raise ScenarioError(f"{label}: extends: file {parent!r} not found (looked for {target})")
+        label = target
+
+
+# --- merging with provenance ----------------------------------------------------------------------
+
+
+class Layers:
+    """The merged data and, for each key path set by a layer, the layer that set it last."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = Scenario().model_dump(mode="json")
+        self.origin: dict[Loc, str] = {}
+
+    def merge(self, label: str, data: dict[str, Any]) -> None:
+        self._merge_dict(self.data, data, (), label)
+
+    def _merge_dict(self, dst: dict[str, Any], src: dict[str, Any], loc: Loc, label: str) -> None:
+        for key, value in src.items():
+            here = (*loc, str(key))
+            if not loc and key in NAMED_LISTS and isinstance(value, list) and isinstance(dst.get(key), list):
+                self._merge_named(dst[key], value, key, label)
+            elif isinstance(value, dict) and isinstance(dst.get(key), dict):
+                self.origin.setdefault(here, label)
+                self._merge_dict(dst[key], value, here, label)
+            else:
+                dst[key] = copy.deepcopy(value)
+                self._mark(here, value, label)
+
+    def _mark(self, loc: Loc, value: Any, label: str) -> None:
+        self.origin[loc] = label
+        if isinstance(value, dict):
+            for k, v in value.items():
+                self._mark((*loc, str(k)), v, label)
+
+    def _merge_named(self, dst: list[Any], src: list[Any], key: str, label: str) -> None:
+        names: set[str] = set()
+        for i, item in enumerate(src):
+            if not isinstance(item, dict):
+                raise ScenarioError(f"{label}: {key}.{i}: {_show(item)} is not a mapping with a name")
+            name = item.get("name")
+            if not isinstance(name, str) or not name:
+                raise ScenarioError(f"{label}: {key}.{i}: every {SINGULAR[key]} needs a name (got {_show(name)})")
+            if name in names:
+                raise ScenarioError(f"{label}: {key}: duplicate name {name!r}")
+            names.add(name)
+            self._merge_item(dst, item, key, name, label)
+
+    def _merge_item(self, dst: list[Any], item: dict[str, Any], key: str, name: str, label: str) -> None:
+        current = next((d for d in dst if isinstance(d, dict) and d.get("name") == name), None)
+        here = (key, name)
+        if item.get(REMOVE_KEY) is True:
+            if current is None:
+                raise ScenarioError(f"{label}: {key}.{name}: cannot remove unknown {SINGULAR[key]} {name!r}"
+                                    f"{_suggest(name, _names(dst))}")
+            dst.remove(current)
+            return
+        if current is None:
+            dst.append(copy.deepcopy(item))
+            self._mark(here, item, label)
+        else:
+            self.origin.setdefault(here, label)
+            self._merge_dict(current, {k: v for k, v in item.items() if k != "name"}, here, label)
+
+    def override(self, text: str) -> None:
+        """Apply one `KEY=VALUE` override."""
+        label = f"--set {text}"
+        key, sep, raw = text.partition("=")
+        if not sep or not key.strip():
+            raise ScenarioError(f"{label}: expected KEY=VALUE, e.g. consumers.count=20000")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            raise ScenarioError(f"{label}: value {raw!r} is not valid YAML") from None
+        parts = key.strip().split(".")
+        parent, loc = self._walk(parts[:-1], label)
+        last = parts[-1]
+        if isinstance(parent, list):
+            index = _index(parent, last, loc, label)
+            parent[index] = value
+        else:
+            parent[last] = value
+        self._mark((*loc, last), value, label)
+
+    def _walk(self, parts: list[str], label: str) -> tuple[Any, Loc]:
+        node: Any = self.data
+        loc: Loc = ()
+        for part in parts:
+            if isinstance(node, list):
+                node = node[_index(node, part, loc, label)]
+            elif isinstance(node, dict):
+                if part not in node:
+                    if _model_at(loc) is not None and part not in _fields(loc):
+                        raise ScenarioError(f"{label}: {_join((*loc, part))}: unknown key{_suggest(part, _fields(loc))}")
+                    node[part] = {}
+                node = node[part]
+            else:
+                raise ScenarioError(f"{label}: {_join(loc)} is {_show(node)}, not a section with keys")
+            loc = (*loc, part)
+        return node, loc
+
+    def source(self, loc: Loc, default: str) -> str:
+        for n in range(len(loc), 0, -1):
+            if loc[:n] in self.origin:
+                return self.origin[loc[:n]]
+        return default
+
+
+def _names(items: list[Any]) -> list[str]:
+    return [str(d.get("name")) for d in items if isinstance(d, dict)]
+
+
+def _index(items: list[Any], part: str, loc: Loc, label: str) -> int:
+    """Position of a list item addressed by name (named lists) or by number."""
+    if loc and loc[-1] in NAMED_LISTS and len(loc) == 1:
+        names = _names(items)
+        if part in names:
+            return names.index(part)
+        raise ScenarioError(f"{label}: {_join(loc)}: unknown {SINGULAR[loc[-1]]} {part!r}{_suggest(part, names)}"
+                            f"; known: {', '.join(names) or 'none'}")
+    if part.isdigit() and int(part) < len(items):
+        return int(part)
+    raise ScenarioError(f"{label}: {_join(loc)}: no item {part!r} (the list has {len(items)} items, numbered from 0)")
+
+
+def _join(loc: Loc) -> str:
+    return ".".join(str(x) for x in loc) or "(top level)"
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# --- the schema, by key path ------------------------------------------------------------------------
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model class inside `list[M]`, `M | None`, or `M`; else the annotation itself."""
+    origin = typing.get_origin(annotation)
+    if origin in (list, typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            inner = _unwrap(arg)
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return annotation
+
+
+def _field_at(loc: Loc) -> tuple[type[BaseModel] | None, Any]:
+    """(model owning the last key, its FieldInfo) for a name-addressed key path; (None, None) if unknown."""
+    model: Any = Scenario
+    info = None
+    for i, part in enumerate(loc):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None, None
+        if part not in model.model_fields:
+            if i > 0 and typing.get_origin(model_fields_ann(loc[:i])) is list:
+                continue  # list item (name or index) of the previous field
+            return None, None
+        owner, info = model, model.model_fields[part]
+        model = _unwrap(info.annotation)
+        if i == len(loc) - 1:
+            return owner, info
+    return None, info
+
+
+def model_fields_ann(loc: Loc) -> Any:
+    _, info = _field_at(loc)
+    return info.annotation if info is not None else None
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    """The model whose keys live at `loc` (a section, or an item of a list of models)."""
+    if not loc:
+        return Scenario
+    _, info = _field_at(loc)
+    if info is None:
+        _, info = _field_at(loc[:-1])  # loc ends with a list item
+    inner = _unwrap(info.annotation) if info is not None else None
+    return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
+
+
+def _fields(loc: Loc) -> list[str]:
+    model = _model_at(loc)
+    return list(model.model_fields) if model else []
+
+
+def bounds(info: Any) -> str:
+    """A field's allowed range as text, e.g. '>= 0 and <= 1'."""
+    parts = []
+    for m in info.metadata:
+        for cls, sign in ((at.Ge, ">="), (at.Gt, ">"), (at.Le, "<="), (at.Lt, "<")):
+            if isinstance(m, cls):
+                parts.append(f"{sign} {_num(next(iter(vars(m).values())))}")
+    return " and ".join(parts)
+
+
+def _num(x: Any) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def literal_choices(info: Any) -> list[str]:
+    ann = info.annotation
+    args = [a for a in typing.get_args(ann) if a is not type(None)] if typing.get_origin(ann) is not None else []
+    if typing.get_origin(ann) is typing.Literal:
+        return [str(a) for a in args]
+    for a in args:
+        if typing.get_origin(a) is typing.Literal:
+            return [str(x) for x in typing.get_args(a)]
+    return []
+
+
+# --- validation errors as one line ------------------------------------------------------------------
+
+
+def _named_loc(loc: tuple[Any, ...], data: dict[str, Any]) -> Loc:
+    """Pydantic's loc with list positions of named lists replaced by names."""
+    out: list[str] = []
+    node: Any = data
+    for part in loc:
+        if isinstance(node, list) and isinstance(part, int) and out and out[-1] in NAMED_LISTS and len(out) == 1:
+            item = node[part] if part < len(node) else None
+            out.append(str(item.get("name")) if isinstance(item, dict) and item.get("name") else str(part))
+        else:
+            out.append(str(part))
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return tuple(out)
+
+
+def _problem(err: dict[str, Any], loc: Loc) -> str:
+    kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    owner, info = _field_at(loc)
+    if kind == "extra_forbidden":
+        allowed = _fields(loc[:-1])
+        hint = _suggest(loc[-1], allowed)
+        return f"unknown key{hint}" if hint else f"unknown key; allowed keys: {', '.join(allowed)}"
+    if kind == "missing":
+        return "required key missing"
+    if kind == "literal_error":
+        choices = literal_choices(info) if info is not None else []
+        return f"{_show(value)} is not allowed{_suggest(str(value), choices)}; allowed: {', '.join(choices)}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        allowed = bounds(info) if info is not None else err["msg"]
+        return f"{_show(value)} is out of range; allowed: {allowed}"
+    if kind in ("too_short", "too_long"):
+        return f"{_show(value)} has {ctx.get('actual_length')} items; {_length_rule(info)}"
+    return f"{_show(value)} {_TYPE_PROBLEMS.get(kind, err['msg'].lower())}"
+
+
+def _length_rule(info: Any) -> str:
+    lo = next((m.min_length for m in getattr(info, "metadata", []) if isinstance(m, at.MinLen)), None)
+    hi = next((m.max_length for m in getattr(info, "metadata", []) if isinstance(m, at.MaxLen)), None)
+    if lo is not None and lo == hi:
+        return f"exactly {lo} expected"
+    return " and ".join(x for x in (f"at least {lo}" if lo is not None else "",
+                                     f"at most {hi}" if hi is not None else "") if x) + " expected"
+
+
+_TYPE_PROBLEMS = {
+    "int_parsing": "is not a whole number",
+    "int_from_float": "is not a whole number",
+    "int_type": "is not a whole number",
+    "float_parsing": "is not a number",
+    "float_type": "is not a number",
+    "bool_parsing": "is not true or false",
+    "bool_type": "is not true or false",
+    "string_type": "is not text (quote it)",
+    "list_type": "is not a list",
+    "tuple_type": "is not a pair",
+    "model_type": "is not a mapping of keys",
+    "model_attributes_type": "is not a mapping of keys",
+    "dict_type": "is not a mapping of keys",
+    "finite_number": "is not a finite number",
+}
+
+
+def describe(exc: ValidationError, layers: Layers, default: str) -> str:
+    """The first validation error as one line (with a count of the others)."""
+    errors = exc.errors()
+    err = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    if err["type"] == "value_error":
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        path = re.match(r"^([\w.]+): ", msg)
+        loc = tuple(path.group(1).split(".")) if path else ()
+        return f"{layers.source(loc, default)}: {msg}{more}"
+    loc = _named_loc(err["loc"], layers.data)
+    # a value error inside a union (e.g. events.value) carries the union member in loc; drop type tags
+    loc = tuple(p for p in loc if p not in ("float", "str", "int", "none", "list[...]"))
+    return f"{layers.source(loc, default)}: {_join(loc)}: {_problem(err, loc)}{more}"
+
+
+# --- the entry point --------------------------------------------------------------------------------
+
+
+def load(path: str, overrides: list[str] | tuple[str, ...] = ()) -> Resolved:
+    """Read a scenario file with its `extends` chain and overrides; validate it against the schema."""
+    chain = read_chain(path)
+    layers = Layers()
+    for label, data in chain:
+        layers.merge(label, data)
+    if "name" not in chain[-1][1]:
+        layers.data["name"] = Path(path).stem
+    for text in overrides:
+        layers.override(text)
+    try:
+        scenario = Scenario.model_validate(layers.data)
+    except ValidationError as exc:
+        raise ScenarioError(describe(exc, layers, path)) from None
+    return Resolved(scenario, [label for label, _ in chain], list(overrides))
+
+
+def to_yaml(scenario: Scenario, header: str = "") -> str:
+    """A fully resolved scenario as YAML that loads back to the same scenario."""
+    body = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=110)
+    return header + body
+
+
+def header_comment(path: str) -> str:
+    """The leading comment block of a scenario file, without the '#' marks."""
+    lines = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    return " ".join(x for x in lines if x)

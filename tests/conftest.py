@@ -1,0 +1,48 @@
+"""Shared helpers: small markets that run in about a second."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from sim import MarketModel, Scenario
+
+SMALL = {
+    "days": 150,
+    "burn_in_days": 60,
+    "consumers": {"count": 6000},
+    "merchants": {"count": 240},
+}
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def small_scenario(platforms: dict[str, dict[str, Any]] | None = None, **over: Any) -> Scenario:
+    """A small market; `platforms` maps a platform name to a nested dict of overrides."""
+    scenario = Scenario.model_validate(merge(SMALL, over))
+    if platforms:
+        data = scenario.model_dump()
+        for p in data["platforms"]:
+            if p["name"] in platforms:
+                p.update(merge(p, platforms[p["name"]]))
+        scenario = Scenario.model_validate(data)
+    return scenario
+
+
+def run_small(seed: int = 1, check: bool = False, platforms: dict | None = None, **over: Any) -> MarketModel:
+    return MarketModel(small_scenario(platforms, **over), rng=seed, check_invariants=check).run()
+
+
+@pytest.fixture(scope="session")
+def baseline_small() -> MarketModel:
+    return run_small(seed=7, check=True)

@@ -1,0 +1,73 @@
+"""Money adds up and every loan's principal identity holds, under every strategy combination."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from sim import InvariantError, MarketModel, Scenario
+from sim.invariants import check
+from tests.conftest import merge
+
+STRATEGIES = ("none", "traffic_diversion", "own_license")
+TINY = {"days": 75, "burn_in_days": 30, "consumers": {"count": 1500}, "merchants": {"count": 90}}
+
+
+def combo_scenario(strategies: tuple[str, ...]) -> Scenario:
+    """The baseline market with each platform's strategy set; every platform gets a lender it may own."""
+    data = merge(Scenario().model_dump(), TINY)
+    owned = {"community": "community_credit", "video": "video_credit", "entertainment": "fun_credit"}
+    existing = {lender["name"] for lender in data["lenders"]}
+    for platform, strategy in zip(data["platforms"], strategies, strict=True):
+        lender = owned[platform["name"]]
+        if lender not in existing:
+            data["lenders"].append({"name": lender, "kind": "platform", "equity_m": 6000, "min_capital_m": 1000})
+        fin = platform["finance"]
+        fin.update(strategy=strategy, license_lender=lender, bnpl=True, cash_loans=True, merchant_loans=True,
+                   partners=fin["partners"] or ["big_bank"])
+    data["platforms"][0]["finance"]["holds_license"] = True
+    data["platforms"][2]["finance"]["holds_license"] = False
+    data["platforms"][2]["finance"]["license_delay_days"] = 20
+    data["platforms"][2]["cash_m"] = 20_000
+    return Scenario.model_validate(data)
+
+
+@pytest.mark.parametrize("strategies", list(itertools.product(STRATEGIES, repeat=3)), ids="-".join)
+def test_identities_hold_every_day_for_every_strategy_combination(strategies: tuple[str, ...]) -> None:
+    model = MarketModel(combo_scenario(strategies), rng=11, check_invariants=True)
+    model.run()  # check_invariants raises InvariantError on the first broken identity
+    assert abs(model.ledger.total_money()) < 1e-3
+    assert model.credit.consumer.identity_error() < 1e-6
+    assert model.credit.consumer.n > 0
+
+
+def test_money_flows_are_recorded_by_name(baseline_small: MarketModel) -> None:
+    flows = baseline_small.ledger.cumulative
+    for name in ("income", "purchase_cash", "loan_disbursed_bnpl", "loan_disbursed_cash", "consumer_repayment",
+                 "commission", "settlement", "diversion_fee", "restructurer_ads", "collection_cost"):
+        assert flows[name] > 0, name
+
+
+def test_a_broken_money_identity_stops_the_run_with_its_name() -> None:
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    model.run(3)
+    model.accounts["consumer"].balance[0] += 100.0  # money from nowhere
+    with pytest.raises(InvariantError, match="money is not conserved"):
+        check(model)
+
+
+def test_a_broken_loan_identity_is_named() -> None:
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2)
+    model.run(20)
+    book = model.credit.consumer
+    book.repaid[0] += 5.0
+    with pytest.raises(InvariantError, match="principal != outstanding"):
+        check(model)
+
+
+def test_aggregates_match_the_loans(baseline_small: MarketModel) -> None:
+    book, debt = baseline_small.credit.rebuilt_aggregates()
+    assert np.allclose(book, baseline_small.credit.book_by_lender)
+    assert np.allclose(debt, baseline_small.consumers.debt)

@@ -1,0 +1,86 @@
+"""The public API promised by the market-model issue."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import mesa
+import pytest
+
+from sim import MarketModel, Scenario
+from sim.metrics import MARKET_COLUMNS
+
+REQUIRED = [
+    "day", "active_consumers", "orders", "gmv", "bnpl_orders", "bnpl_uptake", "loans_originated",
+    "amount_originated", "outstanding_principal", "dpd1_30_share", "dpd31_90_share", "dpd90p_share",
+    "charged_off_principal", "recoveries", "restructurer_clients", "platform_revenue",
+    "platform_finance_revenue", "active_lenders", "active_merchants", "deposits_held",
+]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_default_scenario_is_the_baseline_market() -> None:
+    s = Scenario()
+    assert [p.name for p in s.platforms] == ["community", "video", "entertainment"]
+    assert [p.finance.strategy for p in s.platforms] == ["none", "own_license", "traffic_diversion"]
+    assert s.consumers.count == 100_000 and 1000 <= s.merchants.count <= 9999
+    assert len(s.lenders) == 6 and len(s.restructurers) == 2 and s.days == 365
+    assert s.platforms[0].deposit.cap == 20_000
+
+
+def test_done_when_command_prints_the_daily_columns() -> None:
+    code = ("from sim import MarketModel; m = MarketModel(rng=1); m.run(60); "
+            "print(m.datacollector.get_model_vars_dataframe().tail())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                         env={"COLUMNS": "10000", "PATH": "/usr/bin:/bin"})
+    header = out.stdout.splitlines()[0].split()
+    for column in REQUIRED:
+        assert column in header
+
+
+def test_model_table_has_a_row_a_day_and_every_column(baseline_small: MarketModel) -> None:
+    df = baseline_small.datacollector.get_model_vars_dataframe()
+    assert list(df.columns) == list(MARKET_COLUMNS)
+    assert set(REQUIRED) <= set(df.columns)
+    assert df["day"].tolist() == list(range(1, baseline_small.scenario.days + 1))
+    assert df.notna().all().all()
+
+
+def test_few_actors_are_mesa_agents_in_agentsets(baseline_small: MarketModel) -> None:
+    m = baseline_small
+    for agentset, n in ((m.platforms, 3), (m.lenders, 6), (m.restructurers, 2)):
+        assert len(agentset) == n
+        assert all(isinstance(a, mesa.Agent) for a in agentset)
+    assert {p.name for p in m.platforms} == {"community", "video", "entertainment"}
+
+
+def test_populations_have_length_and_a_read_only_view(baseline_small: MarketModel) -> None:
+    m = baseline_small
+    assert len(m.consumers) == 6000
+    assert len(m.merchants) >= 240
+    one = m.consumers[5]
+    assert one["id"] == 5 and "income" in one and "cash" in one and "risk" in one
+    with pytest.raises(TypeError):
+        one["income"] = 0  # type: ignore[index]
+    shop = m.merchants[0]
+    assert {"platform", "deposit", "pending", "cash"} <= set(shop)
+    with pytest.raises(IndexError):
+        m.consumers[len(m.consumers)]
+
+
+def test_platform_and_lender_tables_are_tidy(baseline_small: MarketModel) -> None:
+    m = baseline_small
+    platforms, lenders = m.platform_table(), m.lender_table()
+    assert len(platforms) == 3 * m.scenario.days and len(lenders) == 6 * m.scenario.days
+    assert {"day", "name", "revenue", "finance_revenue"} <= set(platforms.columns)
+    assert {"day", "name", "equity", "book", "write_offs"} <= set(lenders.columns)
+
+
+def test_run_defaults_to_the_scenario_horizon_and_continues() -> None:
+    m = MarketModel(Scenario(days=20, burn_in_days=5, consumers={"count": 500}, merchants={"count": 20}), rng=3)
+    m.run()
+    assert len(m.market_table()) == 20
+    m.run(5)
+    assert m.market_table()["day"].iloc[-1] == 25
