@@ -426,8 +426,8 @@ def default_platforms() -> list[PlatformParams]:
 
 def default_lenders() -> list[LenderParams]:
     return [
-        LenderParams(name="video_credit", kind="platform", equity_m=6000, min_capital_m=1000, apr=0.18, risk_appetite=3.0,
-                     score_noise=0.5, platform_data_noise=0.35, advertises=False),
+        LenderParams(name="video_credit", kind="platform", equity_m=6000, min_capital_m=1000, apr=0.18,
+                     risk_appetite=3.0, score_noise=0.5, platform_data_noise=0.35, advertises=False),
         LenderParams(name="big_bank", kind="bank", equity_m=40_000, min_capital_m=10_000, leverage_max=10,
                      funding_rate=0.025, apr=0.12, risk_appetite=0.8, score_noise=0.8, advertises=False),
         LenderParams(name="cfc", kind="consumer_finance", equity_m=15_000, min_capital_m=5000, leverage_max=8,
