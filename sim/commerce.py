@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.finance.credit import MIN_LOAN, MIN_NEED
 from sim.finance.loans import BNPL
 
 if TYPE_CHECKING:
@@ -48,21 +49,23 @@ def shop(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
     festival = model.festival_multiplier(t)
     mean_income = float(c.income[: c.n].mean()) if c.n else 1.0
     for p, v in zip(model.platform_list, visitors, strict=True):
-        if len(v) == 0:
-            continue
-        k = rng.binomial(len(v), min(p.params.purchase_rate * festival, 1.0))
-        buyers = np.unique(v[rng.integers(0, len(v), size=k)])
+        # All shopping draws come first, whatever happens at checkout, so that scenarios differing
+        # only in credit or strategy see the same buyers, values and shop choices.
+        k = rng.binomial(len(v), min(p.params.purchase_rate * festival, 1.0)) if len(v) else 0
+        buyers = np.unique(v[rng.integers(0, len(v), size=k)]) if k else np.empty(0, dtype=np.int64)
+        noise = rng.standard_normal(len(buyers))
+        pick = rng.random(len(buyers))
+        prefers_bnpl = rng.random(len(buyers)) < c.bnpl_preference_of(buyers)
+        after_sale = rng.random(len(buyers))  # refunds and claims
         shops_here = np.flatnonzero((mer.platform[: mer.n] == p.index) & mer.active[: mer.n] & ~mer.restricted[: mer.n])
         if len(buyers) == 0 or len(shops_here) == 0:
             continue
         value = (p.params.order_value * np.sqrt(c.income[buyers] / mean_income)
-                 * np.exp(ORDER_VALUE_SIGMA * rng.standard_normal(len(buyers)) - ORDER_VALUE_SIGMA**2 / 2))
+                 * np.exp(ORDER_VALUE_SIGMA * noise - ORDER_VALUE_SIGMA**2 / 2))
         weight = np.cumsum(mer.size[shops_here] * mer.demand[shops_here], dtype=np.float64)
-        shop_of = shops_here[np.minimum(np.searchsorted(weight, rng.random(len(buyers)) * weight[-1]),
-                                        len(shops_here) - 1)]
+        shop_of = shops_here[np.minimum(np.searchsorted(weight, pick * weight[-1]), len(shops_here) - 1)]
         cash = acc["consumer"].balance[buyers]
         liquid = cash >= value
-        prefers_bnpl = rng.random(len(buyers)) < c.bnpl_preference_of(buyers)
         offer = p.bnpl_lender()
         bnpl = np.zeros(len(buyers), dtype=bool)
         if offer is not None:
@@ -89,7 +92,7 @@ def shop(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
                 lender, channel, p.index, BNPL, buyers[bb], value[bb], t,
                 pay_to=("merchant_pending", (slot[bb], shop_of[bb])),
             )
-        _refunds_and_claims(model, rng, buyers[cb], value[cb], slot[cb], shop_of[cb])
+        _refunds_and_claims(model, after_sale[cb], buyers[cb], value[cb], slot[cb], shop_of[cb])
         np.add.at(c.orders, buyers[paid], 1)
         c.bnpl_orders[buyers[bb]] += 1
         gmv = float(value[paid].sum())
@@ -104,7 +107,7 @@ def shop(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
         c.bought_month[buyers[paid]] |= np.uint8(1 << p.index)
 
 
-def _refunds_and_claims(model: MarketModel, rng: np.random.Generator, buyers: np.ndarray, value: np.ndarray,
+def _refunds_and_claims(model: MarketModel, u: np.ndarray, buyers: np.ndarray, value: np.ndarray,
                         slot: np.ndarray, shops: np.ndarray) -> None:
     """Some cash orders are refunded from the shop's pending balance; claims are paid from its deposit."""
     if len(buyers) == 0:
@@ -112,7 +115,6 @@ def _refunds_and_claims(model: MarketModel, rng: np.random.Generator, buyers: np
     mer, acc = model.merchants, model.accounts
     cats = model.scenario.merchants.categories
     refund_rate = np.asarray([cat.refund_rate for cat in cats])[mer.category[shops]]
-    u = rng.random(len(buyers))
     refund = u < refund_rate
     model.ledger.transfer("refund", acc["merchant_pending"], acc["consumer"], value[refund],
                           (slot[refund], shops[refund]), buyers[refund], src_unique=False)
@@ -132,27 +134,28 @@ def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
     c, acc = model.consumers, model.accounts
     appetite = model.scenario.consumers.cash_loan_appetite
     max_apps = model.scenario.consumers.max_applications
+    tries = c.applications_today
+    tries[:] = 0
     for p, v in zip(model.platform_list, visitors, strict=True):
-        needy = v[c.need[v] >= 50.0]
+        needy = v[c.need[v] >= MIN_NEED]
         if len(needy) == 0:
             continue
         seekers = needy[rng.random(len(needy)) < appetite]
-        tries = np.zeros(len(seekers), dtype=np.int16)
         lenders = p.consumer_lenders()
         order = rng.permutation(len(lenders)) if lenders else []
         for j in order:
             lender, channel = lenders[j]
-            open_ = np.flatnonzero((c.need[seekers] >= 50.0) & (tries < max_apps))
+            open_ = np.flatnonzero((c.need[seekers] >= MIN_NEED) & (tries[seekers] < max_apps))
             if len(open_) == 0:
                 break
             who = seekers[open_]
-            tries[open_] += 1
+            tries[who] += 1
             if channel == "ads":
                 _pay_per_click(model, lender, p, len(who))
             ok = lender.approve(c.risk[who], rng.standard_normal(len(who)).astype(np.float32),
                                 with_platform_data=channel == "own", terms=lender.params.cash_loan_terms)
-            amount = np.minimum(np.ceil(c.need[who] / 100.0) * 100.0, model.credit.consumer_limits(lender, who))
-            ok &= amount >= 100.0
+            amount = np.minimum(np.ceil(c.need[who] / MIN_LOAN) * MIN_LOAN, model.credit.consumer_limits(lender, who))
+            ok &= amount >= MIN_LOAN
             ok = model.credit.within_capacity(lender, amount, ok)
             got, amt = who[ok], amount[ok]
             if len(got) == 0:

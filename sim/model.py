@@ -21,7 +21,7 @@ from sim.rng import spawn_streams
 from sim.scenario import Scenario
 
 MONTH = 30
-INITIAL_CASH_MONTHS = 0.6  # consumers start with up to this many months of income saved
+SAVINGS_MONTHS = 1.8  # consumers start with up to this many months of their non-essential income saved
 
 
 class MarketModel(mesa.Model):
@@ -154,7 +154,7 @@ class MarketModel(mesa.Model):
         s, acc, ledger = self.scenario, self.accounts, self.ledger
         c, mer = self.consumers, self.merchants
         rng = self.streams["population"]
-        savings = c.income * (1 - np.minimum(c.essential_share, 1.0)) * rng.random(c.n) * INITIAL_CASH_MONTHS * 3
+        savings = c.income * (1 - c.essential_share) * rng.random(c.n) * SAVINGS_MONTHS
         ledger.transfer("endowment", acc["outside"], acc["consumer"], savings.astype(np.float64), None, None)
         ids = np.arange(mer.n)
         ledger.transfer("endowment", acc["outside"], acc["merchant_cash"],

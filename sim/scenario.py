@@ -57,12 +57,13 @@ class ConsumerParams(Strict):
     )
     income_sigma: float = param(0.55, "log-sd", "Dispersion of income within a tier (lognormal).", ge=0, le=2)
     essential_share: float = param(
-        0.65, "share of income", "Mean share of income spent on essentials on payday.", ge=0, le=1.5
+        0.65, "share of income", "Mean share of income spent on essentials on payday.", ge=0, le=0.95
     )
     essential_share_sd: float = param(0.08, "share", "Spread of the essential share across consumers.", ge=0, le=1)
     base_risk_logit: float = param(
-        -3.2, "logit", "Latent monthly default propensity of a typical consumer (logit).",
-        source="calibrated to ~3% annual charge-off on consumer credit", ge=-10, le=5,
+        -3.2, "logit", "Latent default propensity of a typical consumer over a loan's life (logit); lenders "
+        "score it with noise. Realised default also depends on cash, shocks and intermediaries.",
+        ge=-10, le=5,
     )
     risk_sd: float = param(1.0, "logit-sd", "Spread of latent risk across consumers.", ge=0, le=4)
     tier_risk_shift: list[float] = param(
@@ -78,7 +79,7 @@ class ConsumerParams(Strict):
     )
     shock_size: float = param(0.8, "months of income", "Mean size of a liquidity shock.", ge=0, le=24)
     risk_shock_loading: float = param(
-        1.0, "x", "How much more often high-risk consumers are shocked (multiplier per logit unit).", ge=0, le=3
+        1.0, "-", "Shock exposure grows as exp(0.5 x loading x excess risk), capped at 4x the base rate.", ge=0, le=3
     )
     bnpl_preference: float = param(
         0.12, "probability", "Chance a liquid consumer picks BNPL when offered at checkout.", ge=0, le=1
@@ -86,7 +87,9 @@ class ConsumerParams(Strict):
     cash_loan_appetite: float = param(
         0.5, "probability", "Chance a consumer short of cash seeks a cash loan when one is offered.", ge=0, le=1
     )
-    max_applications: int = param(3, "lenders", "Lenders one consumer tries for one need (loan stacking).", ge=1, le=10)
+    max_applications: int = param(
+        3, "lenders a day", "Lenders one consumer tries in a day for a cash need (loan stacking).", ge=1, le=10
+    )
     willingness: float = param(
         0.995, "probability", "Chance a typical consumer with enough cash pays an instalment on its due day.",
         ge=0, le=1,
@@ -126,6 +129,9 @@ class MerchantParams(Strict):
         0.002, "log a day", "Spread of shops' demand trends: some grow, some decline.", ge=0, le=0.1
     )
     loan_months: float = param(1.5, "months of sales", "Size of a shop loan.", ge=0, le=24)
+    willingness: float = param(
+        0.97, "probability", "Chance a shop with cash pays a third-party lender's instalment when due.", ge=0, le=1
+    )
     initial_cash_days: float = param(30.0, "days of fixed cost", "Cash buffer a shop starts with.", ge=0)
     loan_need_days: float = param(10.0, "days of fixed cost", "Cash below which a shop seeks working capital.", ge=0)
     exit_days: float = param(30.0, "days", "Days in a row without cash for costs after which a shop closes.", ge=1)
@@ -184,7 +190,10 @@ class PlatformParams(Strict):
         [0.55, 0.25, 0.20], "share", "Users in top, middle and low-tier cities.", min_length=3, max_length=3
     )
     young_share: float = param(0.5, "share", "Users under 30.", ge=0, le=1)
-    risk_shift: float = param(0.0, "logit", "Risk shift of this platform's users (demographics).", ge=-3, le=3)
+    risk_shift: float = param(
+        0.0, "sd of idiosyncratic risk", "How much riskier (+) or safer (-) this platform's users are than their "
+        "city tier and age explain (exponential tilting of membership).", ge=-3, le=3,
+    )
     purchase_rate: float = param(0.04, "orders per visit", "Chance a visit ends in an order.", ge=0, le=1)
     order_value: float = param(120.0, "RMB", "Mean order value.", ge=0)
     take_rate: float = param(0.04, "share of GMV", "Commission the platform keeps at settlement.", ge=0, le=0.5)

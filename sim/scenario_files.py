@@ -75,7 +75,7 @@ def read_yaml(path: str) -> dict[str, Any]:
     if not p.is_file():
         raise ScenarioError(f"{path}: file not found")
     try:
-        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 (safe loader subclass)
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a text file (UTF-8 expected)") from None
     except yaml.MarkedYAMLError as exc:
@@ -151,7 +151,7 @@ class Layers:
 
     def __init__(self) -> None:
         self.data: dict[str, Any] = Scenario().model_dump(mode="json")
-        self.origin: dict[Loc, str] = {}
+        self.origin: dict[Loc, tuple[int, str]] = {}  # key path -> (order set, layer label)
 
     def merge(self, label: str, data: dict[str, Any]) -> None:
         self._merge_dict(self.data, data, (), label)
@@ -162,14 +162,13 @@ class Layers:
             if not loc and key in NAMED_LISTS and isinstance(value, list) and isinstance(dst.get(key), list):
                 self._merge_named(dst[key], value, key, label)
             elif isinstance(value, dict) and isinstance(dst.get(key), dict):
-                self.origin.setdefault(here, label)
                 self._merge_dict(dst[key], value, here, label)
             else:
                 dst[key] = copy.deepcopy(value)
                 self._mark(here, value, label)
 
     def _mark(self, loc: Loc, value: Any, label: str) -> None:
-        self.origin[loc] = label
+        self.origin[loc] = (len(self.origin), label)
         if isinstance(value, dict):
             for k, v in value.items():
                 self._mark((*loc, str(k)), v, label)
@@ -200,7 +199,6 @@ class Layers:
             dst.append(copy.deepcopy(item))
             self._mark(here, item, label)
         else:
-            self.origin.setdefault(here, label)
             self._merge_dict(current, {k: v for k, v in item.items() if k != "name"}, here, label)
 
     def override(self, text: str) -> None:
@@ -217,10 +215,11 @@ class Layers:
         parent, loc = self._walk(parts[:-1], label)
         last = parts[-1]
         if isinstance(parent, list):
-            index = _index(parent, last, loc, label)
-            parent[index] = value
-        else:
+            parent[_index(parent, last, loc, label)] = value
+        elif isinstance(parent, dict):
             parent[last] = value
+        else:
+            raise ScenarioError(f"{label}: {_join(loc)} is {_show(parent)}, not a section with keys")
         self._mark((*loc, last), value, label)
 
     def _walk(self, parts: list[str], label: str) -> tuple[Any, Loc]:
@@ -232,7 +231,7 @@ class Layers:
             elif isinstance(node, dict):
                 if part not in node:
                     if _model_at(loc) is not None and part not in _fields(loc):
-                        raise ScenarioError(f"{label}: {_join((*loc, part))}: unknown key{_suggest(part, _fields(loc))}")
+                        raise ScenarioError(f"{label}: {_join((*loc, part))}: {unknown_key(part, _fields(loc))}")
                     node[part] = {}
                 node = node[part]
             else:
@@ -240,11 +239,10 @@ class Layers:
             loc = (*loc, part)
         return node, loc
 
-    def source(self, loc: Loc, default: str) -> str:
-        for n in range(len(loc), 0, -1):
-            if loc[:n] in self.origin:
-                return self.origin[loc[:n]]
-        return default
+    def source(self, loc: Loc, default: str, *, within: bool = False) -> str:
+        """The layer that last set `loc` (or a key above it; with `within`, also a key below it)."""
+        hits = [v for k, v in self.origin.items() if k == loc[: len(k)] or (within and k[: len(loc)] == loc)]
+        return max(hits)[1] if hits else default
 
 
 def _names(items: list[Any]) -> list[str]:
@@ -268,6 +266,11 @@ def _join(loc: Loc) -> str:
     return ".".join(str(x) for x in loc) or "(top level)"
 
 
+def unknown_key(key: str, allowed: list[str]) -> str:
+    hint = _suggest(key, allowed)
+    return f"unknown key{hint}" if hint else f"unknown key; allowed keys: {', '.join(allowed)}"
+
+
 def _suggest(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -287,38 +290,30 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-def _field_at(loc: Loc) -> tuple[type[BaseModel] | None, Any]:
-    """(model owning the last key, its FieldInfo) for a name-addressed key path; (None, None) if unknown."""
-    model: Any = Scenario
-    info = None
-    for i, part in enumerate(loc):
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None, None
-        if part not in model.model_fields:
-            if i > 0 and typing.get_origin(model_fields_ann(loc[:i])) is list:
-                continue  # list item (name or index) of the previous field
-            return None, None
-        owner, info = model, model.model_fields[part]
-        model = _unwrap(info.annotation)
-        if i == len(loc) - 1:
-            return owner, info
-    return None, info
+def _schema_walk(loc: Loc) -> tuple[Any, type[BaseModel] | None]:
+    """(FieldInfo of the last key, model whose keys live at `loc`) for a name-addressed key path.
 
-
-def model_fields_ann(loc: Loc) -> Any:
-    _, info = _field_at(loc)
-    return info.annotation if info is not None else None
+    Items of a list of models (addressed by name or number) are stepped over. Unknown paths give (None, None).
+    """
+    model: type[BaseModel] | None = Scenario
+    info: Any = None
+    item_next = False
+    for part in loc:
+        if item_next:
+            item_next = False
+            continue
+        if model is None or part not in model.model_fields:
+            return None, None
+        info = model.model_fields[part]
+        inner = _unwrap(info.annotation)
+        model = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
+        item_next = model is not None and typing.get_origin(info.annotation) is list
+    return info, (None if item_next else model)
 
 
 def _model_at(loc: Loc) -> type[BaseModel] | None:
     """The model whose keys live at `loc` (a section, or an item of a list of models)."""
-    if not loc:
-        return Scenario
-    _, info = _field_at(loc)
-    if info is None:
-        _, info = _field_at(loc[:-1])  # loc ends with a list item
-    inner = _unwrap(info.annotation) if info is not None else None
-    return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
+    return _schema_walk(loc)[1]
 
 
 def _fields(loc: Loc) -> list[str]:
@@ -330,9 +325,9 @@ def bounds(info: Any) -> str:
     """A field's allowed range as text, e.g. '>= 0 and <= 1'."""
     parts = []
     for m in info.metadata:
-        for cls, sign in ((at.Ge, ">="), (at.Gt, ">"), (at.Le, "<="), (at.Lt, "<")):
-            if isinstance(m, cls):
-                parts.append(f"{sign} {_num(next(iter(vars(m).values())))}")
+        for attr, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if isinstance(m, (at.Ge, at.Gt, at.Le, at.Lt)) and hasattr(m, attr):
+                parts.append(f"{sign} {_num(getattr(m, attr))}")
     return " and ".join(parts)
 
 
@@ -373,11 +368,9 @@ def _named_loc(loc: tuple[Any, ...], data: dict[str, Any]) -> Loc:
 
 def _problem(err: dict[str, Any], loc: Loc) -> str:
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
-    owner, info = _field_at(loc)
+    info = _schema_walk(loc)[0]
     if kind == "extra_forbidden":
-        allowed = _fields(loc[:-1])
-        hint = _suggest(loc[-1], allowed)
-        return f"unknown key{hint}" if hint else f"unknown key; allowed keys: {', '.join(allowed)}"
+        return unknown_key(loc[-1], _fields(loc[:-1]))
     if kind == "missing":
         return "required key missing"
     if kind == "literal_error":
@@ -418,6 +411,15 @@ _TYPE_PROBLEMS = {
 }
 
 
+def _hint_known(msg: str) -> str:
+    """Add "did you mean" to the schema's "unknown X 'name' (known: a, b)" messages."""
+    found = re.search(r"unknown [\w ]+ '([^']+)' \(known: ([^)]*)\)", msg)
+    if not found:
+        return msg
+    hint = _suggest(found.group(1), found.group(2).split(", "))
+    return f"{msg}; {hint.strip(' ()')}" if hint else msg
+
+
 def describe(exc: ValidationError, layers: Layers, default: str) -> str:
     """The first validation error as one line (with a count of the others)."""
     errors = exc.errors()
@@ -427,7 +429,8 @@ def describe(exc: ValidationError, layers: Layers, default: str) -> str:
         msg = str(err["msg"]).removeprefix("Value error, ")
         path = re.match(r"^([\w.]+): ", msg)
         loc = tuple(path.group(1).split(".")) if path else ()
-        return f"{layers.source(loc, default)}: {msg}{more}"
+        section = loc[:-1] if len(loc) > 1 else loc  # a rule between keys: blame the last layer in the section
+        return f"{layers.source(section, default, within=True)}: {_hint_known(msg)}{more}"
     loc = _named_loc(err["loc"], layers.data)
     # a value error inside a union (e.g. events.value) carries the union member in loc; drop type tags
     loc = tuple(p for p in loc if p not in ("float", "str", "int", "none", "list[...]"))
@@ -450,7 +453,12 @@ def load(path: str, overrides: list[str] | tuple[str, ...] = ()) -> Resolved:
     try:
         scenario = Scenario.model_validate(layers.data)
     except ValidationError as exc:
-        raise ScenarioError(describe(exc, layers, path)) from None
+        try:
+            message = describe(exc, layers, path)
+        except Exception:  # never let a message bug turn into a traceback
+            err = exc.errors()[0]
+            message = f"{path}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+        raise ScenarioError(message) from None
     return Resolved(scenario, [label for label, _ in chain], list(overrides))
 
 
@@ -468,3 +476,96 @@ def header_comment(path: str) -> str:
             break
         lines.append(line.lstrip("#").strip())
     return " ".join(x for x in lines if x)
+
+
+# --- the reference of every field (docs/scenarios.md) -------------------------------------------------
+
+DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "scenarios.md"
+
+
+def _type_name(ann: Any) -> str:
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    if origin is tuple:
+        return "pair (" + ", ".join(_type_name(a) for a in args) + ")"
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return f"{ann.__name__} (mapping)"
+    return {int: "integer", float: "number", str: "text", bool: "true/false", type(None): "null"}.get(ann, str(ann))
+
+
+def _default_text(info: Any) -> str:
+    if info.is_required():
+        return "required"
+    value = info.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        return "see section"
+    if isinstance(value, list) and value and isinstance(value[0], BaseModel):
+        return ", ".join(getattr(v, "name", "?") for v in value)
+    return f"`{json.dumps(value)}`" if not isinstance(value, str) else f"`{value}`" if value else '`""`'
+
+
+def _range_text(info: Any) -> str:
+    parts = [bounds(info)] if bounds(info) else []
+    if any(isinstance(m, (at.MinLen, at.MaxLen)) for m in info.metadata):
+        parts.append(_length_rule(info).replace(" expected", " items"))
+    return "; ".join(parts).replace("|", "\\|")
+
+
+def _rows(model: type[BaseModel], prefix: str, children: list[tuple[str, type[BaseModel]]]) -> list[str]:
+    rows = []
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        inner = _unwrap(info.annotation)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            many = typing.get_origin(info.annotation) is list
+            child = (f"{path}.<name>" if path in NAMED_LISTS else f"{path}.<n>") if many else path
+            children.append((child, inner))
+            kind = "list of mappings" if many else "mapping"
+            rows.append(f"| `{path}` | {kind}, see `{child}` | {_default_text(info)} | - | "
+                        f"{_range_text(info) or '-'} | - | {info.description or ''} |")
+            continue
+        extra = info.json_schema_extra or {}
+        cells = [f"`{path}`", _type_name(info.annotation), _default_text(info), str(extra.get("unit", "-")),
+                 _range_text(info) or "-", str(extra.get("source", "-")), info.description or ""]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return rows
+
+
+def _section(title: str, model: type[BaseModel]) -> list[str]:
+    """A section's table followed by the sections of its sub-mappings."""
+    children: list[tuple[str, type[BaseModel]]] = []
+    rows = _rows(model, f"{title}." if title else "", children)
+    out = [f"## `{title}`" if title else "## Top level", "",
+           "| path | type | default | unit | range | source | meaning |", "|---|---|---|---|---|---|---|", *rows, ""]
+    for child, inner in children:
+        out += _section(child, inner)
+    return out
+
+
+HEADER = """# Scenario reference
+
+Generated from `sim/scenario.py` by `sim.scenario_files.schema_reference()`; do not edit by hand
+(regenerate with `python -m sim.scenario_files`). A test fails when this file and the schema differ.
+
+Paths are dotted as in `--set`. Items of `platforms`, `lenders` and `restructurers` are addressed by
+name (`platforms.video.take_rate`), items of other lists by position from 0 (`events.0.day`).
+Amounts of institutions in `RMB m` are real RMB millions, scaled down to the simulated population.
+A default list of named items (e.g. the three platforms) is given by name; their values are in
+`sim/scenario.py` and in the resolved `scenario.yaml` of any run.
+
+"""
+
+
+def schema_reference() -> str:
+    """docs/scenarios.md: every field of the schema with its type, default, unit, range and source."""
+    return HEADER + "\n".join(_section("", Scenario)).rstrip("\n") + "\n"
+
+
+if __name__ == "__main__":
+    DOCS_PATH.write_text(schema_reference(), encoding="utf-8")
+    print(f"wrote {DOCS_PATH}")

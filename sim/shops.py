@@ -50,8 +50,9 @@ def apply_for_loans(model: MarketModel, t: int) -> None:
     mer, acc = model.merchants, model.accounts
     p = model.scenario.merchants
     n = mer.n
+    model.credit.sync_shop_loans()
     cash = acc["merchant_cash"].balance[:n]
-    want = np.flatnonzero(mer.active[:n] & ~mer.has_loan[:n] & ~mer.restricted[:n]
+    want = np.flatnonzero(mer.active[:n] & ~mer.has_loan[:n] & ~mer.restricted[:n] & ~mer.defaulted[:n]
                           & (cash < p.loan_need_days * mer.fixed_cost[:n]))
     if len(want) == 0:
         return

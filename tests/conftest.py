@@ -39,8 +39,15 @@ def small_scenario(platforms: dict[str, dict[str, Any]] | None = None, **over: A
     return scenario
 
 
+_RUNS: dict[str, MarketModel] = {}
+
+
 def run_small(seed: int = 1, check: bool = False, platforms: dict | None = None, **over: Any) -> MarketModel:
-    return MarketModel(small_scenario(platforms, **over), rng=seed, check_invariants=check).run()
+    """Run a small market; identical requests share one run (tests only read the results)."""
+    key = repr((seed, check, platforms, sorted(over.items())))
+    if key not in _RUNS:
+        _RUNS[key] = MarketModel(small_scenario(platforms, **over), rng=seed, check_invariants=check).run()
+    return _RUNS[key]
 
 
 @pytest.fixture(scope="session")

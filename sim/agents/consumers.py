@@ -1,6 +1,7 @@
 """Consumers: who they are (city tier, age, income, latent risk, platforms used) and their credit state.
 
-Held as arrays; the daily rules that act on them live in `sim/stages.py` and `sim/finance/`.
+Held as arrays; the daily rules that act on them live in `sim/households.py`, `sim/commerce.py`
+and `sim/finance/`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class Consumers(Population):
         "young": (np.bool_, False),  # under 30
         "income": (np.float32, 0.0),  # RMB a month
         "essential_share": (np.float32, 0.0),  # share of income spent on essentials
-        "risk": (np.float32, 0.0),  # latent annual default propensity, logit
+        "risk": (np.float32, 0.0),  # latent default propensity over a loan's life, logit
         "willingness": (np.float32, 1.0),  # chance of paying a due instalment when cash allows
         "shock_weight": (np.float32, 1.0),  # relative exposure to liquidity shocks
         "activity": (np.float32, 1.0),  # relative daily activity
@@ -37,6 +38,7 @@ class Consumers(Population):
         "delinquent_since": (np.int32, NOT_DELINQUENT),  # day the current delinquency spell began
         "contact_lost_after": (np.float32, np.inf),  # days overdue after which the consumer cannot be reached
         "client_of": (np.int8, -1),  # restructurer index, -1 if none
+        "applications_today": (np.int8, 0),  # lenders tried today for a cash-loan need
         "bought_month": (np.uint8, 0),  # bitmask of platforms bought on this month
         "orders": (np.int32, 0),
         "bnpl_orders": (np.int32, 0),

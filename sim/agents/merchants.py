@@ -36,7 +36,8 @@ class Merchants(Population):
         "falling_days": (np.int16, 0),  # days in a row the smoothed trend was negative
         "sales_month": (np.float64, 0.0),  # settled sales this month
         "sales_last_month": (np.float64, 0.0),
-        "has_loan": (np.bool_, False),
+        "has_loan": (np.bool_, False),  # an active shop loan (kept in step by Credit.sync_shop_loans)
+        "defaulted": (np.bool_, False),  # defaulted on a platform programme loan
         "loans_taken": (np.int32, 0),
     }
 

@@ -93,8 +93,8 @@ class Platform(mesa.Agent):
         """Under `own_license` without a licence: buy one (moratorium) or apply, and pay in the capital.
 
         Registered capital (RMB 1 bn, 5 bn across provinces) moves from the platform into its lender;
-        the licence becomes usable after the acquisition delay. A platform that cannot afford it
-        keeps lending through partners.
+        the licence becomes usable after the acquisition delay. Until then, or if the platform cannot
+        afford it, there is no own lending: cash loans go through its partners, and no BNPL.
         """
         lender = self.own_lender()
         if self.strategy != "own_license" or lender is None or lender.licensed or self.license_denied:

@@ -144,13 +144,17 @@ class Collections:
             who = book.borrower[ids]
             np.subtract.at(m.consumers.loans_in_arrears, who, 1)
             np.add.at(self.open_claims, who, 1)
+        else:  # a shop that defaulted on a programme loan stays restricted and cannot borrow again
+            prog = ids[book.platform[ids] >= 0]
+            m.merchants.defaulted[book.borrower[prog]] = True
 
     def _sell_npl(self, book: LoanBook, t: int, consumers: bool) -> None:
         """Claims (written off or still on the book) past the lender's sale age go to NPL buyers."""
         m = self.model
         n = book.n
         status = book.status[:n]
-        cand = np.flatnonzero((status == CHARGED_OFF) | ((status == ACTIVE) & (book.first_missed[:n] >= 0)))
+        open_claim = (status == CHARGED_OFF) & (book.claim[:n] > 0)
+        cand = np.flatnonzero(open_claim | ((status == ACTIVE) & (book.first_missed[:n] >= 0)))
         if len(cand) == 0:
             return
         lender = book.lender[cand]
@@ -164,7 +168,8 @@ class Collections:
         if was_active.any():
             self._count_default(book, sell[was_active], on_book[was_active], consumers)
             m.today["sold_principal"] += float(on_book.sum())
-        defaulted = book.written_off[sell] + book.sold[sell]
+        # Priced on the principal still claimable: what was recovered or settled is not sold again.
+        defaulted = np.minimum(book.written_off[sell] + book.sold[sell], book.claim[sell])
         price = defaulted * self.npl_price[book.lender[sell]]
         m.ledger.transfer("npl_sale", m.accounts["outside"], m.accounts["lender"], price, None, book.lender[sell])
         by_lender = np.bincount(book.lender[sell], weights=price, minlength=len(m.lender_list))
@@ -230,6 +235,8 @@ class Collections:
         c = self.model.consumers
         since = c.delinquent_since
         for days in REACH_CHECKPOINTS:
+            if t - days < 0:  # no spell can be that old yet (and -1 marks consumers not delinquent)
+                continue
             crossing = np.flatnonzero(since == t - days)
             if len(crossing):
                 self.reach_counts[days][0] += len(crossing)

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from sim.agents.lender import Lender
     from sim.model import MarketModel
 
-MIN_LOAN = 50.0  # RMB; smaller needs are not worth a loan
+MIN_NEED = 50.0  # RMB; a smaller shortfall does not send a consumer looking for a loan
+MIN_LOAN = 100.0  # RMB; lenders round cash loans up to hundreds and lend no less
 BUREAU_VISIBILITY = {"platform": 1.0, "bank": 1.0, "consumer_finance": 0.8, "micro_lender": 0.4}
 
 
@@ -71,7 +72,8 @@ class Credit:
         fin = platform_agent.params.finance
         split: list[tuple[Lender, float]] = [(lender, 1.0)]
         if channel == "own" and fin.co_lending_own_share < 1.0:
-            partners = [p for p in platform_agent.partners() if p.active and p.licensed]
+            room = (1.0 - fin.co_lending_own_share) * float(amounts.sum())
+            partners = [p for p in platform_agent.partners() if p.lending_room() >= room]
             if partners:
                 split = [(lender, fin.co_lending_own_share), (partners[0], 1.0 - fin.co_lending_own_share)]
         terms = {CASH: lender.params.cash_loan_terms}.get(product, lender.params.bnpl_terms)
@@ -121,9 +123,18 @@ class Credit:
         np.subtract.at(self.book_by_lender, book.lender[ids], amounts)
         if book is self.consumer:
             np.subtract.at(self.model.consumers.debt, book.borrower[ids], amounts)
-        else:
-            gone = ids[book.status[ids] != 0]
-            self.model.merchants.has_loan[book.borrower[gone]] = False
+
+    def sync_shop_loans(self) -> None:
+        """Derive which shops have an active loan (and keep an early-warning watch only while its
+        programme loan is open) from the merchant book, whatever closed the loan."""
+        mer, book = self.model.merchants, self.merchant
+        n = mer.n
+        active = book.active_ids()
+        mer.has_loan[:n] = False
+        mer.has_loan[book.borrower[active]] = True
+        programme = np.zeros(n, dtype=bool)
+        programme[book.borrower[active[book.platform[active] >= 0]]] = True
+        mer.watch[:n] &= programme
 
     def rebuilt_aggregates(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-lender book and per-consumer debt recomputed from the loans (for invariant checks)."""

@@ -105,6 +105,8 @@ def _complain(model: MarketModel) -> None:
     late = book.delinquent_ids()
     n_l = len(model.lender_list)
     drag = np.zeros(n_l)
+    for lend in model.lender_list:
+        lend.complaints_today = 0.0
     if len(late):
         client = c.client_of[book.borrower[late]]
         lender = book.lender[late]
@@ -112,9 +114,11 @@ def _complain(model: MarketModel) -> None:
         client_by_lender = np.bincount(lender[client >= 0], minlength=n_l)
         share = np.divide(client_by_lender, late_by_lender, out=np.zeros(n_l), where=late_by_lender > 0)
         drag = np.minimum(model.regulation.complaint_drag * share, 0.9)
-        per_client = np.asarray([r.params.complaints_per_client for r in model.restructurer_list] + [0.0])
-        complaints = np.bincount(lender[client >= 0], weights=per_client[client[client >= 0]] / 30.0,
-                                 minlength=n_l)
+        per_client = np.asarray([r.params.complaints_per_client for r in model.restructurer_list])
+        is_client = client >= 0
+        pairs = np.unique(np.stack([book.borrower[late][is_client], lender[is_client]]), axis=1)
+        who, at = pairs
+        complaints = np.bincount(at, weights=per_client[c.client_of[who]] / 30.0, minlength=n_l)
         for lend in model.lender_list:
             lend.complaints_today = float(complaints[lend.index])
             cost = lend.complaints_today * model.regulation.complaint_cost

@@ -93,7 +93,7 @@ def merchant_instalments(model: MarketModel, t: int, rng: np.random.Generator) -
     cash = model.accounts["merchant_cash"].balance
     programme = book.platform[due] >= 0
     distressed = model.merchants.days_short[shops] > 0
-    will = programme | (rng.random(len(due)) < model.scenario.consumers.willingness)
+    will = programme | (rng.random(len(due)) < model.scenario.merchants.willingness)
     from_cash = (cash[shops] >= remaining) & ~distressed & will & (remaining > 0)
     model.ledger.transfer("merchant_repayment", model.accounts["merchant_cash"], model.accounts["lender"],
                           remaining[from_cash], shops[from_cash], book.lender[due[from_cash]], src_unique=False)

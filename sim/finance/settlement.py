@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.finance.loans import ACTIVE
 from sim.finance.repayment import book_interest
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
+
+
+SHOP_CONTACT_FACTOR = 3.0  # a shop has a known address: lenders reach it ~3x as easily as a consumer
 
 
 class Settlement:
@@ -43,7 +45,7 @@ class Settlement:
     def release(self, t: int) -> None:
         """Release today's slot: commission to the platform, cost of goods out, the rest to the shop."""
         m = self.model
-        mer, acc, ledger = m.merchants, m.accounts, m.ledger
+        mer, acc = m.merchants, m.accounts
         pending = acc["merchant_pending"].balance
         slot = t % self.ring
         n = mer.n
@@ -53,21 +55,27 @@ class Settlement:
             pending[nxt, frozen] += pending[slot, frozen]
             pending[slot, frozen] = 0.0
         shops = np.flatnonzero(pending[slot, :n] > 0)
+        self._pay_out(np.full(len(shops), slot), shops)
+
+    def _pay_out(self, slots: np.ndarray, shops: np.ndarray) -> None:
+        """Release pending slots: the platform's commission, the cost of goods, the rest to the shop."""
         if len(shops) == 0:
             return
-        amount = pending[slot, shops]
+        m = self.model
+        mer, acc, ledger = m.merchants, m.accounts, m.ledger
+        amount = acc["merchant_pending"].balance[slots, shops]
         plat = mer.platform[shops]
         commission = amount * self.take_rate[plat]
         cogs = (amount - commission) * (1 - m.scenario.merchants.gross_margin)
         net = amount - commission - cogs
-        src = (slot, shops)
+        src = (slots, shops)
         ledger.transfer("commission", acc["merchant_pending"], acc["platform"], commission, src, plat)
         ledger.transfer("cost_of_goods", acc["merchant_pending"], acc["outside"], cogs, src)
-        ledger.transfer("settlement", acc["merchant_pending"], acc["merchant_cash"], net, src, shops, dst_unique=True)
+        ledger.transfer("settlement", acc["merchant_pending"], acc["merchant_cash"], net, src, shops)
         by_plat = np.bincount(plat, weights=commission, minlength=len(m.platform_list))
         for p in m.platform_list:
             p.book_revenue("commission", float(by_plat[p.index]))
-        mer.sales_month[shops] += amount
+        np.add.at(mer.sales_month, shops, amount)
 
     def sweep(self, loan_ids: np.ndarray, amounts: np.ndarray, flow: str) -> np.ndarray:
         """Collect what shops owe on programme loans from pending settlement, then the deposit.
@@ -136,7 +144,7 @@ class Settlement:
             shops = book.borrower[late]
             cash = acc["merchant_cash"].balance[shops]
             contact = np.asarray([lender.params.collection_intensity for lender in m.lender_list])[book.lender[late]]
-            reached = (book.platform[late] >= 0) | (rng.random(len(late)) < contact * 3)
+            reached = (book.platform[late] >= 0) | (rng.random(len(late)) < contact * SHOP_CONTACT_FACTOR)
             pay = np.where(reached & (cash >= owed) & (owed > 0), owed, 0.0)
             m.ledger.transfer("merchant_arrears_paid", acc["merchant_cash"], acc["lender"], pay, shops,
                               book.lender[late])
@@ -153,7 +161,7 @@ class Settlement:
         in_arrears = np.zeros(n, dtype=bool)
         late = book.delinquent_ids()
         in_arrears[book.borrower[late]] = True
-        clear = ~in_arrears & ~mer.watch[:n]
+        clear = ~in_arrears & ~mer.watch[:n] & ~mer.defaulted[:n]
         mer.frozen[:n] &= ~clear
         mer.restricted[:n] &= ~clear
 
@@ -179,8 +187,7 @@ class Settlement:
         got = self.sweep(watched, current, "prepayment")
         paid = book.prepay(watched, got)
         m.credit.principal_reduced(book, watched, paid)
-        closed = watched[book.status[watched] != ACTIVE]
-        mer.watch[book.borrower[closed]] = False
+        m.credit.sync_shop_loans()
 
     # --- deposits ------------------------------------------------------------------------------
 
@@ -234,9 +241,7 @@ class Settlement:
             current = book.outstanding[mine] - book.arrears_principal[mine]
             got = self.sweep(mine, current, "prepayment")
             m.credit.principal_reduced(book, mine, book.prepay(mine, got))
-        pending = acc["merchant_pending"].balance
         ledger.transfer("deposit_refund", acc["merchant_deposit"], acc["merchant_cash"],
                         acc["merchant_deposit"].balance[shops].copy(), shops, shops, dst_unique=True)
-        held = pending[:, shops].copy()
-        ledger.transfer("settlement", acc["merchant_pending"], acc["merchant_cash"], held, (slice(None), shops),
-                        np.broadcast_to(shops, held.shape), dst_unique=False)
+        slots, cols = np.nonzero(acc["merchant_pending"].balance[:, shops] > 0)
+        self._pay_out(slots, shops[cols])

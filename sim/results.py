@@ -1,0 +1,328 @@
+"""What a run leaves behind: summary KPIs, tidy CSVs, a manifest, a dashboard, written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform as _platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sim.agents.platform import REVENUE_SOURCES
+
+if TYPE_CHECKING:
+    from sim.model import MarketModel
+    from sim.scenario import Scenario
+
+PACKAGES = ("platform-finance-sim", "mesa", "numpy", "pandas", "pydantic", "matplotlib", "pyyaml", "tqdm")
+KPI_LABELS = {
+    "gmv": "GMV (RMB, simulated)",
+    "orders": "orders",
+    "bnpl_uptake": "BNPL share of orders",
+    "loans_originated": "loans originated",
+    "amount_originated": "amount lent (RMB)",
+    "charge_off_rate": "charge-off rate",
+    "dpd90p_share_end": "90+ dpd share at end",
+    "recovery_rate": "recovery rate",
+    "restructurer_clients": "intermediary clients",
+    "restructurer_fees": "intermediary fees (RMB)",
+    "lender_exits": "lender exits",
+    "reachable_share_6m": "reachable at 6 months",
+    "reachable_share_12m": "reachable at 12 months",
+}
+
+
+def ratio(num: float, den: float) -> float:
+    """num / den, or 0.0 when the denominator is zero (never NaN)."""
+    return float(num) / float(den) if den else 0.0
+
+
+def summarize(model: MarketModel) -> dict[str, Any]:
+    """The run's headline figures (see docs/outputs.md)."""
+    m = model.market_table()
+    s = model.scenario
+    total = m.sum(numeric_only=True) if len(m) else pd.Series(dtype=float)
+    get = lambda col: float(total.get(col, 0.0))  # noqa: E731
+    written_off = get("charged_off_principal")
+    last = m.iloc[-1] if len(m) else {}
+    out: dict[str, Any] = {
+        "scenario": s.name,
+        "seed": int(model.seed) if isinstance(model.seed, int) else int(s.seed),
+        "days": len(m),
+        "consumers": int(model.consumers.n),
+        "merchants": int(s.merchants.count),
+        "platforms": len(model.platform_list),
+        "lenders": len(model.lender_list),
+        "restructurers": len(model.restructurer_list),
+        "gmv": get("gmv"),
+        "orders": int(get("orders")),
+        "bnpl_uptake": ratio(get("bnpl_orders"), get("orders")),
+        "loans_originated": int(get("loans_originated")),
+        "amount_originated": get("amount_originated"),
+        "charge_off_rate": ratio(written_off, get("amount_originated")),
+        "dpd90p_share_end": float(last.get("dpd90p_share", 0.0)) if len(m) else 0.0,
+        "recovery_rate": ratio(get("recoveries"), written_off),
+        "restructurer_clients": int(last.get("restructurer_clients", 0)) if len(m) else 0,
+        "restructurer_fees": float(sum(r.fees for r in model.restructurer_list)),
+        "lender_exits": _lender_exits(model),
+        "platform_finance_revenue_share": {
+            p.name: ratio(p.finance_revenue(), p.total_revenue()) for p in model.platform_list
+        },
+        "reachable_share_6m": float(model.collections.reachable_share(180)),
+        "reachable_share_12m": float(model.collections.reachable_share(360)),
+    }
+    return _finite(out)
+
+
+def _lender_exits(model: MarketModel) -> int:
+    """Lenders inactive at the end among those licensed and active on recorded day 1."""
+    table = model.lender_table()
+    if table.empty:
+        return 0
+    first = table[table["day"] == table["day"].min()]
+    started = set(first.loc[first["active"].astype(bool), "name"])
+    return sum(1 for lend in model.lender_list if lend.name in started and not lend.active)
+
+
+def _finite(value: Any) -> Any:
+    """Replace NaN/inf by 0.0 throughout, so the JSON is valid and plain."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, float) and not np.isfinite(value):
+        return 0.0
+    return value
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=True)
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": _platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def manifest(model: MarketModel, wall_time: float, files: list[str], overrides: list[str]) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    return {
+        "scenario": model.scenario.name,
+        "seed": int(model.scenario.seed),
+        "days": int(model.scenario.days),
+        "burn_in_days": int(model.scenario.burn_in_days),
+        "scenario_hash": scenario_hash(model.scenario),
+        "scenario_files": files,
+        "overrides": overrides,
+        "command": " ".join(sys.argv),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "wall_time_s": round(wall_time, 3),
+        "git_commit": _git_commit(),
+        "versions": _versions(),
+    }
+
+
+# --- writing a run folder ------------------------------------------------------------------------------
+
+
+def write_run(model: MarketModel, target: Path, scenario_yaml: str, manifest_data: dict[str, Any]) -> Path:
+    """Write every output into a temporary folder next to `target`, then rename it into place."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        _write_files(model, tmp, scenario_yaml, manifest_data)
+        _replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _write_files(model: MarketModel, folder: Path, scenario_yaml: str, manifest_data: dict[str, Any]) -> None:
+    (folder / "scenario.yaml").write_text(scenario_yaml, encoding="utf-8")
+    model.market_table().to_csv(folder / "market.csv", index=False)
+    model.platform_table().to_csv(folder / "platforms.csv", index=False)
+    model.lender_table().to_csv(folder / "lenders.csv", index=False)
+    summary = summarize(model)
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    dashboard(model, folder / "dashboard.png")
+    (folder / "manifest.json").write_text(json.dumps(manifest_data, indent=2) + "\n", encoding="utf-8")
+
+
+def check_target(target: Path) -> str | None:
+    """Why `target` cannot receive a run (an unrelated, non-empty folder or a file), or None."""
+    if not target.exists():
+        return None
+    if not target.is_dir():
+        return f"{target} exists and is not a folder"
+    if any(target.iterdir()) and not (target / "manifest.json").is_file():
+        return f"{target} exists, is not empty and is not a run folder (no manifest.json); choose another --out"
+    return None
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Move `tmp` to `target`; a previous run folder at `target` is swapped out first."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.rename(target, old)
+        os.rename(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, target)
+
+
+# --- the dashboard ----------------------------------------------------------------------------------
+
+
+def dashboard(model: MarketModel, path: Path) -> None:
+    """Seven panels and a KPI box on one page (matplotlib, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    market, plats, lends = model.market_table(), model.platform_table(), model.lender_table()
+    fig, axes = plt.subplots(4, 2, figsize=(14, 15))
+    fig.subplots_adjust(left=0.06, right=0.94, top=0.95, bottom=0.03, hspace=0.32, wspace=0.32)
+    panels = (_traffic, _bnpl, _lending, _delinquency, _losses, _revenue, _equity)
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        panel(ax, market, plats, lends)
+        ax.grid(alpha=0.3)
+    _kpi_box(axes.flat[-1], summarize(model))
+    fig.suptitle(f"{model.scenario.name} — seed {model.scenario.seed}, {len(market)} days, "
+                 f"{model.consumers.n:,} consumers", fontsize=14)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _weekly(series: pd.Series) -> pd.Series:
+    return series.rolling(7, min_periods=1).mean()
+
+
+def _traffic(ax: Any, market: pd.DataFrame, plats: pd.DataFrame, _: pd.DataFrame) -> None:
+    for name, g in plats.groupby("name", sort=False):
+        ax.plot(g["day"], _weekly(g["visits"].astype(float)), label=f"{name} visits")
+    ax.set_ylabel("visits a day (7-day mean)")
+    twin = ax.twinx()
+    twin.plot(market["day"], _weekly(market["orders"].astype(float)), color="black", lw=2, label="orders (all)")
+    twin.set_ylabel("orders a day")
+    ax.legend(loc="upper left", fontsize=8)
+    twin.legend(loc="upper right", fontsize=8)
+    ax.set_title("Traffic and orders")
+
+
+def _bnpl(ax: Any, market: pd.DataFrame, plats: pd.DataFrame, _: pd.DataFrame) -> None:
+    ax.plot(market["day"], 100 * _weekly(market["bnpl_uptake"]), color="black", lw=2, label="market")
+    for name, g in plats.groupby("name", sort=False):
+        share = (g["bnpl_orders"].astype(float) / g["orders"].replace(0, np.nan)).fillna(0.0)
+        if share.any():
+            ax.plot(g["day"], 100 * _weekly(share), label=name)
+    ax.set_ylabel("% of orders")
+    ax.legend(fontsize=8)
+    ax.set_title("BNPL share of orders (7-day mean)")
+
+
+def _lending(ax: Any, market: pd.DataFrame, *_: pd.DataFrame) -> None:
+    ax.fill_between(market["day"], _weekly(market["amount_originated"]) / 1e3, color="tab:blue", alpha=0.35,
+                    step="mid", label="lent a day (7-day mean)")
+    ax.set_ylabel("lent a day (RMB k)")
+    twin = ax.twinx()
+    twin.plot(market["day"], market["consumer_principal"] / 1e6, color="tab:red", label="consumer balance")
+    twin.plot(market["day"], market["merchant_principal"] / 1e6, color="tab:green", label="shop balance")
+    twin.set_ylabel("outstanding (RMB m)")
+    ax.legend(loc="upper left", fontsize=8)
+    twin.legend(loc="upper right", fontsize=8)
+    ax.set_title("Lending and balance")
+
+
+def _delinquency(ax: Any, market: pd.DataFrame, *_: pd.DataFrame) -> None:
+    cols = ("dpd1_30_share", "dpd31_90_share", "dpd90p_share")
+    ax.stackplot(market["day"], *(100 * market[c] for c in cols), labels=("1-30 dpd", "31-90 dpd", "90+ dpd"),
+                 colors=("#f2c14e", "#f78154", "#b33f62"))
+    ax.set_ylabel("% of outstanding principal")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title("Delinquency buckets")
+
+
+def _losses(ax: Any, market: pd.DataFrame, *_: pd.DataFrame) -> None:
+    ax.plot(market["day"], market["charged_off_principal"].cumsum() / 1e6, color="tab:red", label="written off")
+    ax.plot(market["day"], market["recoveries"].cumsum() / 1e6, color="tab:green", label="recovered (lenders)")
+    ax.plot(market["day"], market["npl_buyer_recoveries"].cumsum() / 1e6, color="tab:gray", ls="--",
+            label="recovered by NPL buyers")
+    ax.set_ylabel("cumulative, RMB m")
+    ax.legend(fontsize=8)
+    ax.set_title("Write-offs vs recoveries")
+
+
+def _revenue(ax: Any, _: pd.DataFrame, plats: pd.DataFrame, __: pd.DataFrame) -> None:
+    cols = [f"revenue_{k}" for k in REVENUE_SOURCES if f"revenue_{k}" in plats]
+    totals = plats.groupby("name", sort=False)[cols].sum() / 1e6
+    bottom = np.zeros(len(totals))
+    for col in cols:
+        ax.bar(totals.index, totals[col], bottom=bottom, label=col.removeprefix("revenue_"))
+        bottom += totals[col].to_numpy()
+    ax.set_ylabel("RMB m over the run")
+    ax.legend(fontsize=8)
+    ax.set_title("Platform revenue by source")
+
+
+def _equity(ax: Any, _: pd.DataFrame, __: pd.DataFrame, lends: pd.DataFrame) -> None:
+    for name, g in lends.groupby("name", sort=False):
+        ax.plot(g["day"], g["equity"] / 1e6, label=name)
+    ax.set_ylabel("equity (RMB m)")
+    ax.legend(fontsize=8, ncol=2)
+    ax.set_title("Lender equity")
+
+
+def _kpi_box(ax: Any, summary: dict[str, Any]) -> None:
+    ax.axis("off")
+    lines = [f"{label:<26}{format_kpi(key, summary[key]):>14}" for key, label in KPI_LABELS.items()]
+    shares = summary["platform_finance_revenue_share"]
+    lines += [f"{'finance share: ' + name:<26}{100 * v:>13.1f}%" for name, v in shares.items()]
+    ax.text(0.02, 0.98, "\n".join(lines), family="monospace", fontsize=10, va="top")
+    ax.set_title("Key figures")
+
+
+def format_kpi(key: str, value: Any) -> str:
+    """A KPI for a table: shares as %, counts with separators, money rounded."""
+    if key in ("bnpl_uptake", "charge_off_rate", "dpd90p_share_end", "recovery_rate", "reachable_share_6m",
+               "reachable_share_12m"):
+        return f"{100 * value:.2f}%"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.0f}"
+
+
+def kpi_table(summary: dict[str, Any]) -> str:
+    """A short text table of the headline figures."""
+    rows = [f"  {label:<26}{format_kpi(key, summary[key]):>16}" for key, label in KPI_LABELS.items()]
+    rows += [f"  {'finance share: ' + n:<26}{100 * v:>15.1f}%"
+             for n, v in summary["platform_finance_revenue_share"].items()]
+    return "\n".join(rows)

@@ -1,0 +1,267 @@
+"""Each mechanism changes outcomes: moving its lever moves the outcome the expected way.
+
+Comparisons use the same seeds on both sides (common random numbers) and sum over a few seeds, so a
+difference reflects the lever rather than noise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import MarketModel
+from sim.finance.loans import ACTIVE
+from tests.conftest import run_small, small_scenario
+
+SEEDS = (1, 2, 3)
+ALL = ("community", "video", "entertainment")
+
+
+def over_seeds(metric, **over) -> float:
+    return float(sum(metric(run_small(seed=s, **over)) for s in SEEDS))
+
+
+def programme_loss_rate(m: MarketModel) -> float:
+    """Principal of platform shop-loan programmes written off, sold or 90+ days late, per principal lent."""
+    b, n = m.credit.merchant, m.credit.merchant.n
+    prog = b.platform[:n] >= 0
+    late90 = (b.status[:n] == ACTIVE) & (b.first_missed[:n] >= 0) & (m.t - b.first_missed[:n] > 90)
+    lost = b.written_off[:n] + b.sold[:n] + np.where(late90, b.outstanding[:n], 0.0)
+    return float(lost[prog].sum() / max(b.principal[:n][prog].sum(), 1.0))
+
+
+def programme_late_rate(m: MarketModel) -> float:
+    b, n = m.credit.merchant, m.credit.merchant.n
+    prog = b.platform[:n] >= 0
+    late = (b.first_missed[:n] >= 0) & (b.status[:n] == ACTIVE)
+    return float(b.outstanding[:n][prog & late].sum() / max(b.principal[:n][prog].sum(), 1.0))
+
+
+def table_sum(column: str):
+    return lambda m: float(m.market_table()[column].sum())
+
+
+def approval_rate(m: MarketModel) -> float:
+    return sum(x.approvals for x in m.lender_list) / max(sum(x.applications for x in m.lender_list), 1)
+
+
+# --- merchants, deposits and settlement control -------------------------------------------------
+
+def test_higher_deposit_cap_lowers_merchant_loan_losses() -> None:
+    year = {"days": 365}
+    without = over_seeds(programme_loss_rate, platforms={"video": {"deposit": {"cap": 0}}}, **year)
+    with_cap = over_seeds(programme_loss_rate, **year)
+    assert with_cap < without
+
+
+def test_settlement_sweeps_keep_shop_loans_current() -> None:
+    off = {"video": {"deposit": {"settlement_sweep": False, "freeze_on_risk": False}}}
+    assert over_seeds(programme_late_rate) < over_seeds(programme_late_rate, platforms=off)
+    assert over_seeds(table_sum("swept"), platforms=off) == 0.0
+
+
+def test_three_consecutive_missed_instalments_restrict_trading() -> None:
+    m = MarketModel(small_scenario(days=5), rng=1).run()
+    shop = int(np.flatnonzero(m.merchants.active[: m.merchants.n] & (m.merchants.platform[: m.merchants.n] == 1))[0])
+    lender = m.lender_by_name["video_credit"]
+    ids = m.credit.merchant.add(np.array([shop]), lender.index, 1, 2, np.array([1000.0]), 0.18, 6, m.t)
+    m.credit.book_by_lender[lender.index] += 1000.0
+    book = m.credit.merchant
+    for missed in (1, 2):
+        book.missed_run[ids] = missed
+        book.missed_total[ids] = missed
+        m.settlement.after_missed(ids)
+        assert not m.merchants.restricted[shop]
+        assert m.merchants.frozen[shop]  # a missed instalment freezes settlement at once
+    book.missed_run[ids] = 3
+    m.settlement.after_missed(ids)
+    assert m.merchants.restricted[shop]
+    m.merchants.restricted[shop] = False
+    book.missed_run[ids], book.missed_total[ids] = 1, 6  # six in all, not in a row
+    m.settlement.after_missed(ids)
+    assert m.merchants.restricted[shop]
+
+
+def test_falling_traffic_triggers_the_early_warning() -> None:
+    on = MarketModel(small_scenario(days=5), rng=1).run()
+    off = MarketModel(small_scenario(days=5, platforms={"video": {"deposit": {"early_warning": False}}}), rng=1).run()
+    for m in (on, off):
+        active = m.credit.merchant.active_ids()
+        shops = m.credit.merchant.borrower[active[m.credit.merchant.platform[active] == 1]]
+        m.merchants.falling_days[shops] = 100
+        m.settlement.early_warning(m.t)
+    assert on.merchants.watch.any() and on.merchants.frozen[on.merchants.watch].all()
+    assert not off.merchants.watch.any()
+
+
+def test_platform_growth_brings_more_shops() -> None:
+    slow = over_seeds(lambda m: m.market_table()["active_merchants"].iloc[-1],
+                      platforms={"community": {"merchant_growth": 0.0}})
+    fast = over_seeds(lambda m: m.market_table()["active_merchants"].iloc[-1],
+                      platforms={"community": {"merchant_growth": 3.0}})
+    assert fast > slow
+
+
+# --- consumers, credit and collections ---------------------------------------------------------
+
+def test_bnpl_switch_controls_checkout_credit() -> None:
+    off = {"video": {"finance": {"bnpl": False}}}
+    assert over_seeds(table_sum("bnpl_orders"), platforms=off) == 0
+    assert over_seeds(table_sum("bnpl_orders")) > 0
+
+
+def test_more_liquidity_shocks_mean_more_cash_loans_and_delinquency() -> None:
+    calm = {"consumers": {"shock_rate": 0.0005}}
+    rough = {"consumers": {"shock_rate": 0.004}}
+    assert over_seeds(table_sum("cash_loans"), **rough) > over_seeds(table_sum("cash_loans"), **calm)
+    def late_principal(m: MarketModel) -> float:
+        df = m.market_table()
+        return float((df.outstanding_principal * (df.dpd1_30_share + df.dpd31_90_share + df.dpd90p_share)).sum())
+
+    assert over_seeds(late_principal, **rough) > over_seeds(late_principal, **calm)
+
+
+def test_tighter_rate_cap_lowers_approvals_and_pushes_out_lenders() -> None:
+    loose = [run_small(seed=s, days=365) for s in SEEDS]
+    tight = [run_small(seed=s, days=365, regulation={"rate_cap": 0.12}) for s in SEEDS]
+    assert sum(map(approval_rate, tight)) < 0.5 * sum(map(approval_rate, loose))
+    lenders = lambda runs: sum(m.market_table()["active_lenders"].iloc[-1] for m in runs)  # noqa: E731
+    assert lenders(tight) < lenders(loose)
+
+
+def test_rate_cap_below_cost_of_funds_stops_a_lender() -> None:
+    m = MarketModel(small_scenario(days=1, regulation={"rate_cap": 0.05}), rng=1)
+    micro = m.lender_by_name["micro_a"]  # funding 6% + opex 3% > 5%
+    assert micro.max_default_probability(6) == 0.0
+    assert not micro.approve(np.full(10, -9.0, dtype=np.float32), np.zeros(10, dtype=np.float32), True, 6).any()
+
+
+def test_platform_data_lowers_losses_on_the_same_applicants() -> None:
+    """Less score noise (platform data) approves fewer of the truly risky for the same threshold."""
+    m = MarketModel(small_scenario(days=1), rng=1)
+    lender = m.lender_by_name["cfc"]
+    rng = np.random.default_rng(0)
+    risk = rng.normal(-2.5, 1.0, 20_000).astype(np.float32)
+    noise = rng.standard_normal(20_000).astype(np.float32)
+    blind, informed = lender.approve(risk, noise, False, 6), lender.approve(risk, noise, True, 6)
+    assert risk[informed].mean() < risk[blind].mean()
+
+
+def test_balance_limit_caps_each_consumers_debt() -> None:
+    m = run_small(seed=1, regulation={"balance_limit": 3000.0})
+    assert m.consumers.debt.max() <= 3000.0 + 1e-6
+    assert run_small(seed=1).consumers.debt.max() > 3000.0
+
+
+def test_co_lending_keeps_the_originators_share() -> None:
+    m = run_small(seed=1, days=30, platforms={"video": {"finance": {"co_lending_own_share": 0.4}}})
+    b, n = m.credit.consumer, m.credit.consumer.n
+    own = m.lender_by_name["video_credit"].index
+    partner = m.lender_by_name["big_bank"].index
+    on_video = b.platform[:n] == 1
+    own_amount = b.principal[:n][on_video & (b.lender[:n] == own)].sum()
+    partner_amount = b.principal[:n][on_video & (b.lender[:n] == partner)].sum()
+    assert own_amount > 0
+    assert own_amount / (own_amount + partner_amount) == pytest.approx(0.4, abs=0.05)
+
+
+def test_npl_sales_bring_proceeds_only_when_lenders_sell() -> None:
+    never = {"lenders": [dict(lender, npl_sale_dpd=0) for lender in small_scenario().model_dump()["lenders"]]}
+    assert over_seeds(table_sum("npl_proceeds"), days=365, **never) == 0.0
+    assert over_seeds(table_sum("npl_proceeds"), days=365) > 0.0
+
+
+def test_reachability_decays_faster_for_slower_contact_scale() -> None:
+    short = run_small(seed=1, days=365, collections={"contact_scale_days": 20.0}).collections
+    long_ = run_small(seed=1, days=365, collections={"contact_scale_days": 400.0}).collections
+    assert short.reach_counts[180][0] > 0
+    assert short.reachable_share(180) < long_.reachable_share(180)
+
+
+def test_riskier_users_default_more() -> None:
+    safe = {n: {"risk_shift": -1.0} for n in ALL}
+    risky = {n: {"risk_shift": 1.0} for n in ALL}
+    late = table_sum("charged_off_principal")
+    assert over_seeds(late, days=365, platforms=risky) > over_seeds(late, days=365, platforms=safe)
+
+
+# --- intermediaries ---------------------------------------------------------------------------------
+
+def test_banning_intermediary_ads_removes_their_clients_and_defaults() -> None:
+    ban = {n: {"restructurer_ad_policy": "ban"} for n in ALL}
+    restrict = {n: {"restructurer_ad_policy": "restrict"} for n in ALL}
+    clients = table_sum("restructurer_clients")
+    allowed = over_seeds(clients)
+    assert over_seeds(clients, platforms=ban) == 0 < over_seeds(clients, platforms=restrict) < allowed
+    co = table_sum("charged_off_principal")
+    assert over_seeds(co, days=365, platforms=ban) < over_seeds(co, days=365)
+
+
+def test_complaints_drag_on_collections() -> None:
+    """Clients' complaints cost lenders money and cut their contact with delinquent borrowers."""
+    m = MarketModel(small_scenario(days=120), rng=1)
+    drags = []
+    for _ in range(m.scenario.burn_in_days + 120):
+        m.step()
+        drags.append(m.collections.drag.max())
+    assert m.market_table()["complaints"].sum() > 0
+    assert max(drags) > 0
+    assert sum(lend.totals["complaint_cost"] for lend in m.lender_list) > 0
+
+
+def test_crackdown_stops_new_signups() -> None:
+    m = run_small(seed=1, days=120, events=[{"day": 40, "kind": "crackdown"}])
+    signups = m.market_table().set_index("day")["restructurer_signups"]
+    assert signups.loc[:39].sum() > 0 and signups.loc[40:].sum() == 0
+
+
+def test_timed_rate_cap_event_changes_the_cap() -> None:
+    m = run_small(seed=1, days=30, events=[{"day": 10, "kind": "rate_cap", "value": 0.15}])
+    assert m.regulation.rate_cap == 0.15 and m.scenario.regulation.rate_cap == 0.24
+
+
+# --- platforms and licences ---------------------------------------------------------------------
+
+def test_diversion_earns_fees_without_credit_losses_own_licence_books_losses() -> None:
+    own = {"entertainment": {"finance": {"strategy": "own_license", "license_lender": "micro_b",
+                                         "holds_license": True, "partners": ["cfc"]}}}
+    diverted = run_small(seed=1, days=200)
+    licensed = run_small(seed=1, days=200, platforms=own)
+    d_ent, l_ent = diverted.platform_list[2], licensed.platform_list[2]
+    assert d_ent.revenue["diversion_fees"] > 0 and d_ent.revenue["lending"] == 0
+    assert l_ent.revenue["lending"] > 0
+    assert l_ent.finance_revenue() / l_ent.total_revenue() > d_ent.finance_revenue() / d_ent.total_revenue()
+    assert licensed.lender_by_name["micro_b"].owner == 2
+
+
+def test_licence_needs_capital_and_time() -> None:
+    wants = {"community": {"cash_m": 100.0, "finance": {"strategy": "own_license", "license_lender": "micro_c"}}}
+    over = {"lenders": [dict(lender, kind="platform") if lender["name"] == "micro_c" else lender
+                        for lender in small_scenario().model_dump()["lenders"]]}
+    poor = MarketModel(small_scenario(platforms=wants, days=5, **over), rng=1).run()
+    assert poor.platform_list[0].license_denied and not poor.lender_by_name["micro_c"].licensed
+    rich = {"community": {"cash_m": 50_000.0, "finance": {"strategy": "own_license", "license_lender": "micro_c",
+                                                          "license_delay_days": 30}}}
+    m = MarketModel(small_scenario(platforms=rich, days=5, burn_in_days=10, **over), rng=1)
+    m.run(1)
+    lender = m.lender_by_name["micro_c"]
+    assert not lender.licensed and m.platform_list[0].license_ready_day == 30
+    assert m.ledger.cumulative["registered_capital"] == pytest.approx(m.scenario.institutional(5000.0))
+    m.run(25)
+    assert lender.licensed
+
+
+def test_higher_take_rate_raises_commission() -> None:
+    cheap = {"video": {"take_rate": 0.02}}
+    dear = {"video": {"take_rate": 0.08}}
+    commission = lambda m: m.platform_list[1].revenue["commission"]  # noqa: E731
+    assert over_seeds(commission, platforms=dear) > over_seeds(commission, platforms=cheap)
+
+
+def test_more_traffic_more_orders_and_festivals_spike() -> None:
+    big = {"video": {"mau_m": 900.0}}
+    orders = table_sum("orders")
+    assert over_seeds(orders, platforms=big) > over_seeds(orders)
+    m = run_small(seed=1, days=200, market={"festival_days": [150], "festival_multiplier": 4.0})
+    daily = m.market_table().set_index("day")["orders"]
+    assert daily.loc[150] > 2 * daily.drop(150).median()
