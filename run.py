@@ -1,34 +1,172 @@
-"""Command line of the platform-finance simulator (minimal: run a scenario and print a summary)."""
+"""Command line of the platform-finance simulator: run, check, list and compare scenario files.
+
+  python run.py run scenarios/baseline.yaml --seed 3 --set regulation.rate_cap=0.15
+  python run.py scenarios/classroom.yaml          (shorthand for `run`)
+  python run.py check scenarios/*.yaml
+  python run.py list
+  python run.py compare scenarios/baseline.yaml scenarios/closed_loop.yaml --seeds 5
+
+Exit codes: 0 done, 2 bad scenario file or arguments (one-line message, nothing written).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
-import yaml
+from sim.scenario_files import Resolved, ScenarioError, header_comment, load, to_yaml
 
-from sim import MarketModel, Scenario
+COMMANDS = ("run", "check", "list", "compare")
+LIBRARY = Path(__file__).resolve().parent / "scenarios"
+
+
+class Fail(Exception):
+    """A user error reported on one line with exit code 2."""
+
+
+def _common(p: argparse.ArgumentParser, *, seed: bool = True) -> None:
+    if seed:
+        p.add_argument("--seed", type=int, help="seed of the run (default: the scenario's seed)")
+    p.add_argument("--days", type=int, help="recorded days (default: the scenario's days)")
+    p.add_argument("--consumers", type=int, help="simulated consumers (default: the scenario's consumers.count)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field by dotted path, e.g. platforms.community.finance.strategy=own_license "
+                        "(repeatable; platforms, lenders and restructurers by name)")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="run.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = top.add_subparsers(dest="command", required=True, metavar="{run,check,list,compare}")
+    run = sub.add_parser("run", help="run a scenario and write its outputs", description="Run a scenario file; "
+                         "write scenario.yaml, manifest.json, market.csv, platforms.csv, lenders.csv, summary.json "
+                         "and dashboard.png to outputs/<scenario>/<timestamp>-seed<N>/ (or --out DIR).")
+    run.add_argument("scenario", help="scenario YAML file")
+    _common(run)
+    run.add_argument("--out", type=Path, help="output folder (replaced if it holds an earlier run)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar and no KPI table")
+    check = sub.add_parser("check", help="validate scenario files only (exit 0 or 2)",
+                           description="Validate scenario files without running them.")
+    check.add_argument("scenarios", nargs="+", help="scenario YAML files")
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a field while checking")
+    sub.add_parser("list", help="show the scenario library", description="List scenarios/*.yaml with one line each.")
+    comp = sub.add_parser("compare", help="run scenarios over the same seeds and compare KPIs",
+                          description="Run each scenario over the same seeds (common random numbers); write a KPI "
+                          "table with 95%% intervals, differences from the first scenario and a figure.")
+    comp.add_argument("scenarios", nargs="+", help="scenario YAML files (the first is the reference)")
+    comp.add_argument("--seeds", type=int, default=5, help="number of seeds, 1..N (default 5)")
+    _common(comp, seed=False)
+    comp.add_argument("--out", type=Path, help="output folder (default outputs/compare/<timestamp>)")
+    comp.add_argument("--quiet", action="store_true", help="no progress bar")
+    return top
+
+
+OPTION_KEYS = {"seed": "seed", "days": "days", "consumers": "consumers.count"}
+
+
+def overrides_of(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """The explicit options as overrides (validated like any other value) and their names for messages."""
+    extra, labels = [], {}
+    for option, key in OPTION_KEYS.items():
+        value = getattr(args, option, None)
+        if value is not None:
+            extra.append(f"{key}={value}")
+            labels[extra[-1]] = f"--{option} {value}"
+    return [*extra, *args.overrides], labels
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim import MarketModel
+    from sim.results import check_target, kpi_table, manifest, summarize, write_run
+
+    resolved = load(args.scenario, *overrides_of(args))
+    s = resolved.scenario
+    target = args.out or Path("outputs") / s.name / f"{datetime.now():%Y%m%d-%H%M%S}-seed{s.seed}"
+    problem = check_target(target)
+    if problem:
+        raise Fail(problem)
+    started = time.perf_counter()
+    model = MarketModel(s, rng=s.seed)
+    step_all(model, s.burn_in_days + s.days, quiet=args.quiet, label=s.name)
+    wall = time.perf_counter() - started
+    write_run(model, target, _resolved_yaml(resolved), manifest(model, wall, resolved.files, resolved.overrides))
+    if not args.quiet:
+        print(f"{s.name}: seed {s.seed}, {s.days} days, {s.consumers.count:,} consumers, {wall:.1f} s")
+        print(kpi_table(summarize(model)))
+    print(f"outputs: {target}")
+    return 0
+
+
+def step_all(model: object, steps: int, *, quiet: bool, label: str) -> None:
+    """Step the model (burn-in included) with a progress bar on stderr."""
+    from tqdm import tqdm
+
+    with tqdm(total=steps, desc=label, unit="day", file=sys.stderr, disable=quiet, leave=False,
+              mininterval=0.5) as bar:
+        for _ in range(steps):
+            model.step()
+            bar.update()
+
+
+def _resolved_yaml(resolved: Resolved) -> str:
+    files = ", ".join(resolved.files)
+    sets = " ".join(f"--set {o}" for o in resolved.overrides)
+    header = (f"# Fully resolved scenario (from {files}{' with ' + sets if sets else ''}).\n"
+              f"# Re-run it as is: python run.py run scenario.yaml\n")
+    return to_yaml(resolved.scenario, header)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    for path in args.scenarios:
+        s = load(path, args.overrides).scenario
+        print(f"ok  {path}: {s.name}, {len(s.platforms)} platforms, {len(s.lenders)} lenders, {s.days} days")
+    return 0
+
+
+def cmd_list(_: argparse.Namespace) -> int:
+    for path in sorted(LIBRARY.glob("*.yaml")):
+        try:
+            text = load(str(path)).scenario.description or header_comment(str(path))
+        except ScenarioError as exc:
+            text = f"INVALID: {exc}"
+        print(f"{path.stem:<32} {text}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.compare import compare
+
+    if args.seeds < 1:
+        raise Fail(f"--seeds: {args.seeds} is out of range; allowed: >= 1")
+    resolved = [load(path, *overrides_of(args)) for path in args.scenarios]
+    target = args.out or Path("outputs") / "compare" / f"{datetime.now():%Y%m%d-%H%M%S}"
+    from sim.results import check_target
+
+    problem = check_target(target)
+    if problem:
+        raise Fail(problem)
+    print(compare(resolved, args.seeds, target, quiet=args.quiet))
+    print(f"outputs: {target}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="run.py", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a scenario and print a summary")
-    run.add_argument("scenario", nargs="?", default="scenarios/baseline.yaml")
-    run.add_argument("--seed", type=int)
-    run.add_argument("--days", type=int)
-    args = parser.parse_args(argv)
-    data = yaml.safe_load(Path(args.scenario).read_text(encoding="utf-8")) or {}
-    scenario = Scenario.model_validate(data)
-    started = time.perf_counter()
-    model = MarketModel(scenario, rng=args.seed).run(args.days)
-    table = model.market_table()
-    print(f"{scenario.name}: {len(table)} days, {len(model.consumers):,} consumers, "
-          f"{time.perf_counter() - started:.1f} s")
-    print(table[["gmv", "orders", "amount_originated", "charged_off_principal", "recoveries"]].sum().to_string())
-    return 0
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv = ["run", *argv]  # python run.py SCENARIO
+    args = parser().parse_args(argv)
+    handler = {"run": cmd_run, "check": cmd_check, "list": cmd_list, "compare": cmd_compare}[args.command]
+    try:
+        return handler(args)
+    except (ScenarioError, Fail) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ class ConsumerParams(Strict):
         ge=0, le=1,
     )
     self_cure_rate: float = param(
-        0.5, "probability", "Chance a delinquent consumer pays arrears on payday when cash allows.", ge=0, le=1
+        0.7, "probability", "Chance a delinquent consumer pays arrears on payday when cash allows.", ge=0, le=1
     )
 
 
@@ -129,6 +129,9 @@ class MerchantParams(Strict):
         0.002, "log a day", "Spread of shops' demand trends: some grow, some decline.", ge=0, le=0.1
     )
     loan_months: float = param(1.5, "months of sales", "Size of a shop loan.", ge=0, le=24)
+    growth_borrowing: float = param(
+        0.01, "per day", "Chance a shop whose demand is rising asks for a loan to stock up.", ge=0, le=1
+    )
     willingness: float = param(
         0.97, "probability", "Chance a shop with cash pays a third-party lender's instalment when due.", ge=0, le=1
     )

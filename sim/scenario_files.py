@@ -201,9 +201,9 @@ class Layers:
         else:
             self._merge_dict(current, {k: v for k, v in item.items() if k != "name"}, here, label)
 
-    def override(self, text: str) -> None:
-        """Apply one `KEY=VALUE` override."""
-        label = f"--set {text}"
+    def override(self, text: str, label: str | None = None) -> None:
+        """Apply one `KEY=VALUE` override (`label` names it in messages; default `--set KEY=VALUE`)."""
+        label = label or f"--set {text}"
         key, sep, raw = text.partition("=")
         if not sep or not key.strip():
             raise ScenarioError(f"{label}: expected KEY=VALUE, e.g. consumers.count=20000")
@@ -440,8 +440,11 @@ def describe(exc: ValidationError, layers: Layers, default: str) -> str:
 # --- the entry point --------------------------------------------------------------------------------
 
 
-def load(path: str, overrides: list[str] | tuple[str, ...] = ()) -> Resolved:
-    """Read a scenario file with its `extends` chain and overrides; validate it against the schema."""
+def load(path: str, overrides: list[str] | tuple[str, ...] = (), labels: dict[str, str] | None = None) -> Resolved:
+    """Read a scenario file with its `extends` chain and overrides; validate it against the schema.
+
+    `labels` maps an override to the name it goes by in messages (e.g. `days=0` -> `--days 0`).
+    """
     chain = read_chain(path)
     layers = Layers()
     for label, data in chain:
@@ -449,7 +452,7 @@ def load(path: str, overrides: list[str] | tuple[str, ...] = ()) -> Resolved:
     if "name" not in chain[-1][1]:
         layers.data["name"] = Path(path).stem
     for text in overrides:
-        layers.override(text)
+        layers.override(text, (labels or {}).get(text))
     try:
         scenario = Scenario.model_validate(layers.data)
     except ValidationError as exc:

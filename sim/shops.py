@@ -44,16 +44,19 @@ def pay_costs_and_close(model: MarketModel, t: int) -> None:
 
 
 def apply_for_loans(model: MarketModel, t: int) -> None:
-    """Shops short of cash ask for working capital: the platform's programme lender, which sees the
-    shop's data, or else a third-party lender that lends blind."""
+    """Shops ask for working capital when short of cash, and growing shops to stock up: from the
+    platform's programme lender, which sees the shop's data, or else a third-party lender that lends
+    blind."""
     rng = model.streams["credit"]
     mer, acc = model.merchants, model.accounts
     p = model.scenario.merchants
     n = mer.n
     model.credit.sync_shop_loans()
     cash = acc["merchant_cash"].balance[:n]
+    short = cash < p.loan_need_days * mer.fixed_cost[:n]
+    growing = (mer.trend[:n] > 0) & (rng.random(n) < p.growth_borrowing)
     want = np.flatnonzero(mer.active[:n] & ~mer.has_loan[:n] & ~mer.restricted[:n] & ~mer.defaulted[:n]
-                          & (cash < p.loan_need_days * mer.fixed_cost[:n]))
+                          & (short | growing))
     if len(want) == 0:
         return
     expected = model.expected_sales[mer.platform[want]] * mer.size[want] * 30.0

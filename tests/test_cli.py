@@ -1,0 +1,196 @@
+"""The command line: run, check, list, compare; what a run writes; exit code 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import run as cli
+from sim import results
+from sim.metrics import MARKET_COLUMNS
+from sim.scenario_files import load
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARY = sorted((ROOT / "scenarios").glob("*.yaml"))
+TINY = ["--consumers", "800", "--days", "20", "--set", "burn_in_days=10", "--set", "merchants.count=40"]
+SUMMARY_KEYS = {
+    "days", "consumers", "merchants", "platforms", "lenders", "restructurers", "gmv", "orders", "bnpl_uptake",
+    "loans_originated", "amount_originated", "charge_off_rate", "dpd90p_share_end", "recovery_rate",
+    "restructurer_clients", "restructurer_fees", "lender_exits", "platform_finance_revenue_share",
+    "reachable_share_6m", "reachable_share_12m",
+}
+FILES = {"scenario.yaml", "manifest.json", "market.csv", "platforms.csv", "lenders.csv", "summary.json",
+         "dashboard.png"}
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def _no_nan(text: str) -> dict:
+    def refuse(token: str) -> None:
+        raise AssertionError(f"{token} in JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def classroom(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "check"
+    assert cli.main(["run", "scenarios/classroom.yaml", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_classroom_run_writes_every_file(classroom: Path) -> None:
+    assert {p.name for p in classroom.iterdir()} == FILES
+    assert not [p for p in classroom.parent.iterdir() if p.name.startswith(".")]  # no partial folders left
+
+
+def test_summary_has_the_documented_keys(classroom: Path) -> None:
+    summary = _no_nan((classroom / "summary.json").read_text())
+    assert SUMMARY_KEYS <= set(summary)
+    assert summary["days"] == 180 and summary["consumers"] == 5000 and summary["merchants"] == 150
+    assert set(summary["platform_finance_revenue_share"]) == {"community", "video", "entertainment"}
+    for key in ("bnpl_uptake", "charge_off_rate", "dpd90p_share_end", "reachable_share_6m", "reachable_share_12m"):
+        assert 0.0 <= summary[key] <= 1.0, key
+    assert summary["recovery_rate"] >= 0.0
+
+
+def test_tables(classroom: Path) -> None:
+    market = pd.read_csv(classroom / "market.csv")
+    assert tuple(market.columns) == MARKET_COLUMNS
+    assert list(market["day"]) == list(range(1, 181))
+    for name, who in (("platforms.csv", 3), ("lenders.csv", 6)):
+        table = pd.read_csv(classroom / name)
+        assert list(table.columns[:2]) == ["day", "name"]
+        assert len(table) == 180 * who
+    assert not market.isna().any().any()
+
+
+def test_manifest_and_resolved_scenario(classroom: Path) -> None:
+    manifest = _no_nan((classroom / "manifest.json").read_text())
+    for key in ("seed", "scenario_hash", "versions", "wall_time_s", "git_commit", "scenario_files"):
+        assert key in manifest
+    assert manifest["versions"]["mesa"]
+    again = load(str(classroom / "scenario.yaml")).scenario
+    assert results.scenario_hash(again) == manifest["scenario_hash"]
+    assert again == load("scenarios/classroom.yaml").scenario
+
+
+def test_dashboard_is_a_png(classroom: Path) -> None:
+    assert (classroom / "dashboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_shorthand_overrides_and_replacing_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r"
+    assert cli.main(["scenarios/classroom.yaml", *TINY, "--seed", "4", "--out", str(out)]) == 0
+    assert "charge-off rate" in capsys.readouterr().out  # the KPI table
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["days"], summary["consumers"], summary["seed"]) == (20, 800, 4)
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(out), "--quiet"]) == 0
+    assert json.loads((out / "summary.json").read_text())["seed"] == 0
+
+
+def test_default_output_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", str(ROOT / "scenarios/classroom.yaml"), *TINY, "--seed", "3", "--quiet"]) == 0
+    (run_dir,) = (tmp_path / "outputs" / "classroom").iterdir()
+    assert run_dir.name.endswith("-seed3") and (run_dir / "summary.json").is_file()
+
+
+def test_interrupted_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(results, "dashboard", boom)
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(tmp_path / "r"), "--quiet"]) == 130
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "tests/bad_scenarios/unknown_key.yaml"],
+    ["run", "scenarios/classroom.yaml", "--consumers", "-5"],
+    ["run", "scenarios/classroom.yaml", "--set", "platforms.comunity.kind=community"],
+    ["check", "scenarios/classroom.yaml", "tests/bad_scenarios/empty.yaml"],
+    ["compare", "scenarios/classroom.yaml", "tests/bad_scenarios/cycle_a.yaml"],
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = [] if args[0] == "check" else ["--out", str(tmp_path / "out")]
+    assert cli.main([*args, *out]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_real_process_exit_code_and_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "run.py", "run", "tests/bad_scenarios/misspelt_choice.yaml", "--out",
+                           str(tmp_path / "x")], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr == ("error: tests/bad_scenarios/misspelt_choice.yaml: platforms.community.finance.strategy: "
+                           "'own_licence' is not allowed (did you mean 'own_license'?); allowed: none, "
+                           "traffic_diversion, own_license\n")
+    assert proc.stdout == "" and not (tmp_path / "x").exists()
+
+
+def test_out_refuses_an_unrelated_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.txt").write_text("keep me")
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(tmp_path), "--quiet"]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_every_library_scenario_passes_check(capsys: pytest.CaptureFixture[str]) -> None:
+    assert len(LIBRARY) >= 9
+    assert cli.main(["check", *map(str, LIBRARY)]) == 0
+    assert capsys.readouterr().out.count("ok  ") == len(LIBRARY)
+
+
+def test_list_shows_each_scenario_with_a_description(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [p.stem for p in LIBRARY]
+    assert all(len(line.split()) > 2 and "INVALID" not in line for line in lines)
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["check"], ["list"], ["compare"]])
+def test_help_on_every_command(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main([*command, "--help"])
+    assert info.value.code == 0
+    assert "usage: run.py" in capsys.readouterr().out
+
+
+def test_compare_uses_common_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cmp"
+    args = ["compare", "scenarios/classroom.yaml", "scenarios/closed_loop.yaml", "--seeds", "2", *TINY,
+            "--out", str(out), "--quiet"]
+    assert cli.main(args) == 0
+    assert {p.name for p in out.iterdir()} == {"runs.csv", "comparison.csv", "comparison.png", "manifest.json"}
+    runs = pd.read_csv(out / "runs.csv")
+    assert sorted(runs.groupby("scenario")["seed"].apply(tuple)) == [(1, 2), (1, 2)]
+    table = pd.read_csv(out / "comparison.csv")
+    assert (table["ci_low"] <= table["mean"] + 1e-9).all() and (table["mean"] <= table["ci_high"] + 1e-9).all()
+    assert (table[table["scenario"] == "classroom"]["diff"] == 0).all()
+    assert "95%" in capsys.readouterr().out
+
+
+def test_outputs_doc_covers_every_column_and_key(classroom: Path) -> None:
+    doc = (ROOT / "docs/outputs.md").read_text()
+    columns = [*MARKET_COLUMNS, *pd.read_csv(classroom / "platforms.csv", nrows=1).columns,
+               *pd.read_csv(classroom / "lenders.csv", nrows=1).columns, *SUMMARY_KEYS,
+               *json.loads((classroom / "manifest.json").read_text())]
+    missing = [c for c in columns if f"`{c}`" not in doc]
+    assert not missing
+
+
+def test_option_errors_name_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "scenarios/classroom.yaml", "--days", "0"]) == 2
+    assert capsys.readouterr().err == "error: --days 0: days: 0 is out of range; allowed: >= 1 and <= 3650\n"

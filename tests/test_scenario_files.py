@@ -1,0 +1,157 @@
+"""Scenario files: extends, overrides, and the exact one-line message for each kind of bad file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.scenario_files import ScenarioError, load, to_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BAD = "tests/bad_scenarios"
+OWN = "platforms.community.finance.strategy=own_license"
+
+# file in tests/bad_scenarios -> the message after "<path>: "
+BAD_FILES = {
+    "syntax_error": "line 3, column 1: YAML error: expected ',' or ']', but got '<stream end>'",
+    "tab_indent": "line 2, column 1: YAML error: found character '\\t' that cannot start any token",
+    "duplicate_key": "line 2, column 1: YAML error: duplicate key 'days'",
+    "empty": "the file is empty; a scenario file is a mapping such as 'days: 365'",
+    "only_comment": "the file is empty; a scenario file is a mapping such as 'days: 365'",
+    "top_level_list": "the top level must be a mapping of keys, got a list",
+    "wrong_type_int": "days: 'many' is not a whole number",
+    "fractional_count": "merchants.count: 12.5 is not a whole number",
+    "percent_string": "lenders.cfc.apr: '24%' is not a number",
+    "not_a_bool": "platforms.video.finance.bnpl: 'maybe' is not true or false",
+    "unknown_key": "consumers.cuont: unknown key (did you mean 'count'?)",
+    "unknown_top_key": "dayz: unknown key (did you mean 'days'?)",
+    "negative_population": "consumers.count: -100 is out of range; allowed: >= 0 and <= 50000000",
+    "out_of_range": "regulation.rate_cap: 1.5 is out of range; allowed: >= 0 and <= 1",
+    "zero_exclusive": "market.real_population_m: 0 is out of range; allowed: > 0 and <= 10000",
+    "missing_extends": "extends: file 'no_such_file.yaml' not found (looked for tests/bad_scenarios/no_such_file.yaml)",
+    "cycle_a": "extends: cycle cycle_a.yaml -> cycle_b.yaml -> cycle_a.yaml",
+    "extends_not_path": "extends: 42 is not a file path (expected e.g. 'baseline.yaml')",
+    "duplicate_platform": "platforms: duplicate name 'shop'",
+    "unknown_lender": "platforms.community.finance: unknown lender 'mikro_a' "
+                      "(known: video_credit, big_bank, cfc, micro_a, micro_b, micro_c); did you mean 'micro_a'?",
+    "misspelt_choice": "platforms.community.finance.strategy: 'own_licence' is not allowed (did you mean "
+                       "'own_license'?); allowed: none, traffic_diversion, own_license",
+    "own_license_without_lender": "platforms.community.finance.license_lender: required for strategy own_license",
+    "wrong_list_length": "consumers.tier_income: [9000, 5000] has 2 items; exactly 3 expected",
+    "platform_without_name": "platforms.0: every platform needs a name (got null)",
+    "named_list_not_list": "platforms: a mapping is not a list",
+    "section_not_mapping": "consumers: 5000 is not a mapping of keys",
+    "unknown_event_target": "events.0.target: unknown name 'debt_optimiser' (known: debt_optimizer, law_firm); "
+                            "did you mean 'debt_optimizer'?",
+    "event_day_zero": "events.0.day: 0 is out of range; allowed: >= 1",
+    "event_value_out_of_range": "events.0.value: rate_cap is a yearly rate between 0 and 1, got 24.0",
+    "co_lending_below_minimum": "platforms.video.finance.co_lending_own_share: 0.1 is below "
+                                "regulation.co_lending_min_share 0.3",
+    "remove_unknown": "platforms.ghost: cannot remove unknown platform 'ghost'",
+}
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def error_of(path: str, overrides: list[str] | None = None) -> str:
+    with pytest.raises(ScenarioError) as info:
+        load(path, overrides or [])
+    return str(info.value)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_file_message(name: str) -> None:
+    path = f"{BAD}/{name}.yaml"
+    assert error_of(path) == f"{path}: {BAD_FILES[name]}"
+
+
+def test_at_least_twenty_kinds_and_every_fixture_used() -> None:
+    assert len(BAD_FILES) >= 20
+    on_disk = {p.stem for p in (ROOT / BAD).glob("*.yaml")}
+    assert on_disk - {"cycle_b", "extends_then_bad"} == set(BAD_FILES)
+
+
+def test_error_names_the_file_that_set_the_value() -> None:
+    msg = error_of(f"{BAD}/extends_then_bad.yaml")
+    assert msg == (f"{BAD}/extends_then_bad.yaml: consumers.count: 5000000000 is out of range; "
+                   "allowed: >= 0 and <= 50000000")
+
+
+def test_missing_file() -> None:
+    assert error_of("scenarios/nope.yaml") == "scenarios/nope.yaml: file not found"
+
+
+OVERRIDE_ERRORS = {
+    "days": "--set days: expected KEY=VALUE, e.g. consumers.count=20000",
+    "consumers.count=abc": "--set consumers.count=abc: consumers.count: 'abc' is not a whole number",
+    "consumers.cuont=4": "--set consumers.cuont=4: consumers.cuont: unknown key (did you mean 'count'?)",
+    "platforms.comunity.finance.strategy=own_license":
+        "--set platforms.comunity.finance.strategy=own_license: platforms: unknown platform 'comunity' "
+        "(did you mean 'community'?); known: community, video, entertainment",
+    "lenders.cfc.apr=2": "--set lenders.cfc.apr=2: lenders.cfc.apr: 2 is out of range; allowed: >= 0 and <= 1",
+    "regulaton.rate_cap=0.1": "--set regulaton.rate_cap=0.1: regulaton: unknown key (did you mean 'regulation'?)",
+    "days.max=3": "--set days.max=3: days is 365, not a section with keys",
+    "events.0.day=3": "--set events.0.day=3: events: no item '0' (the list has 0 items, numbered from 0)",
+}
+
+
+@pytest.mark.parametrize("override", sorted(OVERRIDE_ERRORS))
+def test_bad_override_message(override: str) -> None:
+    assert error_of("scenarios/baseline.yaml", [override]) == OVERRIDE_ERRORS[override]
+
+
+def test_override_by_name_changes_only_that_platform() -> None:
+    s = load("scenarios/baseline.yaml", [OWN, "platforms.community.finance.license_lender=micro_a"]).scenario
+    strategies = {p.name: p.finance.strategy for p in s.platforms}
+    assert strategies == {"community": "own_license", "video": "own_license", "entertainment": "traffic_diversion"}
+    assert s.platforms[0].finance.license_lender == "micro_a"
+
+
+def test_override_error_blames_the_override() -> None:
+    assert error_of("scenarios/baseline.yaml", [OWN]) == (
+        f"--set {OWN}: platforms.community.finance.license_lender: required for strategy own_license")
+
+
+def test_override_values_are_yaml() -> None:
+    s = load("scenarios/classroom.yaml", ["consumers.tier_income=[1000, 2000, 3000]", "events=[{day: 5, kind: "
+                                          "crackdown}]", "platforms.video.finance.bnpl=false"]).scenario
+    assert s.consumers.tier_income == [1000.0, 2000.0, 3000.0]
+    assert s.events[0].kind == "crackdown"
+    assert s.platforms[1].finance.bnpl is False
+
+
+def test_extends_merges_named_lists_by_name(tmp_path: Path) -> None:
+    base = tmp_path / "base.yaml"
+    base.write_text("name: base\ndays: 30\nplatforms:\n  - {name: video, mau_m: 100}\n")
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\nplatforms:\n  - {name: video, take_rate: 0.1}\n"
+                     "  - {name: entertainment, remove: true}\n  - {name: extra, kind: marketplace}\n")
+    s = load(str(child)).scenario
+    assert s.name == "child" and s.days == 30
+    by_name = {p.name: p for p in s.platforms}
+    assert list(by_name) == ["community", "video", "extra"]
+    assert by_name["video"].mau_m == 100 and by_name["video"].take_rate == 0.1
+    assert by_name["video"].finance.bnpl is True  # untouched defaults stay
+
+
+def test_resolved_yaml_round_trips(tmp_path: Path) -> None:
+    s = load("scenarios/community_merchant_loans.yaml", ["seed=7"]).scenario
+    out = tmp_path / "scenario.yaml"
+    out.write_text(to_yaml(s, "# resolved\n"))
+    again = load(str(out)).scenario
+    assert again == s
+
+
+def test_docs_reference_matches_the_schema() -> None:
+    from sim.scenario import Scenario
+    from sim.scenario_files import DOCS_PATH, schema_reference
+
+    text = schema_reference()
+    assert DOCS_PATH.read_text(encoding="utf-8") == text, "regenerate with: python -m sim.scenario_files"
+    for name in Scenario.model_fields:
+        assert f"| `{name}` |" in text
+    assert "| `platforms.<name>.finance.strategy` |" in text and "| `lenders.<name>.apr` |" in text
