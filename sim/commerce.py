@@ -24,12 +24,13 @@ CLAIM_COMPENSATION = 0.3  # share of the order value paid to the consumer from t
 def visit(model: MarketModel, t: int) -> list[np.ndarray]:
     """Each platform's visitors today (a consumer visits each platform they use independently)."""
     rng = model.streams["traffic"]
-    c = model.consumers
+    seen = model.visited_today
+    seen[:] = False
     visitors = []
     for p in model.platform_list:
         users = p.users
-        prob = p.params.dau_ratio * c.activity[users]
-        v = users[rng.random(len(users), dtype=np.float32) < prob]
+        v = users[rng.random(len(users), dtype=np.float32) < p.visit_probability]
+        seen[v] = True
         visitors.append(v)
         revenue = len(v) * p.params.other_revenue_per_visit
         if revenue:
@@ -37,7 +38,7 @@ def visit(model: MarketModel, t: int) -> list[np.ndarray]:
                                   None, p.index)
             p.book_revenue("other", revenue)
         p.visits_today = len(v)
-    model.today["active_consumers"] += len(np.unique(np.concatenate(visitors))) if visitors else 0
+    model.today["active_consumers"] += int(np.count_nonzero(seen))
     return visitors
 
 
@@ -51,8 +52,7 @@ def shop(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
     for p, v in zip(model.platform_list, visitors, strict=True):
         # All shopping draws come first, whatever happens at checkout, so that scenarios differing
         # only in credit or strategy see the same buyers, values and shop choices.
-        k = rng.binomial(len(v), min(p.params.purchase_rate * festival, 1.0)) if len(v) else 0
-        buyers = np.unique(v[rng.integers(0, len(v), size=k)]) if k else np.empty(0, dtype=np.int64)
+        buyers = v[rng.random(len(v), dtype=np.float32) < min(p.params.purchase_rate * festival, 1.0)]
         noise = rng.standard_normal(len(buyers))
         pick = rng.random(len(buyers))
         prefers_bnpl = rng.random(len(buyers)) < c.bnpl_preference_of(buyers)

@@ -13,7 +13,8 @@ SHOCK_WEIGHT_CAP = 4.0  # thinning bound: no consumer is shocked more than 4x th
 
 
 def payday(model: MarketModel, t: int) -> None:
-    """A thirtieth of consumers are paid each day; essentials are paid at once; old needs lapse."""
+    """A thirtieth of consumers are paid each day: essentials are paid at once, cash above the savings
+    buffer is mostly spent (outside the platforms), and old needs lapse."""
     c, acc = model.consumers, model.accounts
     paid = model.payday_groups[t % 30]
     if len(paid) == 0:
@@ -22,6 +23,9 @@ def payday(model: MarketModel, t: int) -> None:
     model.ledger.transfer("income", acc["outside"], acc["consumer"], income, None, paid, dst_unique=True)
     essentials = np.minimum(income * c.essential_share[paid], np.maximum(acc["consumer"].balance[paid], 0.0))
     model.ledger.transfer("essentials", acc["consumer"], acc["outside"], essentials, paid)
+    excess = np.maximum(acc["consumer"].balance[paid] - c.buffer[paid], 0.0)
+    model.ledger.transfer("discretionary_spending", acc["consumer"], acc["outside"],
+                          excess * model.scenario.consumers.spend_excess, paid)
     c.need[paid] = 0.0
 
 

@@ -21,7 +21,6 @@ from sim.rng import spawn_streams
 from sim.scenario import Scenario
 
 MONTH = 30
-SAVINGS_MONTHS = 1.8  # consumers start with up to this many months of their non-essential income saved
 
 
 class MarketModel(mesa.Model):
@@ -56,6 +55,7 @@ class MarketModel(mesa.Model):
         order = np.argsort(self.consumers.payday, kind="stable")
         counts = np.bincount(self.consumers.payday, minlength=MONTH)
         self.payday_groups = np.split(order, np.cumsum(counts)[:-1])
+        self.visited_today = np.zeros(self.consumers.n, dtype=bool)
 
         self.platform_list = [Platform(self, k, p) for k, p in enumerate(scenario.platforms)]
         owners = {p.finance.license_lender: k for k, p in enumerate(scenario.platforms) if p.finance.license_lender}
@@ -154,7 +154,7 @@ class MarketModel(mesa.Model):
         s, acc, ledger = self.scenario, self.accounts, self.ledger
         c, mer = self.consumers, self.merchants
         rng = self.streams["population"]
-        savings = c.income * (1 - c.essential_share) * rng.random(c.n) * SAVINGS_MONTHS
+        savings = c.buffer * (0.5 + 0.5 * rng.random(c.n))  # near the steady state of payday spending
         ledger.transfer("endowment", acc["outside"], acc["consumer"], savings.astype(np.float64), None, None)
         ids = np.arange(mer.n)
         ledger.transfer("endowment", acc["outside"], acc["merchant_cash"],

@@ -60,6 +60,13 @@ class ConsumerParams(Strict):
         0.65, "share of income", "Mean share of income spent on essentials on payday.", ge=0, le=0.95
     )
     essential_share_sd: float = param(0.08, "share", "Spread of the essential share across consumers.", ge=0, le=1)
+    buffer_months: float = param(
+        1.0, "months of income", "Savings a typical consumer keeps; cash above it is spent on payday "
+        "(outside the platforms). Riskier consumers keep less.", ge=0, le=60,
+    )
+    spend_excess: float = param(
+        0.8, "share", "Share of cash above the savings buffer spent each payday.", ge=0, le=1
+    )
     base_risk_logit: float = param(
         -3.2, "logit", "Latent default propensity of a typical consumer over a loan's life (logit); lenders "
         "score it with noise. Realised default also depends on cash, shocks and intermediaries.",
@@ -205,7 +212,8 @@ class PlatformParams(Strict):
     merchant_growth: float = param(0.0, "per year", "Extra yearly growth of shop entries.", ge=-1, le=20)
     cash_m: float = param(5000.0, "RMB m", "Platform's cash at the start.", ge=0)
     other_revenue_per_visit: float = param(
-        0.3, "RMB per visit", "Revenue from memberships and non-finance ads per daily visit.", ge=0
+        0.5, "RMB per visit", "Revenue from memberships and non-finance ads per daily visit.",
+        source="yearly revenue / (DAU x 365): iQiyi ~0.6, Kuaishou ads+live ~0.7, Xiaohongshu ~0.5", ge=0
     )
     restrict_factor: float = param(0.3, "share", "Reach left to intermediary ads under `restrict`.", ge=0, le=1)
     lender_ads: bool = param(True, "-", "Lenders may buy loan ads.")
@@ -414,6 +422,7 @@ def default_platforms() -> list[PlatformParams]:
             name="community", kind="community", mau_m=300, dau_ratio=0.5,
             tier_shares=[0.8531, 0.10, 0.0469], young_share=0.70, risk_shift=-0.5,
             purchase_rate=0.03, order_value=180.0, take_rate=0.05, settlement_delay_days=14,
+            other_revenue_per_visit=0.5,
             merchant_share=0.25, merchant_growth=1.5, restructurer_ad_policy="allow",
             finance=FinanceParams(strategy="none"),
         ),
@@ -421,6 +430,7 @@ def default_platforms() -> list[PlatformParams]:
             name="video", kind="video_commerce", mau_m=700, dau_ratio=0.58,
             tier_shares=[0.35, 0.30, 0.35], young_share=0.50, risk_shift=0.2,
             purchase_rate=0.045, order_value=90.0, take_rate=0.05, settlement_delay_days=10,
+            other_revenue_per_visit=0.7,
             merchant_share=0.55, restructurer_ad_policy="restrict",
             finance=FinanceParams(strategy="own_license", license_lender="video_credit", holds_license=True,
                                   partners=["big_bank", "cfc"], bnpl=True, cash_loans=True, merchant_loans=True),
@@ -429,6 +439,7 @@ def default_platforms() -> list[PlatformParams]:
             name="entertainment", kind="entertainment", mau_m=500, dau_ratio=0.25,
             tier_shares=[0.45, 0.30, 0.25], young_share=0.55, risk_shift=0.3,
             purchase_rate=0.004, order_value=60.0, take_rate=0.0, settlement_delay_days=7,
+            other_revenue_per_visit=0.6,
             merchant_share=0.20, lender_ads=True, restructurer_ad_policy="allow",
             finance=FinanceParams(strategy="traffic_diversion", partners=["cfc", "micro_a", "micro_b"],
                                   cash_loans=True),
@@ -449,7 +460,7 @@ def default_lenders() -> list[LenderParams]:
         LenderParams(name="micro_b", kind="micro_lender", equity_m=4000, min_capital_m=2000, funding_rate=0.07,
                      apr=0.24, risk_appetite=1.7, score_noise=1.3),
         LenderParams(name="micro_c", kind="micro_lender", equity_m=3000, min_capital_m=1500, funding_rate=0.075,
-                     apr=0.24, risk_appetite=1.9, score_noise=1.4, merchant_loans=True),
+                     apr=0.24, risk_appetite=1.9, score_noise=1.4),
     ]
 
 

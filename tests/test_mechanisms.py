@@ -210,9 +210,10 @@ def test_complaints_drag_on_collections() -> None:
 
 
 def test_crackdown_stops_new_signups() -> None:
-    m = run_small(seed=1, days=120, events=[{"day": 40, "kind": "crackdown"}])
+    busy = [{"name": "debt_optimizer", "conversion": 0.02}, {"name": "law_firm", "conversion": 0.01}]
+    m = run_small(seed=1, days=120, restructurers=busy, events=[{"day": 60, "kind": "crackdown"}])
     signups = m.market_table().set_index("day")["restructurer_signups"]
-    assert signups.loc[:39].sum() > 0 and signups.loc[40:].sum() == 0
+    assert signups.loc[:59].sum() > 0 and signups.loc[60:].sum() == 0
 
 
 def test_timed_rate_cap_event_changes_the_cap() -> None:

@@ -26,6 +26,7 @@ class Consumers(Population):
         "young": (np.bool_, False),  # under 30
         "income": (np.float32, 0.0),  # RMB a month
         "essential_share": (np.float32, 0.0),  # share of income spent on essentials
+        "buffer": (np.float32, 0.0),  # savings kept, RMB; cash above it is spent on payday
         "risk": (np.float32, 0.0),  # latent default propensity over a loan's life, logit
         "willingness": (np.float32, 1.0),  # chance of paying a due instalment when cash allows
         "shock_weight": (np.float32, 1.0),  # relative exposure to liquidity shocks
@@ -61,6 +62,7 @@ class Consumers(Population):
         pop.essential_share[:] = np.clip(
             p.essential_share + p.essential_share_sd * (0.6 * z + 0.8 * noise), 0.2, 0.95
         )
+        pop.buffer[:] = p.buffer_months * pop.income * np.exp(0.5 * rng.standard_normal(n) - 0.125 - 0.4 * z)
         pop.risk[:] = (
             p.base_risk_logit
             + np.asarray(p.tier_risk_shift, dtype=np.float32)[pop.tier]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
 
 from sim.scenario import PlatformParams
 
@@ -32,6 +33,7 @@ class Platform(mesa.Agent):
         self.license_ready_day: int | None = None
         self.license_denied = False
         self.users = model.consumers.users_of(index)
+        self.visit_probability = (params.dau_ratio * model.consumers.activity[self.users]).astype(np.float32)
         self.active_merchants = 0
         self.monthly_buyers = 0
         self.new_day()
