@@ -17,9 +17,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from sim.cli import UsageError, discover
 from sim.scenario_files import Resolved, ScenarioError, header_comment, load, to_yaml
 
-COMMANDS = ("run", "check", "list", "compare")
+BUILT_IN = ("run", "check", "list", "compare")
+PLUGINS = {module.NAME: module for module in discover()}
+COMMANDS = (*BUILT_IN, *PLUGINS)
 LIBRARY = Path(__file__).resolve().parent / "scenarios"
 
 
@@ -39,7 +42,7 @@ def _common(p: argparse.ArgumentParser, *, seed: bool = True) -> None:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="run.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    sub = top.add_subparsers(dest="command", required=True, metavar="{run,check,list,compare}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="{" + ",".join(COMMANDS) + "}")
     run = sub.add_parser("run", help="run a scenario and write its outputs", description="Run a scenario file; "
                          "write scenario.yaml, manifest.json, market.csv, platforms.csv, lenders.csv, summary.json "
                          "and dashboard.png to outputs/<scenario>/<timestamp>-seed<N>/ (or --out DIR).")
@@ -61,6 +64,9 @@ def parser() -> argparse.ArgumentParser:
     _common(comp, seed=False)
     comp.add_argument("--out", type=Path, help="output folder (default outputs/compare/<timestamp>)")
     comp.add_argument("--quiet", action="store_true", help="no progress bar")
+    for name, module in PLUGINS.items():
+        module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.__doc__,
+                                            formatter_class=argparse.RawDescriptionHelpFormatter))
     return top
 
 
@@ -158,10 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
         argv = ["run", *argv]  # python run.py SCENARIO
     args = parser().parse_args(argv)
-    handler = {"run": cmd_run, "check": cmd_check, "list": cmd_list, "compare": cmd_compare}[args.command]
+    built_in = {"run": cmd_run, "check": cmd_check, "list": cmd_list, "compare": cmd_compare}
+    handler = built_in.get(args.command) or PLUGINS[args.command].main
     try:
         return handler(args)
-    except (ScenarioError, Fail) as exc:
+    except (ScenarioError, Fail, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
