@@ -16,9 +16,13 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim.cli import UsageError, discover
 from sim.scenario_files import Resolved, ScenarioError, header_comment, load, to_yaml
+
+if TYPE_CHECKING:
+    from sim import MarketModel
 
 BUILT_IN = ("run", "check", "list", "compare")
 PLUGINS = {module.NAME: module for module in discover()}
@@ -96,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise Fail(problem)
     started = time.perf_counter()
     model = MarketModel(s, rng=s.seed)
-    step_all(model, s.burn_in_days + s.days, quiet=args.quiet, label=s.name)
+    step_all(model, s.days, quiet=args.quiet, label=s.name)
     wall = time.perf_counter() - started
     write_run(model, target, _resolved_yaml(resolved), manifest(model, wall, resolved.files, resolved.overrides))
     if not args.quiet:
@@ -106,13 +110,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def step_all(model: object, steps: int, *, quiet: bool, label: str) -> None:
-    """Step the model (burn-in included) with a progress bar on stderr."""
+def step_all(model: MarketModel, days: int, *, quiet: bool, label: str) -> None:
+    """Run the burn-in, then `days` recorded days, with a progress bar on stderr."""
     from tqdm import tqdm
 
-    with tqdm(total=steps, desc=label, unit="day", file=sys.stderr, disable=quiet, leave=False,
-              mininterval=0.5) as bar:
-        for _ in range(steps):
+    with tqdm(total=model.scenario.burn_in_days + days, desc=label, unit="day", file=sys.stderr, disable=quiet,
+              leave=False, mininterval=0.5) as bar:
+        model.burn_in(bar.update)
+        for _ in range(days):
             model.step()
             bar.update()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
 import mesa
 import numpy as np
@@ -17,6 +19,7 @@ from sim.finance.collections import Collections
 from sim.finance.credit import Credit
 from sim.finance.regulation import apply_events
 from sim.finance.settlement import Settlement
+from sim.parameters import apply_flat
 from sim.rng import spawn_streams
 from sim.scenario import Scenario
 
@@ -38,8 +41,13 @@ class MarketModel(mesa.Model):
         *,
         rng: int | np.random.SeedSequence | None = None,
         check_invariants: bool = False,
+        **params: Any,
     ) -> None:
+        """`params` are flat parameter names (see `sim.parameters`), e.g. `consumers=5000,
+        rate_cap=0.15`, applied on top of `scenario`; they make the model usable by `mesa.batch_run`."""
         scenario = scenario if scenario is not None else Scenario()
+        if params:
+            scenario = apply_flat(scenario, params)
         seed = scenario.seed if rng is None else rng
         super().__init__(rng=seed)
         self.scenario = scenario
@@ -172,6 +180,21 @@ class MarketModel(mesa.Model):
     # --- the day --------------------------------------------------------------------------------
 
     def step(self) -> None:
+        """One recorded day. The first call also runs the unrecorded burn-in, so Mesa's `steps`
+        counts recorded days and `running` turns False at the scenario's horizon."""
+        self.burn_in()
+        self._day()
+        if self.day >= self.scenario.days + 1:
+            self.running = False
+
+    def burn_in(self, on_day: Callable[[], None] | None = None) -> None:
+        """Run what is left of the unrecorded burn-in (called by the first `step`)."""
+        while self.t < self.scenario.burn_in_days:
+            self._day()
+            if on_day is not None:
+                on_day()
+
+    def _day(self) -> None:
         """One day, in this order."""
         t, day = self.t, self.day
         recording = day >= 1
@@ -240,8 +263,7 @@ class MarketModel(mesa.Model):
     def run(self, days: int | None = None) -> MarketModel:
         """Run the burn-in if not done, then `days` recorded days (default: the scenario's horizon)."""
         days = self.scenario.days if days is None else int(days)
-        target = max(self.t, self.scenario.burn_in_days) + days
-        while self.t < target:
+        for _ in range(days):
             self.step()
         return self
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,20 @@ def test_run_defaults_to_the_scenario_horizon_and_continues() -> None:
     assert len(m.market_table()) == 20
     m.run(5)
     assert m.market_table()["day"].iloc[-1] == 25
+
+
+def test_flat_parameters_and_mesa_batch_run() -> None:
+    m = MarketModel(consumers=800, merchants=30, days=12, burn_in_days=4, rate_cap=0.15, video_deposit_cap=0.0,
+                    rng=2)
+    assert m.scenario.consumers.count == 800 and m.regulation.rate_cap == 0.15
+    assert m.scenario.platforms[1].deposit.cap == 0.0
+    with pytest.raises(ValueError, match="unknown parameter"):
+        MarketModel(not_a_parameter=1)
+    # Mesa 3.5 seeds runs with `rng=[...]`; Mesa 3.3 only knows `iterations`.
+    seeding = {"rng": [1]} if "rng" in inspect.signature(mesa.batch_run).parameters else {"iterations": 1}
+    results = mesa.batch_run(MarketModel, parameters={"consumers": 600, "merchants": 25, "days": 10,
+                                                      "burn_in_days": 3, "rate_cap": [0.12, 0.24]},
+                             max_steps=50, number_processes=1, display_progress=False, **seeding)
+    assert len({row["RunId"] for row in results}) == 2  # Mesa 3.5 adds a row per platform and lender
+    assert {row["rate_cap"] for row in results} == {0.12, 0.24}
+    assert all(row["day"] == 10 for row in results)
