@@ -1,6 +1,9 @@
 """Traffic and checkout: who visits which platform, who buys from which shop, and how they pay.
 
-All rules act on index arrays; there is no loop over consumers or orders.
+All rules act on index arrays; there is no loop over consumers or orders. A consumer visits each
+platform they use with their own daily probability. Visits are counted in aggregate; the visits
+that lead somewhere (a purchase, a cash-loan application) are drawn consumer by consumer, so the
+cost of a day grows with buyers and borrowers, not with the whole population.
 """
 
 from __future__ import annotations
@@ -22,37 +25,54 @@ CLAIM_COMPENSATION = 0.3  # share of the order value paid to the consumer from t
 
 
 def visit(model: MarketModel, t: int) -> list[np.ndarray]:
-    """Each platform's visitors today (a consumer visits each platform they use independently)."""
+    """Count today's visits on each platform; return, per platform, the consumers short of cash who
+    visit it today (they may look for a cash loan there).
+
+    Visit counts are binomial draws with the users' mean visit probability (a Poisson-binomial sum
+    approximated by a binomial); active consumers likewise, from each consumer's chance of visiting
+    at least one platform.
+    """
     rng = model.streams["traffic"]
-    seen = model.visited_today
-    seen[:] = False
-    visitors = []
+    c = model.consumers
+    needy = np.flatnonzero(c.need[: c.n] >= MIN_NEED)
+    needy_visitors = []
     for p in model.platform_list:
-        users = p.users
-        v = users[rng.random(len(users), dtype=np.float32) < p.visit_probability]
-        seen[v] = True
-        visitors.append(v)
-        revenue = len(v) * p.params.other_revenue_per_visit
+        p.visits_today = int(rng.binomial(len(p.users), p.mean_visit_probability)) if len(p.users) else 0
+        revenue = p.visits_today * p.params.other_revenue_per_visit
         if revenue:
             model.ledger.transfer("other_revenue", model.accounts["outside"], model.accounts["platform"], revenue,
                                   None, p.index)
             p.book_revenue("other", revenue)
-        p.visits_today = len(v)
-    model.today["active_consumers"] += int(np.count_nonzero(seen))
-    return visitors
+        needy_visitors.append(needy[rng.random(len(needy), dtype=np.float32) < p.visit_probability_of(needy)])
+    n_any, p_any = model.audience
+    model.today["active_consumers"] += int(rng.binomial(n_any, p_any)) if n_any else 0
+    return needy_visitors
 
 
-def shop(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
+def draw_buyers(p: Platform, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Consumers who buy on platform `p` today: each user with chance visit x `rate`, drawn by
+    thinning (candidates at the top chance, each kept with its own), so the work is proportional
+    to the number of buyers."""
+    top = p.top_visit_probability * rate
+    if top <= 0 or len(p.users) == 0:
+        return np.empty(0, dtype=np.int64)
+    k = rng.binomial(len(p.users), min(top, 1.0))
+    cand = rng.integers(0, len(p.users), size=k)
+    keep = rng.random(k, dtype=np.float32) < p.relative_visit_probability[cand]
+    return np.unique(p.users[cand[keep]])
+
+
+def shop(model: MarketModel, t: int) -> None:
     """Orders: a share of visitors buy; BNPL is offered at checkout where the platform has it."""
     rng = model.streams["shopping"]
     credit_rng = model.streams["credit"]
     c, mer, acc = model.consumers, model.merchants, model.accounts
     festival = model.festival_multiplier(t)
     mean_income = float(c.income[: c.n].mean()) if c.n else 1.0
-    for p, v in zip(model.platform_list, visitors, strict=True):
+    for p in model.platform_list:
         # All shopping draws come first, whatever happens at checkout, so that scenarios differing
         # only in credit or strategy see the same buyers, values and shop choices.
-        buyers = v[rng.random(len(v), dtype=np.float32) < min(p.params.purchase_rate * festival, 1.0)]
+        buyers = draw_buyers(p, min(p.params.purchase_rate * festival, 1.0), rng)
         noise = rng.standard_normal(len(buyers))
         pick = rng.random(len(buyers))
         prefers_bnpl = rng.random(len(buyers)) < c.bnpl_preference_of(buyers)
@@ -136,8 +156,8 @@ def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
     max_apps = model.scenario.consumers.max_applications
     tries = c.applications_today
     tries[:] = 0
-    for p, v in zip(model.platform_list, visitors, strict=True):
-        needy = v[c.need[v] >= MIN_NEED]
+    for p, needy in zip(model.platform_list, visitors, strict=True):
+        needy = needy[c.need[needy] >= MIN_NEED]  # a loan on an earlier platform may have met the need
         if len(needy) == 0:
             continue
         seekers = needy[rng.random(len(needy)) < appetite]

@@ -63,7 +63,6 @@ class MarketModel(mesa.Model):
         order = np.argsort(self.consumers.payday, kind="stable")
         counts = np.bincount(self.consumers.payday, minlength=MONTH)
         self.payday_groups = np.split(order, np.cumsum(counts)[:-1])
-        self.visited_today = np.zeros(self.consumers.n, dtype=bool)
 
         self.platform_list = [Platform(self, k, p) for k, p in enumerate(scenario.platforms)]
         owners = {p.finance.license_lender: k for k, p in enumerate(scenario.platforms) if p.finance.license_lender}
@@ -76,6 +75,7 @@ class MarketModel(mesa.Model):
         self.platforms = AgentSet(self.platform_list, random=self.random)
         self.lenders = AgentSet(self.lender_list, random=self.random)
         self.restructurers = AgentSet(self.restructurer_list, random=self.random)
+        self.audience = self._audience()
 
         self.expected_sales = self._expected_sales_per_size()
         self.merchants = Merchants.build(scenario, self.streams["population"], self.expected_sales)
@@ -112,6 +112,14 @@ class MarketModel(mesa.Model):
         return self.credit.book_by_lender
 
     # --- construction -------------------------------------------------------------------------
+
+    def _audience(self) -> tuple[int, float]:
+        """Consumers who use any platform, and their mean chance of visiting at least one on a day."""
+        stay_away = np.ones(self.consumers.n, dtype=np.float64)
+        for p in self.platform_list:
+            stay_away[p.users] *= 1.0 - p.visit_probability_of(p.users)
+        users = np.flatnonzero(self.consumers.platforms[: self.consumers.n])
+        return len(users), float((1.0 - stay_away[users]).mean()) if len(users) else 0.0
 
     def _expected_sales_per_size(self) -> np.ndarray:
         """Each platform's expected GMV a day per unit of shop size: sets shops' costs and loan sizes."""
@@ -204,9 +212,9 @@ class MarketModel(mesa.Model):
         households.payday(self, t)  # 2. income and essentials
         households.shocks(self, t)  # 3. liquidity shocks create borrowing needs
         shops.update_demand(self)  # 4. shops' demand drifts
-        visitors = commerce.visit(self, t)  # 5. traffic
-        commerce.shop(self, t, visitors)  # 6. shopping and checkout (BNPL offer)
-        commerce.cash_loans(self, t, visitors)  # 7. cash-loan applications and underwriting
+        needy_visitors = commerce.visit(self, t)  # 5. traffic
+        commerce.shop(self, t)  # 6. shopping and checkout (BNPL offer)
+        commerce.cash_loans(self, t, needy_visitors)  # 7. cash-loan applications and underwriting
         shops.apply_for_loans(self, t)  # 8. shop loans
         repayment.consumer_instalments(self, t, self.streams["repayment"])  # 9. instalments due
         repayment.merchant_instalments(self, t, self.streams["repayment"])

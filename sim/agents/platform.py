@@ -33,10 +33,19 @@ class Platform(mesa.Agent):
         self.license_ready_day: int | None = None
         self.license_denied = False
         self.users = model.consumers.users_of(index)
-        self.visit_probability = (params.dau_ratio * model.consumers.activity[self.users]).astype(np.float32)
+        chance = np.minimum(params.dau_ratio * model.consumers.activity[self.users], 1.0).astype(np.float32)
+        self.mean_visit_probability = float(chance.mean()) if len(chance) else 0.0
+        self.top_visit_probability = float(chance.max()) if len(chance) else 0.0
+        self.relative_visit_probability = chance / max(self.top_visit_probability, 1e-12)
+        self._visit_chance = np.zeros(model.consumers.n, dtype=np.float32)
+        self._visit_chance[self.users] = chance
         self.active_merchants = 0
         self.monthly_buyers = 0
         self.new_day()
+
+    def visit_probability_of(self, consumers: np.ndarray) -> np.ndarray:
+        """Each consumer's chance of visiting this platform on a day (0 for non-users)."""
+        return self._visit_chance[consumers]
 
     # --- who lends on this platform ------------------------------------------------------------
 

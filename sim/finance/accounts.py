@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 Index = np.ndarray | int | slice | tuple | None
+SMALL_ACCOUNT = 4096  # at most this many holders: aggregate repeated indices with bincount
 
 
 @dataclass
@@ -35,6 +36,9 @@ def _apply(balance: np.ndarray, idx: Index, amount: np.ndarray | float, sign: fl
         balance[idx] += sign * float(amount.sum())
     elif unique or isinstance(idx, slice):
         balance[idx] += sign * amount
+    elif balance.ndim == 1 and len(balance) <= SMALL_ACCOUNT:  # few holders (platforms, lenders): bincount
+        weights = np.broadcast_to(amount, np.shape(idx)).ravel()
+        balance += sign * np.bincount(np.ravel(idx), weights=weights, minlength=len(balance))
     else:
         np.add.at(balance, idx, sign * amount)
 

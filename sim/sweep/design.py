@@ -1,0 +1,79 @@
+"""Design points of a sweep: a grid, or samples in the unit cube (LHS, Sobol, Morris) mapped to parameter values."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from sim.sweep.spec import Param, Sweep
+
+
+def problem(sweep: Sweep) -> dict[str, Any]:
+    """The SALib problem: every parameter in the unit interval (values are mapped afterwards)."""
+    names = list(sweep.parameters)
+    return {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
+
+
+def unit_sample(sweep: Sweep) -> np.ndarray:
+    """Rows of the design in [0, 1]^D (for lhs, sobol, morris), reproducible from the master seed."""
+    n, d = int(sweep.samples or 0), len(sweep.parameters)
+    if sweep.design == "lhs":
+        from scipy.stats import qmc
+
+        return qmc.LatinHypercube(d=d, seed=sweep.seed).random(n)
+    if sweep.design == "sobol":
+        from SALib.sample import sobol
+
+        return sobol.sample(problem(sweep), n, calc_second_order=sweep.second_order, seed=sweep.seed)
+    if sweep.design == "morris":
+        from SALib.sample import morris
+
+        return morris.sample(problem(sweep), n, num_levels=sweep.levels, seed=sweep.seed)
+    raise ValueError(f"no unit sample for design {sweep.design}")
+
+
+def from_unit(p: Param, u: float) -> Any:
+    """The value of parameter `p` at quantile `u` of its distribution."""
+    if p.values is not None:
+        return p.values[min(int(u * len(p.values)), len(p.values) - 1)]
+    if p.dist == "normal":
+        from scipy.stats import norm
+
+        x = float(norm.ppf(min(max(u, 1e-9), 1 - 1e-9), loc=p.mean, scale=p.sd))
+        x = max(x, p.low) if p.low is not None else x
+        x = min(x, p.high) if p.high is not None else x
+    elif p.dist == "log_uniform":
+        x = math.exp(math.log(p.low) + u * (math.log(p.high) - math.log(p.low)))  # type: ignore[arg-type]
+    else:
+        x = p.low + u * (p.high - p.low)  # type: ignore[operator]
+    return round(x) if p.integer else float(x)
+
+
+def points(sweep: Sweep) -> tuple[list[dict[str, Any]], np.ndarray | None]:
+    """The design points (dotted path -> value) in design order, and the unit sample (None for a grid)."""
+    names = list(sweep.parameters)
+    if sweep.design == "grid":
+        combos = itertools.product(*(sweep.parameters[n].values or [] for n in names))
+        return [dict(zip(names, combo, strict=True)) for combo in combos], None
+    unit = unit_sample(sweep)
+    rows = [{n: from_unit(sweep.parameters[n], float(u)) for n, u in zip(names, row, strict=True)} for row in unit]
+    return rows, unit
+
+
+def seeds(sweep: Sweep) -> list[int]:
+    """One seed per replication, spawned from the master seed; the same seeds at every design point."""
+    children = np.random.SeedSequence(sweep.seed).spawn(sweep.replications)
+    return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
+
+
+def run_count(sweep: Sweep) -> int:
+    """Planned runs without building the design (for messages)."""
+    d = len(sweep.parameters)
+    if sweep.design == "grid":
+        return math.prod(len(p.values or []) for p in sweep.parameters.values()) * sweep.replications
+    n = int(sweep.samples or 0)
+    per = {"lhs": n, "sobol": n * (2 * d + 2 if sweep.second_order else d + 2), "morris": n * (d + 1)}
+    return per[sweep.design] * sweep.replications

@@ -1,0 +1,179 @@
+"""A validated sweep and its runs: base scenario, design points, replication seeds, run ids."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from sim.results import KPI_LABELS, scenario_hash
+from sim.scenario import Scenario
+from sim.scenario_files import Layers, ScenarioError, load
+from sim.scenario_files import describe as describe_scenario
+from sim.sweep import design
+from sim.sweep.spec import Param, Sweep, SweepError, read, show, suggest
+
+RESERVED = ("seed", "name")
+
+
+def market_columns() -> list[str]:
+    from sim.metrics import MARKET_COLUMNS
+
+    return list(MARKET_COLUMNS)
+
+
+def kpi_names(scenario: Scenario) -> list[str]:
+    """Every KPI a run reports: the summary's headline figures, then each platform's finance share."""
+    return [*KPI_LABELS, *(f"finance_share_{p.name}" for p in scenario.platforms)]
+
+
+def value_text(value: Any) -> str:
+    """A value as YAML text that reads back to exactly the same value (for `--set`-style overrides)."""
+    if isinstance(value, float):
+        text = repr(value)
+        if "e" in text and "." not in text.split("e")[0]:
+            mantissa, exp = text.split("e")
+            text = f"{mantissa}.0e{exp}"  # PyYAML reads 1e-05 as text, 1.0e-05 as a number
+        return {"inf": ".inf", "-inf": "-.inf", "nan": ".nan"}.get(text, text)
+    return json.dumps(value)
+
+
+def overrides_of(params: dict[str, Any]) -> list[str]:
+    return [f"{path}={value_text(v)}" for path, v in params.items()]
+
+
+def resolve(base: dict[str, Any], overrides: list[str]) -> Scenario:
+    """The base scenario (as data) with dotted overrides applied, validated like `--set`."""
+    layers = Layers()
+    layers.data = copy.deepcopy(base)
+    for text in overrides:
+        layers.override(text)
+    try:
+        return Scenario.model_validate(layers.data)
+    except ValidationError as exc:
+        raise ScenarioError(describe_scenario(exc, layers, "the combination")) from None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One model run: a design point, a replication and its seed."""
+
+    id: str
+    point: int
+    replication: int
+    seed: int
+    params: dict[str, Any]
+
+
+@dataclass
+class Plan:
+    """Everything needed to run a sweep and rebuild its table; built the same way on every resume."""
+
+    sweep: Sweep
+    path: str
+    base: dict[str, Any]
+    points: list[dict[str, Any]]
+    unit: np.ndarray | None
+    seeds: list[int]
+    kpis: list[str]
+    series: list[str]
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def parameters(self) -> list[str]:
+        return list(self.sweep.parameters)
+
+    def unique(self) -> list[Run]:
+        """Runs with distinct ids (a design may repeat a point; it is run once), in design order."""
+        seen: dict[str, Run] = {}
+        for run in self.runs:
+            seen.setdefault(run.id, run)
+        return list(seen.values())
+
+    def fingerprint(self) -> str:
+        """Hash of the sweep's definition: resuming into a folder of another sweep is refused."""
+        text = json.dumps({"sweep": self.sweep.model_dump(mode="json"), "base": self.base,
+                           "runs": [r.id for r in self.runs]}, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run_id(base_hash: str, params: dict[str, Any], seed: int) -> str:
+    text = json.dumps({"scenario": base_hash, "params": params, "seed": seed}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _load_base(sweep: Sweep, path: str) -> Scenario:
+    base_path = str(Path(path).parent / sweep.base)
+    if not Path(base_path).is_file():
+        raise SweepError(f"{path}: base: file {sweep.base!r} not found (looked for {base_path})")
+    fixed = [f"{k}={value_text(v)}" for k, v in sweep.set.items()]
+    labels = {text: f"{path}: set.{k}" for text, k in zip(fixed, sweep.set, strict=True)}
+    return load(base_path, fixed, labels).scenario
+
+
+def _probe_values(p: Param) -> list[Any]:
+    if p.values is not None:
+        return list(p.values)
+    return [design.from_unit(p, u) for u in (0.0, 0.5, 1.0)]
+
+
+def _check_parameters(sweep: Sweep, path: str, base: dict[str, Any]) -> None:
+    """Each value of each parameter must be valid on the base scenario (combinations are checked per run)."""
+    for key, p in sweep.parameters.items():
+        if key in RESERVED:
+            raise SweepError(f"{path}: parameters.{key}: cannot be varied; seeds come from replications and seed")
+        if key in sweep.set:
+            raise SweepError(f"{path}: parameters.{key}: also fixed under set:; give it in one place")
+        for value in _probe_values(p):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise SweepError(f"{path}: parameters.{key}: {show(value)} is not a finite number")
+            text = f"{key}={value_text(value)}"
+            try:
+                layers = Layers()
+                layers.data = copy.deepcopy(base)
+                layers.override(text, f"{path}: parameters.{key}")
+                Scenario.model_validate(layers.data)
+            except ScenarioError as exc:
+                raise SweepError(str(exc)) from None
+            except ValidationError as exc:
+                raise SweepError(describe_scenario(exc, layers, f"{path}: parameters.{key}")) from None
+
+
+def _check_names(given: list[str] | None, allowed: list[str], path: str, key: str) -> list[str]:
+    if given is None:
+        return allowed
+    for i, name in enumerate(given):
+        if name not in allowed:
+            raise SweepError(f"{path}: {key}.{i}: {show(name)} is not allowed{suggest(name, allowed)}; "
+                             f"allowed: {', '.join(allowed)}")
+    return list(dict.fromkeys(given))
+
+
+def build(sweep: Sweep, path: str) -> Plan:
+    """Validate a parsed sweep against its base scenario and lay out every run."""
+    scenario = _load_base(sweep, path)
+    base = scenario.model_dump(mode="json")
+    _check_parameters(sweep, path, base)
+    kpis = _check_names(sweep.kpis, kpi_names(scenario), path, "kpis")
+    columns = market_columns()
+    series = _check_names(sweep.series, columns, path, "series")
+    if "day" not in series:
+        series = ["day", *series]
+    points, unit = design.points(sweep)
+    seeds = design.seeds(sweep)
+    base_hash = scenario_hash(scenario)
+    runs = [Run(run_id(base_hash, params, seed), i, r, seed, params)
+            for i, params in enumerate(points) for r, seed in enumerate(seeds)]
+    return Plan(sweep, path, base, points, unit, seeds, kpis, series, runs)
+
+
+def load_sweep(path: str) -> Plan:
+    """Read, validate and lay out a sweep file; every problem is a one-line `SweepError`."""
+    return build(read(path), path)

@@ -1,0 +1,168 @@
+"""Sweep files: the YAML schema, and validation with one-line messages (file, key, value, what is allowed)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.scenario_files import ScenarioError, read_yaml
+
+Design = Literal["grid", "lhs", "sobol", "morris"]
+Dist = Literal["uniform", "log_uniform", "normal"]
+SAMPLED = ("lhs", "sobol", "morris")
+
+
+class SweepError(ScenarioError):
+    """A sweep file that cannot be used; the message is one line meant for the user."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Param(_Strict):
+    """One varied parameter: a list of `values`, or a distribution over [low, high]."""
+
+    values: list[Any] | None = Field(None, min_length=1, description="the values (grid) or categories (sampled)")
+    low: float | None = Field(None, description="lower bound (uniform, log_uniform; clips normal)")
+    high: float | None = Field(None, description="upper bound (uniform, log_uniform; clips normal)")
+    dist: Dist = Field("uniform", description="distribution of a sampled parameter")
+    mean: float | None = Field(None, description="mean of a normal distribution")
+    sd: float | None = Field(None, gt=0, description="standard deviation of a normal distribution")
+    integer: bool = Field(False, description="round sampled values to whole numbers")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Param:
+        if self.values is not None:
+            if any(v is not None for v in (self.low, self.high, self.mean, self.sd)):
+                raise ValueError("values: give either values or a distribution (low/high/mean/sd), not both")
+            return self
+        if self.dist == "normal":
+            if self.mean is None or self.sd is None:
+                raise ValueError("dist: normal needs mean and sd")
+        elif self.low is None or self.high is None:
+            raise ValueError(f"dist: {self.dist} needs low and high (or give values)")
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError(f"low: {self.low:g} must be below high ({self.high:g})")
+        if self.dist == "log_uniform" and (self.low or 0) <= 0:
+            raise ValueError(f"low: {self.low:g} must be > 0 for log_uniform")
+        return self
+
+
+class Sweep(_Strict):
+    """A sweep file (see docs/sweeps.md)."""
+
+    name: str = Field("", description="name of the sweep (default: the file name)")
+    description: str = Field("", description="one line shown in outputs")
+    base: str = Field(..., description="base scenario file, relative to the sweep file")
+    set: dict[str, Any] = Field(default_factory=dict, description="fixed overrides, dotted path -> value")
+    design: Design = Field(..., description="grid, lhs, sobol or morris")
+    parameters: dict[str, Param] = Field(..., min_length=1, description="dotted path -> values or distribution")
+    samples: int | None = Field(None, ge=1, le=1_000_000, description="N: lhs points, Sobol base samples, "
+                                "Morris trajectories")
+    second_order: bool = Field(False, description="sobol: also second-order indices (needs N x (2D+2) points)")
+    levels: int = Field(4, ge=2, le=20, description="morris: grid levels")
+    replications: int = Field(1, ge=1, le=10_000, description="seeds per design point")
+    seed: int = Field(0, ge=0, description="master seed; replication seeds come from SeedSequence(seed)")
+    kpis: list[str] | None = Field(None, min_length=1, description="KPIs to keep (default: all)")
+    series: list[str] | None = Field(None, min_length=1, description="daily market columns to keep (default: all)")
+
+    @model_validator(mode="after")
+    def _design_rules(self) -> Sweep:
+        for path, p in self.parameters.items():
+            if self.design == "grid" and p.values is None:
+                raise ValueError(f"parameters.{path}: design grid needs values (a list), not a distribution")
+        if self.design in SAMPLED and self.samples is None:
+            raise ValueError(f"samples: design {self.design} needs samples (N)")
+        if self.design == "grid" and self.samples is not None:
+            raise ValueError("samples: only for lhs, sobol and morris; a grid runs every combination")
+        if self.design in ("sobol", "morris") and len(self.parameters) < 2:
+            raise ValueError(f"parameters: design {self.design} needs at least 2 parameters")
+        return self
+
+
+# --- one-line messages ----------------------------------------------------------------------------
+
+
+def show(value: Any) -> str:
+    """A value as the user wrote it, shortened."""
+    if isinstance(value, dict):
+        return "a mapping"
+    try:
+        text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    except TypeError:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    if not loc:
+        return Sweep
+    if loc[0] == "parameters" and len(loc) == 2:
+        return Param
+    return None
+
+
+def _fields(model: type[BaseModel] | None) -> list[str]:
+    return list(model.model_fields) if model else []
+
+
+def describe(exc: ValidationError, label: str) -> str:
+    """The first pydantic error as one line naming file, key, value and what is allowed."""
+    errors = exc.errors()
+    err, more = errors[0], (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+    loc = tuple(str(x) for x in err["loc"])
+    kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    if kind == "value_error":
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        prefix = ".".join(loc) + "." if loc else ""
+        return f"{label}: {prefix}{msg}{more}"
+    where = ".".join(loc) or "(top level)"
+    if kind == "extra_forbidden":
+        allowed = _fields(_model_at(loc[:-1]))
+        hint = suggest(loc[-1], allowed)
+        problem = f"unknown key{hint}" if hint else f"unknown key; allowed keys: {', '.join(allowed)}"
+    elif kind == "missing":
+        problem = "required key missing"
+    elif kind == "literal_error":
+        allowed = [a.strip(" '") for a in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")]
+        problem = f"{show(value)} is not allowed{suggest(str(value), allowed)}; allowed: {', '.join(allowed)}"
+    elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        sign = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
+        bound = next(iter(ctx.values()), "?")
+        problem = f"{show(value)} is out of range; allowed: {sign} {bound}"
+    elif kind == "too_short":
+        problem = f"{show(value)} is empty; at least {ctx.get('min_length', 1)} expected"
+    else:
+        problem = f"{show(value)} {err['msg'].lower()}"
+    return f"{label}: {where}: {problem}{more}"
+
+
+def parse(data: dict[str, Any], label: str) -> Sweep:
+    """Validate raw sweep data against the schema."""
+    try:
+        sweep = Sweep.model_validate(data)
+    except ValidationError as exc:
+        raise SweepError(describe(exc, label)) from None
+    if not sweep.name:
+        sweep = sweep.model_copy(update={"name": Path(label).stem})
+    return sweep
+
+
+def read(path: str) -> Sweep:
+    """Read and validate a sweep file (schema only; see `sim.sweep.plan.load_sweep` for the full check)."""
+    if Path(path).is_file() and Path(path).suffix not in (".yaml", ".yml"):
+        raise SweepError(f"{path}: not a YAML file (expected .yaml)")
+    data = read_yaml(path)
+    if "extends" in data:
+        raise SweepError(f"{path}: extends: unknown key; a sweep file names its scenario with base:")
+    return parse(data, path)

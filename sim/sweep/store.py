@@ -1,0 +1,122 @@
+"""The sweep store: one Parquet file and one manifest record per run, each written atomically.
+
+Layout of a sweep folder:
+    sweep.json              the sweep as run (definition, fingerprint, seeds)
+    design.parquet          one row per design point (parameter values; unit-cube coordinates if sampled)
+    runs/<id>.parquet       a finished run's daily market series; its KPIs in the file's metadata
+    manifest/<id>.json      id, status (done|failed), error, duration, worker, attempts
+    running/<id>.<worker>   marker while a worker executes a run (left behind by a worker that died)
+A run counts as done only when both its manifest record says so and its Parquet file reads back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+META_KEY = b"sweep_run"
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Call `write(tmp_path)`, flush it to disk, then rename it to `path` (readers never see a partial file)."""
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8"))
+
+
+class Store:
+    """A sweep folder on a file system that the driver and every worker can reach."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).resolve()
+        self.runs = self.root / "runs"
+        self.manifest = self.root / "manifest"
+        self.running = self.root / "running"
+
+    def create(self) -> None:
+        for folder in (self.runs, self.manifest, self.running):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def exists(self) -> bool:
+        return (self.root / "sweep.json").is_file()
+
+    # --- one run ----------------------------------------------------------------------------------
+
+    def run_path(self, run_id: str) -> Path:
+        return self.runs / f"{run_id}.parquet"
+
+    def write_run(self, run_id: str, series: pd.DataFrame, meta: dict[str, Any]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(series, preserve_index=False)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               META_KEY: json.dumps(meta, default=str).encode()})
+        atomic_write(self.run_path(run_id), lambda tmp: pq.write_table(table, tmp))
+
+    def read_meta(self, run_id: str) -> dict[str, Any] | None:
+        """A finished run's record (KPIs, parameters, seed), or None if its file is missing or unreadable."""
+        import pyarrow.parquet as pq
+
+        path = self.run_path(run_id)
+        try:
+            meta = pq.read_metadata(path)
+            return json.loads(meta.metadata[META_KEY])
+        except Exception:  # missing, truncated, corrupt: the run is redone
+            return None
+
+    def read_series(self, run_id: str, columns: list[str] | None = None) -> pd.DataFrame:
+        return pd.read_parquet(self.run_path(run_id), columns=columns)
+
+    def write_record(self, run_id: str, record: dict[str, Any]) -> None:
+        write_json(self.manifest / f"{run_id}.json", record)
+
+    def record(self, run_id: str) -> dict[str, Any] | None:
+        try:
+            return json.loads((self.manifest / f"{run_id}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def finished(self, run_id: str, *, retry_failed: bool = False) -> bool:
+        """True when nothing is left to do for this run."""
+        rec = self.record(run_id)
+        if rec is None:
+            return False
+        if rec.get("status") == "failed":
+            return not retry_failed
+        return rec.get("status") == "done" and self.read_meta(run_id) is not None
+
+    # --- markers of runs in progress ---------------------------------------------------------------
+
+    def mark_running(self, run_id: str, worker: str) -> Path:
+        marker = self.running / f"{run_id}.{worker}"
+        marker.write_text("", encoding="utf-8")
+        return marker
+
+    def clear_running(self, run_id: str) -> int:
+        """Remove every marker of a run; the number removed is the number of attempts."""
+        markers = list(self.running.glob(f"{run_id}.*"))
+        for m in markers:
+            m.unlink(missing_ok=True)
+        return len(markers)
+
+    def clean_temporary(self) -> None:
+        """Remove partial files left by a process that was killed while writing."""
+        for folder in (self.root, self.runs, self.manifest):
+            for tmp in folder.glob(".*.tmp-*"):
+                tmp.unlink(missing_ok=True)

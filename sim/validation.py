@@ -1,0 +1,375 @@
+"""Validation against the real market: run the scenario library, measure the figures the source articles
+report (../shared/DOMAIN.md section 6), compare them over seeds and write docs/validation.md.
+
+Each `Figure` names the scenario it is measured in, the real value, a tolerance band with its
+justification, and whether the figure was used to fit the defaults (`fitted`) or left out to test.
+A figure passes when the model's mean over seeds lies inside the band.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.compare import interval
+from sim.finance.loans import SOLD
+from sim.scenario import Scenario
+from sim.scenario_files import load
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARY = ROOT / "scenarios"
+STOCK_COLUMNS = ("outstanding_principal", "consumer_principal", "merchant_principal", "deposits_held",
+                 "pending_settlement", "active_merchants", "active_consumers", "restructurer_clients")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A real-world figure, where the model shows it, and how close is close enough."""
+
+    key: str  # a key of `measure()`'s result
+    label: str
+    scenario: str  # stem of a scenarios/*.yaml file
+    real: float
+    low: float
+    high: float
+    source: str
+    tolerance: str  # why the band is what it is
+    fitted: bool  # used to set the defaults (True) or left out to test (False)
+    percent: bool = True
+
+    def passes(self, mean: float) -> bool:
+        return self.low <= mean <= self.high
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("reachable_6m", "reachable borrowers at 6 months overdue", "baseline", 0.15, 0.125, 0.175,
+           "seed 000", "the seed quotes a round 15%: rounding to the nearest 5 points means +/-2.5 pp", True),
+    Figure("reachable_12m", "reachable borrowers at 12 months overdue", "baseline", 0.05, 0.025, 0.075,
+           "seed 000", "the seed quotes a round 5%: rounding to the nearest 5 points means +/-2.5 pp", True),
+    Figure("npl_recovery", "principal recovered from NPL sales (sale price / defaulted principal sold)",
+           "baseline", 0.094, 0.069, 0.10, "NPL pilot 8.19% (2022), 9.4% (Q3 2024), 6.9% (Q1 2025); ~10% (seed 000)",
+           "the span of the reported figures, 6.9%-10%", True),
+    Figure("micro_turnover", "micro-lender lending turnover (lending a year / average balance)", "baseline", 2.73,
+           2.3, 2.8, "Guangzhou micro-lenders: 37.09 / 13.568 (2024); 30.53 / 12.71 (2025), seed 001",
+           "2024 on end balance 2.73; 2025 on end balance 2.40 and on mean balance 2.32", False, percent=False),
+    Figure("micro_yield", "micro-lender revenue yield (interest a year / average balance)", "baseline", 0.113,
+           0.10, 0.125, "Guangzhou micro-lenders: revenue 1.53 / balance 13.568 (2024), seed 001",
+           "balance is an end-of-year stock that moved 6% in a year: about +/-10% relative", False),
+    Figure("micro_net_margin", "micro-lender net margin (change in equity / interest)", "baseline", 0.064, 0.03,
+           0.10, "Guangzhou micro-lenders: net profit 0.098 / revenue 1.53 (2024), seed 001",
+           "a residual ~15x smaller than revenue: 1 pp of loss rate moves it ~9 pp; band +/-3.5 pp is tight",
+           False),
+    Figure("lender_exit_share", "lenders exiting in a year of consolidation (share of micro-lenders)",
+           "microlender_consolidation", 7 / 36, 0.098, 0.35, "Guangzhou: 36 -> 29 online micro-lenders, seed 001",
+           "7 of 36 is one draw: its 95% binomial (Wilson) interval is 9.8%-35%", True),
+    Figure("video_buyers_per_dau", "monthly buyers / daily active users, video platform", "baseline", 134 / 409,
+           0.28, 0.38, "Kuaishou Q2 2025: 134 m monthly buyers, 409 m DAU, seed 001",
+           "one quarter's ratio of two differently defined KPIs (monthly vs daily): +/-15% relative", False),
+    Figure("video_gmv_per_buyer", "GMV per monthly buyer, video platform (RMB a month)", "baseline", 893.0, 800.0,
+           980.0, "Kuaishou Q2 2025: RMB 358.9 bn / 3 months / 134 m buyers; Q3 385.0 bn gives ~958",
+           "Q2 893 vs Q3 958 (at Q2 buyers): +/-10% around Q2", False, percent=False),
+    Figure("entertainment_finance_share", "finance share of the entertainment platform's revenue",
+           "entertainment_traffic_finance", 0.103, 0.0902, 0.1156,
+           "iQiyi 'other revenue' (mostly credit): 9.02% (end-2023) -> 11.56% (Q1 2025), seed 000",
+           "the article's own range", True),
+    Figure("community_merchant_growth", "growth of the community platform's merchant count in a year",
+           "baseline", 9.1, 3.8, 9.1, "Xiaohongshu 2023-24: new merchants +910%, large merchants +380% to +560%, "
+           "seed 000", "the range of the merchant-growth figures the seed reports (+380% to +910%)", True),
+)
+
+
+# --- one run --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    """Cumulative totals at the end of the burn-in, so measures cover the recorded days only."""
+
+    lender_totals: dict[str, dict[str, float]]
+    equity: dict[str, float]
+    sold_defaulted: float
+    micro_active: set[str] = field(default_factory=set)
+
+
+def sold_defaulted(model: Any) -> float:
+    """Defaulted principal of every claim sold so far (consumer and shop books)."""
+    total = 0.0
+    for book in (model.credit.consumer, model.credit.merchant):
+        n = book.n
+        sold = book.status[:n] == SOLD
+        total += float((book.written_off[:n] + book.sold[:n])[sold].sum())
+    return total
+
+
+def snapshot(model: Any) -> Snapshot:
+    return Snapshot(
+        lender_totals={lend.name: dict(lend.totals) for lend in model.lender_list},
+        equity={lend.name: lend.equity for lend in model.lender_list},
+        sold_defaulted=sold_defaulted(model),
+        micro_active={lend.name for lend in model.lender_list
+                      if lend.kind == "micro_lender" and lend.active and lend.licensed},
+    )
+
+
+def measure(model: Any, start: Snapshot) -> dict[str, float]:
+    """Every figure's model counterpart, from a finished run and its end-of-burn-in snapshot."""
+    s = model.scenario
+    market, plats, lends = model.market_table(), model.platform_table(), model.lender_table()
+    years = len(market) / 365.0
+    out: dict[str, float] = {
+        "reachable_6m": float(model.collections.reachable_share(180)),
+        "reachable_12m": float(model.collections.reachable_share(360)),
+    }
+    # NPL sales: proceeds per unit of defaulted principal sold during the recorded days.
+    sold_principal = sold_defaulted(model) - start.sold_defaulted
+    proceeds = sum(lend.totals["npl_proceeds"] - start.lender_totals[lend.name]["npl_proceeds"]
+                   for lend in model.lender_list)
+    out["npl_recovery"] = proceeds / sold_principal if sold_principal > 0 else math.nan
+    # Micro-lenders as one sector (as the Guangzhou figures are).
+    micro = [lend for lend in model.lender_list if lend.kind == "micro_lender"]
+    names = {lend.name for lend in micro}
+    mean_book = float(lends[lends["name"].isin(names)].groupby("day")["book"].sum().mean()) if len(lends) else 0.0
+    lent = sum(lend.totals["originated"] - start.lender_totals[lend.name]["originated"] for lend in micro)
+    interest = sum(lend.totals["interest"] - start.lender_totals[lend.name]["interest"] for lend in micro)
+    profit = sum(lend.equity - start.equity[lend.name] for lend in micro)
+    out["micro_turnover"] = lent / mean_book / years if mean_book > 0 else math.nan
+    out["micro_yield"] = interest / mean_book / years if mean_book > 0 else math.nan
+    out["micro_net_margin"] = profit / interest if interest > 0 else math.nan
+    exited = sum(1 for lend in micro if lend.name in start.micro_active and not lend.active)
+    out["lender_exit_share"] = exited / len(start.micro_active) / years if start.micro_active else math.nan
+    out["lender_exits"] = float(exited)
+    # Platforms.
+    for p in model.platform_list:
+        g = plats[plats["name"] == p.name]
+        buyers = g.loc[g["day"] > 30, "monthly_buyers"].astype(float)
+        buyers = buyers[buyers > 0]
+        dau = float(g["visits"].mean()) if len(g) else 0.0
+        gmv_month = float(g["gmv"].mean()) * 30.0 if len(g) else 0.0
+        out[f"{p.name}_buyers_per_dau"] = float(buyers.mean()) / dau if dau > 0 and len(buyers) else math.nan
+        out[f"{p.name}_gmv_per_buyer"] = gmv_month / float(buyers.mean()) if len(buyers) else math.nan
+        out[f"{p.name}_finance_share"] = p.finance_revenue() / p.total_revenue() if p.total_revenue() else 0.0
+        merchants = g["active_merchants"].astype(float).to_numpy()
+        out[f"{p.name}_merchant_growth"] = ((merchants[-1] / merchants[0]) ** (1 / years) - 1
+                                            if len(merchants) and merchants[0] > 0 else math.nan)
+    out["charge_off_rate"] = (float(market["charged_off_principal"].sum()) / float(market["amount_originated"].sum())
+                              if len(market) and market["amount_originated"].sum() > 0 else 0.0)
+    del s
+    return out
+
+
+def sized(scenario: Scenario, consumers: int | None, seed: int) -> Scenario:
+    """The scenario at `consumers` consumers (shops scaled in proportion) and `seed`."""
+    update: dict[str, Any] = {"seed": seed}
+    if consumers is not None and consumers != scenario.consumers.count:
+        shops = max(round(scenario.merchants.count * consumers / max(scenario.consumers.count, 1)), 10)
+        update["consumers"] = scenario.consumers.model_copy(update={"count": consumers})
+        update["merchants"] = scenario.merchants.model_copy(update={"count": shops})
+    return scenario.model_copy(update=update)
+
+
+def run_measured(scenario: Scenario, seed: int, consumers: int | None = None) -> tuple[dict[str, float], Any]:
+    """Run one seed of a scenario and measure it; returns the measures and the finished model."""
+    from sim import MarketModel
+
+    s = sized(scenario, consumers, seed)
+    model = MarketModel(s, rng=seed)
+    model.burn_in()
+    start = snapshot(model)
+    model.run(s.days)
+    return measure(model, start), model
+
+
+# --- daily series -------------------------------------------------------------------------------
+
+
+def series_checks(market: pd.DataFrame, scenario: Scenario) -> list[tuple[str, bool, str]]:
+    """Does the market table look like a market? (no negative stocks, no explosion, festival peaks)"""
+    checks = []
+    negative = [c for c in STOCK_COLUMNS if c in market and (market[c] < -1e-6).any()]
+    checks.append(("no negative stocks", not negative, ", ".join(negative) or f"{len(STOCK_COLUMNS)} stocks >= 0"))
+    month = 30
+    worst = ""
+    ok = True
+    for col in ("orders", "gmv", "outstanding_principal", "amount_originated"):
+        first, last = float(market[col].iloc[:month].mean()), float(market[col].iloc[-month:].mean())
+        growth = last / first if first > 0 else math.inf
+        worst += f"{col} x{growth:.2f}; "
+        ok &= 0.5 <= growth <= 2.0
+    checks.append(("no explosion (last month / first month within 0.5-2x)", ok, worst.strip("; ")))
+    m = scenario.market
+    doy = (m.start_day_of_year - 1 + market["day"].to_numpy() - 1) % 365 + 1
+    fest = np.isin(doy, m.festival_days)
+    if fest.any():
+        ratio = float(market.loc[fest, "orders"].mean() / market.loc[~fest, "orders"].mean())
+        checks.append(("festival seasonality (orders on festival days / other days > 1.5)", ratio > 1.5,
+                       f"x{ratio:.2f} (festival multiplier {m.festival_multiplier})"))
+    return checks
+
+
+def series_figure(market: pd.DataFrame, scenario: Scenario, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = [("orders", "orders a day"), ("gmv", "GMV a day (RMB)"), ("amount_originated", "lent a day (RMB)"),
+            ("outstanding_principal", "outstanding principal (RMB)"), ("dpd90p_share", "90+ dpd share"),
+            ("active_merchants", "active shops"), ("restructurer_clients", "intermediary clients"),
+            ("lender_equity", "lender equity (RMB)")]
+    fig, axes = plt.subplots(4, 2, figsize=(12, 11), sharex=True)
+    m = scenario.market
+    doy = (m.start_day_of_year - 1 + market["day"].to_numpy() - 1) % 365 + 1
+    festival_days = market["day"].to_numpy()[np.isin(doy, m.festival_days)]
+    for ax, (col, label) in zip(axes.flat, cols, strict=True):
+        ax.plot(market["day"], market[col], lw=0.8)
+        for d in festival_days:
+            ax.axvline(d, color="tab:red", alpha=0.3, lw=1)
+        ax.set_title(label, fontsize=10)
+        ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("recorded day")
+    fig.suptitle(f"{scenario.name}: main daily series (seed {scenario.seed}, {scenario.consumers.count:,} "
+                 f"consumers); red lines = shopping festivals", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+# --- the whole validation -------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    figure: Figure
+    values: list[float]
+
+    @property
+    def stats(self) -> tuple[float, float, float]:
+        vals = np.asarray([v for v in self.values if np.isfinite(v)])
+        return interval(vals) if len(vals) else (math.nan, math.nan, math.nan)
+
+    @property
+    def passed(self) -> bool:
+        mean = self.stats[0]
+        return bool(np.isfinite(mean) and self.figure.passes(mean))
+
+
+def run_validation(seeds: int, consumers: int | None, progress: Callable[[str], None] | None = None,
+                   figures: tuple[Figure, ...] = FIGURES) -> tuple[list[Result], pd.DataFrame, Scenario]:
+    """Run each scenario the figures need over seeds 1..`seeds`; returns results and one baseline series."""
+    needed = sorted({f.scenario for f in figures})
+    measures: dict[str, list[dict[str, float]]] = {}
+    market = pd.DataFrame()
+    base: Scenario | None = None
+    for stem in needed:
+        scenario = load(str(LIBRARY / f"{stem}.yaml")).scenario
+        measures[stem] = []
+        for seed in range(1, seeds + 1):
+            if progress:
+                progress(f"{stem} seed {seed}")
+            values, model = run_measured(scenario, seed, consumers)
+            measures[stem].append(values)
+            if stem == "baseline" and seed == 1:
+                market, base = model.market_table(), model.scenario
+    if base is None:  # the series figure always comes from the baseline
+        _, model = run_measured(load(str(LIBRARY / "baseline.yaml")).scenario, 1, consumers)
+        market, base = model.market_table(), model.scenario
+    results = [Result(f, [m[f.key] for m in measures[f.scenario]]) for f in figures]
+    return results, market, base
+
+
+def _fmt(fig: Figure, v: float) -> str:
+    if not np.isfinite(v):
+        return "n/a"
+    return f"{100 * v:.1f}%" if fig.percent else f"{v:,.2f}"
+
+
+def interval_figure(results: list[Result], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(results), 1, figsize=(8, 0.75 * len(results) + 1))
+    for ax, r in zip(np.atleast_1d(axes), results, strict=True):
+        f = r.figure
+        mean, lo, hi = r.stats
+        ax.axvspan(f.low, f.high, color="tab:green" if r.passed else "tab:red", alpha=0.2)
+        ax.axvline(f.real, color="black", lw=1)
+        if np.isfinite(mean):
+            ax.errorbar([mean], [0], xerr=[[mean - lo], [hi - mean]], fmt="o", color="tab:blue", capsize=4)
+        ax.set_yticks([])
+        ax.set_ylabel(f.key, rotation=0, ha="right", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+    fig.suptitle("model mean and 95% interval (blue) vs real value (black) and tolerance (band)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def report(results: list[Result], checks: list[tuple[str, bool, str]], seeds: int, consumers: int | None,
+           figure_paths: dict[str, str], notes: str = "") -> str:
+    """docs/validation.md as text."""
+    passed = sum(r.passed for r in results)
+    lines = [
+        "# Validation against the real market",
+        "",
+        "Generated by `python run.py validate"
+        + (f" --seeds {seeds}" if seeds else "") + (f" --consumers {consumers}" if consumers else "") + "`"
+        " (do not edit by hand; edit `sim/validation.py`). Each figure is measured in the library scenario "
+        "named, over seeds 1.." + str(seeds) + ", with the scenario's shops scaled to the consumer count. "
+        "A figure passes when the model's mean lies inside the tolerance band. Sources: "
+        "`../shared/DOMAIN.md` section 6.",
+        "",
+        f"**{passed} of {len(results)} figures pass; "
+        f"{sum(ok for _, ok, _ in checks)} of {len(checks)} series checks pass.**",
+        "",
+        "| figure | scenario | real | tolerance band | model mean | 95% interval | used to fit | pass |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        f = r.figure
+        mean, lo, hi = r.stats
+        lines.append(f"| {f.label} | {f.scenario} | {_fmt(f, f.real)} | {_fmt(f, f.low)} - {_fmt(f, f.high)} | "
+                     f"{_fmt(f, mean)} | {_fmt(f, lo)} - {_fmt(f, hi)} | {'fit' if f.fitted else 'test'} | "
+                     f"{'PASS' if r.passed else '**FAIL**'} |")
+    lines += ["", f"![figures vs tolerance]({figure_paths['intervals']})", "", "## Sources and tolerances", ""]
+    for r in results:
+        f = r.figure
+        lines.append(f"- **{f.label}** (`{f.key}`): {f.source}. Tolerance: {f.tolerance}.")
+    lines += ["", "## Fitted vs held out", "",
+              "Figures marked *fit* were used to set the defaults (by `python run.py calibrate` with the targets in "
+              "`scenarios/targets/`, or by hand where a figure maps to one parameter); figures marked *test* were "
+              "not used and are an out-of-sample check.", "",
+              "## Daily series", "", "| check | pass | detail |", "|---|---|---|"]
+    for name, ok, detail in checks:
+        lines.append(f"| {name} | {'PASS' if ok else '**FAIL**'} | {detail} |")
+    lines += ["", f"![main daily series]({figure_paths['series']})", ""]
+    if notes:
+        lines += ["## Notes", "", notes.strip(), ""]
+    return "\n".join(lines)
+
+
+def validate(seeds: int = 5, consumers: int | None = 20_000, doc: Path = ROOT / "docs" / "validation.md",
+             figures_dir: Path = ROOT / "docs" / "figures", progress: Callable[[str], None] | None = None,
+             notes: str = "") -> list[Result]:
+    """Run the validation and write the report and its figures; returns the results."""
+    results, market, base = run_validation(seeds, consumers, progress)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    interval_figure(results, figures_dir / "validation_intervals.png")
+    series_figure(market, base, figures_dir / "validation_series.png")
+    checks = series_checks(market, base)
+    rel = lambda p: Path(p).relative_to(doc.parent).as_posix() if doc.parent in Path(p).parents else str(p)  # noqa: E731
+    paths = {"intervals": rel(figures_dir / "validation_intervals.png"),
+             "series": rel(figures_dir / "validation_series.png")}
+    notes_file = ROOT / "docs" / "validation_notes.md"
+    if not notes and notes_file.is_file():
+        notes = notes_file.read_text(encoding="utf-8")
+    doc.write_text(report(results, checks, seeds, consumers, paths, notes), encoding="utf-8")
+    return results
