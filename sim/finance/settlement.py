@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.finance.loans import CHARGED_OFF
 from sim.finance.repayment import book_interest
 
 if TYPE_CHECKING:
@@ -151,7 +152,35 @@ class Settlement:
             p_paid, i_paid = book.pay_arrears(late, swept + pay)
             m.credit.principal_reduced(book, late, p_paid)
             book_interest(m, book.lender[late], i_paid)
+        self._recover_written_off(rng)
         self._lift_controls()
+
+    def _recover_written_off(self, rng: np.random.Generator) -> None:
+        """After a shop loan is written off its lender keeps collecting: a programme lender sweeps
+        what the platform holds (with sweeps on) and reaches the shop at its known address; a
+        third-party lender only gets cash, when it reaches the shop."""
+        m = self.model
+        book, acc = m.credit.merchant, m.accounts
+        n = book.n
+        ids = np.flatnonzero((book.status[:n] == CHARGED_OFF) & (book.claim[:n] > 0))
+        if len(ids) == 0:
+            return
+        got = self.sweep(ids, book.claim[ids].copy(), "recovery")
+        shops, lenders = book.borrower[ids], book.lender[ids]
+        contact = np.asarray([lender.params.collection_intensity for lender in m.lender_list])[lenders]
+        reached = (book.platform[ids] >= 0) | (rng.random(len(ids)) < contact * SHOP_CONTACT_FACTOR)
+        cash = np.maximum(acc["merchant_cash"].balance[shops], 0.0)
+        share = m.scenario.collections.recovery_share
+        pay = np.where(reached, np.minimum(book.claim[ids] - got, share * cash), 0.0)
+        m.ledger.transfer("recovery_lender", acc["merchant_cash"], acc["lender"], pay, shops, lenders)
+        recovered = got + pay
+        book.claim[ids] -= recovered
+        book.recovered[ids] += recovered
+        by_lender = np.bincount(lenders, weights=recovered, minlength=len(m.lender_list))
+        for lend in m.lender_list:
+            lend.totals["recoveries"] += float(by_lender[lend.index])
+        m.today["recoveries"] += float(recovered.sum())
+        m.today["merchant_recoveries"] += float(recovered.sum())
 
     def _lift_controls(self) -> None:
         """Shops with no arrears and no watch get their settlement and trading back."""
