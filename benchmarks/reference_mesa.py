@@ -133,7 +133,6 @@ class ReferenceLender(mesa.Agent):
         self.client_loans = 0.0
         self.complaints = 0.0
         self.drag = 0.0  # share of collection contact lost to complaints
-        self.full_today: set[tuple[str, int]] = set()  # (product, platform) batches out of room today
 
     def rate(self) -> float:
         return min(self.params.apr, self.model.scenario.regulation.rate_cap)
@@ -145,15 +144,9 @@ class ReferenceLender(mesa.Agent):
         return max(self.params.leverage_max * max(self.equity, 0.0) - self.book, 0.0)
 
     def fits(self, amount: float, product: str, platform: int) -> bool:
-        """First come, first served within the leverage room: once an approved application does not fit,
-        the lender turns away every later one for that product on that platform today, as
-        `Credit.within_capacity` does with a cumulative sum over the day's applicants."""
-        if (product, platform) in self.full_today:
-            return False
-        if amount <= self.lending_room():
-            return True
-        self.full_today.add((product, platform))
-        return False
+        """First come, first served within the leverage room: an application that does not fit is
+        turned away, and a later smaller one may still fit (`Credit.within_capacity`)."""
+        return amount <= self.lending_room()
 
     def max_default_probability(self, terms: int) -> float:
         """The riskiest lifetime default probability worth lending at the capped rate:
@@ -192,7 +185,6 @@ class ReferenceLender(mesa.Agent):
         self.drag = min(m.scenario.regulation.complaint_drag * share, 0.9)
         self.equity -= self.complaints * m.scenario.regulation.complaint_cost
         self.delinquent_loans, self.client_loans, self.complaints = 0, 0.0, 0.0
-        self.full_today.clear()
 
     def review_underwriting(self) -> None:
         """Tighten by 0.2 logit when last month's write-offs, annualised, exceed 80% of the margin;

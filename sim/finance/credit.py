@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sim.agents.lender import Lender
     from sim.model import MarketModel
 
+CAPACITY_PASSES = 4  # passes over a day's applications when a lender's room runs short
 MIN_NEED = 50.0  # RMB; a smaller shortfall does not send a consumer looking for a loan
 MIN_LOAN = 100.0  # RMB; lenders round cash loans up to hundreds and lend no less
 BUREAU_VISIBILITY = {"platform": 1.0, "bank": 1.0, "consumer_finance": 0.8, "micro_lender": 0.4}
@@ -49,10 +50,21 @@ class Credit:
         return np.maximum(np.minimum(own_limit, legal_room), 0.0)
 
     def within_capacity(self, lender: Lender, amounts: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        """Approve in arrival order until the lender's leverage room is used up."""
+        """Fund approved applications in arrival order while the lender's leverage room lasts; one
+        that does not fit is skipped, and later smaller ones may still fit (a few vectorized passes)."""
         room = lender.lending_room()
-        running = np.cumsum(np.where(ok, amounts, 0.0))
-        return ok & (running <= room)
+        funded = np.zeros(len(ok), dtype=bool)
+        waiting = ok.copy()
+        for _ in range(CAPACITY_PASSES):
+            running = np.cumsum(np.where(waiting, amounts, 0.0))
+            fits = waiting & (running <= room)
+            if not fits.any():
+                break
+            funded |= fits
+            room -= float(amounts[fits].sum())
+            waiting &= ~fits
+            waiting &= amounts <= room
+        return funded
 
     # --- origination --------------------------------------------------------------------------
 
