@@ -26,8 +26,12 @@ class Account:
         return float(self.balance.sum())
 
 
-def _apply(balance: np.ndarray, idx: Index, amount: np.ndarray | float, sign: float, unique: bool) -> None:
-    amount = np.asarray(amount, dtype=np.float64)
+def _single(account: Account, idx: Index) -> bool:
+    """Does `idx` name exactly one holder of `account`?"""
+    return isinstance(idx, int | np.integer) or (idx is None and account.balance.size == 1)
+
+
+def _apply(balance: np.ndarray, idx: Index, amount: np.ndarray, sign: float, unique: bool) -> None:
     if idx is None and balance.size == 1:  # a single account (the outside world) takes the total
         balance[0] += sign * float(amount.sum())
     elif idx is None:
@@ -73,8 +77,19 @@ class Ledger:
         `*_unique` says whether an index array has no repeats, so plain fancy indexing is safe;
         with repeats the update goes through `np.add.at`.
         """
-        total = float(np.sum(amount))
-        if total == 0.0:
+        if isinstance(amount, float | int) and _single(src, src_idx) and _single(dst, dst_idx):  # common case
+            if amount == 0:
+                return 0.0
+            src.balance[0 if src_idx is None else src_idx] -= amount
+            dst.balance[0 if dst_idx is None else dst_idx] += amount
+            self.today[flow] += amount
+            self.cumulative[flow] += amount
+            return float(amount)
+        amount = np.asarray(amount, dtype=np.float64)
+        if amount.size == 0:
+            return 0.0
+        total = float(amount.sum())
+        if total == 0.0 and not amount.any():
             return 0.0
         _apply(src.balance, src_idx, amount, -1.0, src_unique)
         _apply(dst.balance, dst_idx, amount, 1.0, dst_unique)
