@@ -98,6 +98,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     problem = check_target(target)
     if problem:
         raise Fail(problem)
+    from sim.limits import check_memory  # issue 8: refuse a scenario too large for memory before building it
+
+    check_memory(s, label=args.scenario)
     started = time.perf_counter()
     model = MarketModel(s, rng=s.seed)
     step_all(model, s.days, quiet=args.quiet, label=s.name)
@@ -159,6 +162,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     problem = check_target(target)
     if problem:
         raise Fail(problem)
+    from sim.limits import check_memory  # issue 8: refuse a scenario too large for memory before building it
+
+    for path, r in zip(args.scenarios, resolved, strict=True):
+        check_memory(r.scenario, label=path)
     print(compare(resolved, args.seeds, target, quiet=args.quiet))
     print(f"outputs: {target}")
     return 0

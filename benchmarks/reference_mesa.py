@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import mesa
 
+from sim.finance.intermediaries import MAX_DRAG
 from sim.scenario import LenderParams, PlatformParams, RestructurerParams, Scenario
 
 MONTH = 30  # days between instalments, days in a pay cycle
@@ -182,7 +183,7 @@ class ReferenceLender(mesa.Agent):
         if m.t % MONTH == MONTH - 1:
             self.review_underwriting()
         share = self.client_loans / self.delinquent_loans if self.delinquent_loans else 0.0
-        self.drag = min(m.scenario.regulation.complaint_drag * share, 0.9)
+        self.drag = min(m.scenario.regulation.complaint_drag * share, MAX_DRAG)
         self.equity -= self.complaints * m.scenario.regulation.complaint_cost
         self.delinquent_loans, self.client_loans, self.complaints = 0, 0.0, 0.0
 
@@ -294,6 +295,7 @@ class ReferenceConsumer(mesa.Agent):
         self.platforms = self._choose_platforms(model, z)
         self.cash = self.buffer * (0.5 + 0.5 * rnd.random())  # near the steady state of payday spending
         self.need = 0.0  # unmet liquidity need, RMB
+        self.applications_today = 0  # lenders tried today for a cash need
         self.debt = 0.0  # outstanding principal over all loans
         self.loans: list[Loan] = []
         self.loans_in_arrears = 0
@@ -329,7 +331,10 @@ class ReferenceConsumer(mesa.Agent):
         visited = [p for p in self.platforms if self.random.random() < p.params.dau_ratio * self.activity]
         for plat in visited:
             self.shop(plat, t)
-        for plat in visited:
+        # Short of cash? I decide once a day whether to look for a loan, then try where I visit.
+        looking = self.need >= MIN_NEED and self.random.random() < self.model.scenario.consumers.cash_loan_appetite
+        self.applications_today = 0
+        for plat in visited if looking else []:
             self.seek_cash_loan(plat, t)
         self.pay_instalments(t)
         self.deal_with_intermediaries(t)
@@ -397,17 +402,16 @@ class ReferenceConsumer(mesa.Agent):
             self.cash += value * CLAIM_COMPENSATION  # claim paid from the shop's deposit
 
     def seek_cash_loan(self, plat: ReferencePlatform, t: int) -> None:
-        """With an unmet need of at least RMB 50 I look for a cash loan here (with probability
-        cash_loan_appetite), trying the lenders I find in random order, at most max_applications.
-        Each approved loan (need rounded up to RMB 100, within my limit) pays the bill (`commerce.cash_loans`)."""
+        """I look for a cash loan here, trying the lenders I find in random order, at most
+        max_applications in a day over all platforms. Each approved loan (need rounded up to RMB 100,
+        within my limit) pays the bill (`commerce.cash_loans`)."""
         p = self.model.scenario.consumers
-        if self.need < MIN_NEED or self.random.random() >= p.cash_loan_appetite:
-            return
         lenders = plat.cash_lenders()
         self.random.shuffle(lenders)
-        for tries, (lender, channel) in enumerate(lenders):
-            if self.need < MIN_NEED or tries >= p.max_applications:
+        for lender, channel in lenders:
+            if self.need < MIN_NEED or self.applications_today >= p.max_applications:
                 break
+            self.applications_today += 1
             if channel == "ads":  # the lender pays the platform per click
                 lender.equity -= plat.params.loan_ad_click_price
             terms = lender.params.cash_loan_terms

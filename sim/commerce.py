@@ -25,8 +25,8 @@ CLAIM_COMPENSATION = 0.3  # share of the order value paid to the consumer from t
 
 
 def visit(model: MarketModel, t: int) -> list[np.ndarray]:
-    """Count today's visits on each platform; return, per platform, the consumers short of cash who
-    visit it today (they may look for a cash loan there).
+    """Count today's visits on each platform; return, per platform, the consumers short of cash and
+    looking for a loan who visit it today.
 
     Visit counts are binomial draws with the users' mean visit probability (a Poisson-binomial sum
     approximated by a binomial); active consumers likewise, from each consumer's chance of visiting
@@ -34,8 +34,7 @@ def visit(model: MarketModel, t: int) -> list[np.ndarray]:
     """
     rng = model.streams["traffic"]
     c = model.consumers
-    needy = np.flatnonzero(c.need[: c.n] >= MIN_NEED)
-    needy_visitors = []
+    # Counts first: their draws do not depend on how many consumers are short of cash.
     for p in model.platform_list:
         p.visits_today = int(rng.binomial(len(p.users), p.mean_visit_probability)) if len(p.users) else 0
         revenue = p.visits_today * p.params.other_revenue_per_visit
@@ -43,10 +42,13 @@ def visit(model: MarketModel, t: int) -> list[np.ndarray]:
             model.ledger.transfer("other_revenue", model.accounts["outside"], model.accounts["platform"], revenue,
                                   None, p.index)
             p.book_revenue("other", revenue)
-        needy_visitors.append(needy[rng.random(len(needy), dtype=np.float32) < p.visit_probability_of(needy)])
     n_any, p_any = model.audience
     model.today["active_consumers"] += int(rng.binomial(n_any, p_any)) if n_any else 0
-    return needy_visitors
+    # Consumers short of cash decide once a day whether to look for a loan, then visit as usual.
+    needy = np.flatnonzero(c.need[: c.n] >= MIN_NEED)
+    seekers = needy[rng.random(len(needy)) < model.scenario.consumers.cash_loan_appetite]
+    return [seekers[rng.random(len(seekers), dtype=np.float32) < p.visit_probability_of(seekers)]
+            for p in model.platform_list]
 
 
 def draw_buyers(p: Platform, rate: float, rng: np.random.Generator) -> np.ndarray:
@@ -68,10 +70,11 @@ def shop(model: MarketModel, t: int) -> None:
     credit_rng = model.streams["credit"]
     c, mer, acc = model.consumers, model.merchants, model.accounts
     festival = model.festival_multiplier(t)
-    mean_income = float(c.income[: c.n].mean()) if c.n else 1.0
+    mean_income = float(c.income[: c.n].mean()) if c.n else 0.0
+    mean_income = mean_income if mean_income > 0 else 1.0  # a market without income still has prices
     for p in model.platform_list:
         # All shopping draws come first, whatever happens at checkout, so that scenarios differing
-        # only in credit or strategy see the same buyers, values and shop choices.
+        # only in credit or strategy see the same buyers, order values and shop-choice draws.
         buyers = draw_buyers(p, min(p.params.purchase_rate * festival, 1.0), rng)
         noise = rng.standard_normal(len(buyers))
         pick = rng.random(len(buyers))
@@ -152,15 +155,13 @@ def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
     own lender, its diversion partners, or loan ads. Each need may be spread over several lenders."""
     rng = model.streams["credit"]
     c, acc = model.consumers, model.accounts
-    appetite = model.scenario.consumers.cash_loan_appetite
     max_apps = model.scenario.consumers.max_applications
     tries = c.applications_today
     tries[:] = 0
-    for p, needy in zip(model.platform_list, visitors, strict=True):
-        needy = needy[c.need[needy] >= MIN_NEED]  # a loan on an earlier platform may have met the need
-        if len(needy) == 0:
+    for p, seekers in zip(model.platform_list, visitors, strict=True):
+        seekers = seekers[c.need[seekers] >= MIN_NEED]  # a loan on an earlier platform may have met the need
+        if len(seekers) == 0:
             continue
-        seekers = needy[rng.random(len(needy)) < appetite]
         lenders = p.consumer_lenders()
         order = rng.permutation(len(lenders)) if lenders else []
         for j in order:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from sim.agents.lender import Lender
 from sim.agents.platform import REVENUE_SOURCES, Platform
@@ -20,8 +21,8 @@ MARKET_COLUMNS = (
     "npl_proceeds", "npl_buyer_recoveries", "restructurer_clients", "restructurer_signups", "restructurer_fees",
     "complaints", "platform_revenue", "platform_finance_revenue", "active_lenders", "lender_equity",
     "active_merchants", "merchant_entries", "merchant_exits", "merchant_loans_originated",
-    "merchant_charged_off", "merchant_recoveries", "deposits_held", "pending_settlement", "swept", "early_warnings", "restrictions",
-    "shocks", "abandoned_orders",
+    "merchant_charged_off", "merchant_recoveries", "deposits_held", "pending_settlement", "swept",
+    "early_warnings", "restrictions", "shocks", "abandoned_orders",
 )
 """Columns of the market table, one row a day. Shares of balance are by principal."""
 
@@ -57,13 +58,24 @@ LENDER_COLUMNS = {
 
 
 def make_datacollector(model: MarketModel) -> mesa.DataCollector:
+    """Model reporters for the market table; per-type reporters for the kinds of agent that exist
+    (Mesa would otherwise record an empty row for a type with no agents)."""
+    per_type = {
+        Platform: {"day": lambda p: p.model.day, "name": lambda p: p.name, **PLATFORM_COLUMNS},
+        Lender: {"day": lambda lend: lend.model.day, "name": lambda lend: lend.name, **LENDER_COLUMNS},
+    }
+    present = {Platform: model.platform_list, Lender: model.lender_list}
     return mesa.DataCollector(
         model_reporters={name: (lambda m, name=name: m.daily[name]) for name in MARKET_COLUMNS},
-        agenttype_reporters={
-            Platform: {"day": lambda p: p.model.day, "name": lambda p: p.name, **PLATFORM_COLUMNS},
-            Lender: {"day": lambda lend: lend.model.day, "name": lambda lend: lend.name, **LENDER_COLUMNS},
-        },
+        agenttype_reporters={kind: cols for kind, cols in per_type.items() if present[kind]},
     )
+
+
+def agent_table(model: MarketModel, kind: type, columns: dict) -> pd.DataFrame:
+    """The tidy per-day table of one kind of agent (empty, with its columns, when there are none)."""
+    if kind not in model.datacollector.agenttype_reporters:
+        return pd.DataFrame(columns=["day", "name", *columns])
+    return model.datacollector.get_agenttype_vars_dataframe(kind).reset_index(drop=True)
 
 
 def principal_by_dpd(model: MarketModel) -> tuple[float, float, float, float]:

@@ -279,7 +279,7 @@ class MarketModel(mesa.Model):
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
 
     def platform_table(self) -> pd.DataFrame:
-        return self.datacollector.get_agenttype_vars_dataframe(Platform).reset_index(drop=True)
+        return metrics.agent_table(self, Platform, metrics.PLATFORM_COLUMNS)
 
     def lender_table(self) -> pd.DataFrame:
-        return self.datacollector.get_agenttype_vars_dataframe(Lender).reset_index(drop=True)
+        return metrics.agent_table(self, Lender, metrics.LENDER_COLUMNS)

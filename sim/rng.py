@@ -2,9 +2,9 @@
 
 Streams are spawned from the run's seed in a fixed order; a new mechanism is appended at the end so
 existing mechanisms keep their draws. Two scenarios that differ only in a strategy therefore see the
-same consumers, the same shocks, and the same buyers, order values and shop choices (common random
-numbers). Draws whose number depends on outcomes (underwriting noise, collections) drift apart once
-a strategy changes those outcomes.
+same consumers, the same shocks, and the same buyers, order values and shop-choice draws (common
+random numbers; which shop a draw lands on depends on the shops open that day). Draws whose number
+depends on outcomes (underwriting noise, collections) drift apart once a strategy changes them.
 """
 
 from __future__ import annotations

@@ -9,13 +9,18 @@ smaller simulated population is a proportionally smaller market, not a different
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+LARGEST = 1e12  # no number in a scenario may exceed this: keeps every sum of money finite
 
 
 def param(default: Any, unit: str, doc: str, *, source: str | None = None, **bounds: Any) -> Any:
-    """A documented field: unit and real-world source are kept in the JSON schema for the docs."""
+    """A documented field: unit and real-world source are kept in the JSON schema for the docs.
+    Real numbers without an upper bound get `LARGEST`."""
+    if isinstance(default, float) and not {"le", "lt"} & set(bounds):
+        bounds["le"] = LARGEST
     extra = {"unit": unit}
     if source:
         extra["source"] = source
@@ -25,7 +30,7 @@ def param(default: Any, unit: str, doc: str, *, source: str | None = None, **bou
 class Strict(BaseModel):
     """Unknown keys are errors; assignment is validated so `--set` overrides stay typed."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 Strategy = Literal["none", "traffic_diversion", "own_license"]
@@ -76,7 +81,7 @@ class ConsumerParams(Strict):
     tier_risk_shift: list[float] = param(
         [-0.3, 0.2, 0.5], "logit", "Risk shift by city tier (top, middle, low).", min_length=3, max_length=3
     )
-    tier_shares: list[float] = param(
+    tier_shares: Shares = param(
         [0.40, 0.28, 0.32], "share", "Population in top, middle and low-tier cities.", min_length=3, max_length=3
     )
     young_share: float = param(0.45, "share", "Share of consumers under 30 in the general population.", ge=0, le=1)
@@ -92,7 +97,7 @@ class ConsumerParams(Strict):
         0.12, "probability", "Chance a liquid consumer picks BNPL when offered at checkout.", ge=0, le=1
     )
     cash_loan_appetite: float = param(
-        0.5, "probability", "Chance a consumer short of cash seeks a cash loan when one is offered.", ge=0, le=1
+        0.5, "probability", "Chance, each day, that a consumer short of cash looks for a cash loan.", ge=0, le=1
     )
     max_applications: int = param(
         3, "lenders a day", "Lenders one consumer tries in a day for a cash need (loan stacking).", ge=1, le=10
@@ -106,6 +111,16 @@ class ConsumerParams(Strict):
     )
 
 
+def _some_share(shares: list[float]) -> list[float]:
+    if sum(shares) <= 0:
+        raise ValueError("the shares must not all be zero")
+    return shares
+
+
+Shares = Annotated[list[Annotated[float, Field(ge=0)]], AfterValidator(_some_share)]
+"""Non-negative weights, not all zero (they are normalised)."""
+
+
 class CategoryParams(Strict):
     name: str = param("general", "-", "Merchandise category.")
     share: float = param(1.0, "share", "Share of merchants in this category.", ge=0, le=1)
@@ -116,13 +131,13 @@ class CategoryParams(Strict):
 
 class MerchantParams(Strict):
     count: int = param(2000, "merchants", "Simulated merchants at the start.", ge=0, le=2_000_000)
-    categories: list[CategoryParams] = param(
-        [
+    categories: list[CategoryParams] = Field(
+        default_factory=lambda: [
             CategoryParams(name="beauty", share=0.35, risk=-0.2, refund_rate=0.06, volatility=0.025),
             CategoryParams(name="apparel", share=0.40, risk=0.2, refund_rate=0.12, volatility=0.035),
             CategoryParams(name="electronics", share=0.25, risk=0.4, refund_rate=0.04, volatility=0.045),
         ],
-        "-", "Merchandise categories.",
+        min_length=1, description="Merchandise categories.", json_schema_extra={"unit": "-"},
     )
     base_risk_logit: float = param(
         -3.0, "logit", "Latent default propensity of a typical shop over a loan's life.", ge=-10, le=5
@@ -196,7 +211,7 @@ class PlatformParams(Strict):
     kind: PlatformKind = param("marketplace", "-", "Business model.")
     mau_m: float = param(300.0, "million", "Monthly active users.", source="seeds 000/001", ge=0)
     dau_ratio: float = param(0.45, "DAU/MAU", "Share of monthly users active on a day.", ge=0, le=1)
-    tier_shares: list[float] = param(
+    tier_shares: Shares = param(
         [0.55, 0.25, 0.20], "share", "Users in top, middle and low-tier cities.", min_length=3, max_length=3
     )
     young_share: float = param(0.5, "share", "Users under 30.", ge=0, le=1)
@@ -217,7 +232,12 @@ class PlatformParams(Strict):
     )
     restrict_factor: float = param(0.3, "share", "Reach left to intermediary ads under `restrict`.", ge=0, le=1)
     lender_ads: bool = param(True, "-", "Lenders may buy loan ads.")
-    loan_ad_click_price: float = param(3.0, "RMB per click", "Price lenders pay per loan-ad click.", ge=0)
+    loan_ad_click_price: float = param(
+        0.5, "RMB per click", "Price lenders pay per loan-ad click (an application through an ad).",
+        source="fitted to micro-lenders' net margin ~6% of revenue (seed 001); at RMB 3 ads cost them 4-20% "
+        "of their balance a year",
+        ge=0,
+    )
     restructurer_ad_policy: AdPolicy = param("allow", "-", "Policy toward debt-restructuring ads.")
     finance: FinanceParams = Field(default_factory=FinanceParams)
     deposit: DepositParams = Field(default_factory=DepositParams)
@@ -256,7 +276,8 @@ class LenderParams(Strict):
         270, "days past due", "Written-off claims are sold at this age (0 = never).", ge=0, le=1440
     )
     npl_price: float = param(
-        0.045, "share of principal", "Price of NPL sales.", source="NPL pilot discounts 2.6-5.8%", ge=0, le=1
+        0.085, "share of principal", "Price of NPL sales.",
+        source="NPL pilot principal recovery 6.9-9.4% (discounts 2.6-5.8% of principal plus interest)", ge=0, le=1
     )
     settlement_haircut: float = param(
         0.5, "share of claim", "Debt forgiven when settling with a restructurer's client.", ge=0, le=1
@@ -313,12 +334,14 @@ class RegulationParams(Strict):
 
 class CollectionsParams(Strict):
     contact_scale_days: float = param(
-        150.0, "days", "Scale of the time overdue after which a borrower can no longer be reached (Weibull).",
-        source="calibrated so ~15% of borrowers 6 months overdue and ~5% at 12 months are reachable, seed 000",
+        140.0, "days", "Scale of the time overdue after which a borrower can no longer be reached (Weibull).",
+        source="calibrated (docs/validation.md) so ~15% of borrowers 6 months overdue and ~5% at 12 months "
+        "are reachable, seed 000",
         gt=0, le=3650,
     )
     contact_shape: float = param(
-        0.66, "-", "Shape of that Weibull: below 1, contact is lost fastest early on.", gt=0, le=10
+        0.7, "-", "Shape of that Weibull: below 1, contact is lost fastest early on.",
+        source="calibrated with contact_scale_days", gt=0, le=10
     )
     recovery_share: float = param(
         0.3, "share of cash", "Share of a reached defaulted borrower's cash paid toward the claim.", ge=0, le=1
@@ -429,7 +452,7 @@ def default_platforms() -> list[PlatformParams]:
         PlatformParams(
             name="video", kind="video_commerce", mau_m=700, dau_ratio=0.58,
             tier_shares=[0.35, 0.30, 0.35], young_share=0.50, risk_shift=0.2,
-            purchase_rate=0.045, order_value=90.0, take_rate=0.05, settlement_delay_days=10,
+            purchase_rate=0.0126, order_value=893.0, take_rate=0.05, settlement_delay_days=10,
             other_revenue_per_visit=0.7,
             merchant_share=0.55, restructurer_ad_policy="restrict",
             finance=FinanceParams(strategy="own_license", license_lender="video_credit", holds_license=True,
@@ -450,17 +473,18 @@ def default_platforms() -> list[PlatformParams]:
 def default_lenders() -> list[LenderParams]:
     return [
         LenderParams(name="video_credit", kind="platform", equity_m=6000, min_capital_m=1000, apr=0.18,
-                     risk_appetite=3.0, score_noise=0.5, platform_data_noise=0.35, advertises=False),
+                     risk_appetite=3.0, score_noise=0.5, platform_data_noise=0.35, advertises=False,
+                     cash_loan_terms=9, bnpl_terms=6),
         LenderParams(name="big_bank", kind="bank", equity_m=40_000, min_capital_m=10_000, leverage_max=10,
                      funding_rate=0.025, apr=0.12, risk_appetite=0.8, score_noise=0.8, advertises=False),
         LenderParams(name="cfc", kind="consumer_finance", equity_m=15_000, min_capital_m=5000, leverage_max=8,
-                     funding_rate=0.035, apr=0.20, score_noise=0.9),
+                     funding_rate=0.035, apr=0.20, score_noise=0.9, merchant_loans=True),
         LenderParams(name="micro_a", kind="micro_lender", equity_m=5000, min_capital_m=2000, funding_rate=0.06,
-                     apr=0.24, risk_appetite=1.5, score_noise=1.2, merchant_loans=True),
+                     apr=0.24, risk_appetite=0.8, score_noise=1.2, cash_loan_terms=9),
         LenderParams(name="micro_b", kind="micro_lender", equity_m=4000, min_capital_m=2000, funding_rate=0.07,
-                     apr=0.24, risk_appetite=1.7, score_noise=1.3),
+                     apr=0.24, risk_appetite=0.8, score_noise=1.3, cash_loan_terms=9),
         LenderParams(name="micro_c", kind="micro_lender", equity_m=3000, min_capital_m=1500, funding_rate=0.075,
-                     apr=0.24, risk_appetite=1.9, score_noise=1.4),
+                     apr=0.24, risk_appetite=0.8, score_noise=1.4, cash_loan_terms=9),
     ]
 
 

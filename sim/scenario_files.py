@@ -377,16 +377,27 @@ def _problem(err: dict[str, Any], loc: Loc) -> str:
         choices = literal_choices(info) if info is not None else []
         return f"{_show(value)} is not allowed{_suggest(str(value), choices)}; allowed: {', '.join(choices)}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        allowed = bounds(info) if info is not None else err["msg"]
+        allowed = bounds(info) if info is not None else _ctx_bound(kind, ctx) or err["msg"]
         return f"{_show(value)} is out of range; allowed: {allowed}"
     if kind in ("too_short", "too_long"):
-        return f"{_show(value)} has {ctx.get('actual_length')} items; {_length_rule(info)}"
+        return f"{_show(value)} has {ctx.get('actual_length')} items; {_length_rule(info, ctx)}"
     return f"{_show(value)} {_TYPE_PROBLEMS.get(kind, err['msg'].lower())}"
 
 
-def _length_rule(info: Any) -> str:
+def _ctx_bound(kind: str, ctx: dict[str, Any]) -> str:
+    """The rule of a range error on a list item (no field info), from pydantic's error context."""
+    symbol = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
+    limit = next(iter(ctx.values()), None)
+    return f"{symbol} {limit}" if limit is not None else ""
+
+
+def _length_rule(info: Any, ctx: dict[str, Any]) -> str:
+    if ctx.get("field_type") == "Tuple":  # a fixed-length pair or triple
+        return f"exactly {ctx.get('max_length', ctx.get('min_length'))} expected"
     lo = next((m.min_length for m in getattr(info, "metadata", []) if isinstance(m, at.MinLen)), None)
     hi = next((m.max_length for m in getattr(info, "metadata", []) if isinstance(m, at.MaxLen)), None)
+    lo = ctx.get("min_length", lo) if lo is None else lo
+    hi = ctx.get("max_length", hi) if hi is None else hi
     if lo is not None and lo == hi:
         return f"exactly {lo} expected"
     return " and ".join(x for x in (f"at least {lo}" if lo is not None else "",
@@ -425,7 +436,11 @@ def describe(exc: ValidationError, layers: Layers, default: str) -> str:
     errors = exc.errors()
     err = errors[0]
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    if err["type"] == "value_error":
+    if err["type"] == "value_error" and err["loc"]:  # a rule on one field
+        loc = _named_loc(err["loc"], layers.data)
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        return f"{layers.source(loc, default)}: {_join(loc)}: {_show(err.get('input'))}: {msg}{more}"
+    if err["type"] == "value_error":  # a rule between keys: its message names its path
         msg = str(err["msg"]).removeprefix("Value error, ")
         path = re.match(r"^([\w.]+): ", msg)
         loc = tuple(path.group(1).split(".")) if path else ()
@@ -515,7 +530,7 @@ def _default_text(info: Any) -> str:
 def _range_text(info: Any) -> str:
     parts = [bounds(info)] if bounds(info) else []
     if any(isinstance(m, (at.MinLen, at.MaxLen)) for m in info.metadata):
-        parts.append(_length_rule(info).replace(" expected", " items"))
+        parts.append(_length_rule(info, {}).replace(" expected", " items"))
     return "; ".join(parts).replace("|", "\\|")
 
 

@@ -67,7 +67,8 @@ class Merchants(Population):
             platform = rng.choice(len(shares), size=n, p=shares)
         self.platform[ids] = platform
         cats = m.categories
-        cat_p = np.asarray([c.share for c in cats]) / max(sum(c.share for c in cats), 1e-12)
+        shares = np.asarray([c.share for c in cats], dtype=np.float64)
+        cat_p = shares / shares.sum() if shares.sum() > 0 else np.full(len(cats), 1.0 / len(cats))
         self.category[ids] = rng.choice(len(cats), size=n, p=cat_p)
         sigma = m.size_sigma
         self.size[ids] = np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)

@@ -20,7 +20,7 @@ class Population:
 
     def __init__(self, n: int, capacity: int | None = None) -> None:
         self.n = int(n)
-        self._capacity = max(int(capacity or n), 1)
+        self._capacity = int(capacity if capacity is not None else n)
         for name, (dtype, fill) in self.columns.items():
             setattr(self, name, np.full(self._capacity, fill, dtype=dtype))
         self._extra: dict[str, Callable[[int], Any]] = {}
@@ -44,7 +44,7 @@ class Population:
         """Make room for `needed` rows, doubling capacity (amortised O(1) per row)."""
         if needed <= self._capacity:
             return
-        capacity = self._capacity
+        capacity = max(self._capacity, 1)
         while capacity < needed:
             capacity *= 2
         for name, (dtype, fill) in self.columns.items():

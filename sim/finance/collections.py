@@ -144,9 +144,11 @@ class Collections:
             who = book.borrower[ids]
             np.subtract.at(m.consumers.loans_in_arrears, who, 1)
             np.add.at(self.open_claims, who, 1)
-        else:  # a shop that defaulted on a programme loan stays restricted and cannot borrow again
+        else:  # a shop that defaulted on a programme loan is restricted for good and cannot borrow again
             prog = ids[book.platform[ids] >= 0]
-            m.merchants.defaulted[book.borrower[prog]] = True
+            shops = book.borrower[prog]
+            m.merchants.defaulted[shops] = True
+            m.merchants.restricted[shops] = True
 
     def _sell_npl(self, book: LoanBook, t: int, consumers: bool) -> None:
         """Claims (written off or still on the book) past the lender's sale age go to NPL buyers."""
@@ -167,7 +169,8 @@ class Collections:
         m.credit.principal_reduced(book, sell, on_book)
         if was_active.any():
             self._count_default(book, sell[was_active], on_book[was_active], consumers)
-            m.today["sold_principal"] += float(on_book.sum())
+            key = "charged_off_principal" if consumers else "merchant_charged_off"
+            m.today[key] += float(on_book.sum())  # sold while still on the book: a default all the same
         # Priced on the principal still claimable: what was recovered or settled is not sold again.
         defaulted = np.minimum(book.written_off[sell] + book.sold[sell], book.claim[sell])
         price = defaulted * self.npl_price[book.lender[sell]]
@@ -175,7 +178,7 @@ class Collections:
         by_lender = np.bincount(book.lender[sell], weights=price, minlength=len(m.lender_list))
         for lend in m.lender_list:
             lend.totals["npl_proceeds"] += float(by_lender[lend.index])
-        m.today["recoveries"] += float(price.sum())
+        m.today["recoveries" if consumers else "merchant_recoveries"] += float(price.sum())
         m.today["npl_proceeds"] += float(price.sum())
 
     def _recover_claims(self, t: int, rng: np.random.Generator) -> None:

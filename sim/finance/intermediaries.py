@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sim.model import MarketModel
 
 MIN_DPD_TO_RECRUIT = 15  # intermediaries target borrowers already in trouble
+MAX_DRAG = 0.5  # complaints can halve a lender's collection contact, not stop it
 BUDGET_REFERENCE_M = 10.0  # RMB m a year at which an intermediary reaches ~63% of a platform's late users
 
 
@@ -113,7 +114,7 @@ def _complain(model: MarketModel) -> None:
         late_by_lender = np.bincount(lender, minlength=n_l)
         client_by_lender = np.bincount(lender[client >= 0], minlength=n_l)
         share = np.divide(client_by_lender, late_by_lender, out=np.zeros(n_l), where=late_by_lender > 0)
-        drag = np.minimum(model.regulation.complaint_drag * share, 0.9)
+        drag = np.minimum(model.regulation.complaint_drag * share, MAX_DRAG)
         per_client = np.asarray([r.params.complaints_per_client for r in model.restructurer_list])
         is_client = client >= 0
         pairs = np.unique(np.stack([book.borrower[late][is_client], lender[is_client]]), axis=1)
@@ -184,6 +185,9 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
         lend.totals["settlements"] += float(pay[book.lender[loans] == lend.index].sum())
     co_ids, co_pay = loans[~active], pay[~active]
     book.recovered[co_ids] += co_pay
+    recovered = np.bincount(book.lender[co_ids], weights=co_pay, minlength=len(model.lender_list))
+    for lend in model.lender_list:
+        lend.totals["recoveries"] += float(recovered[lend.index])
     book.claim[co_ids] = 0.0
     model.collections.close_claims(co_ids)
     model.today["recoveries"] += float(co_pay.sum())

@@ -165,6 +165,8 @@ class Settlement:
         ids = np.flatnonzero((book.status[:n] == CHARGED_OFF) & (book.claim[:n] > 0))
         if len(ids) == 0:
             return
+        _, first = np.unique(book.borrower[ids], return_index=True)
+        ids = ids[first]  # one claim per shop a day, so a shop's balances are never debited twice
         got = self.sweep(ids, book.claim[ids].copy(), "recovery")
         shops, lenders = book.borrower[ids], book.lender[ids]
         contact = np.asarray([lender.params.collection_intensity for lender in m.lender_list])[lenders]
@@ -179,7 +181,6 @@ class Settlement:
         by_lender = np.bincount(lenders, weights=recovered, minlength=len(m.lender_list))
         for lend in m.lender_list:
             lend.totals["recoveries"] += float(by_lender[lend.index])
-        m.today["recoveries"] += float(recovered.sum())
         m.today["merchant_recoveries"] += float(recovered.sum())
 
     def _lift_controls(self) -> None:
@@ -229,6 +230,8 @@ class Settlement:
             if not sel.any():
                 continue
             tiers = sorted(p.params.deposit.tiers)
+            if not tiers:  # no tiers: no deposit
+                continue
             floors = np.asarray([f for f, _ in tiers])
             amounts = np.asarray([a for _, a in tiers])
             level = np.searchsorted(floors, mer.sales_last_month[shops[sel]], side="right") - 1

@@ -1,0 +1,8 @@
+"""The teaching dashboard: a Solara web app over `MarketModel` (`python run.py app`).
+
+session   the model(s), the controls' overrides, the followed consumer (no Solara)
+variant   side-by-side mode: what run B changes
+charts    live charts as ECharts options      network   who pays whom, laid out by networkx
+follow    one consumer's loans and history    controls, views, page   the Solara page
+server    starts the page on a loopback port
+"""

@@ -1,0 +1,263 @@
+"""Live charts as ECharts options (drawn in the browser, so the server only sends numbers).
+
+Each function takes the session's runs (one, or two in side-by-side mode) and returns an ECharts
+`option`; run A is drawn solid, run B dashed with the same colour and name (one legend entry toggles
+both), so the difference a strategy makes is the gap between a line and its dashed twin.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sim.agents.platform import REVENUE_SOURCES
+
+if TYPE_CHECKING:
+    from sim.app.session import Run
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+SOURCE_COLORS = dict(zip(REVENUE_SOURCES, ["#4e79a7", "#bab0ac", "#f28e2b", "#e15759", "#76b7b2", "#59a14f"],
+                         strict=True))
+DASH = {"A": "solid", "B": "dashed"}
+EMPTY = pd.DataFrame()
+K = 1000.0  # amounts are shown in thousands of (simulated) RMB
+Series = list[dict[str, Any]]
+
+
+_FRAMES: dict[tuple[int, int, str], Any] = {}
+
+
+def _frame(run: Run, table: str) -> pd.DataFrame:
+    """A model's table as of today, built once per day and model (the charts share it)."""
+    m = run.model
+    if not m.datacollector.model_vars.get("day"):
+        return pd.DataFrame()
+    key = (id(m), m.t, table)
+    if key not in _FRAMES:
+        if len(_FRAMES) > 24:
+            _FRAMES.clear()
+        _FRAMES[key] = {"market": m.market_table, "platforms": m.platform_table, "lenders": m.lender_table}[table]()
+    return _FRAMES[key]
+
+
+def _groups(run: Run, table: str) -> dict[str, pd.DataFrame]:
+    """A per-agent table split by name (cached with the table)."""
+    key = (id(run.model), run.model.t, table + "/by-name")
+    if key not in _FRAMES:
+        t = _frame(run, table)
+        _FRAMES[key] = {str(k): g for k, g in t.groupby("name", sort=False)} if len(t) else {}
+    return _FRAMES[key]
+
+
+def _points(days: pd.Series, values: pd.Series) -> list[list[float]]:
+    return [[int(d), round(float(v), 6)] for d, v in zip(days, values, strict=True)]
+
+
+def _line(name: str, run: Run, points: list[list[float]], color: str, axis: int = 0) -> dict[str, Any]:
+    return {
+        "name": name, "type": "line", "data": points, "showSymbol": False, "yAxisIndex": axis,
+        "lineStyle": {"width": 2, "type": DASH[run.label]}, "itemStyle": {"color": color},
+        "emphasis": {"disabled": True},
+    }
+
+
+def _rolling(values: pd.Series, window: int = 7) -> pd.Series:
+    return values.rolling(window, min_periods=1).mean()
+
+
+def base(title: str, series: Series, runs: list[Run], *, y: str = "", y2: str | None = None,
+         percent: bool = False) -> dict[str, Any]:
+    """A time chart over the scenario's recorded days."""
+    days = max(run.model.scenario.days for run in runs)
+    axis: dict[str, Any] = {"type": "value", "name": y, "nameTextStyle": {"align": "left"},
+                            "splitLine": {"lineStyle": {"opacity": 0.4}}}
+    if percent:
+        axis["axisLabel"] = {"formatter": "{value}%"}
+    y_axes: list[dict[str, Any]] = [axis]
+    if y2 is not None:
+        y_axes.append({"type": "value", "name": y2, "splitLine": {"show": False}, "nameTextStyle": {"align": "right"}})
+    top = 56 + 20 * _legend_rows([s["name"] for s in series])
+    return {
+        "animation": False,
+        "title": {"text": title, "left": 6, "top": 2, "textStyle": {"fontSize": 15}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 26, "left": 6, "right": 6, "textStyle": {"fontSize": 11}, "itemHeight": 8, "itemGap": 8},
+        "grid": {"left": 56, "right": 56 if y2 else 22, "top": top, "bottom": 26},
+        "xAxis": {"type": "value", "min": 1, "max": days},
+        "yAxis": y_axes,
+        "series": series,
+    }
+
+
+def _legend_rows(names: list[str], width: float = 400.0) -> int:
+    """About how many lines a wrapped legend of these names takes in a chart of `width` pixels."""
+    rows, used = 1, 0.0
+    for name in dict.fromkeys(names):
+        item = 34 + 6.3 * len(name)
+        if used + item > width and used > 0:
+            rows, used = rows + 1, 0.0
+        used += item
+    return rows
+
+
+def by_platform(runs: list[Run], column: str, title: str, y: str) -> dict[str, Any]:
+    """One line a platform (7-day mean) of a platform-table column."""
+    series: Series = []
+    for run in runs:
+        groups = _groups(run, "platforms")
+        for k, p in enumerate(run.model.platform_list):
+            rows = groups.get(p.name, EMPTY)
+            pts = _points(rows["day"], _rolling(rows[column])) if len(rows) else []
+            series.append(_line(p.name, run, pts, PALETTE[k % len(PALETTE)]))
+    return base(title, series, runs, y=y)
+
+
+def bnpl_share(runs: list[Run]) -> dict[str, Any]:
+    """BNPL orders over all orders, 7-day windows, per platform that offers it and for the market."""
+    series: Series = []
+    for run in runs:
+        groups = _groups(run, "platforms")
+        for k, p in enumerate(run.model.platform_list):
+            rows = groups.get(p.name, EMPTY)
+            if not len(rows) or rows["bnpl_orders"].sum() == 0:
+                continue
+            share = rows["bnpl_orders"].rolling(7, min_periods=1).sum() / rows["orders"].rolling(7, min_periods=1).sum()
+            pts = _points(rows["day"], 100 * share.fillna(0.0))
+            series.append(_line(p.name, run, pts, PALETTE[k % len(PALETTE)]))
+        m = _frame(run, "market")
+        if len(m):
+            share = m["bnpl_orders"].rolling(7, min_periods=1).sum() / m["orders"].rolling(7, min_periods=1).sum()
+            series.append(_line("all platforms", run, _points(m["day"], 100 * share.fillna(0)),
+                                "#333333"))
+    return base("BNPL share of orders", series, runs, y="% of orders (7-day)", percent=True)
+
+
+def lending(runs: list[Run]) -> dict[str, Any]:
+    """New lending a day (7-day mean, left) and the outstanding principal (right)."""
+    series: Series = []
+    for run in runs:
+        m = _frame(run, "market")
+        if not len(m):
+            continue
+        series.append(_line("new lending / day", run,
+                            _points(m["day"], _rolling(m["amount_originated"]) / K), "#4e79a7"))
+        series.append(_line("outstanding", run, _points(m["day"], m["outstanding_principal"] / K), "#e15759", 1))
+        series.append(_line("of which shop loans", run, _points(m["day"], m["merchant_principal"] / K),
+                            "#f28e2b", 1))
+    return base("Lending and outstanding balance", series, runs, y="k RMB a day", y2="k RMB owed")
+
+
+def delinquency(runs: list[Run]) -> dict[str, Any]:
+    """Share of outstanding principal by days past due."""
+    series: Series = []
+    buckets = (("dpd1_30_share", "1-30 dpd", "#f1ce63"), ("dpd31_90_share", "31-90 dpd", "#f28e2b"),
+               ("dpd90p_share", "90+ dpd", "#b30000"))
+    for run in runs:
+        m = _frame(run, "market")
+        for col, name, color in buckets:
+            pts = _points(m["day"], 100 * m[col]) if len(m) else []
+            series.append(_line(name, run, pts, color))
+    return base("Delinquency buckets", series, runs, y="% of outstanding principal", percent=True)
+
+
+def losses(runs: list[Run]) -> dict[str, Any]:
+    """Cumulative write-offs (consumer and shop loans) against what lenders recovered on defaulted claims.
+
+    `charged_off_principal` counts consumer loans (and debt forgiven in settlements), `merchant_charged_off`
+    shop loans; `recoveries` covers both and already includes NPL-sale proceeds."""
+    series: Series = []
+    for run in runs:
+        m = _frame(run, "market")
+        if not len(m):
+            continue
+        series.append(_line("consumer loans written off", run,
+                            _points(m["day"], m["charged_off_principal"].cumsum() / K), "#b30000"))
+        series.append(_line("shop loans written off", run,
+                            _points(m["day"], m["merchant_charged_off"].cumsum() / K), "#f28e2b"))
+        series.append(_line("recovered", run, _points(m["day"], m["recoveries"].cumsum() / K), "#59a14f"))
+    return base("Write-offs vs recoveries (to date)", series, runs, y="k RMB")
+
+
+def revenue(runs: list[Run]) -> dict[str, Any]:
+    """Each platform's revenue to date, stacked by source (one bar a platform and run)."""
+    bars: list[str] = []
+    values: dict[str, list[float]] = {k: [] for k in REVENUE_SOURCES}
+    for run in runs:
+        for p in run.model.platform_list:
+            bars.append(p.name + (f" · {run.label}" if len(runs) > 1 else ""))
+            for k in REVENUE_SOURCES:
+                values[k].append(round(float(p.revenue[k]) / K, 3))
+    series = [{"name": k.replace("_", " "), "type": "bar", "stack": "revenue", "data": values[k],
+               "itemStyle": {"color": SOURCE_COLORS[k]}, "emphasis": {"disabled": True}} for k in REVENUE_SOURCES]
+    return {
+        "animation": False,
+        "title": {"text": "Platform revenue by source (to date, k RMB)", "left": 6, "top": 2,
+                  "textStyle": {"fontSize": 15}},
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "legend": {"top": 26, "left": 6, "textStyle": {"fontSize": 11}, "itemHeight": 8},
+        "grid": {"left": 110, "right": 20, "top": 78, "bottom": 28},
+        "xAxis": {"type": "value"},
+        "yAxis": {"type": "category", "data": bars, "inverse": True},
+        "series": series,
+    }
+
+
+def lender_equity(runs: list[Run]) -> dict[str, Any]:
+    """Each lender's equity; a lender that falls below its minimum capital is closed."""
+    series: Series = []
+    for run in runs:
+        groups = _groups(run, "lenders")
+        for k, lend in enumerate(run.model.lender_list):
+            rows = groups.get(lend.name, EMPTY)
+            pts = _points(rows["day"], rows["equity"] / K) if len(rows) else []
+            series.append(_line(lend.name, run, pts, PALETTE[k % len(PALETTE)]))
+    return base("Lender equity", series, runs, y="k RMB")
+
+
+def intermediaries(runs: list[Run]) -> dict[str, Any]:
+    """Consumers signed up with debt-restructuring intermediaries, and complaints a day."""
+    series: Series = []
+    for run in runs:
+        m = _frame(run, "market")
+        if not len(m):
+            continue
+        series.append(_line("intermediary clients", run, _points(m["day"], m["restructurer_clients"]),
+                            "#9467bd"))
+        series.append(_line("complaints / day", run, _points(m["day"], _rolling(m["complaints"])),
+                            "#8c564b", 1))
+    return base("Debt-restructuring intermediaries", series, runs, y="clients", y2="complaints")
+
+
+def all_charts(runs: list[Run]) -> list[tuple[str, dict[str, Any]]]:
+    """Every live chart, as (key, option), in display order."""
+    return [
+        ("visits", by_platform(runs, "visits", "Traffic: visits a day", "visits (7-day mean)")),
+        ("orders", by_platform(runs, "orders", "Orders a day", "orders (7-day mean)")),
+        ("bnpl", bnpl_share(runs)),
+        ("lending", lending(runs)),
+        ("delinquency", delinquency(runs)),
+        ("losses", losses(runs)),
+        ("revenue", revenue(runs)),
+        ("equity", lender_equity(runs)),
+        ("intermediaries", intermediaries(runs)),
+    ]
+
+
+def headline(run: Run) -> dict[str, float]:
+    """A few figures to date for the status line."""
+    m = _frame(run, "market")
+    if not len(m):
+        return {}
+    lent = float(m["amount_originated"].sum())
+    written = float(m["charged_off_principal"].sum() + m["merchant_charged_off"].sum())
+    return {
+        "orders": float(m["orders"].sum()),
+        "bnpl_share": float(m["bnpl_orders"].sum() / max(m["orders"].sum(), 1)),
+        "lent": lent,
+        "written_off": written,
+        "recovery_rate": float(m["recoveries"].sum() / written) if written else 0.0,
+        "clients": float(m["restructurer_clients"].iloc[-1]),
+        "dpd90": float(np.nan_to_num(m["dpd90p_share"].iloc[-1])),
+    }

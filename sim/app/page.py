@@ -1,0 +1,89 @@
+"""The dashboard page (Solara): controls on the left, status, charts, network and a followed consumer.
+
+The model runs in a play thread in batches (`Session.play_batch`), and the page is redrawn once per
+batch, so the simulation keeps its speed however long the browser takes to draw. Any error becomes a
+one-line message on the page; tracebacks go to the server log only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+import solara
+
+from sim.app import controls, views
+from sim.app.server import SCENARIO_ENV
+from sim.app.session import DEFAULT_SCENARIO, Session
+
+log = logging.getLogger("sim.app")
+
+
+def _guard(session: Session, action: Callable[[], str | None]) -> None:
+    """Run an action; an unexpected exception becomes a message, never a traceback on the page."""
+    try:
+        action()
+    except Exception as exc:
+        log.exception("dashboard action failed")
+        session.error = f"That did not work: {type(exc).__name__}: {exc}"
+
+
+@solara.component
+def Page() -> None:
+    session = solara.use_memo(lambda: Session(os.environ.get(SCENARIO_ENV, str(DEFAULT_SCENARIO))), [])
+    version, set_version = solara.use_state(0)  # bumped after every change: children redraw
+    playing, set_playing = solara.use_state(False)
+
+    def redraw() -> None:
+        set_version(lambda v: v + 1)
+
+    def apply(action: Callable[[], str | None]) -> None:
+        with session.lock:
+            _guard(session, action)
+        redraw()
+
+    def loop(cancel: threading.Event) -> None:
+        if not playing:
+            return
+        while not cancel.is_set():
+            _guard(session, lambda: (session.play_batch(), None)[1])
+            redraw()
+            if session.finished or session.error:
+                set_playing(False)
+                return
+            cancel.wait(0.01)
+
+    solara.use_thread(loop, dependencies=[playing], intrusive_cancel=False)
+
+    solara.Title("Platform finance classroom")
+    solara.Style(".v-card { overflow: hidden; } .solara-echarts { min-width: 0; }")
+    with solara.Row(gap="12px", style={"align-items": "flex-start", "padding": "8px"}):
+        with solara.Column(gap="4px", style={"width": "300px", "min-width": "300px", "flex": "0 0 300px"}):
+            solara.Markdown("### Platform finance classroom")
+            controls.RunButtons(session, playing, set_playing, apply, version)
+            controls.ScenarioControls(session, apply, version)
+            controls.PlatformControls(session, apply, version)
+            controls.MarketControls(session, apply, version)
+            controls.CompareControls(session, apply, version)
+        with solara.Column(gap="8px", style={"flex": "1 1 auto", "min-width": "0"}):
+            if session.error:
+                solara.Error(session.error, classes=["app-message"])
+            _Body(session, playing, apply, version)
+
+
+@solara.component
+def _Body(session: Session, playing: bool, apply: Callable[[Callable[[], str | None]], None], version: int) -> None:
+    """Everything right of the controls; `version` only makes it redraw when the session changed."""
+    try:
+        views.status(session, playing)
+        views.live_charts(session)
+        with solara.Columns([1, 1]):
+            with solara.Card(margin=0):
+                views.network_view(session)
+            with solara.Card("Follow one consumer", margin=0):
+                views.consumer(session, apply)
+    except Exception as exc:  # a drawing bug must not show a traceback
+        log.exception("dashboard view failed")
+        solara.Error(f"This view could not be drawn: {type(exc).__name__}: {exc}", classes=["app-message"])

@@ -1,0 +1,273 @@
+"""One teaching session: the scenario, the controls' overrides, the model (or two) and a followed consumer.
+
+Pure Python (no Solara), so it can be tested and timed on its own. Every control change goes through
+`sim.scenario_files.load` with the control as a `--set`-style override: a value the schema refuses
+leaves the running model untouched and returns a one-line message.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.app.variant import Variant, default_platform, default_values
+from sim.model import MarketModel
+from sim.scenario import Scenario
+from sim.scenario_files import ScenarioError, load
+
+LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
+DEFAULT_SCENARIO = LIBRARY / "classroom.yaml"
+PLATFORM_FIELDS = {
+    "strategy": "finance.strategy",
+    "license_lender": "finance.license_lender",
+    "bnpl": "finance.bnpl",
+    "deposit_cap": "deposit.cap",
+    "settlement_sweep": "deposit.settlement_sweep",
+    "ad_policy": "restructurer_ad_policy",
+}
+"""Per-platform controls and the scenario path each one sets under `platforms.<name>.`."""
+GLOBAL_FIELDS = {"rate_cap": "regulation.rate_cap", "consumers": "consumers.count", "seed": "seed", "days": "days"}
+LABELS = {
+    "strategy": "finance strategy", "license_lender": "licence lender", "bnpl": "BNPL",
+    "deposit_cap": "deposit cap", "settlement_sweep": "settlement sweep", "ad_policy": "intermediary ad policy",
+    "rate_cap": "rate cap", "consumers": "number of consumers", "seed": "seed", "days": "days",
+}
+
+
+def library() -> list[str]:
+    """Scenario files of the library, by file name."""
+    return sorted(p.name for p in LIBRARY.glob("*.yaml"))
+
+
+def key_of(control: str, platform: str | None = None) -> str:
+    """The dotted scenario path a control sets."""
+    if platform is not None:
+        return f"platforms.{platform}.{PLATFORM_FIELDS[control]}"
+    return GLOBAL_FIELDS[control]
+
+
+def value_text(value: Any) -> str:
+    """A control value as a YAML scalar for an override."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip()
+
+
+@dataclass
+class Run:
+    """One model of the session and the recorded days of the consumer it follows."""
+
+    label: str
+    model: MarketModel
+    follow: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def day(self) -> int:
+        return max(self.model.day - 1, 0)
+
+
+class Session:
+    """The state behind one browser tab. Methods take a lock, so a play thread and the controls can share it."""
+
+    def __init__(self, scenario: str | Path = DEFAULT_SCENARIO) -> None:
+        self.lock = threading.RLock()
+        self.path = str(scenario)
+        self.settings: dict[str, str] = {}  # dotted key -> value text, applied as overrides
+        self.labels: dict[str, str] = {}  # dotted key -> control name for messages
+        self.compare = False
+        self.variant = Variant()
+        self.follow_id = 0
+        self.error: str | None = None
+        self.runs: list[Run] = []
+        self.speed = 0.0  # simulated days per second over the last play batch
+        self.rng = np.random.default_rng()  # for picking a random consumer to follow
+        self.scenario = self._load(self.settings)
+        self.variant = Variant(default_platform(self.scenario))
+        self._last_batch: float | None = None
+        self.rebuild()
+
+    # --- scenario and overrides ---------------------------------------------------------------
+
+    def overrides(self, settings: dict[str, str] | None = None) -> list[str]:
+        return [f"{k}={v}" for k, v in (self.settings if settings is None else settings).items()]
+
+    def _load(self, settings: dict[str, str]) -> Scenario:
+        overrides = self.overrides(settings)
+        names = {f"{k}={v}": f"{self.labels.get(k, k)} = {v}" for k, v in settings.items()}
+        return load(self.path, overrides, names).scenario
+
+    def choose_scenario(self, name: str) -> str | None:
+        """Switch to a library scenario (clears the controls); a message if it cannot be loaded."""
+        path = str(LIBRARY / Path(name).name)
+        with self.lock:
+            old = self.path
+            self.path = path
+            try:
+                scenario = self._load({})
+            except (ScenarioError, ValueError) as exc:
+                self.path = old
+                return self._fail(str(exc))
+            self.settings, self.labels, self.scenario = {}, {}, scenario
+            if not self.variant.targets(scenario):
+                self.variant = Variant(default_platform(scenario))
+            return self.rebuild()
+
+    def set(self, control: str, value: Any, platform: str | None = None) -> str | None:
+        """Apply a control (rebuilding the model) or refuse it with a one-line message."""
+        key = key_of(control, platform)
+        settings = {**self.settings, key: value_text(value)}
+        with self.lock:
+            self.labels[key] = f"{platform} {LABELS[control]}" if platform else LABELS[control]
+            try:
+                scenario = self._load(settings)
+            except (ScenarioError, ValueError) as exc:
+                return self._fail(str(exc))
+            self.settings, self.scenario = settings, scenario
+            return self.rebuild()
+
+    def set_compare(self, on: bool, platform: str | None = None, setting: str | None = None,
+                    value: str | None = None) -> str | None:
+        """Side-by-side mode (see `sim.app.variant`). Without a value, B takes a valid one that differs from A's."""
+        with self.lock:
+            self.compare = bool(on)
+            v = self.variant
+            v.platform = platform or v.platform or default_platform(self.scenario)
+            v.setting = setting or v.setting
+            if value is not None:
+                v.value = value_text(value)
+            elif self.compare:
+                v.value = self._first_valid(default_values(self.scenario, v.platform, v.setting))
+            return self.rebuild()
+
+    def _first_valid(self, values: list[str]) -> str:
+        for value in values:
+            try:
+                load(self.path, [*self.overrides(), *Variant(self.variant.platform, self.variant.setting,
+                                                               value).overrides(self.scenario)])
+                return value
+            except (ScenarioError, ValueError):
+                continue
+        return values[0] if values else ""
+
+    def _fail(self, message: str) -> str:
+        self.error = message
+        return message
+
+    def value(self, control: str, platform: str | None = None) -> Any:
+        """The control's current value in the scenario in force."""
+        node: Any = self.scenario
+        if platform is not None:
+            node = next(p for p in self.scenario.platforms if p.name == platform)
+            parts = PLATFORM_FIELDS[control].split(".")
+        else:
+            parts = GLOBAL_FIELDS[control].split(".")
+        for part in parts:
+            node = getattr(node, part)
+        return node
+
+    # --- running ------------------------------------------------------------------------------
+
+    def rebuild(self) -> str | None:
+        """Build the model(s) afresh from the scenario in force (the reset button)."""
+        with self.lock:
+            self.error = None
+            runs = [Run("A", MarketModel(self.scenario, rng=self.scenario.seed))]
+            if self.compare:
+                try:
+                    variant = self.variant.overrides(self.scenario)
+                    scenario_b = load(self.path, [*self.overrides(), *variant],
+                                      {o: f"run B: {self.variant.describe()}" for o in variant}).scenario
+                except (ScenarioError, ValueError) as exc:
+                    self.compare = False
+                    self.runs = runs
+                    self.follow_id = min(self.follow_id, max(runs[0].model.consumers.n - 1, 0))
+                    return self._fail(f"side-by-side refused: {exc}")
+                runs.append(Run("B", MarketModel(scenario_b, rng=self.scenario.seed)))
+            self.runs = runs
+            self.follow_id = min(self.follow_id, max(runs[0].model.consumers.n - 1, 0))
+            self.speed = 0.0
+            self._last_batch = None
+            return None
+
+    @property
+    def day(self) -> int:
+        """Recorded days simulated so far."""
+        return self.runs[0].day
+
+    @property
+    def finished(self) -> bool:
+        return not self.runs[0].model.running
+
+    def step(self, days: int = 1) -> int:
+        """Advance every run by up to `days` recorded days; the number of days advanced."""
+        done = 0
+        with self.lock:
+            for _ in range(days):
+                if self.finished:
+                    break
+                for run in self.runs:
+                    run.model.step()
+                self._record()
+                done += 1
+        return done
+
+    def play_batch(self, budget_s: float = 0.25, max_days: int = 60) -> int:
+        """Step for about `budget_s` seconds (at least one day) and update `speed`.
+
+        `speed` is days over the wall time since the previous batch ended, so it includes drawing
+        the page in between: the rate students see. The unrecorded burn-in is not counted."""
+        with self.lock:
+            for run in self.runs:
+                if run.model.t < run.model.scenario.burn_in_days:
+                    run.model.burn_in()
+                    self._last_batch = None
+        started = time.perf_counter()
+        done = 0
+        while done < max_days and not self.finished:
+            done += self.step(1)
+            if time.perf_counter() - started >= budget_s:
+                break
+        now = time.perf_counter()
+        since = self._last_batch if self._last_batch is not None and now - self._last_batch < 5.0 else started
+        if done and now > since:
+            self.speed = done / (now - since)
+        self._last_batch = now
+        return done
+
+    # --- the followed consumer ------------------------------------------------------------------
+
+    def follow(self, consumer: int) -> str | None:
+        """Follow another consumer from today on; a message if the id is out of range."""
+        with self.lock:
+            n = self.runs[0].model.consumers.n
+            if not 0 <= consumer < n:
+                return self._fail(f"consumer id: {consumer} is out of range; allowed: 0 to {n - 1}")
+            self.follow_id = int(consumer)
+            self.runs[0].follow = []
+            self._record()
+            self.error = None
+            return None
+
+    def _record(self) -> None:
+        run = self.runs[0]
+        m = run.model
+        if not m.t or not 0 <= self.follow_id < m.consumers.n:
+            return
+        row = m.consumers[self.follow_id]
+        since = int(row["delinquent_since"])
+        entry = {
+            "day": run.day, "cash": float(row["cash"]), "debt": float(row["debt"]), "orders": int(row["orders"]),
+            "bnpl_orders": int(row["bnpl_orders"]), "loans_taken": int(row["loans_taken"]),
+            "days_overdue": m.t - since if since >= 0 else 0, "client_of": int(row["client_of"]),
+        }
+        if run.follow and run.follow[-1]["day"] == entry["day"]:
+            run.follow[-1] = entry
+        else:
+            run.follow.append(entry)

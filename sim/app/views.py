@@ -1,0 +1,119 @@
+"""The views: status line, live charts, the network, and the followed consumer.
+
+Plain functions called inside the page's render (not components of their own), so the page can catch
+anything that goes wrong while drawing them and show a message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import solara
+
+from sim.app import charts, controls, follow, network, variant
+from sim.app.session import Run, Session
+
+Apply = Callable[[Callable[[], str | None]], None]
+
+
+def _chart(key: str, option: dict[str, Any], height: int = 290) -> None:
+    points = sum(len(s.get("data", [])) for s in option.get("series", []))
+    solara.FigureEcharts(option=option, responsive=True,
+                         attributes={"style": f"height: {height}px; width: 100%;", "class": f"chart chart-{key}",
+                                     "data-chart": key, "data-points": str(points)})
+
+
+def _figures(run: Run, label: str) -> None:
+    """One line of figures to date for a run."""
+    figures = charts.headline(run)
+    if not figures:
+        return
+    with solara.Row(gap="16px", style={"flex-wrap": "wrap", "padding": "0 8px", "align-items": "baseline"}):
+        if label:
+            solara.Text(label, style={"font-weight": "600", "min-width": "80px"})
+        for name, text in (
+            ("orders", f"{figures['orders']:,.0f}"), ("BNPL share", f"{100 * figures['bnpl_share']:.1f}%"),
+            ("lent", f"{network.money(figures['lent'])} RMB"),
+            ("written off", f"{network.money(figures['written_off'])} RMB"),
+            ("recovered", f"{100 * figures['recovery_rate']:.0f}% of write-offs"),
+            ("90+ dpd", f"{100 * figures['dpd90']:.1f}%"), ("intermediary clients", f"{figures['clients']:,.0f}"),
+        ):
+            solara.Text(f"{name}: {text}", classes=["figure"], style={"font-size": "1.05em"})
+
+
+def status(session: Session, playing: bool) -> None:
+    """Day counter, state, speed, and a few figures to date for each run."""
+    run = session.runs[0]
+    state = "finished" if session.finished else ("playing" if playing else "paused")
+    with solara.Column(gap="2px", style={"background": "#f4f6f8", "border-radius": "6px", "padding": "4px 0"}):
+        with solara.Row(gap="18px", style={"align-items": "baseline", "padding": "0 8px"}):
+            solara.Text(f"Day {session.day} of {run.model.scenario.days}", classes=["day-counter"],
+                        style={"font-size": "1.6em", "font-weight": "600"})
+            solara.Text(state, classes=["run-state"], style={"color": "#666"})
+            if session.speed:
+                solara.Text(f"{session.speed:.0f} days/s", classes=["speed"], style={"color": "#666"})
+            solara.Text("amounts in simulated RMB", style={"color": "#888", "font-size": "0.9em"})
+        compare = len(session.runs) > 1
+        for r in session.runs:
+            _figures(r, f"{r.label} ({'solid' if r.label == 'A' else 'dashed'})" if compare else "")
+    if compare:
+        a, v = session.runs[0], session.variant
+        params = [p for p in a.model.scenario.platforms if p.name in v.targets(a.model.scenario)]
+        was = ", ".join(sorted({variant.as_text(variant.current(p, v.setting)) for p in params}))
+        solara.Text(f"Side by side, same seed {a.model.scenario.seed}: A (solid) = {v.platform} "
+                    f"{v.setting.replace('_', ' ')} {was} · B (dashed) = {v.value}", classes=["compare-legend"],
+                    style={"font-size": "1.1em", "font-weight": "600", "color": "#1f4e79", "padding": "2px 8px"})
+
+
+def live_charts(session: Session) -> None:
+    with solara.GridFixed(columns=3, column_gap="8px", row_gap="8px"):
+        for key, option in charts.all_charts(session.runs):
+            with solara.Card(margin=0):
+                _chart(key, option)
+
+
+def network_view(session: Session) -> None:
+    _chart("network", network.option(session.runs[0].model), height=420)
+
+
+def consumer(session: Session, apply: Apply) -> None:
+    """Follow one consumer through purchases, loans, delinquency and collection."""
+    run = session.runs[0]
+    model = run.model
+    i = session.follow_id
+
+    def pick(text: str) -> None:
+        try:
+            consumer = int(str(text).strip())
+        except ValueError:
+            apply(lambda: session._fail(f"consumer id: {text!r} is not a whole number"))
+            return
+        apply(lambda: session.follow(consumer))
+
+    with solara.Row(gap="8px", style={"align-items": "center"}):
+        with solara.Div(style={"max-width": "140px"}):
+            controls.TextControl("Consumer id", lambda: str(session.follow_id), pick, "consumer-id",
+                                 session.follow_id)
+        solara.Button("Random borrower", icon_name="mdi-dice-5", outlined=True,
+                      on_click=lambda: apply(lambda: session.follow(follow.random_borrower(model, session.rng))))
+        solara.Text(f"followed since day {run.follow[0]['day']}" if run.follow else "press Step or Play to follow",
+                    style={"color": "#666"})
+    if i >= model.consumers.n:
+        return
+    info = follow.profile(model, i)
+    with solara.Columns([1, 2]):
+        with solara.Column(gap="2px"):
+            for label, text in info.items():
+                solara.Text(f"{label}: {text}", classes=[f"consumer-{label.replace(' ', '-')}"])
+        with solara.Column():
+            _chart("consumer", follow.option(run), height=220)
+    rows = follow.loans(model, i)
+    if rows:
+        header = "| taken on day | lender | via | product | principal | outstanding | status | days past due |\n"
+        header += "|---|---|---|---|---:|---:|---|---:|\n"
+        lines = [f"| {'burn-in' if r['day'] <= 0 else r['day']} | {r['lender']} | {r['via']} | {r['product']} | "
+                 f"{r['principal']:,} | {r['outstanding']:,} | {r['status']} | {r['dpd']} |" for r in rows]
+        solara.Markdown(header + "\n".join(lines))
+    else:
+        solara.Text("No loans yet.", style={"color": "#666"})

@@ -1,0 +1,179 @@
+"""The teaching dashboard in a real headless Chromium (Debian's `chromium`, driven by Playwright).
+
+Starts `python run.py app` on a free loopback port, waits until it answers, then drives the page like
+a teacher: change a strategy, play, watch the charts grow, switch on side-by-side mode, screenshot.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS_SHOT = ROOT / "docs" / "img" / "dashboard.png"
+CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DAY = "() => { const e = document.querySelector('.day-counter'); return e ? parseInt(e.innerText.split(' ')[1]) : -1 }"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing (install it with ci/install_browser.sh)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[test])")
+pytest.importorskip("solara", reason="solara is not installed (pip install -e .)")
+expect = sync_api.expect
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+    """Poll the URL until the server answers 200 (or the process dies, or time runs out)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            output = proc.stdout.read() if proc.stdout else ""
+            raise RuntimeError(f"the app exited with code {proc.returncode}: {output}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)  # poll interval, not a fixed wait
+    raise RuntimeError(f"the app did not answer at {url} within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "run.py", "app", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_ready(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=CHROME_ARGS, headless=True,
+            viewport={"width": 1600, "height": 1900},
+        )
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser_context: BrowserContext, app_url: str) -> Iterator[Page]:
+    page = browser_context.new_page()
+    page.set_default_timeout(60_000)
+    expect.set_options(timeout=60_000)
+    page.goto(app_url)
+    expect(page.locator(".day-counter")).to_have_text(re.compile(r"Day 0 of \d+"), timeout=120_000)
+    yield page
+    page.close()
+
+
+def _choose(page: Page, field: str, option: str) -> None:
+    """Pick an option of a Vuetify select whose wrapper has class `field`."""
+    page.locator(f".{field}").click()
+    page.locator(".menuable__content__active .v-list-item", has_text=re.compile(f"^{option}$")).click()
+
+
+def _day(page: Page) -> int:
+    return int(page.evaluate(DAY))
+
+
+def _points(page: Page, chart: str) -> int:
+    return int(page.locator(f"[data-chart={chart}]").get_attribute("data-points"))
+
+
+def _refuses_bad_values(page: Page) -> None:
+    """A bad value gets a one-line message, no traceback, and the model in force is left alone."""
+    rate = page.locator(".rate-cap input")
+    rate.fill("abc")
+    rate.press("Enter")
+    message = page.locator(".app-message")
+    expect(message).to_contain_text("rate cap = abc")
+    expect(message).to_contain_text("not a number")
+    expect(rate).to_have_value("0.24")  # the field shows the value in force again
+    _choose(page, "strategy-select", "own_license")  # community has no licence lender to buy
+    expect(message).to_contain_text("license_lender: required for strategy own_license")
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body and 'File "' not in body
+    assert _day(page) == 0
+
+
+def test_dashboard_in_chromium(page: Page, tmp_path: Path) -> None:
+    """One browser session (one server, one Chromium: the test runs in one xdist worker)."""
+    _refuses_bad_values(page)
+
+    # change the community platform's strategy: the model is rebuilt at day 0 and the message goes
+    _choose(page, "strategy-select", "traffic_diversion")
+    expect(page.locator(".strategy-select")).to_contain_text("traffic_diversion")
+    expect(page.locator(".app-message")).to_have_count(0)
+    assert _day(page) == 0
+
+    # play: the day counter runs and the charts get more points over time
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"() => ({DAY})() >= 10")
+    first_day, first_points, started = _day(page), _points(page, "orders"), time.monotonic()
+    page.wait_for_function(f"() => ({DAY})() >= {first_day + 60}")
+    days_per_second = (_day(page) - first_day) / (time.monotonic() - started)
+    assert _points(page, "orders") > first_points
+    print(f"\nbrowser-observed speed: {days_per_second:.0f} simulated days a second")
+    overloaded = os.getloadavg()[0] > 3 * (os.cpu_count() or 1)  # a shared CI box: only require progress
+    assert days_per_second >= (3 if overloaded else 10)
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator(".run-state")).to_have_text("paused")
+
+    # side by side: run B on the same seed, both drawn
+    page.locator(".compare-switch").get_by_text("Side by side").click()
+    expect(page.locator(".compare-legend")).to_contain_text("B (dashed)")
+    expect(page.locator(".app-message")).to_have_count(0)
+    assert _day(page) == 0
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"() => ({DAY})() >= 90")
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator(".run-state")).to_have_text("paused")
+    page.get_by_role("button", name="Random borrower").click()
+    expect(page.locator(".consumer-loans-taken")).not_to_have_text("loans taken: 0")
+    page.get_by_role("button", name="Step").click()
+    page.wait_for_function("() => document.querySelectorAll('canvas').length >= 11")
+    legend = page.locator(".compare-legend").inner_text()
+    assert "A (solid)" in legend and "B (dashed)" in legend
+    assert "Traceback" not in page.locator("body").inner_text()
+
+    shot = tmp_path / "dashboard.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 50_000
+    DOCS_SHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, DOCS_SHOT)

@@ -1,0 +1,230 @@
+"""Bad input never crashes and never writes: one line on stderr, exit code 2, no output folder.
+
+Covers every malformed scenario file in tests/bad_scenarios/ (the older ones, whose messages are pinned in
+tests/test_scenario_files.py, and the newer ones in tests/bad_scenarios/more/), bad `--set` values and bad
+command-line options, through `run`, `check` and `compare`, in-process and in a real process.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import run as cli
+from tests.test_scenario_files import BAD_FILES
+
+ROOT = Path(__file__).resolve().parent.parent
+OLD = "tests/bad_scenarios"
+MORE = "tests/bad_scenarios/more"
+
+# file in tests/bad_scenarios/more -> the whole message after "error: "
+MORE_FILES = {
+    "a_directory": f"{MORE}/a_directory.yaml: file not found",
+    "bad_event_value": f"{MORE}/bad_event_value.yaml: events.0.value: 'forbid' is not one of allow, restrict, ban",
+    "binary_file": f"{MORE}/binary_file.yaml: not a text file (UTF-8 expected)",
+    "cycle3_a": f"{MORE}/cycle3_a.yaml: extends: cycle cycle3_a.yaml -> cycle3_b.yaml -> cycle3_c.yaml -> "
+                "cycle3_a.yaml",
+    "cycle3_b": f"{MORE}/cycle3_b.yaml: extends: cycle cycle3_b.yaml -> cycle3_c.yaml -> cycle3_a.yaml -> "
+                "cycle3_b.yaml",
+    "cycle3_c": f"{MORE}/cycle3_c.yaml: extends: cycle cycle3_c.yaml -> cycle3_a.yaml -> cycle3_b.yaml -> "
+                "cycle3_c.yaml",
+    "duplicate_lender": f"{MORE}/duplicate_lender.yaml: lenders: duplicate name 'cfc'",
+    "extends_directory": f"{MORE}/extends_directory.yaml: extends: file 'a_directory.yaml' not found (looked for "
+                         f"{MORE}/a_directory.yaml)",
+    "extends_empty": f"{MORE}/extends_empty.yaml: extends: '' is not a file path (expected e.g. 'baseline.yaml')",
+    "extends_non_utf8": f"{MORE}/latin1_bytes.yaml: not a text file (UTF-8 expected)",
+    "huge_float_count": f"{MORE}/huge_float_count.yaml: consumers.count: 1000000000000.0 is out of range; "
+                        "allowed: >= 0 and <= 50000000",
+    "huge_integer": f"{MORE}/huge_integer.yaml: days: 99999999999999999999999999999 is out of range; "
+                    "allowed: >= 1 and <= 3650",
+    "latin1_bytes": f"{MORE}/latin1_bytes.yaml: not a text file (UTF-8 expected)",
+    "merge_key_unknown": f"{MORE}/merge_key_unknown.yaml: line 2, column 1: YAML error: could not determine a "
+                         "constructor for the tag 'tag:yaml.org,2002:merge'",
+    "name_not_text": f"{MORE}/name_not_text.yaml: name: [\"not\", \"text\"] is not text (quote it)",
+    "named_list_number": f"{MORE}/named_list_number.yaml: platforms: 7 is not a list",
+    "nan_value": f"{MORE}/nan_value.yaml: lenders.cfc.apr: NaN is not a finite number",
+    "no_categories": f"{MORE}/no_categories.yaml: merchants.categories: [] has 0 items; at least 1 expected",
+    "tier_shares_zero": f"{MORE}/tier_shares_zero.yaml: consumers.tier_shares: [0, 0, 0]: the shares must not all "
+                        "be zero",
+    "negative_seed": f"{MORE}/negative_seed.yaml: seed: -1 is out of range; allowed: >= 0",
+    "overflow_to_infinity": f"{MORE}/overflow_to_infinity.yaml: regulation.rate_cap: Infinity is not a finite "
+                            "number",
+    "overflow_order_value": f"{MORE}/overflow_order_value.yaml: platforms.video.order_value: Infinity is not a "
+                            "finite number",
+    "infinite_value": f"{MORE}/infinite_value.yaml: platforms.video.order_value: Infinity is not a finite number",
+    "nan_in_list": f"{MORE}/nan_in_list.yaml: consumers.tier_income.0: NaN is not a finite number",
+    "bad_tier_pair": f"{MORE}/bad_tier_pair.yaml: platforms.video.deposit.tiers.0: [0, 1000, 5] has 3 items; "
+                     "exactly 2 expected",
+    "python_tag": f"{MORE}/python_tag.yaml: line 1, column 7: YAML error: could not determine a constructor for "
+                  "the tag 'tag:yaml.org,2002:python/object/apply:os.system'",
+    "section_null": f"{MORE}/section_null.yaml: consumers: null is not a mapping of keys",
+    "self_cycle": f"{MORE}/self_cycle.yaml: extends: cycle self_cycle.yaml -> self_cycle.yaml",
+    "top_level_string": f"{MORE}/top_level_string.yaml: the top level must be a mapping of keys, got 'just a string'",
+    "two_documents": f"{MORE}/two_documents.yaml: line 2, column 1: YAML error: but found another document",
+    "unknown_event_platform": f"{MORE}/unknown_event_platform.yaml: events.0.target: unknown name 'comunity' "
+                              "(known: community, entertainment, video); did you mean 'community'?",
+    "unknown_license_lender": f"{MORE}/unknown_license_lender.yaml: platforms.community.finance: unknown lender "
+                              "'ghost_lender' (known: video_credit, big_bank, cfc, micro_a, micro_b, micro_c)",
+}
+
+ALL_FILES = {
+    **{f"{OLD}/{name}.yaml": f"{OLD}/{name}.yaml: {msg}" for name, msg in BAD_FILES.items()},
+    f"{OLD}/cycle_b.yaml": f"{OLD}/cycle_b.yaml: extends: cycle cycle_b.yaml -> cycle_a.yaml -> cycle_b.yaml",
+    f"{OLD}/extends_then_bad.yaml": f"{OLD}/extends_then_bad.yaml: consumers.count: 5000000000 is out of range; "
+                                    "allowed: >= 0 and <= 50000000",
+    **{f"{MORE}/{name}.yaml": msg for name, msg in MORE_FILES.items()},
+    f"{MORE}/no_such_file.yaml": f"{MORE}/no_such_file.yaml: file not found",
+}
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def one_line_error(err: str) -> str:
+    """The message of a one-line 'error: ...' stderr (fails on anything else)."""
+    assert err.startswith("error: ") and err.endswith("\n") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err.removeprefix("error: ").removesuffix("\n")
+
+
+def test_at_least_forty_bad_files_and_every_fixture_used() -> None:
+    on_disk = {str(p.relative_to(ROOT)) for folder in (OLD, MORE) for p in (ROOT / folder).glob("*.yaml")}
+    assert on_disk == set(ALL_FILES) - {f"{MORE}/no_such_file.yaml"}
+    assert len(ALL_FILES) >= 40
+
+
+@pytest.mark.parametrize("path", sorted(ALL_FILES))
+def test_bad_file_run_exits_2_with_its_message_and_writes_nothing(
+    path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["run", path, "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert one_line_error(capsys.readouterr().err) == ALL_FILES[path]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["check", "compare"])
+@pytest.mark.parametrize("path", [f"{MORE}/binary_file.yaml", f"{MORE}/self_cycle.yaml", f"{MORE}/a_directory.yaml",
+                                  f"{OLD}/unknown_key.yaml"])
+def test_check_and_compare_give_the_same_message(
+    command: str, path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = ["--out", str(tmp_path / "out")] if command == "compare" else []
+    assert cli.main([command, "scenarios/classroom.yaml", path, *out]) == 2
+    captured = capsys.readouterr()
+    assert one_line_error(captured.err) == ALL_FILES[path]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_default_output_folder_is_not_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(ROOT / MORE / "latin1_bytes.yaml", tmp_path / "x.yaml")
+    assert cli.main(["x.yaml", "--quiet"]) == 2
+    assert one_line_error(capsys.readouterr().err) == "x.yaml: not a text file (UTF-8 expected)"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.yaml"]  # no outputs/ folder
+
+
+# --- --set values --------------------------------------------------------------------------------------
+
+SET_ERRORS = {
+    "consumers.count=1.0e+400": "consumers.count: Infinity is not a finite number",
+    "consumers.count=9999999999999999999999": "consumers.count: 9999999999999999999999 is out of range; "
+                                              "allowed: >= 0 and <= 50000000",
+    "days=.nan": "days: NaN is not a finite number",
+    "days=[1": "value '[1' is not valid YAML",
+    "=5": "expected KEY=VALUE, e.g. consumers.count=20000",
+    "lenders.0.apr=0.1": "lenders: unknown lender '0'; known: video_credit, big_bank, cfc, micro_a, micro_b, micro_c",
+    "regulation.rate_cap=": "regulation.rate_cap: null is not a number",
+    "platforms=5": "platforms: 5 is not a list",
+    "events=[{day: 1, kind: nope}]": "events.0.kind: 'nope' is not allowed; allowed: crackdown, rate_cap, ad_policy, "
+                                     "balance_limit, strategy",
+    "seed=-1": "seed: -1 is out of range; allowed: >= 0",
+    "platforms.video.tier_shares=[1,2]": "platforms.video.tier_shares: [1, 2] has 2 items; exactly 3 expected",
+    "name=": "name: null is not text (quote it)",
+    "name=!!python/object/apply:os.system [true]": "value '!!python/object/apply:os.system [true]' is not valid YAML",
+    "regulation.rate_cap=-0.1": "regulation.rate_cap: -0.1 is out of range; allowed: >= 0 and <= 1",
+}
+
+
+@pytest.mark.parametrize("override", sorted(SET_ERRORS))
+def test_bad_set_exits_2_with_its_message_and_writes_nothing(
+    override: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["run", "scenarios/classroom.yaml", "--set", override, "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys.readouterr().err) == f"--set {override}: {SET_ERRORS[override]}"
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- command-line options ----------------------------------------------------------------------------------
+
+# argv -> the last line on stderr. argparse's own errors print its usage first, then this one line.
+OPTION_ERRORS = {
+    ("run", "scenarios/classroom.yaml", "--seed", "abc"): "run.py run: error: argument --seed: invalid int value: "
+                                                          "'abc'",
+    ("run", "scenarios/classroom.yaml", "--days", "1e3"): "run.py run: error: argument --days: invalid int value: "
+                                                          "'1e3'",
+    ("run", "scenarios/classroom.yaml", "--consumers", "10k"): "run.py run: error: argument --consumers: invalid int "
+                                                               "value: '10k'",
+    ("run", "scenarios/classroom.yaml", "--set"): "run.py run: error: argument --set: expected one argument",
+    ("run",): "run.py run: error: the following arguments are required: scenario",
+    ("check",): "run.py check: error: the following arguments are required: scenarios",
+    ("run", "scenarios/classroom.yaml", "--sed", "3"): "run.py: error: unrecognized arguments: --sed 3",
+    ("compare", "scenarios/classroom.yaml", "--seeds", "x"): "run.py compare: error: argument --seeds: invalid int "
+                                                             "value: 'x'",
+}
+OUR_OPTION_ERRORS = {
+    ("run", "scenarios/classroom.yaml", "--days", "0"): "--days 0: days: 0 is out of range; allowed: >= 1 and <= 3650",
+    ("run", "scenarios/classroom.yaml", "--days", "4000"): "--days 4000: days: 4000 is out of range; allowed: >= 1 "
+                                                           "and <= 3650",
+    ("run", "scenarios/classroom.yaml", "--consumers", "-1"): "--consumers -1: consumers.count: -1 is out of range; "
+                                                              "allowed: >= 0 and <= 50000000",
+    ("run", "scenarios/classroom.yaml", "--seed", "-3"): "--seed -3: seed: -3 is out of range; allowed: >= 0",
+    ("compare", "scenarios/classroom.yaml", "--seeds", "0"): "--seeds: 0 is out of range; allowed: >= 1",
+    ("frobnicate",): "frobnicate: file not found",
+    ("run", "scenarios/classroom.yaml", "--out", "README.md"): "README.md exists and is not a folder",
+}
+
+
+@pytest.mark.parametrize("argv", sorted(OPTION_ERRORS))
+def test_bad_option_exits_2_with_usage_and_one_error_line(
+    argv: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(list(argv))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: run.py") and "Traceback" not in err
+    assert err.splitlines()[-1] == OPTION_ERRORS[argv]
+
+
+@pytest.mark.parametrize("argv", sorted(OUR_OPTION_ERRORS))
+def test_bad_option_value_exits_2_with_one_line(argv: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
+    before = _outputs()
+    assert cli.main(list(argv)) == 2
+    assert one_line_error(capsys.readouterr().err) == OUR_OPTION_ERRORS[argv]
+    assert _outputs() == before  # nothing new under outputs/
+
+
+def _outputs() -> set[Path]:
+    return set((ROOT / "outputs").rglob("*")) if (ROOT / "outputs").exists() else set()
+
+
+@pytest.mark.parametrize(("argv", "last_line"), [
+    (["run", f"{MORE}/binary_file.yaml"], f"error: {ALL_FILES[f'{MORE}/binary_file.yaml']}"),
+    (["run", "scenarios/classroom.yaml", "--seed", "abc"], OPTION_ERRORS[("run", "scenarios/classroom.yaml", "--seed",
+                                                                          "abc")]),
+])
+def test_real_process(argv: list[str], last_line: str, tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "run.py", *argv, "--out", str(tmp_path / "o")], capture_output=True,
+                          text=True, cwd=ROOT, check=False, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == last_line and "Traceback" not in proc.stderr
+    if last_line.startswith("error: "):
+        assert proc.stderr == last_line + "\n"
+    assert proc.stdout == "" and list(tmp_path.iterdir()) == []
