@@ -24,6 +24,7 @@ from sim.scenario_files import load
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "scenarios"
+MICRO_KINDS = ("micro_lender", "platform")  # online micro-loan licensees
 STOCK_COLUMNS = ("outstanding_principal", "consumer_principal", "merchant_principal", "deposits_held",
                  "pending_settlement", "active_merchants", "active_consumers", "restructurer_clients")
 
@@ -42,46 +43,109 @@ class Figure:
     tolerance: str  # why the band is what it is
     fitted: bool  # used to set the defaults (True) or left out to test (False)
     percent: bool = True
+    overrides: tuple[str, ...] = ()  # applied to the scenario for this figure's runs
+
+    @property
+    def run_key(self) -> tuple[str, tuple[str, ...]]:
+        return self.scenario, self.overrides
+
+    @property
+    def where(self) -> str:
+        return self.scenario + (f" ({', '.join(self.overrides)})" if self.overrides else "")
 
     def passes(self, mean: float) -> bool:
         return self.low <= mean <= self.high
 
 
+LONG = ("days=730",)  # two recorded years: enough delinquency spells reach 12 months to measure reachability
 FIGURES: tuple[Figure, ...] = (
     Figure("reachable_6m", "reachable borrowers at 6 months overdue", "baseline", 0.15, 0.125, 0.175,
-           "seed 000", "the seed quotes a round 15%: rounding to the nearest 5 points means +/-2.5 pp", True),
+           "seed 000", "the seed quotes a round 15%: rounding to the nearest 5 points means +/-2.5 pp", True,
+           overrides=LONG),
     Figure("reachable_12m", "reachable borrowers at 12 months overdue", "baseline", 0.05, 0.025, 0.075,
-           "seed 000", "the seed quotes a round 5%: rounding to the nearest 5 points means +/-2.5 pp", True),
+           "seed 000", "the seed quotes a round 5%: rounding to the nearest 5 points means +/-2.5 pp", True,
+           overrides=LONG),
     Figure("npl_recovery", "principal recovered from NPL sales (sale price / defaulted principal sold)",
            "baseline", 0.094, 0.069, 0.10, "NPL pilot 8.19% (2022), 9.4% (Q3 2024), 6.9% (Q1 2025); ~10% (seed 000)",
            "the span of the reported figures, 6.9%-10%", True),
     Figure("micro_turnover", "micro-lender lending turnover (lending a year / average balance)", "baseline", 2.73,
            2.3, 2.8, "Guangzhou micro-lenders: 37.09 / 13.568 (2024); 30.53 / 12.71 (2025), seed 001",
-           "2024 on end balance 2.73; 2025 on end balance 2.40 and on mean balance 2.32", False, percent=False),
+           "2024 on end balance 2.73; 2025 on end balance 2.40 and on mean balance 2.32", True, percent=False),
     Figure("micro_yield", "micro-lender revenue yield (interest a year / average balance)", "baseline", 0.113,
            0.10, 0.125, "Guangzhou micro-lenders: revenue 1.53 / balance 13.568 (2024), seed 001",
-           "balance is an end-of-year stock that moved 6% in a year: about +/-10% relative", False),
+           "balance is an end-of-year stock that moved 6% in a year: about +/-10% relative", True),
     Figure("micro_net_margin", "micro-lender net margin (change in equity / interest)", "baseline", 0.064, 0.03,
            0.10, "Guangzhou micro-lenders: net profit 0.098 / revenue 1.53 (2024), seed 001",
            "a residual ~15x smaller than revenue: 1 pp of loss rate moves it ~9 pp; band +/-3.5 pp is tight",
-           False),
+           True),
     Figure("lender_exit_share", "lenders exiting in a year of consolidation (share of micro-lenders)",
            "microlender_consolidation", 7 / 36, 0.098, 0.35, "Guangzhou: 36 -> 29 online micro-lenders, seed 001",
            "7 of 36 is one draw: its 95% binomial (Wilson) interval is 9.8%-35%", True),
     Figure("video_buyers_per_dau", "monthly buyers / daily active users, video platform", "baseline", 134 / 409,
            0.28, 0.38, "Kuaishou Q2 2025: 134 m monthly buyers, 409 m DAU, seed 001",
-           "one quarter's ratio of two differently defined KPIs (monthly vs daily): +/-15% relative", False),
+           "one quarter's ratio of two differently defined KPIs (monthly vs daily): +/-15% relative", True),
     Figure("video_gmv_per_buyer", "GMV per monthly buyer, video platform (RMB a month)", "baseline", 893.0, 800.0,
            980.0, "Kuaishou Q2 2025: RMB 358.9 bn / 3 months / 134 m buyers; Q3 385.0 bn gives ~958",
-           "Q2 893 vs Q3 958 (at Q2 buyers): +/-10% around Q2", False, percent=False),
+           "Q2 893 vs Q3 958 (at Q2 buyers): +/-10% around Q2", True, percent=False),
     Figure("entertainment_finance_share", "finance share of the entertainment platform's revenue",
            "entertainment_traffic_finance", 0.103, 0.0902, 0.1156,
            "iQiyi 'other revenue' (mostly credit): 9.02% (end-2023) -> 11.56% (Q1 2025), seed 000",
-           "the article's own range", True),
+           "the article's own range", False),
     Figure("community_merchant_growth", "growth of the community platform's merchant count in a year",
-           "baseline", 9.1, 3.8, 9.1, "Xiaohongshu 2023-24: new merchants +910%, large merchants +380% to +560%, "
-           "seed 000", "the range of the merchant-growth figures the seed reports (+380% to +910%)", True),
+           "community_ads_only", 9.1, 3.8, 9.1,
+           "Xiaohongshu 2023-24: new merchants +910%, large merchants +380% to +560%, seed 000",
+           "the range of the merchant-growth figures the seed reports (+380% to +910%)", True),
 )
+
+
+NOTES = """
+**Scale.** Runs use 20,000 consumers by default (shops scaled in proportion). A simulated consumer is one
+real person, so per-person figures (GMV per buyer, reachability) compare directly; institutions are scaled
+by the population, so ratios of a lender's flows to its balance compare directly too. Reachability is
+measured over two recorded years (`days=730`): only delinquency spells still open at 6 / 12 months count.
+
+**How the fitted figures were fitted.** `python run.py calibrate` (scipy Nelder-Mead on the unit cube, common
+random numbers over seeds) with `scenarios/targets/video_commerce.yaml` (video purchase_rate and order_value
+-> 0.0126 a visit and RMB 893); `scenarios/targets/reachability.yaml` defines the reachability fit, which was
+done as a short grid at two recorded years because a full run was too slow on the shared machine
+(collections.contact_scale_days 140, contact_shape 0.7; the analytic Weibull for 15% / 5% is ~68 days, 0.66,
+but reached borrowers cure, so the spells still open are biased toward the unreachable). By hand: NPL price
+8.5% of principal (the pilot's 2.6-5.8% discounts are on principal plus interest); micro-lenders' risk
+appetite 0.8, 9-month cash loans, loan-ad price RMB 0.5 a click and third-party shop loans moved from micro_a
+to cfc (targets in `scenarios/targets/micro_lenders.yaml`); the consolidation scenario's newcomers (micro_d/e
+with a capital buffer) for the exit share; merchant_growth 8 a year on the community platform in
+`community_ads_only.yaml`. Held out (not used to set anything): the entertainment platform's finance share and
+the daily-series checks.
+
+**Figures that fail, and why.**
+- *Reachable at 12 months* (1.9%, interval -1.4% to 5.2%): few spells last a year (a few dozen per seed at
+  20,000 consumers), so the estimate is noisy; the grid point chosen gave 5.3% on one seed. A longer horizon or
+  more consumers would settle it; the Weibull shape could then be refitted.
+- *NPL recovery* (6.7%): the model prices a sale on the claim still open, while this figure divides by the
+  defaulted principal (part of which was recovered before the sale), so it sits below `npl_price` (8.5%); a
+  price of ~10% would bring it into the band, but that was not re-run in time.
+- *Micro-lender yield* (21% vs 11%) and *net margin* (43% vs 6%): the model's micro-lenders price at the 24%
+  cap and book interest on their whole performing book, and the sector here is three micro-lenders plus the
+  video platform's lender. The real sector's 11% yield implies an average price near 12-13%: it is dominated by
+  platform-affiliated lenders lending at bank-like rates, which the library does not contain. With the old
+  defaults (risk appetite 1.5-1.9, RMB 3 a click) the same lenders lost money (margin -50% to -150%, most of them
+  exiting within the year), with the new ones they are very profitable: the margin is a small residual of large
+  flows and the model has no provisioning, so it jumps between these regimes. Matching both needs lower-priced
+  platform-affiliated lenders in the baseline (a scenario change) and, for the margin, provisions.
+- *Micro-lender turnover* (3.0 vs 2.3-2.8): the video platform's lender (BNPL, 6 instalments) turns over ~3.9
+  times a year; the micro-lenders alone are at ~2.6.
+
+**Caveats on fitted figures that pass.** Video: the model gives every user the same purchase chance per visit
+(activity varies with log-sd 0.5 only), so buyers ~1/3 of DAU and RMB 890 per buyer can only be matched
+together with ~1.1 orders per buyer a month of ~RMB 890 each: an order stands for a buyer's monthly basket.
+Matching both with realistic order values (RMB 50-100) needs a per-consumer purchase frequency with a heavy tail
+(a mechanism change in sim/commerce.py). Community growth: with the baseline's merchant_growth 1.5 the community
+shop count saturates within the burn-in (platform demand does not grow with the number of shops, and shops'
+fixed costs are set from the initial expected sales, so entrants crowd each other out); only a very high entry
+rate (8 a year, with heavy churn) reaches the seed's growth. Lender exits: the share is of the online
+micro-loan licensees active on recorded day 1 (7-8 lenders), so one exit is 12-14 points.
+"""
+"""Free text appended to the report: what was fitted how, and what the model cannot match and why."""
 
 
 # --- one run --------------------------------------------------------------------------------------
@@ -113,7 +177,7 @@ def snapshot(model: Any) -> Snapshot:
         equity={lend.name: lend.equity for lend in model.lender_list},
         sold_defaulted=sold_defaulted(model),
         micro_active={lend.name for lend in model.lender_list
-                      if lend.kind == "micro_lender" and lend.active and lend.licensed},
+                      if lend.kind in MICRO_KINDS and lend.active and lend.licensed},
     )
 
 
@@ -131,8 +195,8 @@ def measure(model: Any, start: Snapshot) -> dict[str, float]:
     proceeds = sum(lend.totals["npl_proceeds"] - start.lender_totals[lend.name]["npl_proceeds"]
                    for lend in model.lender_list)
     out["npl_recovery"] = proceeds / sold_principal if sold_principal > 0 else math.nan
-    # Micro-lenders as one sector (as the Guangzhou figures are).
-    micro = [lend for lend in model.lender_list if lend.kind == "micro_lender"]
+    # Online micro-loan licensees as one sector, as the Guangzhou figures are (platform-owned lenders included).
+    micro = [lend for lend in model.lender_list if lend.kind in MICRO_KINDS and (lend.licensed or lend.book > 0)]
     names = {lend.name for lend in micro}
     mean_book = float(lends[lends["name"].isin(names)].groupby("day")["book"].sum().mean()) if len(lends) else 0.0
     lent = sum(lend.totals["originated"] - start.lender_totals[lend.name]["originated"] for lend in micro)
@@ -141,7 +205,7 @@ def measure(model: Any, start: Snapshot) -> dict[str, float]:
     out["micro_turnover"] = lent / mean_book / years if mean_book > 0 else math.nan
     out["micro_yield"] = interest / mean_book / years if mean_book > 0 else math.nan
     out["micro_net_margin"] = profit / interest if interest > 0 else math.nan
-    exited = sum(1 for lend in micro if lend.name in start.micro_active and not lend.active)
+    exited = sum(1 for lend in model.lender_list if lend.name in start.micro_active and not lend.active)
     out["lender_exit_share"] = exited / len(start.micro_active) / years if start.micro_active else math.nan
     out["lender_exits"] = float(exited)
     # Platforms.
@@ -263,28 +327,29 @@ class Result:
 def run_validation(seeds: int, consumers: int | None, progress: Callable[[str], None] | None = None,
                    figures: tuple[Figure, ...] = FIGURES) -> tuple[list[Result], pd.DataFrame, Scenario]:
     """Run each scenario the figures need over seeds 1..`seeds`; returns results and one baseline series."""
-    needed = sorted({f.scenario for f in figures})
-    measures: dict[str, list[dict[str, float]]] = {}
+    needed = sorted({f.run_key for f in figures})
+    measures: dict[tuple[str, tuple[str, ...]], list[dict[str, float]]] = {}
     market = pd.DataFrame()
     base: Scenario | None = None
-    for stem in needed:
-        scenario = load(str(LIBRARY / f"{stem}.yaml")).scenario
-        measures[stem] = []
+    for key in needed:
+        stem, overrides = key
+        scenario = load(str(LIBRARY / f"{stem}.yaml"), list(overrides)).scenario
+        measures[key] = []
         for seed in range(1, seeds + 1):
             if progress:
-                progress(f"{stem} seed {seed}")
+                progress(f"{stem} {' '.join(overrides)} seed {seed}")
             values, model = run_measured(scenario, seed, consumers)
-            measures[stem].append(values)
-            if stem == "baseline" and seed == 1:
+            measures[key].append(values)
+            if key == ("baseline", ()) and seed == 1:
                 market, base = model.market_table(), model.scenario
     if base is None:  # the series figure always comes from the baseline
         _, model = run_measured(load(str(LIBRARY / "baseline.yaml")).scenario, 1, consumers)
         market, base = model.market_table(), model.scenario
-    results = [Result(f, [m[f.key] for m in measures[f.scenario]]) for f in figures]
+    results = [Result(f, [m[f.key] for m in measures[f.run_key]]) for f in figures]
     return results, market, base
 
 
-def _fmt(fig: Figure, v: float) -> str:
+def fmt(fig: Figure, v: float) -> str:
     if not np.isfinite(v):
         return "n/a"
     return f"{100 * v:.1f}%" if fig.percent else f"{v:,.2f}"
@@ -336,8 +401,8 @@ def report(results: list[Result], checks: list[tuple[str, bool, str]], seeds: in
     for r in results:
         f = r.figure
         mean, lo, hi = r.stats
-        lines.append(f"| {f.label} | {f.scenario} | {_fmt(f, f.real)} | {_fmt(f, f.low)} - {_fmt(f, f.high)} | "
-                     f"{_fmt(f, mean)} | {_fmt(f, lo)} - {_fmt(f, hi)} | {'fit' if f.fitted else 'test'} | "
+        lines.append(f"| {f.label} | {f.where} | {fmt(f, f.real)} | {fmt(f, f.low)} - {fmt(f, f.high)} | "
+                     f"{fmt(f, mean)} | {fmt(f, lo)} - {fmt(f, hi)} | {'fit' if f.fitted else 'test'} | "
                      f"{'PASS' if r.passed else '**FAIL**'} |")
     lines += ["", f"![figures vs tolerance]({figure_paths['intervals']})", "", "## Sources and tolerances", ""]
     for r in results:
@@ -368,8 +433,5 @@ def validate(seeds: int = 5, consumers: int | None = 20_000, doc: Path = ROOT / 
     rel = lambda p: Path(p).relative_to(doc.parent).as_posix() if doc.parent in Path(p).parents else str(p)  # noqa: E731
     paths = {"intervals": rel(figures_dir / "validation_intervals.png"),
              "series": rel(figures_dir / "validation_series.png")}
-    notes_file = ROOT / "docs" / "validation_notes.md"
-    if not notes and notes_file.is_file():
-        notes = notes_file.read_text(encoding="utf-8")
-    doc.write_text(report(results, checks, seeds, consumers, paths, notes), encoding="utf-8")
+    doc.write_text(report(results, checks, seeds, consumers, paths, notes or NOTES), encoding="utf-8")
     return results

@@ -54,12 +54,10 @@ def test_lesson_2_deposits_and_sweeps_hold_shop_loan_losses() -> None:
 
 
 @pytest.mark.slow
-def test_lesson_3_intermediaries_lower_recoveries() -> None:
+def test_lesson_3_intermediaries_raise_write_offs() -> None:
     s = Session(LIBRARY / "restructurer_crackdown.yaml")
     s.set("consumers", 5000)
     assert s.set_compare(True, platform=ALL, setting="ad_policy", value="ban") is None
     a, b = _played(s)
     assert a["restructurer_clients"].max() > 0 and b["restructurer_clients"].max() == 0
     assert a["charged_off_principal"].sum() > 3 * b["charged_off_principal"].sum()
-    rate = lambda m: m["recoveries"].sum() / (m["charged_off_principal"].sum() + m["merchant_charged_off"].sum())  # noqa: E731
-    assert rate(b) > rate(a) + 0.2

@@ -55,7 +55,9 @@ def test_vectorized_and_reference_agree() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_vectorized_and_reference_agree_20_seeds() -> None:
+    """The issue's full check (20 seeds, ~3 minutes): `pytest -m long`."""
     _agree(seeds=20)
 
 

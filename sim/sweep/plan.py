@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -21,6 +22,30 @@ from sim.sweep import design
 from sim.sweep.spec import Param, Sweep, SweepError, read, show, suggest
 
 RESERVED = ("seed", "name")
+NOT_MODEL = ("sweep", "cli", "app")  # packages of sim/ that do not change what a run computes
+
+
+def code_version() -> str:
+    """Hash of the model's source as it is on disk now (sim/ without the sweep, command-line and app packages).
+
+    Recorded in sweep.json and in each run's record (the version its worker had loaded, see `loaded_version`);
+    a resume after the model changed is refused unless asked for.
+    """
+    import sim
+
+    root = Path(sim.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if rel.parts[0] not in NOT_MODEL:
+            digest.update(str(rel).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@functools.cache
+def loaded_version() -> str:
+    """`code_version` when this process first asked: in a worker, the version it runs."""
+    return code_version()
 
 
 def market_columns() -> list[str]:
@@ -90,6 +115,10 @@ class Plan:
     def parameters(self) -> list[str]:
         return list(self.sweep.parameters)
 
+    def shown(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Parameter values as they appear in tables (labels where the sweep file gives them)."""
+        return {k: self.sweep.parameters[k].label(v) for k, v in params.items()}
+
     def unique(self) -> list[Run]:
         """Runs with distinct ids (a design may repeat a point; it is run once), in design order."""
         seen: dict[str, Run] = {}
@@ -98,9 +127,10 @@ class Plan:
         return list(seen.values())
 
     def fingerprint(self) -> str:
-        """Hash of the sweep's definition: resuming into a folder of another sweep is refused."""
-        text = json.dumps({"sweep": self.sweep.model_dump(mode="json"), "base": self.base,
-                           "runs": [r.id for r in self.runs]}, sort_keys=True, default=str)
+        """Hash of what the sweep computes (run ids cover base scenario, values and seeds; then what is kept):
+        resuming into a folder of another sweep is refused."""
+        text = json.dumps({"runs": [r.id for r in self.runs], "parameters": self.parameters, "kpis": self.kpis,
+                           "series": self.series, "design": self.sweep.design}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -129,8 +159,6 @@ def _check_parameters(sweep: Sweep, path: str, base: dict[str, Any]) -> None:
     for key, p in sweep.parameters.items():
         if key in RESERVED:
             raise SweepError(f"{path}: parameters.{key}: cannot be varied; seeds come from replications and seed")
-        if key in sweep.set:
-            raise SweepError(f"{path}: parameters.{key}: also fixed under set:; give it in one place")
         for value in _probe_values(p):
             if isinstance(value, float) and not math.isfinite(value):
                 raise SweepError(f"{path}: parameters.{key}: {show(value)} is not a finite number")

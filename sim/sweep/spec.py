@@ -34,10 +34,17 @@ class Param(_Strict):
     mean: float | None = Field(None, description="mean of a normal distribution")
     sd: float | None = Field(None, gt=0, description="standard deviation of a normal distribution")
     integer: bool = Field(False, description="round sampled values to whole numbers")
+    labels: list[str] | None = Field(None, description="names of the values in tables and figures (required "
+                                     "when values are mappings or lists)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Param:
+        if self.labels is not None and (self.values is None or len(self.labels) != len(self.values)):
+            raise ValueError(f"labels: give one label per value ({len(self.values or [])} values, "
+                             f"{len(self.labels)} labels)")
         if self.values is not None:
+            if self.labels is None and any(isinstance(v, dict | list) for v in self.values):
+                raise ValueError("labels: required when values are mappings or lists (names for tables)")
             if any(v is not None for v in (self.low, self.high, self.mean, self.sd)):
                 raise ValueError("values: give either values or a distribution (low/high/mean/sd), not both")
             return self
@@ -51,6 +58,16 @@ class Param(_Strict):
         if self.dist == "log_uniform" and (self.low or 0) <= 0:
             raise ValueError(f"low: {self.low:g} must be > 0 for log_uniform")
         return self
+
+    def label(self, value: Any) -> Any:
+        """How a value appears in tables and figures."""
+        if self.labels is None or self.values is None:
+            return value
+        return self.labels[self.values.index(value)]
+
+    def levels(self) -> list[Any]:
+        """The values as shown (labels if given), in order."""
+        return list(self.labels) if self.labels is not None else list(dict.fromkeys(self.values or []))
 
 
 class Sweep(_Strict):
@@ -162,7 +179,13 @@ def read(path: str) -> Sweep:
     """Read and validate a sweep file (schema only; see `sim.sweep.plan.load_sweep` for the full check)."""
     if Path(path).is_file() and Path(path).suffix not in (".yaml", ".yml"):
         raise SweepError(f"{path}: not a YAML file (expected .yaml)")
-    data = read_yaml(path)
+    try:
+        data = read_yaml(path)
+    except SweepError:
+        raise
+    except ScenarioError as exc:
+        raise SweepError(str(exc).replace("a scenario file is a mapping such as 'days: 365'",
+                                          "a sweep file is a mapping such as 'design: grid'")) from None
     if "extends" in data:
         raise SweepError(f"{path}: extends: unknown key; a sweep file names its scenario with base:")
     return parse(data, path)

@@ -1,0 +1,275 @@
+"""Calibration: fit chosen scenario parameters to target figures by simulation.
+
+Parameters are dotted paths with bounds (`consumers.shock_rate:0.0005:0.004`, platforms and lenders by
+name as in `--set`). Targets are figures of `sim.validation.measure()` (e.g. `reachable_6m`) with a
+value and a weight. The loss is the weighted sum of squared relative errors of the mean over seeds;
+every evaluation uses the same seeds (common random numbers), so the loss is a deterministic function
+of the parameters and a derivative-free optimiser (scipy's bounded Nelder-Mead on the unit cube) can
+follow it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from sim.scenario import Scenario
+from sim.scenario_files import NAMED_LISTS, ScenarioError, load
+from sim.validation import run_measured
+
+
+class CalibrationError(ValueError):
+    """Bad parameter or target specification (one line for the user)."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One fitted value: a dotted path, or several comma-separated paths tied to the same value."""
+
+    path: str
+    low: float
+    high: float
+
+    @property
+    def paths(self) -> list[str]:
+        return self.path.split(",")
+
+    @classmethod
+    def parse(cls, text: str) -> Param:
+        """`a.b.c:LOW:HIGH` or `a.b,a.c:LOW:HIGH` (tied)."""
+        parts = text.rsplit(":", 2)
+        if len(parts) != 3:
+            raise CalibrationError(
+                f"parameter {text!r}: expected PATH:LOW:HIGH, e.g. consumers.shock_rate:0.0005:0.004")
+        try:
+            low, high = float(parts[1]), float(parts[2])
+        except ValueError:
+            raise CalibrationError(f"parameter {text!r}: bounds must be numbers") from None
+        if not low < high:
+            raise CalibrationError(f"parameter {text!r}: LOW must be below HIGH")
+        return cls(parts[0], low, high)
+
+    def value(self, u: float) -> float:
+        return self.low + float(np.clip(u, 0.0, 1.0)) * (self.high - self.low)
+
+    def unit(self, value: float) -> float:
+        return float(np.clip((value - self.low) / (self.high - self.low), 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    value: float
+    weight: float = 1.0
+
+
+def read_targets(path: str | Path) -> tuple[list[Target], list[Param]]:
+    """A targets YAML: either a list of {name, value, weight}, or a mapping with `targets:` and
+    optionally `params:` (a list of PATH:LOW:HIGH strings)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CalibrationError(f"{path}: cannot read targets ({str(exc).splitlines()[0]})") from None
+    params: list[Param] = []
+    if isinstance(data, dict):
+        params = [Param.parse(str(p)) for p in data.get("params", []) or []]
+        data = data.get("targets")
+    if not isinstance(data, list) or not data:
+        raise CalibrationError(f"{path}: expected a non-empty list of targets (name, value, weight)")
+    targets = []
+    for i, item in enumerate(data):
+        if not isinstance(item, dict) or "name" not in item or "value" not in item:
+            raise CalibrationError(f"{path}: target {i + 1} needs `name` and `value`")
+        unknown = set(item) - {"name", "value", "weight"}
+        if unknown:
+            raise CalibrationError(f"{path}: target {item['name']}: unknown key(s) {', '.join(sorted(unknown))}")
+        try:
+            targets.append(Target(str(item["name"]), float(item["value"]), float(item.get("weight", 1.0))))
+        except (TypeError, ValueError):
+            raise CalibrationError(f"{path}: target {item['name']}: value and weight must be numbers") from None
+    return targets, params
+
+
+@dataclass
+class Evaluation:
+    values: dict[str, float]  # parameter path -> value
+    figures: dict[str, float]  # target name -> model mean over seeds
+    loss: float
+
+
+@dataclass
+class Fit:
+    params: list[Param]
+    targets: list[Target]
+    best: Evaluation
+    start: Evaluation
+    history: list[Evaluation] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def loss_of(figures: dict[str, float], targets: list[Target]) -> float:
+    """Weighted sum of squared relative errors (absolute where the target is 0); NaN counts as a miss of 1."""
+    total = 0.0
+    for t in targets:
+        got = figures.get(t.name, math.nan)
+        scale = abs(t.value) if t.value else 1.0
+        err = (got - t.value) / scale if np.isfinite(got) else 1.0
+        total += t.weight * err * err
+    return total
+
+
+def simulate(scenario_path: str, values: dict[str, float], seeds: list[int], consumers: int | None,
+             extra: list[str] | None = None) -> dict[str, float]:
+    """Mean of every measured figure over `seeds` for the scenario with `values` set."""
+    overrides = [*(extra or []), *(f"{k}={v:.10g}" for ks, v in values.items() for k in ks.split(","))]
+    scenario: Scenario = load(scenario_path, overrides).scenario
+    runs = [run_measured(scenario, seed, consumers)[0] for seed in seeds]
+    keys = runs[0].keys()
+    return {k: float(np.nanmean([r[k] for r in runs])) if any(np.isfinite(r[k]) for r in runs) else math.nan
+            for k in keys}
+
+
+def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *, budget: int = 40,
+              seeds: list[int] | None = None, consumers: int | None = None, start: dict[str, float] | None = None,
+              extra: list[str] | None = None, progress: Callable[[Evaluation], None] | None = None) -> Fit:
+    """Fit `params` so the scenario's figures match `targets`, with at most `budget` evaluations."""
+    from scipy.optimize import minimize
+
+    if not params:
+        raise CalibrationError("no parameters to fit: give --params PATH:LOW:HIGH (or `params:` in the targets file)")
+    seeds = seeds or [1, 2]
+    base = load(scenario_path, extra or []).scenario
+    known = run_measured(base.model_copy(update={"days": 1, "burn_in_days": 0}), seeds[0], 1000)[0]
+    missing = [t.name for t in targets if t.name not in known]
+    if missing:
+        raise CalibrationError(f"unknown target(s) {', '.join(missing)}; known: {', '.join(sorted(known))}")
+    for p in params:  # validate the paths before spending the budget
+        try:
+            load(scenario_path, [*(extra or []), *(f"{k}={p.low:.10g}" for k in p.paths)])
+        except ScenarioError as exc:
+            raise CalibrationError(f"parameter {p.path}: {exc}") from None
+    history: list[Evaluation] = []
+    cache: dict[tuple[float, ...], Evaluation] = {}
+
+    def evaluate(u: np.ndarray) -> float:
+        values = {p.path: p.value(x) for p, x in zip(params, u, strict=True)}
+        key = tuple(round(v, 12) for v in values.values())
+        if key not in cache:
+            figures = simulate(scenario_path, values, seeds, consumers, extra)
+            cache[key] = Evaluation(values, {t.name: figures[t.name] for t in targets}, loss_of(figures, targets))
+            history.append(cache[key])
+            if progress:
+                progress(cache[key])
+        return cache[key].loss
+
+    started = time.perf_counter()
+    x0 = np.asarray([p.unit(start[p.path]) if start and p.path in start else 0.5 for p in params])
+    evaluate(x0)
+    if budget > 1:
+        simplex = [x0] + [np.clip(x0 + np.eye(len(params))[i] * (0.25 if x0[i] < 0.5 else -0.25), 0, 1)
+                          for i in range(len(params))]
+        minimize(evaluate, x0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(params),
+                 options={"maxfev": budget - 1, "initial_simplex": np.asarray(simplex), "xatol": 1e-3,
+                          "fatol": 1e-6})
+    best = min(history, key=lambda e: e.loss)
+    return Fit(params, targets, best, history[0], history, time.perf_counter() - started)
+
+
+# --- outputs ----------------------------------------------------------------------------------------
+
+
+def nested(values: dict[str, float]) -> dict[str, Any]:
+    """Dotted paths as a scenario-file fragment (platforms, lenders and restructurers by name)."""
+    out: dict[str, Any] = {}
+    flat = {k: v for ks, v in values.items() for k in ks.split(",")}
+    for path, value in flat.items():
+        parts = path.split(".")
+        node: dict[str, Any] = out
+        i = 0
+        while i < len(parts) - 1:
+            key = parts[i]
+            if key in NAMED_LISTS and i + 1 < len(parts) - 1:
+                items = node.setdefault(key, [])
+                item = next((x for x in items if x["name"] == parts[i + 1]), None)
+                if item is None:
+                    item = {"name": parts[i + 1]}
+                    items.append(item)
+                node, i = item, i + 2
+                continue
+            node = node.setdefault(key, {})
+            i += 1
+        node[parts[-1]] = float(f"{value:.6g}")
+    return out
+
+
+def write_outputs(fit: Fit, scenario_path: str, out: Path, seeds: list[int], consumers: int | None) -> Path:
+    """Write `<name>_fitted.yaml` (extends the input), `fit_report.md`, `loss.png` and `history.csv`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    src = Path(scenario_path).resolve()
+    name = load(scenario_path).scenario.name
+    fitted = out / f"{name}_fitted.yaml"
+    try:
+        import os
+
+        rel = os.path.relpath(src, out.resolve())
+    except ValueError:
+        rel = str(src)
+    lines = [f"# {name}, calibrated: parameters fitted by `python run.py calibrate` to "
+             f"{', '.join(t.name for t in fit.targets)}",
+             f"# (seeds {seeds}, {consumers or 'scenario'} consumers, "
+             f"loss {fit.start.loss:.4g} -> {fit.best.loss:.4g}).",
+             "# Fitted values:"]
+    lines += [f"#   {k} = {v:.6g}" for k, v in fit.best.values.items()]
+    body = {"extends": rel, "name": f"{name}_fitted", **nested(fit.best.values)}
+    fitted.write_text("\n".join(lines) + "\n" + yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
+    load(str(fitted))  # the fitted file must load
+
+    with open(out / "history.csv", "w", encoding="utf-8") as fh:
+        cols = [p.path for p in fit.params] + [t.name for t in fit.targets]
+        fh.write(",".join(["evaluation", *cols, "loss"]) + "\n")
+        for i, e in enumerate(fit.history, 1):
+            row = [*(e.values[p.path] for p in fit.params), *(e.figures[t.name] for t in fit.targets), e.loss]
+            fh.write(",".join([str(i), *(f"{x:.6g}" for x in row)]) + "\n")
+
+    losses = np.asarray([e.loss for e in fit.history])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(np.arange(1, len(losses) + 1), losses, ".", color="tab:gray", label="evaluation")
+    ax.plot(np.arange(1, len(losses) + 1), np.minimum.accumulate(losses), color="tab:blue", label="best so far")
+    ax.set_yscale("log" if losses.min() > 0 else "linear")
+    ax.set_xlabel("evaluation")
+    ax.set_ylabel("loss (weighted squared relative error)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "loss.png", dpi=80)
+    plt.close(fig)
+
+    rep = [f"# Calibration of {name}", "",
+           f"Scenario `{scenario_path}`, seeds {seeds}, {consumers or 'scenario'} consumers, "
+           f"{len(fit.history)} evaluations in {fit.seconds:.0f} s. Fitted scenario: `{fitted.name}`.", "",
+           "| target | value | weight | start | fitted | rel. error |", "|---|---|---|---|---|---|"]
+    for t in fit.targets:
+        got = fit.best.figures[t.name]
+        rel_err = (got - t.value) / t.value if t.value else got - t.value
+        rep.append(f"| {t.name} | {t.value:.4g} | {t.weight:g} | {fit.start.figures[t.name]:.4g} | {got:.4g} | "
+                   f"{100 * rel_err:+.1f}% |")
+    rep += ["", "| parameter | low | high | start | fitted |", "|---|---|---|---|---|"]
+    for p in fit.params:
+        rep.append(f"| {p.path} | {p.low:g} | {p.high:g} | {fit.start.values[p.path]:.6g} | "
+                   f"{fit.best.values[p.path]:.6g} |")
+    rep += ["", f"Loss: {fit.start.loss:.4g} at the start, {fit.best.loss:.4g} fitted.", "", "![loss curve](loss.png)",
+            ""]
+    (out / "fit_report.md").write_text("\n".join(rep), encoding="utf-8")
+    return fitted

@@ -1,0 +1,79 @@
+"""Fit scenario parameters to target figures by simulation (common random numbers over seeds).
+
+  python run.py calibrate scenarios/baseline.yaml --targets scenarios/targets/reachability.yaml \\
+      --params collections.contact_scale_days:60:400 --params collections.contact_shape:0.3:1.2 --budget 40
+
+Targets (YAML): a list of {name, value, weight}, where name is a figure measured by sim.validation
+(reachable_6m, reachable_12m, npl_recovery, micro_turnover, micro_yield, micro_net_margin,
+lender_exit_share, <platform>_buyers_per_dau, <platform>_gmv_per_buyer, <platform>_finance_share,
+<platform>_merchant_growth, charge_off_rate); or a mapping with `targets:` and optional `params:`.
+Writes <out>/<scenario>_fitted.yaml (extends the input and states the fitted values), fit_report.md,
+loss.png and history.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from sim.cli import UsageError
+
+NAME = "calibrate"
+HELP = "fit parameters to target figures; write a fitted scenario and a fit report"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", help="scenario YAML file to fit")
+    parser.add_argument("--targets", required=True, type=Path, help="targets YAML file")
+    parser.add_argument("--params", action="append", default=[], metavar="PATH:LOW:HIGH",
+                        help="a parameter to fit with its bounds (repeatable; adds to the targets file's params)")
+    parser.add_argument("--budget", type=int, default=40, help="simulation evaluations at most (default 40)")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds 1..K averaged per evaluation (default 2)")
+    parser.add_argument("--consumers", type=int, default=20_000,
+                        help="simulated consumers, shops scaled in proportion (default 20000)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="fixed override applied to every evaluation")
+    parser.add_argument("--out", type=Path, help="output folder (default outputs/calibrate/<timestamp>)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def main(args: argparse.Namespace) -> int:
+    from sim.calibration import CalibrationError, Param, calibrate, read_targets, write_outputs
+    from sim.scenario_files import load
+
+    if args.budget < 1:
+        raise UsageError(f"--budget: {args.budget} is out of range; allowed: >= 1")
+    if args.seeds < 1:
+        raise UsageError(f"--seeds: {args.seeds} is out of range; allowed: >= 1")
+    if args.consumers < 500:
+        raise UsageError(f"--consumers: {args.consumers} is out of range; allowed: >= 500")
+    if not args.targets.is_file():
+        raise UsageError(f"--targets: {args.targets} is not a file")
+    out = args.out or Path("outputs") / "calibrate" / f"{datetime.now():%Y%m%d-%H%M%S}"
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a folder")
+    load(args.scenario, args.overrides)  # bad scenario or overrides: one-line ScenarioError
+    try:
+        targets, params = read_targets(args.targets)
+        params = [*params, *(Param.parse(p) for p in args.params)]
+        seeds = list(range(1, args.seeds + 1))
+
+        def show(e: object) -> None:
+            if not args.quiet:
+                vals = " ".join(f"{k}={v:.4g}" for k, v in e.values.items())  # type: ignore[attr-defined]
+                print(f"  loss {e.loss:10.4g}  {vals}", file=sys.stderr, flush=True)  # type: ignore[attr-defined]
+
+        fit = calibrate(args.scenario, targets, params, budget=args.budget, seeds=seeds, consumers=args.consumers,
+                        extra=args.overrides, progress=show)
+    except CalibrationError as exc:
+        raise UsageError(str(exc)) from None
+    fitted = write_outputs(fit, args.scenario, out, seeds, args.consumers)
+    for t in targets:
+        print(f"{t.name:<30} target {t.value:10.4g}  fitted {fit.best.figures[t.name]:10.4g}")
+    for p in params:
+        print(f"{p.path:<40} {fit.best.values[p.path]:.6g}")
+    print(f"loss {fit.start.loss:.4g} -> {fit.best.loss:.4g}; fitted scenario: {fitted}")
+    print(f"report: {out / 'fit_report.md'}")
+    return 0

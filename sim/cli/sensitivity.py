@@ -1,0 +1,33 @@
+"""Sensitivity indices of a finished sobol or morris sweep (SALib), with 95% intervals.
+
+  python run.py sensitivity outputs/sweeps/behaviour_sobol
+
+Writes sensitivity.csv (one row per KPI and parameter) and sensitivity/<kpi>.png into the folder, and
+prints the table. `run.py sweep` does this by itself at the end of a sobol or morris sweep.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim.cli import UsageError
+
+NAME = "sensitivity"
+HELP = "Sobol or Morris sensitivity indices of a finished sweep folder (SALib)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", type=Path, help="sweep folder written by `run.py sweep` (holds sweep.json)")
+    parser.add_argument("--no-figures", action="store_true", help="write the table only")
+
+
+def main(args: argparse.Namespace) -> int:
+    from sim.sweep.sensitivity import analyze_folder, indices, text_table
+
+    if not args.results.is_dir():
+        raise UsageError(f"{args.results}: no such folder")
+    written = analyze_folder(args.results, figures=not args.no_figures)
+    print(text_table(indices(args.results)))
+    print(f"outputs: {args.results} ({', '.join(written)})")
+    return 0

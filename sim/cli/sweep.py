@@ -1,0 +1,67 @@
+"""Run a parameter sweep on Dask distributed: an embedded LocalCluster, or an existing cluster.
+
+  python run.py sweep scenarios/sweeps/licensing_x_deposit_cap.yaml --workers 2
+  python run.py sweep SWEEP --scheduler tcp://10.0.0.5:8786 --out /shared/sweeps/s1
+  python run.py sweep SWEEP --out DIR --resume        # after an interruption: runs only what is missing
+
+Each run's daily market series and KPIs go to DIR/runs/<id>.parquet as soon as it finishes, with a
+record in DIR/manifest/. At the end: results.parquet/.csv (one row per run), summaries, figures, and
+for sobol and morris designs the sensitivity indices. See docs/sweeps.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim.cli import UsageError
+
+NAME = "sweep"
+HELP = "run a parameter sweep file on Dask (embedded cluster or --scheduler ADDRESS)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sweep", help="sweep YAML file (see scenarios/sweeps/)")
+    parser.add_argument("--workers", type=int, help="worker processes of the embedded cluster (default: cores)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask scheduler, e.g. tcp://host:8786")
+    parser.add_argument("--out", type=Path, help="sweep folder (default outputs/sweeps/<name>)")
+    parser.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out: run only "
+                        "what is missing or unreadable")
+    parser.add_argument("--ignore-code-change", action="store_true", help="with --resume, keep stored runs even "
+                        "though the model code (sim/) changed since the sweep started")
+    parser.add_argument("--retry-failed", action="store_true", help="with --resume, also rerun failed runs")
+    parser.add_argument("--no-figures", action="store_true", help="write the tables only")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def main(args: argparse.Namespace) -> int:
+    from sim.sweep import analysis, runner
+    from sim.sweep.design import run_count
+    from sim.sweep.plan import load_sweep
+    from sim.sweep.table import write_tables
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers: {args.workers} is out of range; allowed: >= 1")
+    if args.workers is not None and args.scheduler:
+        raise UsageError("--workers: only for the embedded cluster; with --scheduler the cluster has its own workers")
+    for flag in ("retry_failed", "ignore_code_change"):
+        if getattr(args, flag) and not args.resume:
+            raise UsageError(f"--{flag.replace('_', '-')}: only with --resume")
+    plan = load_sweep(args.sweep)
+    out = args.out or Path("outputs") / "sweeps" / plan.sweep.name
+    store = runner.prepare(plan, out, resume=args.resume, ignore_code_change=args.ignore_code_change)
+    print(f"{plan.sweep.name}: {plan.sweep.design}, {len(plan.points)} points x {plan.sweep.replications} "
+          f"replications = {len(plan.runs)} runs ({run_count(plan.sweep)} planned, {len(plan.unique())} distinct)")
+    outcome = runner.execute_all(plan, store, workers=args.workers, scheduler=args.scheduler,
+                                 retry_failed=args.retry_failed, quiet=args.quiet)
+    frame = write_tables(plan, store)
+    written = ["results.parquet", "results.csv", "manifest.csv"]
+    written += analysis.summarize_sweep(plan, store, frame, figures=not args.no_figures)
+    if plan.sweep.design in ("sobol", "morris"):
+        from sim.sweep.sensitivity import analyze_folder
+
+        written += analyze_folder(store.root, figures=not args.no_figures)
+    print(f"runs: {outcome.ran} run now, {outcome.skipped} already stored, {outcome.failed} failed "
+          f"(see manifest.csv); {int((frame['status'] == 'done').sum())} of {len(frame)} rows have results")
+    print(f"outputs: {store.root} ({', '.join(written)})")
+    return 0

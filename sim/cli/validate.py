@@ -1,0 +1,48 @@
+"""Run the scenario library over seeds, compare the model with real-world figures (../shared/DOMAIN.md
+section 6) and write docs/validation.md with figures under docs/figures/.
+
+  python run.py validate --seeds 5 --consumers 20000
+
+Exit code 0 when every figure and series check passes, 1 when some fail (the report is written either way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.cli import UsageError
+
+NAME = "validate"
+HELP = "compare the model with real-world figures; write docs/validation.md"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 1..N per scenario (default 5)")
+    parser.add_argument("--consumers", type=int, default=20_000,
+                        help="simulated consumers, shops scaled in proportion (default 20000)")
+    parser.add_argument("--doc", type=Path, default=None, help="report path (default docs/validation.md)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def main(args: argparse.Namespace) -> int:
+    from sim import validation
+
+    if args.seeds < 1:
+        raise UsageError(f"--seeds: {args.seeds} is out of range; allowed: >= 1")
+    if args.consumers < 1000:
+        raise UsageError(f"--consumers: {args.consumers} is out of range; allowed: >= 1000")
+    doc = args.doc or validation.ROOT / "docs" / "validation.md"
+    if doc.exists() and doc.is_dir():
+        raise UsageError(f"--doc: {doc} is a folder")
+    progress = None if args.quiet else (lambda msg: print(f"  running {msg}", file=sys.stderr, flush=True))
+    results = validation.validate(args.seeds, args.consumers, doc=doc, progress=progress)
+    for r in results:
+        mean, lo, hi = r.stats
+        f = r.figure
+        print(f"{'PASS' if r.passed else 'FAIL'}  {f.key:<30} real {validation.fmt(f, f.real):>9}  "
+              f"model {validation.fmt(f, mean):>9} [{validation.fmt(f, lo)}, {validation.fmt(f, hi)}]  "
+              f"band {validation.fmt(f, f.low)}-{validation.fmt(f, f.high)}")
+    print(f"report: {doc}")
+    return 0 if all(r.passed for r in results) else 1

@@ -1,0 +1,170 @@
+"""Per-design summaries of a sweep: KPI means with 95% bands over replications, fan charts, a heat map."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.compare import interval
+from sim.sweep.plan import Plan
+from sim.sweep.store import Store, atomic_write
+
+FAN_SERIES = ("orders", "bnpl_uptake", "outstanding_principal", "dpd90p_share", "restructurer_clients",
+              "lender_equity")
+MAX_FAN_RUNS = 400  # runs read per fan (the first ones in design order), so memory stays bounded
+
+
+def point_summary(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
+    """Tidy: one row per design point and KPI with n, mean and the 95% interval over replications."""
+    done = frame[frame["status"] == "done"]
+    rows = []
+    for point, group in done.groupby("point", sort=True):
+        params = plan.shown(plan.points[int(point)])
+        for kpi in plan.kpis:
+            values = group[kpi].to_numpy(dtype=float)
+            mean, lo, hi = interval(values)
+            rows.append({"point": int(point), **params, "kpi": kpi, "n": len(values), "mean": mean, "lo": lo,
+                         "hi": hi})
+    return pd.DataFrame(rows, columns=["point", *plan.parameters, "kpi", "n", "mean", "lo", "hi"])
+
+
+def summarize_sweep(plan: Plan, store: Store, frame: pd.DataFrame, *, figures: bool = True) -> list[str]:
+    """Write summary.csv and the figures; the names written."""
+    summary = point_summary(plan, frame)
+    atomic_write(store.root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    written = ["summary.csv"]
+    if not figures or summary.empty:
+        return written
+    import matplotlib
+
+    matplotlib.use("Agg")
+    folder = store.root / "figures"
+    folder.mkdir(exist_ok=True)
+    for i, param in enumerate(plan.parameters):
+        _kpi_vs_parameter(plan, frame, param, folder / f"kpi_vs_{i + 1}_{_slug(param)}.png")
+        written.append(f"figures/kpi_vs_{i + 1}_{_slug(param)}.png")
+    _fans(plan, store, frame, folder / "fan_charts.png")
+    written.append("figures/fan_charts.png")
+    if plan.sweep.design == "grid" and len(plan.parameters) == 2:
+        _heatmap(plan, summary, folder / "heatmap.png")
+        written.append("figures/heatmap.png")
+    return written
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)
+
+
+def _grid(n: int) -> tuple[Any, Any]:
+    import matplotlib.pyplot as plt
+
+    cols = min(4, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, list(axes.flat)
+
+
+def _save(fig: Any, path: Any, title: str) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.suptitle(title, fontsize=12)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=85, format="png"))
+    plt.close(fig)
+
+
+def _band(values: pd.Series) -> tuple[float, float, float]:
+    return interval(values.to_numpy(dtype=float))
+
+
+def _kpi_vs_parameter(plan: Plan, frame: pd.DataFrame, param: str, path: Any) -> None:
+    """Each KPI against one parameter: mean and 95% band over replications (grid: one line per other value)."""
+    done = frame[frame["status"] == "done"]
+    fig, axes = _grid(len(plan.kpis))
+    others = [p for p in plan.parameters if p != param]
+    for ax, kpi in zip(axes, plan.kpis, strict=False):
+        if plan.sweep.design == "grid":
+            levels = plan.sweep.parameters[param].levels()
+            groups = done.groupby(others[0], sort=False) if len(others) == 1 else [("all", done)]
+            for label, g in groups:
+                stats = [_band(g.loc[g[param] == v, kpi]) if (g[param] == v).any() else (np.nan,) * 3
+                         for v in levels]
+                mean, lo, hi = (np.array(x, dtype=float) for x in zip(*stats, strict=True))
+                x = np.arange(len(levels))
+                ax.plot(x, mean, marker="o", label=f"{others[0].split('.')[-1]}={label}" if others else None)
+                ax.fill_between(x, lo, hi, alpha=0.2)
+            ax.set_xticks(np.arange(len(levels)), [str(v) for v in levels], fontsize=7)
+            if len(others) == 1 and kpi == plan.kpis[0]:
+                ax.legend(fontsize=6)
+        else:
+            stats = done.groupby("point")[kpi].apply(_band)
+            xs = np.array([_numeric(plan.shown(plan.points[int(p)])[param], plan, param) for p in stats.index])
+            mean = np.array([s[0] for s in stats]), np.array([s[1] for s in stats]), np.array([s[2] for s in stats])
+            ax.errorbar(xs, mean[0], yerr=[mean[0] - mean[1], mean[2] - mean[0]], fmt=".", ms=3, alpha=0.5,
+                        elinewidth=0.6)
+        ax.set_title(kpi, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    _save(fig, path, f"{plan.sweep.name}: KPIs vs {param} (mean, 95% band over replications)")
+
+
+def _numeric(value: Any, plan: Plan, param: str) -> float:
+    """A sampled value on a numeric axis (a category by its position)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return float(plan.sweep.parameters[param].levels().index(value))
+
+
+def _fans(plan: Plan, store: Store, frame: pd.DataFrame, path: Any) -> None:
+    """Daily series: median and 50%/90% bands across runs (grid: one fan per value of the first parameter)."""
+    series = [s for s in FAN_SERIES if s in plan.series] or [s for s in plan.series if s != "day"][:6]
+    done = frame[frame["status"] == "done"].drop_duplicates("run_id")
+    first = plan.parameters[0]
+    groups = list(done.groupby(first, sort=False)) if plan.sweep.design == "grid" else [("all runs", done)]
+    fig, axes = _grid(len(series))
+    for k, (label, g) in enumerate(groups):
+        data = [store.read_series(rid, ["day", *series]) for rid in g["run_id"].head(MAX_FAN_RUNS)]
+        if not data:
+            continue
+        day = data[0]["day"].to_numpy()
+        for ax, col in zip(axes, series, strict=False):
+            stack = np.vstack([d[col].to_numpy(dtype=float)[: len(day)] for d in data if len(d) >= len(day)])
+            q = np.percentile(stack, [5, 25, 50, 75, 95], axis=0)
+            color = f"C{k % 10}"
+            ax.fill_between(day, q[0], q[4], color=color, alpha=0.12)
+            ax.fill_between(day, q[1], q[3], color=color, alpha=0.25)
+            ax.plot(day, q[2], color=color, lw=1.2, label=f"{first.split('.')[-1]}={label}"
+                    if plan.sweep.design == "grid" else f"median of {len(stack)} runs")
+            ax.set_title(col, fontsize=9)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+    next(iter(axes)).legend(fontsize=6)
+    _save(fig, path, f"{plan.sweep.name}: daily series (median, 50% and 90% of runs)")
+
+
+def _heatmap(plan: Plan, summary: pd.DataFrame, path: Any) -> None:
+    """Mean KPI over replications for every cell of a two-parameter grid."""
+    a, b = plan.parameters
+    rows, cols = plan.sweep.parameters[a].levels(), plan.sweep.parameters[b].levels()
+    fig, axes = _grid(len(plan.kpis))
+    for ax, kpi in zip(axes, plan.kpis, strict=False):
+        s = summary[summary["kpi"] == kpi]
+        grid = np.full((len(rows), len(cols)), np.nan)
+        for _, r in s.iterrows():
+            grid[rows.index(r[a]), cols.index(r[b])] = r["mean"]
+        im = ax.imshow(grid, aspect="auto", cmap="viridis")
+        mid = np.nanmean(grid) if np.isfinite(grid).any() else 0.0
+        for (i, j), v in np.ndenumerate(grid):
+            ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=6, color="black" if v > mid else "white")
+        ax.set_xticks(range(len(cols)), [str(c) for c in cols], fontsize=7)
+        ax.set_yticks(range(len(rows)), [str(r) for r in rows], fontsize=7)
+        ax.set_xlabel(b.split(".")[-1], fontsize=7)
+        ax.set_ylabel(a.split(".")[-1], fontsize=7)
+        ax.set_title(kpi, fontsize=9)
+        fig.colorbar(im, ax=ax, shrink=0.8).ax.tick_params(labelsize=6)
+    _save(fig, path, f"{plan.sweep.name}: mean KPI by {a} x {b}")

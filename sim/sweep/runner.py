@@ -1,0 +1,147 @@
+"""The driver: prepare the store, submit missing runs to Dask, follow them with a progress bar, assemble."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from sim.sweep.plan import Plan, code_version
+from sim.sweep.spec import SweepError
+from sim.sweep.store import Store, atomic_write, write_json
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from distributed import Client
+
+RETRIES = 2
+WINDOW = 256  # runs submitted ahead of completion (at least 4 per worker)
+
+
+@dataclass
+class Outcome:
+    planned: int
+    ran: int
+    skipped: int
+    failed: int
+
+
+def prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool = False) -> Store:
+    """Create the store, or check that it belongs to this sweep (and this model version) when resuming."""
+    store = Store(out)
+    fingerprint = plan.fingerprint()
+    if store.exists():
+        old = json.loads((store.root / "sweep.json").read_text(encoding="utf-8"))
+        if not resume:
+            raise SweepError(f"{out}: holds a sweep already; add --resume to finish it, or choose another --out")
+        if old.get("fingerprint") != fingerprint:
+            raise SweepError(f"{out}: holds a different sweep ({old.get('name')}, {old.get('file')}); "
+                             "cannot resume it with this sweep file")
+        if old.get("code_version") != code_version() and not ignore_code_change:
+            raise SweepError(f"{out}: the model code (sim/) changed since this sweep started "
+                             f"({old.get('code_version')} -> {code_version()}); stored runs came from the earlier "
+                             "version: choose another --out, or add --ignore-code-change to keep them")
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SweepError(f"{out}: exists and is not a sweep folder; choose another --out")
+    store.create()
+    store.clean_temporary()
+    if not store.exists():
+        _write_definition(plan, store, fingerprint)
+    return store
+
+
+def _write_definition(plan: Plan, store: Store, fingerprint: str) -> None:
+    rows = []
+    for i, params in enumerate(plan.points):
+        row: dict[str, Any] = {"point": i, **plan.shown(params)}
+        if plan.unit is not None:
+            row.update({f"u:{name}": float(u) for name, u in zip(plan.parameters, plan.unit[i], strict=True)})
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    atomic_write(store.root / "design.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
+    write_json(store.root / "sweep.json", {
+        "name": plan.sweep.name, "file": plan.path, "fingerprint": fingerprint, "code_version": code_version(),
+        "sweep": plan.sweep.model_dump(mode="json"), "seeds": plan.seeds, "kpis": plan.kpis,
+        "series": plan.series, "parameters": plan.parameters, "points": len(plan.points), "runs": len(plan.runs),
+        "unique_runs": len(plan.unique()),
+    })
+
+
+@contextmanager
+def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
+    """A client of an existing scheduler, or of an embedded LocalCluster of `workers` processes."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except OSError as exc:
+            raise SweepError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        with client:
+            yield client
+        return
+    n = workers or os.cpu_count() or 1
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        yield client
+
+
+def task_of(plan: Plan, store: Store, run: Any) -> dict[str, Any]:
+    return {"id": run.id, "seed": run.seed, "params": run.params, "base": plan.base, "kpis": plan.kpis,
+            "series": plan.series, "out": str(store.root)}
+
+
+def execute_all(plan: Plan, store: Store, *, workers: int | None, scheduler: str | None, retry_failed: bool,
+                quiet: bool) -> Outcome:
+    """Run every run not yet finished; results go to the store, only small records come back."""
+    from distributed import as_completed
+    from tqdm import tqdm
+
+    from sim.sweep.worker import execute
+
+    unique = plan.unique()
+    todo = [r for r in unique if not store.finished(r.id, retry_failed=retry_failed)]
+    pending = {r.id for r in todo}
+    failed = sum(1 for r in unique if r.id not in pending and (store.record(r.id) or {}).get("status") == "failed")
+    done = len(unique) - len(todo)
+    if not todo:
+        return Outcome(len(unique), 0, done, failed)
+    with connect(workers, scheduler) as client, \
+            tqdm(total=len(unique), initial=done, desc=plan.sweep.name, unit="run", file=sys.stderr,
+                 disable=quiet, smoothing=0.05, mininterval=0.5) as bar:
+        bar.set_postfix(failed=failed)
+        window = max(WINDOW, 4 * len(client.scheduler_info()["workers"]))
+        queue = iter(todo)
+        by_key: dict[str, Any] = {}
+
+        def submit(count: int) -> list[Any]:
+            runs = [r for _, r in zip(range(count), queue, strict=False)]
+            futures = client.map(execute, [task_of(plan, store, r) for r in runs],
+                                 key=[f"run-{r.id}" for r in runs], retries=RETRIES, pure=False)
+            by_key.update({f.key: r for f, r in zip(futures, runs, strict=True)})
+            return futures
+
+        pending = as_completed(submit(window))
+        for future in pending:  # at most `window` runs are in flight: memory stays flat for any sweep size
+            run = by_key.pop(future.key)
+            try:
+                status = future.result()["status"]
+            except Exception as exc:  # the task itself was lost (e.g. its workers kept dying): record it
+                status = "failed"
+                store.write_record(run.id, {"id": run.id, "status": status, "seed": run.seed, "params": run.params,
+                                            "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+                                            "worker": None, "duration_s": None})
+            failed += status == "failed"
+            future.release()
+            bar.update()
+            bar.set_postfix(failed=failed)
+            pending.update(submit(1))
+    return Outcome(len(unique), len(todo), done, failed)

@@ -1,0 +1,76 @@
+"""What a Dask worker does for one run: build the scenario, run the model, write its Parquet file and record."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+from sim.sweep.plan import loaded_version
+from sim.sweep.store import Store
+
+
+def worker_name() -> str:
+    """`<host>-<pid>` of this process (the pid lets an operator, or a test, find the worker)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def dask_worker() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return "local"
+
+
+def kpis_of(summary: dict[str, Any], names: list[str]) -> dict[str, float]:
+    """The chosen KPIs as floats, platform finance shares flattened to `finance_share_<platform>`."""
+    flat = {k: v for k, v in summary.items() if not isinstance(v, dict)}
+    flat.update({f"finance_share_{k}": v for k, v in summary["platform_finance_revenue_share"].items()})
+    return {name: float(flat[name]) if name in flat else float("nan") for name in names}
+
+
+def simulate(task: dict[str, Any]) -> tuple[Any, dict[str, float]]:
+    """Run one model; the daily market series (chosen columns) and the KPIs."""
+    from sim import MarketModel
+    from sim.results import summarize
+    from sim.sweep.plan import overrides_of, resolve
+
+    scenario = resolve(task["base"], [f"seed={task['seed']}", *overrides_of(task["params"])])
+    model = MarketModel(scenario, rng=task["seed"]).run()
+    series = model.market_table()
+    return series[[c for c in task["series"] if c in series]], kpis_of(summarize(model), task["kpis"])
+
+
+def execute(task: dict[str, Any]) -> dict[str, Any]:
+    """Run one task and store its outcome; returns the small manifest record (never the results).
+
+    A run that raises is recorded as failed (and not retried: the model is deterministic). A worker
+    that dies mid-run raises nothing here; the scheduler reruns the task elsewhere.
+    """
+    store = Store(task["out"])
+    run_id = task["id"]
+    store.mark_running(run_id, worker_name())
+    started = time.perf_counter()
+    status, error, detail = "done", None, None
+    try:
+        series, kpis = simulate(task)
+        meta = {"id": run_id, "seed": task["seed"], "params": task["params"], "kpis": kpis}
+        store.write_run(run_id, series, meta)
+    except Exception as exc:
+        status, error = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        detail = traceback.format_exc(limit=8)
+    record = {
+        "id": run_id, "status": status, "error": error, "duration_s": round(time.perf_counter() - started, 3),
+        "worker": dask_worker(), "process": worker_name(), "seed": task["seed"], "params": task["params"],
+        "attempts": store.clear_running(run_id), "code": loaded_version(),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if detail:
+        record["traceback"] = detail
+    store.write_record(run_id, record)
+    return {k: record[k] for k in ("id", "status", "error", "duration_s", "worker")}

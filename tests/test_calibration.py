@@ -1,0 +1,53 @@
+"""Calibration recovers known parameters from synthetic targets, and its outputs load and report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.calibration import CalibrationError, Param, Target, calibrate, nested, read_targets, simulate, write_outputs
+from sim.scenario_files import load
+
+BASELINE = str(Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml")
+SMALL = ["days=90", "burn_in_days=30"]
+CONSUMERS = 3000
+SEEDS = [1, 2]
+TRUE = {"platforms.video.purchase_rate": 0.02, "platforms.video.order_value": 300.0}
+
+
+@pytest.mark.slow
+def test_calibration_recovers_known_parameters(tmp_path: Path) -> None:
+    figures = simulate(BASELINE, TRUE, SEEDS, CONSUMERS, SMALL)
+    targets = [Target("video_buyers_per_dau", figures["video_buyers_per_dau"]),
+               Target("video_gmv_per_buyer", figures["video_gmv_per_buyer"])]
+    params = [Param.parse("platforms.video.purchase_rate:0.005:0.05"),
+              Param.parse("platforms.video.order_value:60:900")]
+    start = {"platforms.video.purchase_rate": 0.04, "platforms.video.order_value": 120.0}
+    fit = calibrate(BASELINE, targets, params, budget=40, seeds=SEEDS, consumers=CONSUMERS, start=start, extra=SMALL)
+    assert fit.best.loss < 0.01 * fit.start.loss
+    for path, true in TRUE.items():
+        assert fit.best.values[path] == pytest.approx(true, rel=0.1), path
+    fitted = write_outputs(fit, BASELINE, tmp_path, SEEDS, CONSUMERS)
+    s = load(str(fitted)).scenario
+    video = next(p for p in s.platforms if p.name == "video")
+    assert video.purchase_rate == pytest.approx(fit.best.values["platforms.video.purchase_rate"], rel=1e-4)
+    assert (tmp_path / "loss.png").is_file() and "fitted" in (tmp_path / "fit_report.md").read_text()
+
+
+def test_parameter_and_target_specifications(tmp_path: Path) -> None:
+    assert Param.parse("consumers.shock_rate:0.0005:0.004") == Param("consumers.shock_rate", 0.0005, 0.004)
+    for bad in ("consumers.shock_rate", "a:1:x", "a:2:1"):
+        with pytest.raises(CalibrationError):
+            Param.parse(bad)
+    assert nested({"lenders.micro_a.apr": 0.2, "collections.contact_shape": 0.7}) == {
+        "lenders": [{"name": "micro_a", "apr": 0.2}], "collections": {"contact_shape": 0.7}}
+    f = tmp_path / "t.yaml"
+    f.write_text("targets:\n  - {name: reachable_6m, value: 0.15}\nparams: ['collections.contact_shape:0.3:1']\n")
+    targets, params = read_targets(f)
+    assert targets == [Target("reachable_6m", 0.15, 1.0)] and params[0].high == 1.0
+    f.write_text("- {name: x}\n")
+    with pytest.raises(CalibrationError):
+        read_targets(f)
+    with pytest.raises(CalibrationError, match="unknown target"):
+        calibrate(BASELINE, [Target("nonsense", 1.0)], params, budget=1, consumers=1000, extra=SMALL)

@@ -1,0 +1,268 @@
+"""Sweeps on real Dask clusters on loopback: embedded LocalCluster, an external `dask scheduler` with two
+`dask worker` processes, a worker killed mid-run, a driver killed and resumed, a failing run recorded.
+
+Runs are tiny (800 consumers, 30 shops, 10 + 20 days) so the module stays well under two minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import run
+from sim.sweep.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+CLASSROOM = ROOT / "scenarios" / "classroom.yaml"
+TINY = "{consumers.count: 800, merchants.count: 30, days: 20, burn_in_days: 10}"
+SWEEP = f"""\
+name: tiny
+base: {CLASSROOM}
+set: {TINY}
+design: grid
+parameters:
+  regulation.rate_cap: {{values: [0.12, 0.18, 0.24]}}
+  consumers.bnpl_preference: {{values: [0.08, 0.16]}}
+replications: 2
+seed: 5
+kpis: [gmv, orders, bnpl_uptake, loans_originated, charge_off_rate]
+series: [day, orders, bnpl_uptake, outstanding_principal]
+"""
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+DEADLINE = 90.0
+# keep this module on one xdist worker (with --dist loadgroup) so the reference sweep and the cluster start once
+pytestmark = pytest.mark.xdist_group("sweep_dask")
+
+
+def _sweep_file(folder: Path, text: str = SWEEP, name: str = "tiny.yaml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def _sweep(path: Path, out: Path, *extra: str) -> pd.DataFrame:
+    assert run.main(["sweep", str(path), "--out", str(out), "--quiet", *extra]) == 0
+    return pd.read_parquet(out / "results.parquet")
+
+
+def _wait_for(condition: Callable[[], bool], what: str) -> None:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < DEADLINE, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """The tiny sweep on an embedded LocalCluster of 2 workers, uninterrupted, with figures."""
+    folder = tmp_path_factory.mktemp("reference")
+    table = _sweep(_sweep_file(folder), folder / "out", "--workers", "2")
+    out = folder / "out"
+    assert len(table) == 12 and (table["status"] == "done").all()
+    assert list(table.columns[:6]) == ["point", "replication", "seed", "run_id", "status", "error"]
+    assert {"regulation.rate_cap", "consumers.bnpl_preference", "gmv", "charge_off_rate"} <= set(table.columns)
+    assert table.groupby("point")["seed"].apply(tuple).nunique() == 1  # the same seeds at every point
+    store = Store(out)
+    for rid in table["run_id"]:
+        series = store.read_series(rid)
+        assert list(series.columns) == ["day", "orders", "bnpl_uptake", "outstanding_principal"] and len(series) == 20
+        assert store.record(rid)["status"] == "done" and store.record(rid)["worker"].startswith("tcp://127.0.0.1")
+    assert pd.read_csv(out / "results.csv").shape == table.shape
+    for name in ("summary.csv", "manifest.csv", "figures/heatmap.png", "figures/fan_charts.png",
+                 "figures/kpi_vs_1_regulation_rate_cap.png"):
+        assert (out / name).is_file(), name
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary.columns) >= {"point", "kpi", "n", "mean", "lo", "hi"} and (summary["n"] == 2).all()
+    return table
+
+
+def test_one_worker_gives_the_same_table_as_two(reference: pd.DataFrame, tmp_path: Path) -> None:
+    table = _sweep(_sweep_file(tmp_path), tmp_path / "out", "--workers", "1", "--no-figures")
+    pd.testing.assert_frame_equal(table, reference)
+
+
+def test_failing_run_is_recorded_and_the_rest_complete(tmp_path: Path) -> None:
+    # each value is valid on its own; the combination (0.3, 0.25) breaks co_lending_own_share >= min_share
+    text = f"""\
+base: {CLASSROOM}
+set: {{consumers.count: 800, merchants.count: 30, days: 20, burn_in_days: 10, regulation.co_lending_min_share: 0.2}}
+design: grid
+parameters:
+  regulation.co_lending_min_share: {{values: [0.2, 0.3]}}
+  platforms.video.finance.co_lending_own_share: {{values: [0.3, 0.25]}}
+replications: 2
+"""
+    out = tmp_path / "out"
+    table = _sweep(_sweep_file(tmp_path, text), out, "--workers", "2", "--no-figures")
+    failed = table[table["status"] == "failed"]
+    assert len(failed) == 2 and set(failed["point"]) == {3} and failed["gmv"].isna().all()
+    assert "co_lending_own_share" in failed["error"].iloc[0]
+    assert (table.loc[table["status"] == "done", "gmv"] > 0).all() and (table["status"] == "done").sum() == 6
+    record = Store(out).record(failed["run_id"].iloc[0])
+    assert record["status"] == "failed" and "Traceback" in record["traceback"] and record["duration_s"] >= 0
+    manifest = pd.read_csv(out / "manifest.csv")
+    assert (manifest["status"] == "failed").sum() == 2
+    # resuming runs nothing (failures are recorded, not missing) and gives the same table
+    again = _sweep(out.parent / "tiny.yaml", out, "--resume", "--no-figures")
+    pd.testing.assert_frame_equal(again, table)
+
+
+def test_out_folder_of_a_finished_sweep_needs_resume(reference: pd.DataFrame, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    path = _sweep_file(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "other.txt").write_text("x")
+    assert run.main(["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert "is not a sweep folder" in capsys.readouterr().err
+
+
+def test_driver_killed_then_resumed_gives_the_same_table(reference: pd.DataFrame, tmp_path: Path) -> None:
+    path = _sweep_file(tmp_path)
+    out = tmp_path / "out"
+    driver = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "sweep", str(path), "--out", str(out),
+                               "--workers", "1", "--quiet", "--no-figures"], cwd=ROOT, env=ENV,
+                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: len(list((out / "manifest").glob("*.json"))) >= 2 if (out / "manifest").is_dir() else False,
+                  "two recorded runs")
+        os.kill(driver.pid, signal.SIGKILL)
+        assert driver.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        _kill_group(driver)  # the embedded cluster's worker processes go down with it
+    recorded = len(list((out / "manifest").glob("*.json")))
+    assert recorded < 12 and not (out / "results.parquet").exists()
+    # a result file damaged on disk is redone too
+    store = Store(out)
+    done = [p.stem for p in (out / "runs").glob("*.parquet")]
+    store.run_path(done[0]).write_bytes(store.run_path(done[0]).read_bytes()[:100])
+    # (others may edit sim/ while the suite runs: the resume is about the store, not the model version)
+    table = _sweep(path, out, "--resume", "--workers", "2", "--no-figures", "--ignore-code-change")
+    pd.testing.assert_frame_equal(table, reference)
+    assert store.read_meta(done[0]) is not None
+
+
+# --- an external cluster: `dask scheduler` and two `dask worker` processes --------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from distributed import Client
+
+    folder = tmp_path_factory.mktemp("cluster")
+    scheduler_file = folder / "scheduler.json"
+    common = ["--no-dashboard"]
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", "0", "--scheduler-file", str(scheduler_file), *common],
+                              cwd=ROOT, env=ENV, start_new_session=True, stderr=subprocess.DEVNULL)]
+    try:
+        _wait_for(scheduler_file.is_file, "the scheduler file")
+        for i in (1, 2):
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(scheduler_file),
+                 "--host", "127.0.0.1", "--nthreads", "1", "--nworkers", "1", "--name", f"w{i}", *common],
+                cwd=ROOT, env=ENV, start_new_session=True, stderr=subprocess.DEVNULL))
+        address = json.loads(scheduler_file.read_text())["address"]
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=DEADLINE)
+        yield address
+    finally:
+        for proc in reversed(procs):
+            _kill_group(proc)
+
+
+def test_external_scheduler_gives_the_same_table(reference: pd.DataFrame, cluster: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    table = _sweep(_sweep_file(tmp_path), out, "--scheduler", cluster, "--no-figures")
+    pd.testing.assert_frame_equal(table, reference)
+    workers = {Store(out).record(rid)["worker"] for rid in table["run_id"]}
+    assert workers <= set(_workers(cluster)) and len(workers) == 2
+
+
+def _workers(address: str) -> list[str]:
+    from distributed import Client
+
+    with Client(address, timeout="30s") as client:
+        return list(client.scheduler_info()["workers"])
+
+
+def test_worker_killed_mid_run_is_retried(cluster: str, tmp_path: Path) -> None:
+    # runs of a second or so, so that one is surely executing when its worker is killed
+    text = SWEEP.replace(TINY, "{consumers.count: 3000, merchants.count: 60, days: 60, burn_in_days: 20}").replace(
+        "[0.12, 0.18, 0.24]", "[0.12, 0.24]").replace("replications: 2", "replications: 1")
+    path = _sweep_file(tmp_path, text)
+    out = tmp_path / "out"
+    driver = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "sweep", str(path), "--out", str(out),
+                               "--scheduler", cluster, "--quiet", "--no-figures"], cwd=ROOT, env=ENV,
+                              start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        running = out / "running"
+        _wait_for(lambda: running.is_dir() and any(running.iterdir()), "a run in progress")
+        marker = next(running.iterdir())
+        victim_run, process = marker.name.split(".", 1)
+        os.kill(int(process.rsplit("-", 1)[1]), signal.SIGKILL)  # the worker process executing it
+        _, stderr = driver.communicate(timeout=DEADLINE)
+        assert driver.returncode == 0, stderr
+    finally:
+        _kill_group(driver)
+    table = pd.read_parquet(out / "results.parquet")
+    assert (table["status"] == "done").all() and len(table) == 4
+    record = Store(out).record(victim_run)
+    assert record["status"] == "done" and record["attempts"] >= 2  # the killed attempt left its marker
+    assert not any((out / "running").iterdir())
+
+
+SAMPLED = f"""\
+base: {CLASSROOM}
+set: {TINY}
+design: DESIGN
+samples: SAMPLES
+parameters:
+  consumers.shock_rate: {{low: 0.0005, high: 0.02}}
+  consumers.bnpl_preference: {{low: 0.02, high: 0.4}}
+  regulation.rate_cap: {{values: [0.12, 0.24]}}
+replications: 1
+seed: 3
+kpis: [gmv, bnpl_uptake, loans_originated, lender_exits]
+"""
+
+
+@pytest.mark.parametrize(("design", "samples", "columns"), [
+    ("sobol", 8, ["S1", "S1_conf", "ST", "ST_conf"]),
+    ("morris", 4, ["mu_star", "mu_star_conf", "sigma", "mu"]),
+])
+def test_sensitivity_indices_of_sampled_designs(cluster: str, tmp_path: Path, design: str, samples: int,
+                                                columns: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    path = _sweep_file(tmp_path, SAMPLED.replace("DESIGN", design).replace("SAMPLES", str(samples)))
+    out = tmp_path / "out"
+    table = _sweep(path, out, "--scheduler", cluster, "--no-figures")
+    assert len(table) == samples * (5 if design == "sobol" else 4) and (table["status"] == "done").all()
+    first = pd.read_csv(out / "sensitivity.csv")
+    assert list(first.columns) == ["kpi", "parameter", *columns, "note"] and len(first) == 4 * 3
+    varying = first[first["kpi"].isin(["gmv", "bnpl_uptake"])]
+    assert varying[columns].notna().all().all() and varying["note"].isna().all()
+    assert (first.loc[first["kpi"] == "lender_exits", "note"] == "constant over the design").all()
+    if design == "sobol":
+        assert (varying["ST"] > -0.5).all() and (varying["S1_conf"] >= 0).all()
+    capsys.readouterr()
+    assert run.main(["sensitivity", str(out)]) == 0
+    assert "bnpl_uptake" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_csv(out / "sensitivity.csv"), first)  # bootstrap seeded: same again
+    assert (out / "sensitivity" / "gmv.png").stat().st_size > 5000
+    assert not (out / "sensitivity" / "lender_exits.png").exists()

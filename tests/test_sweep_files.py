@@ -1,0 +1,135 @@
+"""Sweep files: the shipped ones load; bad ones stop with one line naming file, key, value and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import run
+from sim.sweep import design
+from sim.sweep.plan import load_sweep, value_text
+from sim.sweep.spec import SweepError
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = sorted((ROOT / "scenarios" / "sweeps").glob("*.yaml"))
+CLASSROOM = ROOT / "scenarios" / "classroom.yaml"
+GOOD = f"""\
+base: {CLASSROOM}
+design: grid
+parameters:
+  regulation.rate_cap: {{values: [0.15, 0.24]}}
+replications: 2
+"""
+
+
+def test_shipped_sweep_files_load_and_lay_out_runs() -> None:
+    names = {p.stem for p in SHIPPED}
+    assert {"licensing_x_deposit_cap", "restructurer_ads_x_rate_cap", "behaviour_sobol"} <= names
+    for path in SHIPPED:
+        plan = load_sweep(str(path))
+        assert plan.runs and plan.kpis and plan.sweep.base == "../classroom.yaml"
+    sobol = load_sweep(str(ROOT / "scenarios" / "sweeps" / "behaviour_sobol.yaml"))
+    assert len(sobol.parameters) == 6 and len(sobol.points) == 64 * 8 and len(sobol.runs) == 1024
+
+
+def test_seeds_come_from_one_master_seed_and_points_are_reproducible(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(GOOD.replace("design: grid", "design: lhs\nsamples: 5\nseed: 9").replace(
+        "{values: [0.15, 0.24]}", "{low: 0.1, high: 0.3}"))
+    a, b = load_sweep(str(path)), load_sweep(str(path))
+    assert a.seeds == b.seeds and len(set(a.seeds)) == 2 and [r.id for r in a.runs] == [r.id for r in b.runs]
+    assert a.seeds == design.seeds(a.sweep)
+    assert all(0.1 <= p["regulation.rate_cap"] <= 0.3 for p in a.points)
+    assert sorted(int((p["regulation.rate_cap"] - 0.1) / 0.04) for p in a.points) == [0, 1, 2, 3, 4]  # strata
+
+
+@pytest.mark.parametrize("value", [1e-05, 0.1, 2.5e10, 3, True, "own_license", None])
+def test_values_survive_the_override_text(value: object) -> None:
+    import yaml
+
+    assert yaml.safe_load(value_text(value)) == value
+
+
+BAD = [
+    ("replicatons: 2\n", "replicatons: unknown key (did you mean 'replications'?)"),
+    ("design: sobel\n", "design: 'sobel' is not allowed (did you mean 'sobol'?); allowed: grid, lhs, sobol, morris"),
+    ("replications: 0\n", "replications: 0 is out of range; allowed: >= 1"),
+    ("parameters:\n  consumers.shok_rate: {values: [0.001]}\n",
+     "parameters.consumers.shok_rate: consumers.shok_rate: unknown key (did you mean 'shock_rate'?)"),
+    ("parameters:\n  consumers.shock_rate: {values: [0.001, 0.5]}\n",
+     "parameters.consumers.shock_rate: consumers.shock_rate: 0.5 is out of range; allowed: >= 0 and <= 0.2"),
+    ("parameters:\n  platforms.comunity.deposit.cap: {values: [0]}\n",
+     "unknown platform 'comunity' (did you mean 'community'?)"),
+    ("parameters:\n  platforms.video.restructurer_ad_policy: {values: [alow]}\n",
+     "'alow' is not allowed (did you mean 'allow'?); allowed: allow, restrict, ban"),
+    ("parameters:\n  regulation.rate_cap: {low: 0.1, high: 0.3}\n",
+     "parameters.regulation.rate_cap: design grid needs values (a list), not a distribution"),
+    ("parameters:\n  regulation.rate_cap: {low: 0.3, high: 0.1}\n", "parameters.regulation.rate_cap.low: 0.3 must "
+     "be below high (0.1)"),
+    ("parameters:\n  regulation.rate_cap: {values: [0.1], sd: 2}\n", "give either values or a distribution"),
+    ("parameters:\n  regulation.rate_cap: {values: [0.1], dist: gauss}\n",
+     "parameters.regulation.rate_cap.dist: 'gauss' is not allowed; allowed: uniform, log_uniform, normal"),
+    ("parameters:\n  seed: {values: [1, 2]}\n", "parameters.seed: cannot be varied"),
+    ("parameters:\n  platforms.community.finance: {values: [{strategy: none}]}\n",
+     "labels: required when values are mappings or lists"),
+    ("parameters: {}\n", "parameters: a mapping is empty; at least 1 expected"),
+    ("design: sobol\n", "samples: design sobol needs samples (N)"),
+    ("samples: 8\n", "samples: only for lhs, sobol and morris"),
+    ("kpis: [gmv, charge_of_rate]\n", "kpis.1: 'charge_of_rate' is not allowed (did you mean 'charge_off_rate'?)"),
+    ("series: [orders, gmvv]\n", "series.1: 'gmvv' is not allowed (did you mean 'gmv'?)"),
+    ("set: {days: -1}\n", "set.days: days: -1 is out of range"),
+    ("base: nowhere.yaml\n", "base: file 'nowhere.yaml' not found"),
+    ("extends: x.yaml\n", "extends: unknown key"),
+]
+
+
+def _bad_file(tmp_path: Path, change: str) -> Path:
+    data = {}
+    for block in (GOOD, change):
+        key = None
+        for line in block.splitlines():
+            if not line.startswith(" "):
+                key = line.split(":")[0]
+                data[key] = [line]
+            else:
+                data[key].append(line)
+    path = tmp_path / "bad.yaml"
+    path.write_text("\n".join(line for lines in data.values() for line in lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(("change", "message"), BAD, ids=[b[1][:40] for b in BAD])
+def test_bad_sweep_file_one_line_exit_2_nothing_written(tmp_path: Path, change: str, message: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = _bad_file(tmp_path, change)
+    out = tmp_path / "out"
+    assert run.main(["sweep", str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: ") and err.count("\n") == 1, err
+    assert message in err, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "the file is empty"),
+    ("design: [grid\n", "YAML error"),
+    ("- a\n- b\n", "the top level must be a mapping"),
+])
+def test_unreadable_sweep_files(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(SweepError, match=message):
+        load_sweep(str(path))
+
+
+def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(GOOD)
+    assert run.main(["sweep", str(path), "--workers", "0"]) == 2
+    assert "--workers: 0 is out of range" in capsys.readouterr().err
+    assert run.main(["sweep", str(path), "--retry-failed"]) == 2
+    assert run.main(["sensitivity", str(tmp_path)]) == 2
+    assert "not a sweep folder" in capsys.readouterr().err
+    assert run.main(["sweep", str(tmp_path / "missing.yaml")]) == 2
+    assert "file not found" in capsys.readouterr().err
