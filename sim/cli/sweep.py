@@ -12,6 +12,7 @@ for sobol and morris designs the sensitivity indices. See docs/sweeps.md.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from sim.cli import UsageError
@@ -52,8 +53,12 @@ def main(args: argparse.Namespace) -> int:
     store = runner.prepare(plan, out, resume=args.resume, ignore_code_change=args.ignore_code_change)
     print(f"{plan.sweep.name}: {plan.sweep.design}, {len(plan.points)} points x {plan.sweep.replications} "
           f"replications = {len(plan.runs)} runs ({run_count(plan.sweep)} planned, {len(plan.unique())} distinct)")
-    outcome = runner.execute_all(plan, store, workers=args.workers, scheduler=args.scheduler,
-                                 retry_failed=args.retry_failed, quiet=args.quiet)
+    try:
+        outcome = runner.execute_all(plan, store, workers=args.workers, scheduler=args.scheduler,
+                                     retry_failed=args.retry_failed, quiet=args.quiet)
+    except KeyboardInterrupt:
+        print(f"interrupted: finished runs are kept in {store.root}; continue with --resume", file=sys.stderr)
+        return 130
     frame = write_tables(plan, store)
     written = ["results.parquet", "results.csv", "manifest.csv"]
     written += analysis.summarize_sweep(plan, store, frame, figures=not args.no_figures)
