@@ -37,7 +37,8 @@ seed: 5
 kpis: [gmv, orders, bnpl_uptake, loans_originated, charge_off_rate]
 series: [day, orders, bnpl_uptake, outstanding_principal]
 """
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+# external workers configured as docs/sweeps.md advises (Dask's profiler off)
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 DEADLINE = 90.0
 # keep this module on one xdist worker (with --dist loadgroup) so the reference sweep and the cluster start once
 pytestmark = pytest.mark.xdist_group("sweep_dask")
@@ -91,6 +92,15 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     summary = pd.read_csv(out / "summary.csv")
     assert set(summary.columns) >= {"point", "kpi", "n", "mean", "lo", "hi"} and (summary["n"] == 2).all()
     return table
+
+
+def test_embedded_workers_run_without_the_dask_profiler() -> None:
+    """The profiler's 10 ms stack sampling doubles the time of a run (docs/performance.md)."""
+    from sim.sweep.runner import connect
+
+    with connect(1, None) as client:
+        flags = client.run(lambda: __import__("dask").config.get("distributed.worker.profile.enabled"))
+    assert list(flags.values()) == [False]
 
 
 def test_one_worker_gives_the_same_table_as_two(reference: pd.DataFrame, tmp_path: Path) -> None:

@@ -79,6 +79,7 @@ def _write_definition(plan: Plan, store: Store, fingerprint: str) -> None:
 @contextmanager
 def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
     """A client of an existing scheduler, or of an embedded LocalCluster of `workers` processes."""
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -92,10 +93,13 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
     n = workers or os.cpu_count() or 1
     # Workers start with Ctrl-C ignored (an ignored signal survives exec): the driver handles it and
     # stops the sweep cleanly, instead of every worker printing its own KeyboardInterrupt traceback.
+    # Dask's statistical profiler samples every worker thread's stack every 10 ms; on a model made of
+    # many small NumPy calls that doubled the time of a run (docs/performance_sweeps.md), so it is off.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=":0", silence_logs=logging.ERROR)
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address=":0", silence_logs=logging.ERROR)
     finally:
         signal.signal(signal.SIGINT, previous)
     with cluster, Client(cluster) as client:
