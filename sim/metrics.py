@@ -22,7 +22,8 @@ MARKET_COLUMNS = (
     "complaints", "platform_revenue", "platform_finance_revenue", "active_lenders", "lender_equity",
     "active_merchants", "merchant_entries", "merchant_exits", "merchant_loans_originated",
     "merchant_charged_off", "merchant_recoveries", "deposits_held", "pending_settlement", "swept",
-    "early_warnings", "restrictions", "shocks", "abandoned_orders",
+    "early_warnings", "restrictions", "shocks", "abandoned_orders", "consumer_late_principal",
+    "delinquent_collections",
 )
 """Columns of the market table, one row a day. Shares of balance are by principal."""
 
@@ -100,6 +101,7 @@ def compute(model: MarketModel, day: int) -> dict[str, float]:
     today = model.today
     c, mer, acc = model.consumers, model.merchants, model.accounts
     total, b1, b2, b3 = principal_by_dpd(model)
+    cbook = model.credit.consumer
     share = (lambda x: x / total) if total > 0 else (lambda x: 0.0)
     active_shops = mer.active[: mer.n]
     by_plat = np.bincount(mer.platform[: mer.n][active_shops], minlength=len(model.platform_list))
@@ -122,6 +124,8 @@ def compute(model: MarketModel, day: int) -> dict[str, float]:
         "dpd1_30_share": share(b1),
         "dpd31_90_share": share(b2),
         "dpd90p_share": share(b3),
+        "consumer_late_principal": float(cbook.outstanding[cbook.delinquent_ids()].sum()),
+        "delinquent_collections": today["delinquent_collections"],
         "charged_off_principal": today["charged_off_principal"],
         "recoveries": today["recoveries"],
         "npl_proceeds": today["npl_proceeds"],

@@ -258,8 +258,10 @@ class MarketModel(mesa.Model):
         mer.sales_last_month[:n] = mer.sales_month[:n]
         mer.sales_month[:n] = 0.0
         self.settlement.retier_deposits()
+        consumer_book = self.credit.consumer.outstanding_by_lender(len(self.lender_list))
+        shop_book = self.credit.merchant.outstanding_by_lender(len(self.lender_list))
         for lend in self.lender_list:
-            lend.review_underwriting()
+            lend.review_underwriting(float(consumer_book[lend.index]), float(shop_book[lend.index]))
 
     def festival_multiplier(self, t: int) -> float:
         market = self.scenario.market

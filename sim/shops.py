@@ -62,6 +62,8 @@ def apply_for_loans(model: MarketModel, t: int) -> None:
     expected = model.expected_sales[mer.platform[want]] * mer.size[want] * 30.0
     amount = p.loan_months * np.maximum(mer.sales_last_month[want], 0.5 * expected)
     third_party = [lender for lender in model.lender_list if lender.params.merchant_loans]
+    if third_party:
+        shop_book = model.credit.merchant.outstanding_by_lender(len(model.lender_list))
     for plat in model.platform_list:
         here = mer.platform[want] == plat.index
         if not here.any():
@@ -71,7 +73,7 @@ def apply_for_loans(model: MarketModel, t: int) -> None:
         if programme is not None:
             lender, _ = programme
             ok = lender.approve(mer.risk[ids], rng.standard_normal(len(ids)).astype(np.float32), True,
-                                lender.params.merchant_loan_terms)
+                                lender.params.merchant_loan_terms, shops=True)
             ok = model.credit.within_capacity(lender, amt, ok)
             model.credit.originate_merchant(lender, plat.index, ids[ok], amt[ok], t)
             continue
@@ -79,9 +81,12 @@ def apply_for_loans(model: MarketModel, t: int) -> None:
             if lender.lending_room() <= 0 or len(ids) == 0:
                 continue
             ok = lender.approve(mer.risk[ids], rng.standard_normal(len(ids)).astype(np.float32), False,
-                                lender.params.merchant_loan_terms)
-            ok = model.credit.within_capacity(lender, amt, ok)
+                                lender.params.merchant_loan_terms, shops=True)
+            # Shop loans made blind are a side line: capped at a share of the lender's book.
+            room = lender.params.merchant_book_share * lender.book - shop_book[lender.index]
+            ok = model.credit.within_capacity(lender, amt, ok, limit=max(room, 0.0))
             model.credit.originate_merchant(lender, -1, ids[ok], amt[ok], t)
+            shop_book[lender.index] += float(amt[ok].sum())
             ids, amt = ids[~ok], amt[~ok]
 
 

@@ -124,23 +124,50 @@ def test_more_liquidity_shocks_mean_more_cash_loans_and_delinquency() -> None:
 def test_tighter_rate_cap_lowers_approvals_and_pushes_out_lenders() -> None:
     loose = [run_small(seed=s) for s in SEEDS]
     tight = [run_small(seed=s, regulation={"rate_cap": 0.12}) for s in SEEDS]
-    assert sum(map(approval_rate, tight)) < 0.7 * sum(map(approval_rate, loose))
+    # The calibrated lenders price near 12% (cfc at 20%), so a 12% cap bites mostly on the costlier ones.
+    assert sum(map(approval_rate, tight)) < 0.85 * sum(map(approval_rate, loose))
 
     def lending(m: MarketModel) -> int:
         """Lenders that still lend: a cap below a lender's funding and operating cost shuts it out."""
         return sum(1 for lend in m.lender_list if lend.totals["originated"] > 0)
 
-    shut = run_small(seed=1, regulation={"rate_cap": 0.09})
+    shut = run_small(seed=1, regulation={"rate_cap": 0.07})
     assert lending(shut) < lending(loose[0])
     assert all(lend.totals["originated"] == 0 for lend in shut.lender_list
-               if lend.params.funding_rate + lend.params.opex_rate >= 0.09)
+               if lend.params.funding_rate + lend.params.opex_rate >= 0.07)
 
 
 def test_rate_cap_below_cost_of_funds_stops_a_lender() -> None:
     m = MarketModel(small_scenario(days=1, regulation={"rate_cap": 0.05}), rng=1)
-    micro = m.lender_by_name["micro_a"]  # funding 6% + opex 3% > 5%
+    micro = m.lender_by_name["micro_a"]  # funding 5% + opex 1.8% > 5%
     assert micro.max_default_probability(6) == 0.0
     assert not micro.approve(np.full(10, -9.0, dtype=np.float32), np.zeros(10, dtype=np.float32), True, 6).any()
+
+
+def test_credit_reviews_tighten_the_losing_product_only() -> None:
+    """Shop loans written off at many times the margin shut shop lending fast; consumer lending is untouched."""
+    m = MarketModel(small_scenario(days=1), rng=1)
+    cfc = m.lender_by_name["cfc"]
+    cfc.totals["write_offs"] += 50_000.0
+    cfc.totals["shop_write_offs"] += 50_000.0  # all of it on shops: 600k a year on a 100k shop book
+    cfc.review_underwriting(consumer_book=1_000_000.0, shop_book=100_000.0)
+    assert cfc.score_shift == 0.0 and cfc.shop_score_shift == 1.0  # 0.2 per multiple of 0.8 x margin, at most 1
+    cfc.totals["write_offs"] += 1_000.0  # a month of small consumer losses: 1.2% a year, below 0.4 x margin
+    cfc.review_underwriting(consumer_book=1_000_000.0, shop_book=100_000.0)
+    assert cfc.score_shift == 0.0 and cfc.shop_score_shift == pytest.approx(0.9)
+    risk, noise = np.full(1000, -3.5, dtype=np.float32), np.zeros(1000, dtype=np.float32)
+    assert cfc.approve(risk, noise, False, 6).sum() > cfc.approve(risk, noise, False, 6, shops=True).sum()
+
+
+def test_blind_shop_lending_is_capped_at_a_share_of_the_book() -> None:
+    def third_party_shop_loans(m: MarketModel) -> float:
+        b = m.credit.merchant
+        return float(b.principal[: b.n][b.platform[: b.n] < 0].sum())
+
+    lenders = [lend.model_dump() for lend in small_scenario().lenders]
+    capped = [{**lend, "merchant_book_share": 0.0} for lend in lenders]
+    assert third_party_shop_loans(run_small(seed=1, days=90)) > 0
+    assert third_party_shop_loans(run_small(seed=1, days=90, lenders=capped)) == 0
 
 
 def test_platform_data_lowers_losses_on_the_same_applicants() -> None:
@@ -179,10 +206,16 @@ def test_npl_sales_bring_proceeds_only_when_lenders_sell() -> None:
 
 
 def test_reachability_decays_faster_for_slower_contact_scale() -> None:
-    short = run_small(seed=1, days=365, collections={"contact_scale_days": 20.0}).collections
-    long_ = run_small(seed=1, days=365, collections={"contact_scale_days": 400.0}).collections
-    assert short.reach_counts[180][0] > 0
-    assert short.reachable_share(180) < long_.reachable_share(180)
+    """Borrowers in a delinquency spell lose contact sooner under a shorter Weibull scale. (The shares still
+    reachable at 6 months are too few to compare in a small market: docs/validation.md measures them at
+    100,000 consumers.)"""
+    def contact_days(scale: float) -> np.ndarray:
+        c = run_small(seed=1, days=120, collections={"contact_scale_days": scale}).consumers
+        return c.contact_lost_after[np.isfinite(c.contact_lost_after)]
+
+    short, long_ = contact_days(20.0), contact_days(400.0)
+    assert len(short) > 10 and len(long_) > 10
+    assert np.median(short) * 5 < np.median(long_)
 
 
 def test_riskier_users_default_more() -> None:
@@ -195,13 +228,15 @@ def test_riskier_users_default_more() -> None:
 # --- intermediaries ---------------------------------------------------------------------------------
 
 def test_banning_intermediary_ads_removes_their_clients_and_defaults() -> None:
+    busy = [{"name": "debt_optimizer", "ad_budget_m": 60.0, "conversion": 0.006}]  # enough clients to count
     ban = {n: {"restructurer_ad_policy": "ban"} for n in ALL}
     restrict = {n: {"restructurer_ad_policy": "restrict"} for n in ALL}
     clients = table_sum("restructurer_clients")
-    allowed = over_seeds(clients)
-    assert over_seeds(clients, platforms=ban) == 0 < over_seeds(clients, platforms=restrict) < allowed
+    allowed = over_seeds(clients, restructurers=busy)
+    assert (over_seeds(clients, platforms=ban, restructurers=busy) == 0
+            < over_seeds(clients, platforms=restrict, restructurers=busy) < allowed)
     co = table_sum("charged_off_principal")
-    assert over_seeds(co, days=365, platforms=ban) < over_seeds(co, days=365)
+    assert over_seeds(co, days=365, platforms=ban, restructurers=busy) < over_seeds(co, days=365, restructurers=busy)
 
 
 def test_complaints_drag_on_collections() -> None:

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from sim.model import MarketModel
 
 LOSS_GIVEN_DEFAULT = 0.9  # what a lender expects to lose on a defaulted loan when it prices
-MAX_SCORE_SHIFT = 2.0  # logit; how far a credit review can tighten underwriting
+MAX_SCORE_SHIFT = 2.0  # logit; how far a credit review can tighten consumer underwriting
+MAX_SHOP_SCORE_SHIFT = 4.0  # logit; shop lending can be all but shut when it keeps losing
 
 
 class Lender(mesa.Agent):
@@ -33,13 +34,16 @@ class Lender(mesa.Agent):
         self.active = True
         self.exit_day: int | None = None
         self.complaints_today = 0.0
-        self.totals = {k: 0.0 for k in ("interest", "fees_paid", "write_offs", "npl_proceeds", "recoveries",
+        self.totals = {k: 0.0 for k in ("interest", "fees_paid", "write_offs", "shop_write_offs", "npl_proceeds",
+                                        "npl_principal_sold", "recoveries",
                                         "funding_cost", "opex", "collection_cost", "complaint_cost",
                                         "settlements", "originated", "ad_spend")}
         self.approvals = 0
         self.applications = 0
-        self.score_shift = 0.0  # learned correction to the score, logit; raised when losses run high
-        self._write_offs_at_review = 0.0
+        # learned corrections to the score (logit), one per product: raised when its losses run high
+        self.score_shift = 0.0
+        self.shop_score_shift = 0.0
+        self._written_at_review = (0.0, 0.0)  # consumer, shop write-offs at the last review
 
     # --- balance sheet ---------------------------------------------------------------------
 
@@ -80,11 +84,12 @@ class Lender(mesa.Agent):
         life_years = (terms + 1) / 24.0
         return float(np.clip(p.risk_appetite * margin * life_years / LOSS_GIVEN_DEFAULT, 0.0, 1.0))
 
-    def approve(self, risk: np.ndarray, noise: np.ndarray, with_platform_data: bool, terms: int) -> np.ndarray:
+    def approve(self, risk: np.ndarray, noise: np.ndarray, with_platform_data: bool, terms: int,
+                shops: bool = False) -> np.ndarray:
         """Approve applicants whose score (risk seen through noise, corrected by the lender's credit
-        reviews) is within the admissible default probability."""
+        reviews of that product) is within the admissible default probability."""
         sd = self.params.platform_data_noise if with_platform_data else self.params.score_noise
-        score = risk + sd * noise + self.score_shift
+        score = risk + sd * noise + (self.shop_score_shift if shops else self.score_shift)
         self.applications += len(risk)
         pd_max = self.max_default_probability(terms)
         if pd_max <= 0.0:
@@ -122,23 +127,38 @@ class Lender(mesa.Agent):
             m.ledger.transfer("lender_debt_repayment", acc, out, repay, self.index)
             self.debt -= repay
 
-    def review_underwriting(self) -> None:
-        """Month-end credit review: tighten when last month's write-offs, annualised, eat most of the
-        margin; loosen slowly when they are well below it."""
-        book = self.book
-        written = self.totals["write_offs"] - self._write_offs_at_review
-        self._write_offs_at_review = self.totals["write_offs"]
-        if book <= 0:
-            return
-        loss_rate = written * 12.0 / book
+    def review_underwriting(self, consumer_book: float, shop_book: float) -> None:
+        """Month-end credit review of each product (consumer credit, shop loans) on its own: tighten when
+        last month's write-offs, annualised, eat most of the margin; loosen slowly when they are well
+        below it. Separate reviews keep a losing shop book from shutting consumer lending, and the reverse."""
+        total, shops = self.totals["write_offs"], self.totals["shop_write_offs"]
+        consumer_written = (total - shops) - (self._written_at_review[0])
+        shop_written = shops - self._written_at_review[1]
+        self._written_at_review = (total - shops, shops)
         margin = max(self.rate() - self.params.funding_rate - self.params.opex_rate, 1e-3)
-        if loss_rate > 0.8 * margin:
-            self.score_shift = min(self.score_shift + 0.2, MAX_SCORE_SHIFT)
-        elif loss_rate < 0.4 * margin:
-            self.score_shift = max(self.score_shift - 0.1, 0.0)
+        self.score_shift = _reviewed(self.score_shift, consumer_written, consumer_book, margin, MAX_SCORE_SHIFT)
+        self.shop_score_shift = _reviewed(self.shop_score_shift, shop_written, shop_book, margin,
+                                          MAX_SHOP_SCORE_SHIFT, proportional=True)
 
     def check_capital(self, day: int) -> None:
         """A lender whose equity falls below its minimum capital stops lending (exit, run-off)."""
         if self.active and self.licensed and self.equity < self.min_capital:
             self.active = False
             self.exit_day = day
+
+
+def _reviewed(shift: float, written: float, book: float, margin: float, most: float,
+              proportional: bool = False) -> float:
+    """One product's score shift after a month in which `written` was written off a `book`.
+
+    `proportional`: tighten by 0.2 logit per multiple of the tolerated loss (up to 1 logit a month),
+    for products whose losses can run at many times the margin (shop loans made blind)."""
+    if book <= 0:
+        return shift
+    loss_rate = written * 12.0 / book
+    if loss_rate > 0.8 * margin:
+        step = 0.2 * min(loss_rate / (0.8 * margin), 5.0) if proportional else 0.2
+        return min(shift + step, most)
+    if loss_rate < 0.4 * margin:
+        return max(shift - 0.1, 0.0)
+    return shift

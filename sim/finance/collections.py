@@ -114,6 +114,7 @@ class Collections:
             return
         m.ledger.transfer("consumer_cure", m.accounts["consumer"], m.accounts["lender"], owed[pays],
                           book.borrower[paid], book.lender[paid], src_unique=False)
+        m.today["delinquent_collections"] += float(owed[pays].sum())
         principal, interest = book.pay_arrears(paid, owed[pays])
         m.credit.principal_reduced(book, paid, principal)
         book_interest(m, book.lender[paid], interest)
@@ -140,6 +141,8 @@ class Collections:
         by_lender = np.bincount(book.lender[ids], weights=amount, minlength=len(m.lender_list))
         for lend in m.lender_list:
             lend.totals["write_offs"] += float(by_lender[lend.index])
+            if not consumers:
+                lend.totals["shop_write_offs"] += float(by_lender[lend.index])
         if consumers:
             who = book.borrower[ids]
             np.subtract.at(m.consumers.loans_in_arrears, who, 1)
@@ -176,8 +179,10 @@ class Collections:
         price = defaulted * self.npl_price[book.lender[sell]]
         m.ledger.transfer("npl_sale", m.accounts["outside"], m.accounts["lender"], price, None, book.lender[sell])
         by_lender = np.bincount(book.lender[sell], weights=price, minlength=len(m.lender_list))
+        principal = np.bincount(book.lender[sell], weights=defaulted, minlength=len(m.lender_list))
         for lend in m.lender_list:
             lend.totals["npl_proceeds"] += float(by_lender[lend.index])
+            lend.totals["npl_principal_sold"] += float(principal[lend.index])
         m.today["recoveries" if consumers else "merchant_recoveries"] += float(price.sum())
         m.today["npl_proceeds"] += float(price.sum())
 

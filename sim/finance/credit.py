@@ -49,10 +49,12 @@ class Credit:
         legal_room = self.model.regulation.balance_limit - c.debt[ids]
         return np.maximum(np.minimum(own_limit, legal_room), 0.0)
 
-    def within_capacity(self, lender: Lender, amounts: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        """Fund approved applications in arrival order while the lender's leverage room lasts; one
-        that does not fit is skipped, and later smaller ones may still fit (a few vectorized passes)."""
-        room = lender.lending_room()
+    def within_capacity(self, lender: Lender, amounts: np.ndarray, ok: np.ndarray,
+                        limit: float = np.inf) -> np.ndarray:
+        """Fund approved applications in arrival order while the lender's leverage room (and `limit`, a
+        product's own room) lasts; one that does not fit is skipped, and later smaller ones may still fit
+        (a few vectorized passes)."""
+        room = min(lender.lending_room(), limit)
         funded = np.zeros(len(ok), dtype=bool)
         waiting = ok.copy()
         for _ in range(CAPACITY_PASSES):

@@ -167,6 +167,7 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
                     src_unique=False)
     active = book.status[loans] == ACTIVE
     a_ids, a_pay = loans[active], pay[active]
+    model.today["delinquent_collections"] += float(a_pay.sum())
     interest = np.minimum(a_pay, book.arrears_interest[a_ids])
     principal = np.minimum(a_pay - interest, book.outstanding[a_ids])
     book.outstanding[a_ids] -= principal

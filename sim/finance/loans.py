@@ -106,6 +106,11 @@ class LoanBook:
         n = self.n
         return np.flatnonzero((self.next_due[:n] == day) & (self.status[:n] == ACTIVE))
 
+    def outstanding_by_lender(self, n_lenders: int) -> np.ndarray:
+        """Principal outstanding on active loans, by the lender that booked them."""
+        ids = self.active_ids()
+        return np.bincount(self.lender[ids], weights=self.outstanding[ids], minlength=n_lenders)
+
     def delinquent_ids(self) -> np.ndarray:
         n = self.n
         return np.flatnonzero((self.first_missed[:n] >= 0) & (self.status[:n] == ACTIVE))
