@@ -70,7 +70,7 @@ class Platform(mesa.Agent):
                 out += [(lender, "diversion") for lender in self.partners()]
         if self.params.lender_ads:
             taken = {lender.index for lender, _ in out}
-            out += [(lender, "ads") for lender in self.model.lenders
+            out += [(lender, "ads") for lender in self.model.lender_list
                     if lender.params.advertises and lender.index not in taken]
         return [(lender, ch) for lender, ch in out if lender.lending_room() > 0]
 

@@ -51,12 +51,18 @@ class Credit:
 
     def within_capacity(self, lender: Lender, amounts: np.ndarray, ok: np.ndarray) -> np.ndarray:
         """Fund approved applications in arrival order while the lender's leverage room lasts; one
-        that does not fit is skipped, and later smaller ones may still fit (a few vectorized passes)."""
+        that does not fit is skipped, and later smaller ones may still fit (a few vectorized passes).
+
+        Amounts are never negative, so when the running total of all approved ones fits, they all do
+        and the later passes would find nothing more: that common case returns after one pass.
+        """
         room = lender.lending_room()
+        running = np.cumsum(np.where(ok, amounts, 0.0))
+        if len(running) == 0 or running[-1] <= room:
+            return ok.copy()
         funded = np.zeros(len(ok), dtype=bool)
         waiting = ok.copy()
         for _ in range(CAPACITY_PASSES):
-            running = np.cumsum(np.where(waiting, amounts, 0.0))
             fits = waiting & (running <= room)
             if not fits.any():
                 break
@@ -64,6 +70,7 @@ class Credit:
             room -= float(amounts[fits].sum())
             waiting &= ~fits
             waiting &= amounts <= room
+            running = np.cumsum(np.where(waiting, amounts, 0.0))
         return funded
 
     # --- origination --------------------------------------------------------------------------
@@ -96,8 +103,9 @@ class Credit:
             dst_name, dst_idx = pay_to if pay_to else ("consumer", ids)
             m.ledger.transfer(f"loan_disbursed_{'bnpl' if product != CASH else 'cash'}", m.accounts["lender"],
                               m.accounts[dst_name], part, funder.index, dst_idx)
-            self.book_by_lender[funder.index] += part.sum()
-            funder.totals["originated"] += float(part.sum())
+            lent = part.sum()
+            self.book_by_lender[funder.index] += lent
+            funder.totals["originated"] += float(lent)
         np.add.at(m.consumers.debt, ids, amounts)
         np.add.at(m.consumers.loans_taken, ids, 1)
         if channel == "diversion" and fin.diversion_fee > 0:
@@ -119,8 +127,9 @@ class Credit:
         self.merchant.add(ids, lender.index, platform, 2, amounts, lender.rate(), lender.params.merchant_loan_terms, t)
         m.ledger.transfer("loan_disbursed_merchant", m.accounts["lender"], m.accounts["merchant_cash"], amounts,
                           lender.index, ids, dst_unique=True)
-        self.book_by_lender[lender.index] += amounts.sum()
-        lender.totals["originated"] += float(amounts.sum())
+        lent = amounts.sum()
+        self.book_by_lender[lender.index] += lent
+        lender.totals["originated"] += float(lent)
         m.merchants.has_loan[ids] = True
         m.merchants.loans_taken[ids] += 1
         m.today["merchant_loans_originated"] += len(ids)

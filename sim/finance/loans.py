@@ -81,18 +81,19 @@ class LoanBook:
             return np.empty(0, dtype=np.int64)
         if self.n + k > self._capacity:
             self._grow(self.n + k)
+        rows = slice(self.n, self.n + k)  # new loans are contiguous rows: slices, not fancy indexing
+        self.borrower[rows] = borrower
+        self.lender[rows] = lender
+        self.platform[rows] = platform
+        self.product[rows] = product
+        self.status[rows] = ACTIVE
+        self.start_day[rows] = day
+        self.terms[rows] = terms
+        self.next_due[rows] = day + MONTH
+        self.apr[rows] = apr
+        self.principal[rows] = principal
+        self.outstanding[rows] = principal
         ids = np.arange(self.n, self.n + k)
-        self.borrower[ids] = borrower
-        self.lender[ids] = lender
-        self.platform[ids] = platform
-        self.product[ids] = product
-        self.status[ids] = ACTIVE
-        self.start_day[ids] = day
-        self.terms[ids] = terms
-        self.next_due[ids] = day + MONTH
-        self.apr[ids] = apr
-        self.principal[ids] = principal
-        self.outstanding[ids] = principal
         self.n += k
         return ids
 
