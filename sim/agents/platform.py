@@ -96,7 +96,14 @@ class Platform(mesa.Agent):
 
     def restructurer_reach(self) -> float:
         """Share of an intermediary's ad reach this platform lets through."""
-        return {"allow": 1.0, "restrict": self.params.restrict_factor, "ban": 0.0}[self.restructurer_ad_policy]
+        policy = self.restructurer_ad_policy
+        if policy == "allow":
+            return 1.0
+        if policy == "restrict":
+            return self.params.restrict_factor
+        if policy == "ban":
+            return 0.0
+        raise KeyError(policy)
 
     # --- licence ----------------------------------------------------------------------------------
 

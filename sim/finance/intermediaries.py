@@ -6,6 +6,7 @@ cut lenders' contact with all their delinquent borrowers; a few clients get a se
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,6 +41,25 @@ def _reach(model: MarketModel) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=32)
+def _signing_chance_table(reach_bytes: bytes, n_platforms: int, conversion: tuple[float, ...]) -> np.ndarray:
+    """Daily chance of signing with each intermediary (columns) for each bitmask of platforms used
+    (rows). Reach changes only with ad policies and crackdowns, so the table is kept per reach and
+    each day's candidates just look their row up. Read-only: callers index it, never write it."""
+    reach = np.frombuffer(reach_bytes).reshape(len(conversion), n_platforms)
+    masks = np.arange(1 << n_platforms)
+    table = np.zeros((len(masks), len(conversion)))
+    for r, conv in enumerate(conversion):
+        miss = np.ones(len(masks))
+        for p in range(n_platforms):  # the same products, in the same order, as per consumer
+            if reach[r, p] > 0:
+                uses = (masks & (1 << p)) > 0
+                miss *= np.where(uses, 1.0 - reach[r, p], 1.0)
+        table[:, r] = conv * (1.0 - miss)
+    table.flags.writeable = False
+    return table
+
+
 def _buy_ads(model: MarketModel) -> None:
     acc = model.accounts
     for r in model.restructurer_list:
@@ -66,16 +86,10 @@ def _recruit(model: MarketModel, t: int, rng: np.random.Generator) -> None:
     cand = np.flatnonzero((since >= 0) & (since <= t - MIN_DPD_TO_RECRUIT) & (c.client_of[: c.n] < 0))
     if len(cand) == 0:
         return
-    bits = c.platforms[cand]
     # Daily chance of signing with each intermediary, over the platforms the consumer uses.
-    p_sign = np.zeros((len(cand), len(model.restructurer_list)))
-    for r in model.restructurer_list:
-        miss = np.ones(len(cand))
-        for p in model.platform_list:
-            if reach[r.index, p.index] > 0:
-                uses = (bits & np.uint8(1 << p.index)) > 0
-                miss *= np.where(uses, 1.0 - reach[r.index, p.index], 1.0)
-        p_sign[:, r.index] = r.params.conversion * (1.0 - miss)
+    conversion = tuple(r.params.conversion for r in model.restructurer_list)
+    table = _signing_chance_table(reach.tobytes(), len(model.platform_list), conversion)
+    p_sign = table[c.platforms[cand]]
     total = p_sign.sum(axis=1)
     signs = rng.random(len(cand)) < total
     if not signs.any():
@@ -117,8 +131,9 @@ def _complain(model: MarketModel) -> None:
         drag = np.minimum(model.regulation.complaint_drag * share, MAX_DRAG)
         per_client = np.asarray([r.params.complaints_per_client for r in model.restructurer_list])
         is_client = client >= 0
-        pairs = np.unique(np.stack([book.borrower[late][is_client], lender[is_client]]), axis=1)
-        who, at = pairs
+        # Each (client, lender) pair once, ordered by client then lender: unique keys of one array.
+        pair = book.borrower[late][is_client].astype(np.int64) * n_l + lender[is_client]
+        who, at = np.divmod(np.unique(pair), n_l)
         complaints = np.bincount(at, weights=per_client[c.client_of[who]] / 30.0, minlength=n_l)
         for lend in model.lender_list:
             lend.complaints_today = float(complaints[lend.index])
