@@ -10,6 +10,7 @@ import pandas as pd
 
 from sim.agents.lender import Lender
 from sim.agents.platform import REVENUE_SOURCES, Platform
+from sim.collector import DailyCollector
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -65,7 +66,9 @@ def make_datacollector(model: MarketModel) -> mesa.DataCollector:
         Lender: {"day": lambda lend: lend.model.day, "name": lambda lend: lend.name, **LENDER_COLUMNS},
     }
     present = {Platform: model.platform_list, Lender: model.lender_list}
-    return mesa.DataCollector(
+    return DailyCollector(
+        MARKET_COLUMNS,
+        present,
         model_reporters={name: (lambda m, name=name: m.daily[name]) for name in MARKET_COLUMNS},
         agenttype_reporters={kind: cols for kind, cols in per_type.items() if present[kind]},
     )
