@@ -70,8 +70,10 @@ def shop(model: MarketModel, t: int) -> None:
     credit_rng = model.streams["credit"]
     c, mer, acc = model.consumers, model.merchants, model.accounts
     festival = model.festival_multiplier(t)
-    mean_income = float(c.income[: c.n].mean()) if c.n else 0.0
+    mean_income = c.mean_income
     mean_income = mean_income if mean_income > 0 else 1.0  # a market without income still has prices
+    refund_rates = np.asarray([cat.refund_rate for cat in model.scenario.merchants.categories])
+    open_shops = np.flatnonzero(mer.active[: mer.n] & ~mer.restricted[: mer.n])
     for p in model.platform_list:
         # All shopping draws come first, whatever happens at checkout, so that scenarios differing
         # only in credit or strategy see the same buyers, order values and shop-choice draws.
@@ -80,7 +82,7 @@ def shop(model: MarketModel, t: int) -> None:
         pick = rng.random(len(buyers))
         prefers_bnpl = rng.random(len(buyers)) < c.bnpl_preference_of(buyers)
         after_sale = rng.random(len(buyers))  # refunds and claims
-        shops_here = np.flatnonzero((mer.platform[: mer.n] == p.index) & mer.active[: mer.n] & ~mer.restricted[: mer.n])
+        shops_here = open_shops[mer.platform[open_shops] == p.index]
         if len(buyers) == 0 or len(shops_here) == 0:
             continue
         value = (p.params.order_value * np.sqrt(c.income[buyers] / mean_income)
@@ -98,12 +100,13 @@ def shop(model: MarketModel, t: int) -> None:
                 who = buyers[ask]
                 ok = lender.approve(c.risk[who], credit_rng.standard_normal(len(ask)).astype(np.float32),
                                     with_platform_data=channel == "own", terms=lender.params.bnpl_terms)
-                ok &= model.credit.consumer_limits(lender, who) >= value[ask]
-                ok = model.credit.within_capacity(lender, value[ask], ok)
-                bnpl[ask[ok]] = True
+                if ok.any():  # limits and capacity only matter for approved applications
+                    ok &= model.credit.consumer_limits(lender, who) >= value[ask]
+                    ok = model.credit.within_capacity(lender, value[ask], ok)
+                    bnpl[ask[ok]] = True
         pay_cash = liquid & ~bnpl
         paid = bnpl | pay_cash
-        slot = model.settlement.slot_for_sale(t, np.full(len(buyers), p.index))
+        slot = np.full(len(buyers), model.settlement.slot_for_sale(t, p.index))
         # Cash orders: consumer -> shop's pending settlement.
         cb = np.flatnonzero(pay_cash)
         model.ledger.transfer("purchase_cash", acc["consumer"], acc["merchant_pending"], value[cb], buyers[cb],
@@ -115,29 +118,30 @@ def shop(model: MarketModel, t: int) -> None:
                 lender, channel, p.index, BNPL, buyers[bb], value[bb], t,
                 pay_to=("merchant_pending", (slot[bb], shop_of[bb])),
             )
-        _refunds_and_claims(model, after_sale[cb], buyers[cb], value[cb], slot[cb], shop_of[cb])
-        np.add.at(c.orders, buyers[paid], 1)
+        _refunds_and_claims(model, refund_rates, after_sale[cb], buyers[cb], value[cb], slot[cb], shop_of[cb])
+        c.orders[buyers[paid]] += 1  # buyers are unique
         c.bnpl_orders[buyers[bb]] += 1
         gmv = float(value[paid].sum())
-        model.today["orders"] += int(paid.sum())
+        orders = int(np.count_nonzero(paid))
+        model.today["orders"] += orders
         model.today["gmv"] += gmv
         model.today["bnpl_orders"] += len(bb)
         model.today["bnpl_gmv"] += float(value[bb].sum())
-        model.today["abandoned_orders"] += int((~paid).sum())
-        p.orders_today += int(paid.sum())
+        model.today["abandoned_orders"] += len(paid) - orders
+        p.orders_today += orders
         p.gmv_today += gmv
         p.bnpl_orders_today += len(bb)
         c.bought_month[buyers[paid]] |= np.uint8(1 << p.index)
 
 
-def _refunds_and_claims(model: MarketModel, u: np.ndarray, buyers: np.ndarray, value: np.ndarray,
-                        slot: np.ndarray, shops: np.ndarray) -> None:
-    """Some cash orders are refunded from the shop's pending balance; claims are paid from its deposit."""
+def _refunds_and_claims(model: MarketModel, refund_rates: np.ndarray, u: np.ndarray, buyers: np.ndarray,
+                        value: np.ndarray, slot: np.ndarray, shops: np.ndarray) -> None:
+    """Some cash orders are refunded from the shop's pending balance; claims are paid from its deposit.
+    `refund_rates` are by shop category."""
     if len(buyers) == 0:
         return
     mer, acc = model.merchants, model.accounts
-    cats = model.scenario.merchants.categories
-    refund_rate = np.asarray([cat.refund_rate for cat in cats])[mer.category[shops]]
+    refund_rate = refund_rates[mer.category[shops]]
     refund = u < refund_rate
     model.ledger.transfer("refund", acc["merchant_pending"], acc["consumer"], value[refund],
                           (slot[refund], shops[refund]), buyers[refund], src_unique=False)
@@ -175,6 +179,8 @@ def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
                 _pay_per_click(model, lender, p, len(who))
             ok = lender.approve(c.risk[who], rng.standard_normal(len(who)).astype(np.float32),
                                 with_platform_data=channel == "own", terms=lender.params.cash_loan_terms)
+            if not ok.any():  # nobody approved: no amounts to size, nothing to fund
+                continue
             amount = np.minimum(np.ceil(c.need[who] / MIN_LOAN) * MIN_LOAN, model.credit.consumer_limits(lender, who))
             ok &= amount >= MIN_LOAN
             ok = model.credit.within_capacity(lender, amount, ok)

@@ -37,7 +37,7 @@ class Settlement:
 
     # --- money in and out of the pending balance ------------------------------------------------
 
-    def slot_for_sale(self, t: int, platform: np.ndarray) -> np.ndarray:
+    def slot_for_sale(self, t: int, platform: np.ndarray | int) -> np.ndarray:
         return (t + self.delay[platform]) % self.ring
 
     def pending_total(self, shops: np.ndarray) -> np.ndarray:
