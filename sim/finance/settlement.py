@@ -34,6 +34,7 @@ class Settlement:
         self.warn_on = np.asarray([p.deposit.early_warning for p in plats], dtype=bool)
         self.warn_days = np.asarray([p.deposit.early_warning_days for p in plats], dtype=np.int64)
         self.caps = np.asarray([p.deposit.cap for p in plats], dtype=np.float64)
+        self.contact = np.asarray([lender.params.collection_intensity for lender in model.lender_list])
 
     # --- money in and out of the pending balance ------------------------------------------------
 
@@ -97,12 +98,14 @@ class Settlement:
         shops, lenders = book.borrower[ids], book.lender[ids]
         acc, ledger = m.accounts, m.ledger
         pending = acc["merchant_pending"].balance
-        total = pending[:, shops].sum(axis=0)
+        held = pending[:, shops]
+        total = held.sum(axis=0)
         take = np.minimum(want, total)
-        frac = np.divide(take, total, out=np.zeros_like(take), where=total > 0)
-        per_slot = pending[:, shops] * frac
-        ledger.transfer(f"sweep_pending_{flow}", acc["merchant_pending"], acc["lender"], per_slot,
-                        (slice(None), shops), np.broadcast_to(lenders, per_slot.shape), dst_unique=False)
+        if take.any():  # else nothing would move: skip building the per-slot amounts
+            frac = np.divide(take, total, out=np.zeros_like(take), where=total > 0)
+            per_slot = held * frac
+            ledger.transfer(f"sweep_pending_{flow}", acc["merchant_pending"], acc["lender"], per_slot,
+                            (slice(None), shops), np.broadcast_to(lenders, per_slot.shape), dst_unique=False)
         rest = want - take
         from_deposit = np.minimum(rest, acc["merchant_deposit"].balance[shops])
         ledger.transfer(f"sweep_deposit_{flow}", acc["merchant_deposit"], acc["lender"], from_deposit, shops,
@@ -144,7 +147,7 @@ class Settlement:
             owed = owed - swept
             shops = book.borrower[late]
             cash = acc["merchant_cash"].balance[shops]
-            contact = np.asarray([lender.params.collection_intensity for lender in m.lender_list])[book.lender[late]]
+            contact = self.contact[book.lender[late]]
             reached = (book.platform[late] >= 0) | (rng.random(len(late)) < contact * SHOP_CONTACT_FACTOR)
             pay = np.where(reached & (cash >= owed) & (owed > 0), owed, 0.0)
             m.ledger.transfer("merchant_arrears_paid", acc["merchant_cash"], acc["lender"], pay, shops,
@@ -169,7 +172,7 @@ class Settlement:
         ids = ids[first]  # one claim per shop a day, so a shop's balances are never debited twice
         got = self.sweep(ids, book.claim[ids].copy(), "recovery")
         shops, lenders = book.borrower[ids], book.lender[ids]
-        contact = np.asarray([lender.params.collection_intensity for lender in m.lender_list])[lenders]
+        contact = self.contact[lenders]
         reached = (book.platform[ids] >= 0) | (rng.random(len(ids)) < contact * SHOP_CONTACT_FACTOR)
         cash = np.maximum(acc["merchant_cash"].balance[shops], 0.0)
         share = m.scenario.collections.recovery_share
@@ -179,8 +182,8 @@ class Settlement:
         book.claim[ids] -= recovered
         book.recovered[ids] += recovered
         by_lender = np.bincount(lenders, weights=recovered, minlength=len(m.lender_list))
-        for lend in m.lender_list:
-            lend.totals["recoveries"] += float(by_lender[lend.index])
+        for lend, amount in zip(m.lender_list, by_lender.tolist(), strict=True):
+            lend.totals["recoveries"] += amount
         m.today["merchant_recoveries"] += float(recovered.sum())
 
     def _lift_controls(self) -> None:
