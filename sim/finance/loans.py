@@ -42,13 +42,20 @@ _FIELDS: dict[str, tuple[type, int | float]] = {
 
 
 class LoanBook:
-    """Growable struct-of-arrays of loans. Arrays double in capacity as loans are added."""
+    """Growable struct-of-arrays of loans. Arrays double in capacity as loans are added.
+
+    Instalments fall due every MONTH days from a loan's start, so a loan can only be due on days
+    congruent to its start day: a due calendar keeps, per day of the month, the loans that may
+    still fall due on it, and `due_ids` looks at those instead of the whole book. It relies on
+    `next_due` changing only here, by whole months or to -1 (no more instalments).
+    """
 
     def __init__(self, capacity: int = 1024) -> None:
         self.n = 0
         self._capacity = max(int(capacity), 16)
         for name, (dtype, fill) in _FIELDS.items():
             setattr(self, name, np.full(self._capacity, fill, dtype=dtype))
+        self._due_calendar: list[list[np.ndarray]] = [[] for _ in range(MONTH)]
 
     def __len__(self) -> int:
         return self.n
@@ -94,6 +101,7 @@ class LoanBook:
         self.principal[rows] = principal
         self.outstanding[rows] = principal
         ids = np.arange(self.n, self.n + k)
+        self._due_calendar[(day + MONTH) % MONTH].append(ids)
         self.n += k
         return ids
 
@@ -103,9 +111,17 @@ class LoanBook:
         return np.flatnonzero(self.status[: self.n] == ACTIVE)
 
     def due_ids(self, day: int) -> np.ndarray:
-        """Active loans with an instalment falling due today."""
-        n = self.n
-        return np.flatnonzero((self.next_due[:n] == day) & (self.status[:n] == ACTIVE))
+        """Active loans with an instalment falling due today (in increasing order, as a scan of the
+        whole book would give them). Loans that can no longer fall due leave the calendar."""
+        pages = self._due_calendar[day % MONTH]
+        if not pages:
+            return np.empty(0, dtype=np.int64)
+        rows = pages[0] if len(pages) == 1 else np.concatenate(pages)  # ids were added in increasing order
+        next_due = self.next_due[rows]
+        live = (next_due >= 0) & (self.status[rows] == ACTIVE)
+        rows, next_due = rows[live], next_due[live]
+        pages[:] = [rows] if len(rows) else []
+        return rows[next_due == day]
 
     def delinquent_ids(self) -> np.ndarray:
         n = self.n
