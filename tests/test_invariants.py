@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sim import InvariantError, MarketModel, Scenario
+from sim.finance.loans import ACTIVE
 from sim.invariants import check
 from tests.conftest import merge
 
@@ -71,3 +72,18 @@ def test_aggregates_match_the_loans(baseline_small: MarketModel) -> None:
     book, debt = baseline_small.credit.rebuilt_aggregates()
     assert np.allclose(book, baseline_small.credit.book_by_lender)
     assert np.allclose(debt, baseline_small.consumers.debt)
+
+
+def test_due_calendar_finds_the_loans_a_scan_of_the_book_finds() -> None:
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=3)
+
+    def compare() -> None:
+        for book in (model.credit.consumer, model.credit.merchant):
+            n = book.n
+            scan = np.flatnonzero((book.next_due[:n] == model.t) & (book.status[:n] == ACTIVE))
+            assert np.array_equal(book.due_ids(model.t), scan)
+
+    model.burn_in(on_day=compare)
+    for _ in range(45):
+        compare()
+        model.step()
