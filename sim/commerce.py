@@ -14,6 +14,7 @@ import numpy as np
 
 from sim.finance.credit import MIN_LOAN, MIN_NEED
 from sim.finance.loans import BNPL
+from sim.uniques import unique
 
 if TYPE_CHECKING:
     from sim.agents import Lender, Platform
@@ -61,7 +62,7 @@ def draw_buyers(p: Platform, rate: float, rng: np.random.Generator) -> np.ndarra
     k = rng.binomial(len(p.users), min(top, 1.0))
     cand = rng.integers(0, len(p.users), size=k)
     keep = rng.random(k, dtype=np.float32) < p.relative_visit_probability[cand]
-    return np.unique(p.users[cand[keep]])
+    return unique(p.users[cand[keep]])
 
 
 def shop(model: MarketModel, t: int) -> None:

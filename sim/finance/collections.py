@@ -14,6 +14,7 @@ import numpy as np
 from sim.agents.consumers import NOT_DELINQUENT
 from sim.finance.loans import ACTIVE, CHARGED_OFF, SOLD, LoanBook
 from sim.finance.repayment import all_or_nothing, book_interest
+from sim.uniques import unique
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -43,7 +44,7 @@ class Collections:
         c = self.model.consumers
         who = self.model.credit.consumer.borrower[loan_ids]
         np.add.at(c.loans_in_arrears, who, 1)
-        starting = np.unique(who[c.delinquent_since[who] == NOT_DELINQUENT])
+        starting = unique(who[c.delinquent_since[who] == NOT_DELINQUENT])
         if len(starting) == 0:
             return
         p = self.model.scenario.collections
@@ -118,7 +119,7 @@ class Collections:
         m.credit.principal_reduced(book, paid, principal)
         book_interest(m, book.lender[paid], interest)
         np.subtract.at(c.loans_in_arrears, book.borrower[paid], 1)
-        self._end_spells(np.unique(book.borrower[paid]))
+        self._end_spells(unique(book.borrower[paid]))
         m.today["cures"] += len(paid)
 
     def _charge_off(self, book: LoanBook, t: int, consumers: bool) -> None:
@@ -231,7 +232,7 @@ class Collections:
         book.claim[done] = 0.0
         who = book.borrower[done]
         np.subtract.at(self.open_claims, who, 1)
-        self._end_spells(np.unique(who))
+        self._end_spells(unique(who))
 
     def _measure_reachability(self, t: int) -> None:
         """Consumers whose spell reaches 6 or 12 months today: are they still reachable?"""

@@ -14,6 +14,7 @@ import numpy as np
 from sim.agents.consumers import NOT_DELINQUENT
 from sim.finance.loans import ACTIVE, CHARGED_OFF
 from sim.finance.repayment import book_interest
+from sim.uniques import unique
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -133,7 +134,7 @@ def _complain(model: MarketModel) -> None:
         is_client = client >= 0
         # Each (client, lender) pair once, ordered by client then lender: unique keys of one array.
         pair = book.borrower[late][is_client].astype(np.int64) * n_l + lender[is_client]
-        who, at = np.divmod(np.unique(pair), n_l)
+        who, at = np.divmod(unique(pair), n_l)
         complaints = np.bincount(at, weights=per_client[c.client_of[who]] / 30.0, minlength=n_l)
         for lend in model.lender_list:
             lend.complaints_today = float(complaints[lend.index])
