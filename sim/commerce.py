@@ -46,7 +46,7 @@ def visit(model: MarketModel, t: int) -> list[np.ndarray]:
     n_any, p_any = model.audience
     model.today["active_consumers"] += int(rng.binomial(n_any, p_any)) if n_any else 0
     # Consumers short of cash decide once a day whether to look for a loan, then visit as usual.
-    needy = np.flatnonzero(c.need[: c.n] >= MIN_NEED)
+    needy = (c.need[: c.n] >= MIN_NEED).nonzero()[0]
     seekers = needy[rng.random(len(needy)) < model.scenario.consumers.cash_loan_appetite]
     return [seekers[rng.random(len(seekers), dtype=np.float32) < p.visit_probability_of(seekers)]
             for p in model.platform_list]
@@ -74,7 +74,7 @@ def shop(model: MarketModel, t: int) -> None:
     mean_income = c.mean_income
     mean_income = mean_income if mean_income > 0 else 1.0  # a market without income still has prices
     refund_rates = np.asarray([cat.refund_rate for cat in model.scenario.merchants.categories])
-    open_shops = np.flatnonzero(mer.active[: mer.n] & ~mer.restricted[: mer.n])
+    open_shops = (mer.active[: mer.n] & ~mer.restricted[: mer.n]).nonzero()[0]
     for p in model.platform_list:
         # All shopping draws come first, whatever happens at checkout, so that scenarios differing
         # only in credit or strategy see the same buyers, order values and shop-choice draws.
@@ -96,7 +96,7 @@ def shop(model: MarketModel, t: int) -> None:
         bnpl = np.zeros(len(buyers), dtype=bool)
         if offer is not None:
             lender, channel = offer
-            ask = np.flatnonzero(~liquid | prefers_bnpl)
+            ask = (~liquid | prefers_bnpl).nonzero()[0]
             if len(ask):
                 who = buyers[ask]
                 ok = lender.approve(c.risk[who], credit_rng.standard_normal(len(ask)).astype(np.float32),
@@ -109,11 +109,11 @@ def shop(model: MarketModel, t: int) -> None:
         paid = bnpl | pay_cash
         slot = np.full(len(buyers), model.settlement.slot_for_sale(t, p.index))
         # Cash orders: consumer -> shop's pending settlement.
-        cb = np.flatnonzero(pay_cash)
+        cb = pay_cash.nonzero()[0]
         model.ledger.transfer("purchase_cash", acc["consumer"], acc["merchant_pending"], value[cb], buyers[cb],
                               (slot[cb], shop_of[cb]))
         # BNPL orders: the lender pays the shop; the consumer owes the lender.
-        bb = np.flatnonzero(bnpl)
+        bb = bnpl.nonzero()[0]
         if len(bb):
             model.credit.originate_consumer(
                 lender, channel, p.index, BNPL, buyers[bb], value[bb], t,
@@ -171,7 +171,7 @@ def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
         order = rng.permutation(len(lenders)) if lenders else []
         for j in order:
             lender, channel = lenders[j]
-            open_ = np.flatnonzero((c.need[seekers] >= MIN_NEED) & (tries[seekers] < max_apps))
+            open_ = ((c.need[seekers] >= MIN_NEED) & (tries[seekers] < max_apps)).nonzero()[0]
             if len(open_) == 0:
                 break
             who = seekers[open_]

@@ -157,7 +157,7 @@ class Collections:
         n = book.n
         status = book.status[:n]
         open_claim = (status == CHARGED_OFF) & (book.claim[:n] > 0)
-        cand = np.flatnonzero(open_claim | ((status == ACTIVE) & (book.first_missed[:n] >= 0)))
+        cand = (open_claim | ((status == ACTIVE) & (book.first_missed[:n] >= 0))).nonzero()[0]
         if len(cand) == 0:
             return
         lender = book.lender[cand]
@@ -187,7 +187,7 @@ class Collections:
         m = self.model
         book, c = m.credit.consumer, m.consumers
         n = book.n
-        open_ = np.flatnonzero(book.claim[:n] > 0)
+        open_ = (book.claim[:n] > 0).nonzero()[0]
         if len(open_) == 0:
             return
         who, lender = book.borrower[open_], book.lender[open_]
@@ -241,7 +241,7 @@ class Collections:
         for days in REACH_CHECKPOINTS:
             if t - days < 0:  # no spell can be that old yet (and -1 marks consumers not delinquent)
                 continue
-            crossing = np.flatnonzero(since == t - days)
+            crossing = (since == t - days).nonzero()[0]
             if len(crossing):
                 self.reach_counts[days][0] += len(crossing)
                 self.reach_counts[days][1] += int((c.contact_lost_after[crossing] > days).sum())

@@ -84,7 +84,7 @@ def _recruit(model: MarketModel, t: int, rng: np.random.Generator) -> None:
     if not reach.any():
         return
     since = c.delinquent_since[: c.n]
-    cand = np.flatnonzero((since >= 0) & (since <= t - MIN_DPD_TO_RECRUIT) & (c.client_of[: c.n] < 0))
+    cand = ((since >= 0) & (since <= t - MIN_DPD_TO_RECRUIT) & (c.client_of[: c.n] < 0)).nonzero()[0]
     if len(cand) == 0:
         return
     # Daily chance of signing with each intermediary, over the platforms the consumer uses.
@@ -151,7 +151,7 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
     """Some clients' debts are settled: they pay what they can of the lender's haircut offer, the rest
     is forgiven, and the intermediary takes a share of what was forgiven."""
     c = model.consumers
-    clients = np.flatnonzero(c.client_of[: c.n] >= 0)
+    clients = (c.client_of[: c.n] >= 0).nonzero()[0]
     if len(clients) == 0:
         return
     rate = np.asarray([r.params.settlement_rate for r in model.restructurer_list])[c.client_of[clients]]
@@ -163,7 +163,7 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
     mask = np.zeros(c.n, dtype=bool)
     mask[settling] = True
     status = book.status[:n]
-    loans = np.flatnonzero(mask[book.borrower[:n]] & ((status == ACTIVE) | (status == CHARGED_OFF)))
+    loans = (mask[book.borrower[:n]] & ((status == ACTIVE) | (status == CHARGED_OFF))).nonzero()[0]
     if len(loans) == 0:
         c.client_of[settling] = -1
         return

@@ -108,7 +108,7 @@ class LoanBook:
     # --- views -----------------------------------------------------------------------------
 
     def active_ids(self) -> np.ndarray:
-        return np.flatnonzero(self.status[: self.n] == ACTIVE)
+        return (self.status[: self.n] == ACTIVE).nonzero()[0]
 
     def due_ids(self, day: int) -> np.ndarray:
         """Active loans with an instalment falling due today (in increasing order, as a scan of the
@@ -125,7 +125,7 @@ class LoanBook:
 
     def delinquent_ids(self) -> np.ndarray:
         n = self.n
-        return np.flatnonzero((self.first_missed[:n] >= 0) & (self.status[:n] == ACTIVE))
+        return ((self.first_missed[:n] >= 0) & (self.status[:n] == ACTIVE)).nonzero()[0]
 
     def dpd(self, ids: np.ndarray, day: int) -> np.ndarray:
         first = self.first_missed[ids]

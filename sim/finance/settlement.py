@@ -51,12 +51,12 @@ class Settlement:
         pending = acc["merchant_pending"].balance
         slot = t % self.ring
         n = mer.n
-        frozen = np.flatnonzero(mer.frozen[:n] & (pending[slot, :n] > 0))
+        frozen = (mer.frozen[:n] & (pending[slot, :n] > 0)).nonzero()[0]
         if len(frozen):  # held: roll into tomorrow's slot (an internal move within the same account)
             nxt = (t + 1) % self.ring
             pending[nxt, frozen] += pending[slot, frozen]
             pending[slot, frozen] = 0.0
-        shops = np.flatnonzero(pending[slot, :n] > 0)
+        shops = (pending[slot, :n] > 0).nonzero()[0]
         self._pay_out(np.full(len(shops), slot), shops)
 
     def _pay_out(self, slots: np.ndarray, shops: np.ndarray) -> None:
@@ -91,7 +91,7 @@ class Settlement:
         if len(loan_ids) == 0:
             return got
         plat = book.platform[loan_ids]
-        eligible = np.flatnonzero((plat >= 0) & self.sweep_on[np.maximum(plat, 0)] & (amounts > 0))
+        eligible = ((plat >= 0) & self.sweep_on[np.maximum(plat, 0)] & (amounts > 0)).nonzero()[0]
         if len(eligible) == 0:
             return got
         ids, want = loan_ids[eligible], amounts[eligible]
@@ -165,7 +165,7 @@ class Settlement:
         m = self.model
         book, acc = m.credit.merchant, m.accounts
         n = book.n
-        ids = np.flatnonzero((book.status[:n] == CHARGED_OFF) & (book.claim[:n] > 0))
+        ids = ((book.status[:n] == CHARGED_OFF) & (book.claim[:n] > 0)).nonzero()[0]
         if len(ids) == 0:
             return
         _, first = np.unique(book.borrower[ids], return_index=True)
@@ -246,7 +246,7 @@ class Settlement:
         """Month end: deposits follow last month's settled sales, within the cap."""
         m = self.model
         mer, acc, ledger = m.merchants, m.accounts, m.ledger
-        shops = np.flatnonzero(mer.active[: mer.n])
+        shops = mer.active[: mer.n].nonzero()[0]
         if len(shops) == 0:
             return
         req = self.required_deposit(shops)
