@@ -34,6 +34,7 @@ class Collections:
         self.drag = np.zeros(len(lenders))  # loss of contact from complaint load, set by intermediaries
         self.open_claims = np.zeros(model.consumers.n, dtype=np.int32)
         self.reach_counts = {d: [0, 0] for d in REACH_CHECKPOINTS}  # [reached, reachable]
+        self.spell_starts: dict[int, np.ndarray] = {}  # day -> consumers whose spell began that day
 
     # --- spells --------------------------------------------------------------------------------
 
@@ -57,6 +58,15 @@ class Collections:
             factor[clients] = loss[c.client_of[starting[clients]]]
         c.delinquent_since[starting] = t
         c.contact_lost_after[starting] = lost_after / factor
+        self._remember_spell_starts(starting, t)
+
+    def _remember_spell_starts(self, starting: np.ndarray, t: int) -> None:
+        """Keep who began a spell each day, as long as a reachability checkpoint may look back to it."""
+        earlier = self.spell_starts.get(t)
+        self.spell_starts[t] = starting if earlier is None else np.concatenate([earlier, starting])
+        oldest = t - max(REACH_CHECKPOINTS)
+        while self.spell_starts and next(iter(self.spell_starts)) < oldest:
+            del self.spell_starts[next(iter(self.spell_starts))]
 
     def _end_spells(self, consumers: np.ndarray) -> None:
         c = self.model.consumers
@@ -239,9 +249,10 @@ class Collections:
         c = self.model.consumers
         since = c.delinquent_since
         for days in REACH_CHECKPOINTS:
-            if t - days < 0:  # no spell can be that old yet (and -1 marks consumers not delinquent)
+            began = self.spell_starts.get(t - days)  # a spell that old began that day, if still open
+            if began is None:
                 continue
-            crossing = (since == t - days).nonzero()[0]
+            crossing = began[since[began] == t - days]
             if len(crossing):
                 self.reach_counts[days][0] += len(crossing)
                 self.reach_counts[days][1] += int((c.contact_lost_after[crossing] > days).sum())
