@@ -88,8 +88,8 @@ def shop(model: MarketModel, t: int) -> None:
             continue
         value = (p.params.order_value * np.sqrt(c.income[buyers] / mean_income)
                  * np.exp(ORDER_VALUE_SIGMA * noise - ORDER_VALUE_SIGMA**2 / 2))
-        weight = np.cumsum(mer.size[shops_here] * mer.demand[shops_here], dtype=np.float64)
-        shop_of = shops_here[np.minimum(np.searchsorted(weight, pick * weight[-1]), len(shops_here) - 1)]
+        weight = (mer.size[shops_here] * mer.demand[shops_here]).cumsum(dtype=np.float64)
+        shop_of = shops_here[np.minimum(weight.searchsorted(pick * weight[-1]), len(shops_here) - 1)]
         cash = acc["consumer"].balance[buyers]
         liquid = cash >= value
         offer = p.bnpl_lender()
@@ -107,27 +107,29 @@ def shop(model: MarketModel, t: int) -> None:
                     bnpl[ask[ok]] = True
         pay_cash = liquid & ~bnpl
         paid = bnpl | pay_cash
-        slot = np.full(len(buyers), model.settlement.slot_for_sale(t, p.index))
+        slot = model.settlement.slot_for_sale(t, p.index)  # every sale here today waits in one slot
         # Cash orders: consumer -> shop's pending settlement.
         cb = pay_cash.nonzero()[0]
-        model.ledger.transfer("purchase_cash", acc["consumer"], acc["merchant_pending"], value[cb], buyers[cb],
-                              (slot[cb], shop_of[cb]))
+        cash_buyers, cash_value, cash_shops = buyers[cb], value[cb], shop_of[cb]
+        model.ledger.transfer("purchase_cash", acc["consumer"], acc["merchant_pending"], cash_value, cash_buyers,
+                              (slot, cash_shops))
         # BNPL orders: the lender pays the shop; the consumer owes the lender.
         bb = bnpl.nonzero()[0]
+        bnpl_buyers, bnpl_value = buyers[bb], value[bb]
         if len(bb):
             model.credit.originate_consumer(
-                lender, channel, p.index, BNPL, buyers[bb], value[bb], t,
-                pay_to=("merchant_pending", (slot[bb], shop_of[bb])),
+                lender, channel, p.index, BNPL, bnpl_buyers, bnpl_value, t,
+                pay_to=("merchant_pending", (slot, shop_of[bb])),
             )
-        _refunds_and_claims(model, refund_rates, after_sale[cb], buyers[cb], value[cb], slot[cb], shop_of[cb])
+        _refunds_and_claims(model, refund_rates, after_sale[cb], cash_buyers, cash_value, slot, cash_shops)
         c.orders[buyers[paid]] += 1  # buyers are unique
-        c.bnpl_orders[buyers[bb]] += 1
+        c.bnpl_orders[bnpl_buyers] += 1
         gmv = float(value[paid].sum())
         orders = int(np.count_nonzero(paid))
         model.today["orders"] += orders
         model.today["gmv"] += gmv
         model.today["bnpl_orders"] += len(bb)
-        model.today["bnpl_gmv"] += float(value[bb].sum())
+        model.today["bnpl_gmv"] += float(bnpl_value.sum())
         model.today["abandoned_orders"] += len(paid) - orders
         p.orders_today += orders
         p.gmv_today += gmv
@@ -136,16 +138,16 @@ def shop(model: MarketModel, t: int) -> None:
 
 
 def _refunds_and_claims(model: MarketModel, refund_rates: np.ndarray, u: np.ndarray, buyers: np.ndarray,
-                        value: np.ndarray, slot: np.ndarray, shops: np.ndarray) -> None:
-    """Some cash orders are refunded from the shop's pending balance; claims are paid from its deposit.
-    `refund_rates` are by shop category."""
+                        value: np.ndarray, slot: int, shops: np.ndarray) -> None:
+    """Some cash orders are refunded from the shop's pending balance (settlement `slot`); claims are
+    paid from its deposit. `refund_rates` are by shop category."""
     if len(buyers) == 0:
         return
     mer, acc = model.merchants, model.accounts
     refund_rate = refund_rates[mer.category[shops]]
     refund = u < refund_rate
     model.ledger.transfer("refund", acc["merchant_pending"], acc["consumer"], value[refund],
-                          (slot[refund], shops[refund]), buyers[refund], src_unique=False)
+                          (slot, shops[refund]), buyers[refund], src_unique=False)
     claim = (u >= refund_rate) & (u < refund_rate * (1 + CLAIM_SHARE_OF_REFUNDS))
     pay = np.minimum(value[claim] * CLAIM_COMPENSATION, acc["merchant_deposit"].balance[shops[claim]])
     model.ledger.transfer("claim", acc["merchant_deposit"], acc["consumer"], pay, shops[claim], buyers[claim],

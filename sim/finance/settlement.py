@@ -38,7 +38,8 @@ class Settlement:
 
     # --- money in and out of the pending balance ------------------------------------------------
 
-    def slot_for_sale(self, t: int, platform: np.ndarray | int) -> np.ndarray:
+    def slot_for_sale(self, t: int, platform: np.ndarray | int) -> np.ndarray | int:
+        """Pending-settlement slot (row) of a sale made on day `t` on `platform`."""
         return (t + self.delay[platform]) % self.ring
 
     def pending_total(self, shops: np.ndarray) -> np.ndarray:
