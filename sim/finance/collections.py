@@ -255,7 +255,7 @@ class Collections:
             crossing = began[since[began] == t - days]
             if len(crossing):
                 self.reach_counts[days][0] += len(crossing)
-                self.reach_counts[days][1] += int((c.contact_lost_after[crossing] > days).sum())
+                self.reach_counts[days][1] += int(np.count_nonzero(c.contact_lost_after[crossing] > days))
 
     def reachable_share(self, days: int) -> float:
         reached, reachable = self.reach_counts[days]

@@ -109,7 +109,7 @@ def _recruit(model: MarketModel, t: int, rng: np.random.Generator) -> None:
     c.client_of[who] = pick
     for r in model.restructurer_list:
         mine = pick == r.index
-        r.clients_signed += int(mine.sum())
+        r.clients_signed += int(np.count_nonzero(mine))
         r.fees += float(paid[mine].sum())
     model.today["restructurer_signups"] += len(who)
     model.today["restructurer_fees"] += float(paid.sum())
@@ -216,7 +216,7 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
     for r in model.restructurer_list:
         mine = c.client_of[uniq] == r.index
         r.fees += float(fee[mine].sum())
-        r.settlements += int(mine.sum())
+        r.settlements += int(np.count_nonzero(mine))
     model.today["restructurer_fees"] += float(fee.sum())
     c.client_of[settling] = -1
     still_late = c.loans_in_arrears[settling] > 0

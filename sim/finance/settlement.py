@@ -134,7 +134,7 @@ class Settlement:
         total_limit = np.asarray([r.restrict_cumulative for r in rules])
         breach = (book.missed_run[prog] >= run_limit) | (book.missed_total[prog] >= total_limit)
         mer.restricted[shops[breach]] = True
-        m.today["restrictions"] += int(breach.sum())
+        m.today["restrictions"] += int(np.count_nonzero(breach))
 
     def collect_arrears(self, t: int, rng: np.random.Generator) -> None:
         """Each day: sweep programme arrears; shops with cash pay arrears (programme shops to lift a
@@ -211,7 +211,7 @@ class Settlement:
         shops = book.borrower[prog]
         plat = book.platform[prog]
         warn = self.warn_on[plat] & (mer.falling_days[shops] >= self.warn_days[plat])
-        m.today["early_warnings"] += int((warn & ~mer.watch[shops]).sum())
+        m.today["early_warnings"] += int(np.count_nonzero(warn & ~mer.watch[shops]))
         mer.watch[shops[warn]] = True
         mer.frozen[shops[warn]] = True
         watched = prog[mer.watch[shops]]
