@@ -74,14 +74,16 @@ def test_aggregates_match_the_loans(baseline_small: MarketModel) -> None:
     assert np.allclose(debt, baseline_small.consumers.debt)
 
 
-def test_due_calendar_finds_the_loans_a_scan_of_the_book_finds() -> None:
+def test_due_and_delinquent_indexes_find_the_loans_a_scan_of_the_book_finds() -> None:
     model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=3)
 
     def compare() -> None:
         for book in (model.credit.consumer, model.credit.merchant):
             n = book.n
-            scan = np.flatnonzero((book.next_due[:n] == model.t) & (book.status[:n] == ACTIVE))
-            assert np.array_equal(book.due_ids(model.t), scan)
+            due = np.flatnonzero((book.next_due[:n] == model.t) & (book.status[:n] == ACTIVE))
+            assert np.array_equal(book.due_ids(model.t), due)
+            late = np.flatnonzero((book.first_missed[:n] >= 0) & (book.status[:n] == ACTIVE))
+            assert np.array_equal(book.delinquent_ids(), late)
 
     model.burn_in(on_day=compare)
     for _ in range(45):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.uniques import unique
+
 ACTIVE, REPAID, CHARGED_OFF, SOLD, SETTLED = 0, 1, 2, 3, 4
 STATUS_NAMES = {ACTIVE: "active", REPAID: "repaid", CHARGED_OFF: "charged_off", SOLD: "sold", SETTLED: "settled"}
 PRODUCT_NAMES = ("bnpl", "cash", "merchant")
@@ -46,8 +48,10 @@ class LoanBook:
 
     Instalments fall due every MONTH days from a loan's start, so a loan can only be due on days
     congruent to its start day: a due calendar keeps, per day of the month, the loans that may
-    still fall due on it, and `due_ids` looks at those instead of the whole book. It relies on
-    `next_due` changing only here, by whole months or to -1 (no more instalments).
+    still fall due on it, and `due_ids` looks at those instead of the whole book. Likewise a loan
+    becomes delinquent only by missing an instalment (`record_miss`), so `delinquent_ids` looks at
+    the loans that have missed one since it last looked. Both rely on `next_due`, `first_missed`
+    and `status` changing only through these methods.
     """
 
     def __init__(self, capacity: int = 1024) -> None:
@@ -56,6 +60,7 @@ class LoanBook:
         for name, (dtype, fill) in _FIELDS.items():
             setattr(self, name, np.full(self._capacity, fill, dtype=dtype))
         self._due_calendar: list[list[np.ndarray]] = [[] for _ in range(MONTH)]
+        self._maybe_late: list[np.ndarray] = []  # loans that may be delinquent (a superset, unsorted)
 
     def __len__(self) -> int:
         return self.n
@@ -124,8 +129,14 @@ class LoanBook:
         return rows[next_due == day]
 
     def delinquent_ids(self) -> np.ndarray:
-        n = self.n
-        return ((self.first_missed[:n] >= 0) & (self.status[:n] == ACTIVE)).nonzero()[0]
+        """Active loans with a missed instalment, in increasing order (as a scan of the book gives)."""
+        if not self._maybe_late:
+            return np.empty(0, dtype=np.int64)
+        rows = unique(np.concatenate(self._maybe_late)) if len(self._maybe_late) > 1 else self._maybe_late[0]
+        rows = rows[(self.first_missed[rows] >= 0) & (self.status[rows] == ACTIVE)]
+        rows.flags.writeable = False  # kept for the next call: callers read it, never write it
+        self._maybe_late[:] = [rows] if len(rows) else []
+        return rows
 
     def dpd(self, ids: np.ndarray, day: int) -> np.ndarray:
         first = self.first_missed[ids]
@@ -156,6 +167,8 @@ class LoanBook:
         self.arrears_principal[ids] += principal
         self.arrears_interest[ids] += interest
         self.first_missed[ids] = np.where(self.first_missed[ids] < 0, day, self.first_missed[ids])
+        if len(ids):
+            self._maybe_late.append(np.array(ids, dtype=np.int64))
         self.missed_total[ids] += 1
         self.missed_run[ids] += 1
 
