@@ -74,8 +74,11 @@ def test_aggregates_match_the_loans(baseline_small: MarketModel) -> None:
     assert np.allclose(debt, baseline_small.consumers.debt)
 
 
-def test_due_and_delinquent_indexes_find_the_loans_a_scan_of_the_book_finds() -> None:
-    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=3)
+def test_due_delinquent_and_claim_indexes_find_the_loans_a_scan_of_the_book_finds() -> None:
+    data = merge(Scenario().model_dump(), TINY)
+    for lender in data["lenders"]:  # early write-offs and NPL sales, so claims come and go
+        lender.update(charge_off_dpd=30, npl_sale_dpd=60)
+    model = MarketModel(Scenario.model_validate(data), rng=3)
 
     def compare() -> None:
         for book in (model.credit.consumer, model.credit.merchant):
@@ -84,8 +87,9 @@ def test_due_and_delinquent_indexes_find_the_loans_a_scan_of_the_book_finds() ->
             assert np.array_equal(book.due_ids(model.t), due)
             late = np.flatnonzero((book.first_missed[:n] >= 0) & (book.status[:n] == ACTIVE))
             assert np.array_equal(book.delinquent_ids(), late)
+            assert np.array_equal(book.claim_ids(), np.flatnonzero(book.claim[:n] > 0))
 
     model.burn_in(on_day=compare)
-    for _ in range(45):
+    for _ in range(150):
         compare()
         model.step()

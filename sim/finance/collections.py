@@ -164,10 +164,9 @@ class Collections:
     def _sell_npl(self, book: LoanBook, t: int, consumers: bool) -> None:
         """Claims (written off or still on the book) past the lender's sale age go to NPL buyers."""
         m = self.model
-        n = book.n
-        status = book.status[:n]
-        open_claim = (status == CHARGED_OFF) & (book.claim[:n] > 0)
-        cand = (open_claim | ((status == ACTIVE) & (book.first_missed[:n] >= 0))).nonzero()[0]
+        claims = book.claim_ids()
+        open_claims = claims[book.status[claims] == CHARGED_OFF]
+        cand = np.sort(np.concatenate([open_claims, book.delinquent_ids()]))  # disjoint: charged off, active
         if len(cand) == 0:
             return
         lender = book.lender[cand]
@@ -196,8 +195,7 @@ class Collections:
         """After default, collectors (the lender, or the NPL buyer) recover from reachable debtors."""
         m = self.model
         book, c = m.credit.consumer, m.consumers
-        n = book.n
-        open_ = (book.claim[:n] > 0).nonzero()[0]
+        open_ = book.claim_ids()
         if len(open_) == 0:
             return
         who, lender = book.borrower[open_], book.lender[open_]

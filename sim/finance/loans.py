@@ -6,6 +6,8 @@ Money for repayments is moved by the caller through the ledger; this module only
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from sim.uniques import unique
@@ -43,15 +45,37 @@ _FIELDS: dict[str, tuple[type, int | float]] = {
 }
 
 
+class _Candidates:
+    """Row ids that may meet a condition: a superset, added to where a row may start to meet it and
+    narrowed to the rows that do each time it is read (in increasing order, as a scan gives them)."""
+
+    def __init__(self) -> None:
+        self._pages: list[np.ndarray] = []
+
+    def add(self, ids: np.ndarray) -> None:
+        if len(ids):
+            self._pages.append(np.array(ids, dtype=np.int64))
+
+    def narrow(self, meets: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        if not self._pages:
+            return np.empty(0, dtype=np.int64)
+        rows = unique(np.concatenate(self._pages)) if len(self._pages) > 1 else self._pages[0]
+        rows = rows[meets(rows)]
+        rows.flags.writeable = False  # kept for the next read: callers index with it, never write it
+        self._pages[:] = [rows] if len(rows) else []
+        return rows
+
+
 class LoanBook:
     """Growable struct-of-arrays of loans. Arrays double in capacity as loans are added.
 
     Instalments fall due every MONTH days from a loan's start, so a loan can only be due on days
     congruent to its start day: a due calendar keeps, per day of the month, the loans that may
     still fall due on it, and `due_ids` looks at those instead of the whole book. Likewise a loan
-    becomes delinquent only by missing an instalment (`record_miss`), so `delinquent_ids` looks at
-    the loans that have missed one since it last looked. Both rely on `next_due`, `first_missed`
-    and `status` changing only through these methods.
+    becomes delinquent only by missing an instalment (`record_miss`) and has a claim only once
+    charged off or sold, so `delinquent_ids` and `claim_ids` look only at such loans. These rely on
+    `next_due`, `first_missed` and `status` changing only through these methods, and on callers
+    only ever lowering `claim`.
     """
 
     def __init__(self, capacity: int = 1024) -> None:
@@ -60,7 +84,8 @@ class LoanBook:
         for name, (dtype, fill) in _FIELDS.items():
             setattr(self, name, np.full(self._capacity, fill, dtype=dtype))
         self._due_calendar: list[list[np.ndarray]] = [[] for _ in range(MONTH)]
-        self._maybe_late: list[np.ndarray] = []  # loans that may be delinquent (a superset, unsorted)
+        self._maybe_late = _Candidates()  # loans that have missed an instalment
+        self._maybe_claim = _Candidates()  # loans charged off or sold
 
     def __len__(self) -> int:
         return self.n
@@ -130,13 +155,11 @@ class LoanBook:
 
     def delinquent_ids(self) -> np.ndarray:
         """Active loans with a missed instalment, in increasing order (as a scan of the book gives)."""
-        if not self._maybe_late:
-            return np.empty(0, dtype=np.int64)
-        rows = unique(np.concatenate(self._maybe_late)) if len(self._maybe_late) > 1 else self._maybe_late[0]
-        rows = rows[(self.first_missed[rows] >= 0) & (self.status[rows] == ACTIVE)]
-        rows.flags.writeable = False  # kept for the next call: callers read it, never write it
-        self._maybe_late[:] = [rows] if len(rows) else []
-        return rows
+        return self._maybe_late.narrow(lambda rows: (self.first_missed[rows] >= 0) & (self.status[rows] == ACTIVE))
+
+    def claim_ids(self) -> np.ndarray:
+        """Loans (charged off or sold) with something left to collect, in increasing order."""
+        return self._maybe_claim.narrow(lambda rows: self.claim[rows] > 0)
 
     def dpd(self, ids: np.ndarray, day: int) -> np.ndarray:
         first = self.first_missed[ids]
@@ -167,8 +190,7 @@ class LoanBook:
         self.arrears_principal[ids] += principal
         self.arrears_interest[ids] += interest
         self.first_missed[ids] = np.where(self.first_missed[ids] < 0, day, self.first_missed[ids])
-        if len(ids):
-            self._maybe_late.append(np.array(ids, dtype=np.int64))
+        self._maybe_late.add(ids)
         self.missed_total[ids] += 1
         self.missed_run[ids] += 1
 
@@ -217,6 +239,7 @@ class LoanBook:
         amount = self.outstanding[ids].copy()
         self.written_off[ids] += amount
         self.claim[ids] = amount + self.arrears_interest[ids]
+        self._maybe_claim.add(ids)
         self._zero_balance(ids)
         self.status[ids] = CHARGED_OFF
         return amount
@@ -226,6 +249,7 @@ class LoanBook:
         on_book = self.outstanding[ids].copy()
         self.sold[ids] += on_book
         self.claim[ids] += on_book + self.arrears_interest[ids] * (on_book > 0)
+        self._maybe_claim.add(ids)
         self._zero_balance(ids)
         self.status[ids] = SOLD
         return on_book

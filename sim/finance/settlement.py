@@ -165,8 +165,8 @@ class Settlement:
         third-party lender only gets cash, when it reaches the shop."""
         m = self.model
         book, acc = m.credit.merchant, m.accounts
-        n = book.n
-        ids = ((book.status[:n] == CHARGED_OFF) & (book.claim[:n] > 0)).nonzero()[0]
+        ids = book.claim_ids()
+        ids = ids[book.status[ids] == CHARGED_OFF]
         if len(ids) == 0:
             return
         _, first = np.unique(book.borrower[ids], return_index=True)
