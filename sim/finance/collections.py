@@ -149,8 +149,8 @@ class Collections:
     def _count_default(self, book: LoanBook, ids: np.ndarray, amount: np.ndarray, consumers: bool) -> None:
         m = self.model
         by_lender = np.bincount(book.lender[ids], weights=amount, minlength=len(m.lender_list))
-        for lend, amount in zip(m.lender_list, by_lender.tolist(), strict=True):
-            lend.totals["write_offs"] += amount
+        for lend, written in zip(m.lender_list, by_lender.tolist(), strict=True):
+            lend.totals["write_offs"] += written
         if consumers:
             who = book.borrower[ids]
             np.subtract.at(m.consumers.loans_in_arrears, who, 1)
@@ -186,8 +186,8 @@ class Collections:
         price = defaulted * self.npl_price[book.lender[sell]]
         m.ledger.transfer("npl_sale", m.accounts["outside"], m.accounts["lender"], price, None, book.lender[sell])
         by_lender = np.bincount(book.lender[sell], weights=price, minlength=len(m.lender_list))
-        for lend, amount in zip(m.lender_list, by_lender.tolist(), strict=True):
-            lend.totals["npl_proceeds"] += amount
+        for lend, proceeds in zip(m.lender_list, by_lender.tolist(), strict=True):
+            lend.totals["npl_proceeds"] += proceeds
         m.today["recoveries" if consumers else "merchant_recoveries"] += float(price.sum())
         m.today["npl_proceeds"] += float(price.sum())
 
@@ -225,8 +225,8 @@ class Collections:
         book.claim[ids] -= pay
         book.recovered[ids] += pay
         by_lender = np.bincount(book.lender[ids[to_lender]], weights=pay[to_lender], minlength=len(m.lender_list))
-        for lend, amount in zip(m.lender_list, by_lender.tolist(), strict=True):
-            lend.totals["recoveries"] += amount
+        for lend, recovered in zip(m.lender_list, by_lender.tolist(), strict=True):
+            lend.totals["recoveries"] += recovered
         m.today["recoveries"] += float(pay[to_lender].sum())
         m.today["npl_buyer_recoveries"] += float(pay[~to_lender].sum())
         self.close_claims(ids)
