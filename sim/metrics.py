@@ -89,11 +89,10 @@ def principal_by_dpd(model: MarketModel) -> tuple[float, float, float, float]:
         ids = book.active_ids()
         if len(ids) == 0:
             continue
-        out = book.outstanding[ids]
-        total += float(out.sum())
-        # Only loans with a missed instalment have days past due; the rest are in no bucket.
-        late = book.first_missed[ids] >= 0
-        out, dpd = out[late], book.dpd(ids[late], t)
+        total += float(book.outstanding[ids].sum())
+        # Only active loans with a missed instalment have days past due; the rest are in no bucket.
+        late = book.delinquent_ids()
+        out, dpd = book.outstanding[late], t - book.first_missed[late]
         bucket1 += float(out[(dpd >= 1) & (dpd <= 30)].sum())
         bucket2 += float(out[(dpd >= 31) & (dpd <= 90)].sum())
         bucket3 += float(out[dpd > 90].sum())
