@@ -58,7 +58,7 @@ STAGES: list[tuple[str, str, str]] = [
     ("sim.model", "MarketModel._month_end", "14 month end"),
     ("sim.shops", "open_shops", "15 new shops"),
     ("sim.metrics", "compute", "16 metrics"),
-    ("mesa", "DataCollector.collect", "16 data collector"),
+    ("sim.collector", "DailyCollector.collect", "16 data collector"),
 ]
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from sim.finance.credit import MIN_LOAN, MIN_NEED
 from sim.finance.loans import BNPL
+from sim.uniques import unique
 
 if TYPE_CHECKING:
     from sim.agents import Lender, Platform
@@ -45,7 +46,7 @@ def visit(model: MarketModel, t: int) -> list[np.ndarray]:
     n_any, p_any = model.audience
     model.today["active_consumers"] += int(rng.binomial(n_any, p_any)) if n_any else 0
     # Consumers short of cash decide once a day whether to look for a loan, then visit as usual.
-    needy = np.flatnonzero(c.need[: c.n] >= MIN_NEED)
+    needy = (c.need[: c.n] >= MIN_NEED).nonzero()[0]
     seekers = needy[rng.random(len(needy)) < model.scenario.consumers.cash_loan_appetite]
     return [seekers[rng.random(len(seekers), dtype=np.float32) < p.visit_probability_of(seekers)]
             for p in model.platform_list]
@@ -61,7 +62,7 @@ def draw_buyers(p: Platform, rate: float, rng: np.random.Generator) -> np.ndarra
     k = rng.binomial(len(p.users), min(top, 1.0))
     cand = rng.integers(0, len(p.users), size=k)
     keep = rng.random(k, dtype=np.float32) < p.relative_visit_probability[cand]
-    return np.unique(p.users[cand[keep]])
+    return unique(p.users[cand[keep]])
 
 
 def shop(model: MarketModel, t: int) -> None:
@@ -70,8 +71,10 @@ def shop(model: MarketModel, t: int) -> None:
     credit_rng = model.streams["credit"]
     c, mer, acc = model.consumers, model.merchants, model.accounts
     festival = model.festival_multiplier(t)
-    mean_income = float(c.income[: c.n].mean()) if c.n else 0.0
+    mean_income = c.mean_income
     mean_income = mean_income if mean_income > 0 else 1.0  # a market without income still has prices
+    refund_rates = np.asarray([cat.refund_rate for cat in model.scenario.merchants.categories])
+    open_shops = (mer.active[: mer.n] & ~mer.restricted[: mer.n]).nonzero()[0]
     for p in model.platform_list:
         # All shopping draws come first, whatever happens at checkout, so that scenarios differing
         # only in credit or strategy see the same buyers, order values and shop-choice draws.
@@ -80,73 +83,80 @@ def shop(model: MarketModel, t: int) -> None:
         pick = rng.random(len(buyers))
         prefers_bnpl = rng.random(len(buyers)) < c.bnpl_preference_of(buyers)
         after_sale = rng.random(len(buyers))  # refunds and claims
-        shops_here = np.flatnonzero((mer.platform[: mer.n] == p.index) & mer.active[: mer.n] & ~mer.restricted[: mer.n])
+        shops_here = open_shops[mer.platform[open_shops] == p.index]
         if len(buyers) == 0 or len(shops_here) == 0:
             continue
         value = (p.params.order_value * np.sqrt(c.income[buyers] / mean_income)
                  * np.exp(ORDER_VALUE_SIGMA * noise - ORDER_VALUE_SIGMA**2 / 2))
-        weight = np.cumsum(mer.size[shops_here] * mer.demand[shops_here], dtype=np.float64)
-        shop_of = shops_here[np.minimum(np.searchsorted(weight, pick * weight[-1]), len(shops_here) - 1)]
+        weight = (mer.size[shops_here] * mer.demand[shops_here]).cumsum(dtype=np.float64)
+        shop_of = shops_here[np.minimum(weight.searchsorted(pick * weight[-1]), len(shops_here) - 1)]
         cash = acc["consumer"].balance[buyers]
         liquid = cash >= value
         offer = p.bnpl_lender()
         bnpl = np.zeros(len(buyers), dtype=bool)
         if offer is not None:
             lender, channel = offer
-            ask = np.flatnonzero(~liquid | prefers_bnpl)
+            ask = (~liquid | prefers_bnpl).nonzero()[0]
             if len(ask):
                 who = buyers[ask]
                 ok = lender.approve(c.risk[who], credit_rng.standard_normal(len(ask)).astype(np.float32),
                                     with_platform_data=channel == "own", terms=lender.params.bnpl_terms)
-                ok &= model.credit.consumer_limits(lender, who) >= value[ask]
-                ok = model.credit.within_capacity(lender, value[ask], ok)
-                bnpl[ask[ok]] = True
+                if ok.any():  # limits and capacity only matter for approved applications
+                    ok &= model.credit.consumer_limits(lender, who) >= value[ask]
+                    ok = model.credit.within_capacity(lender, value[ask], ok)
+                    bnpl[ask[ok]] = True
         pay_cash = liquid & ~bnpl
         paid = bnpl | pay_cash
-        slot = model.settlement.slot_for_sale(t, np.full(len(buyers), p.index))
+        slot = model.settlement.slot_for_sale(t, p.index)  # every sale here today waits in one slot
         # Cash orders: consumer -> shop's pending settlement.
-        cb = np.flatnonzero(pay_cash)
-        model.ledger.transfer("purchase_cash", acc["consumer"], acc["merchant_pending"], value[cb], buyers[cb],
-                              (slot[cb], shop_of[cb]))
+        cb = pay_cash.nonzero()[0]
+        cash_buyers, cash_value, cash_shops = buyers[cb], value[cb], shop_of[cb]
+        model.ledger.transfer("purchase_cash", acc["consumer"], acc["merchant_pending"], cash_value, cash_buyers,
+                              (slot, cash_shops))
         # BNPL orders: the lender pays the shop; the consumer owes the lender.
-        bb = np.flatnonzero(bnpl)
+        bb = bnpl.nonzero()[0]
+        bnpl_buyers, bnpl_value = buyers[bb], value[bb]
         if len(bb):
             model.credit.originate_consumer(
-                lender, channel, p.index, BNPL, buyers[bb], value[bb], t,
-                pay_to=("merchant_pending", (slot[bb], shop_of[bb])),
+                lender, channel, p.index, BNPL, bnpl_buyers, bnpl_value, t,
+                pay_to=("merchant_pending", (slot, shop_of[bb])),
             )
-        _refunds_and_claims(model, after_sale[cb], buyers[cb], value[cb], slot[cb], shop_of[cb])
-        np.add.at(c.orders, buyers[paid], 1)
-        c.bnpl_orders[buyers[bb]] += 1
+        _refunds_and_claims(model, refund_rates, after_sale[cb], cash_buyers, cash_value, slot, cash_shops)
+        c.orders[buyers[paid]] += 1  # buyers are unique
+        c.bnpl_orders[bnpl_buyers] += 1
         gmv = float(value[paid].sum())
-        model.today["orders"] += int(paid.sum())
+        orders = int(np.count_nonzero(paid))
+        model.today["orders"] += orders
         model.today["gmv"] += gmv
         model.today["bnpl_orders"] += len(bb)
-        model.today["bnpl_gmv"] += float(value[bb].sum())
-        model.today["abandoned_orders"] += int((~paid).sum())
-        p.orders_today += int(paid.sum())
+        model.today["bnpl_gmv"] += float(bnpl_value.sum())
+        model.today["abandoned_orders"] += len(paid) - orders
+        p.orders_today += orders
         p.gmv_today += gmv
         p.bnpl_orders_today += len(bb)
         c.bought_month[buyers[paid]] |= np.uint8(1 << p.index)
 
 
-def _refunds_and_claims(model: MarketModel, u: np.ndarray, buyers: np.ndarray, value: np.ndarray,
-                        slot: np.ndarray, shops: np.ndarray) -> None:
-    """Some cash orders are refunded from the shop's pending balance; claims are paid from its deposit."""
+def _refunds_and_claims(model: MarketModel, refund_rates: np.ndarray, u: np.ndarray, buyers: np.ndarray,
+                        value: np.ndarray, slot: int, shops: np.ndarray) -> None:
+    """Some cash orders are refunded from the shop's pending balance (settlement `slot`); claims are
+    paid from its deposit. `refund_rates` are by shop category."""
     if len(buyers) == 0:
         return
     mer, acc = model.merchants, model.accounts
-    cats = model.scenario.merchants.categories
-    refund_rate = np.asarray([cat.refund_rate for cat in cats])[mer.category[shops]]
+    refund_rate = refund_rates[mer.category[shops]]
     refund = u < refund_rate
-    model.ledger.transfer("refund", acc["merchant_pending"], acc["consumer"], value[refund],
-                          (slot[refund], shops[refund]), buyers[refund], src_unique=False)
     claim = (u >= refund_rate) & (u < refund_rate * (1 + CLAIM_SHARE_OF_REFUNDS))
-    pay = np.minimum(value[claim] * CLAIM_COMPENSATION, acc["merchant_deposit"].balance[shops[claim]])
-    model.ledger.transfer("claim", acc["merchant_deposit"], acc["consumer"], pay, shops[claim], buyers[claim],
-                          src_unique=False)
-    model.today["refunds"] += float(value[refund].sum())
-    model.today["claims"] += float(pay.sum())
+    refunded = claimed = 0.0
+    if refund.any():  # a few orders a day at most: skip the empty transfer on most days
+        refunded = model.ledger.transfer("refund", acc["merchant_pending"], acc["consumer"], value[refund],
+                                         (slot, shops[refund]), buyers[refund], src_unique=False, dst_unique=True)
+    if claim.any():
+        pay = np.minimum(value[claim] * CLAIM_COMPENSATION, acc["merchant_deposit"].balance[shops[claim]])
+        claimed = model.ledger.transfer("claim", acc["merchant_deposit"], acc["consumer"], pay, shops[claim],
+                                        buyers[claim], src_unique=False, dst_unique=True)
+    model.today["refunds"] += refunded
+    model.today["claims"] += claimed
 
 
 
@@ -166,7 +176,7 @@ def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
         order = rng.permutation(len(lenders)) if lenders else []
         for j in order:
             lender, channel = lenders[j]
-            open_ = np.flatnonzero((c.need[seekers] >= MIN_NEED) & (tries[seekers] < max_apps))
+            open_ = ((c.need[seekers] >= MIN_NEED) & (tries[seekers] < max_apps)).nonzero()[0]
             if len(open_) == 0:
                 break
             who = seekers[open_]
@@ -175,6 +185,8 @@ def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
                 _pay_per_click(model, lender, p, len(who))
             ok = lender.approve(c.risk[who], rng.standard_normal(len(who)).astype(np.float32),
                                 with_platform_data=channel == "own", terms=lender.params.cash_loan_terms)
+            if not ok.any():  # nobody approved: no amounts to size, nothing to fund
+                continue
             amount = np.minimum(np.ceil(c.need[who] / MIN_LOAN) * MIN_LOAN, model.credit.consumer_limits(lender, who))
             ok &= amount >= MIN_LOAN
             ok = model.credit.within_capacity(lender, amount, ok)

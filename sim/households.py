@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.uniques import unique
+
 if TYPE_CHECKING:
     from sim.model import MarketModel
 
@@ -38,7 +40,7 @@ def shocks(model: MarketModel, t: int) -> None:
         return
     top = min(p.shock_rate * SHOCK_WEIGHT_CAP, 1.0)
     k = rng.binomial(c.n, top)
-    cand = np.unique(rng.integers(0, c.n, size=k))
+    cand = unique(rng.integers(0, c.n, size=k))
     hit = cand[rng.random(len(cand)) * SHOCK_WEIGHT_CAP < c.shock_weight[cand]]
     if len(hit) == 0:
         return

@@ -10,6 +10,7 @@ import pandas as pd
 
 from sim.agents.lender import Lender
 from sim.agents.platform import REVENUE_SOURCES, Platform
+from sim.collector import DailyCollector
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -66,7 +67,9 @@ def make_datacollector(model: MarketModel) -> mesa.DataCollector:
         Lender: {"day": lambda lend: lend.model.day, "name": lambda lend: lend.name, **LENDER_COLUMNS},
     }
     present = {Platform: model.platform_list, Lender: model.lender_list}
-    return mesa.DataCollector(
+    return DailyCollector(
+        MARKET_COLUMNS,
+        present,
         model_reporters={name: (lambda m, name=name: m.daily[name]) for name in MARKET_COLUMNS},
         agenttype_reporters={kind: cols for kind, cols in per_type.items() if present[kind]},
     )
@@ -87,9 +90,10 @@ def principal_by_dpd(model: MarketModel) -> tuple[float, float, float, float]:
         ids = book.active_ids()
         if len(ids) == 0:
             continue
-        out = book.outstanding[ids]
-        dpd = book.dpd(ids, t)
-        total += float(out.sum())
+        total += float(book.outstanding[ids].sum())
+        # Only active loans with a missed instalment have days past due; the rest are in no bucket.
+        late = book.delinquent_ids()
+        out, dpd = book.outstanding[late], t - book.first_missed[late]
         bucket1 += float(out[(dpd >= 1) & (dpd <= 30)].sum())
         bucket2 += float(out[(dpd >= 31) & (dpd <= 90)].sum())
         bucket3 += float(out[dpd > 90].sum())
@@ -130,7 +134,7 @@ def compute(model: MarketModel, day: int) -> dict[str, float]:
         "recoveries": today["recoveries"],
         "npl_proceeds": today["npl_proceeds"],
         "npl_buyer_recoveries": today["npl_buyer_recoveries"],
-        "restructurer_clients": int((c.client_of[: c.n] >= 0).sum()),
+        "restructurer_clients": int(np.count_nonzero(c.client_of[: c.n] >= 0)),
         "restructurer_signups": int(today["restructurer_signups"]),
         "restructurer_fees": today["restructurer_fees"],
         "complaints": today["complaints"],
@@ -138,7 +142,7 @@ def compute(model: MarketModel, day: int) -> dict[str, float]:
         "platform_finance_revenue": sum(p.finance_revenue(today=True) for p in model.platform_list),
         "active_lenders": sum(1 for lend in model.lender_list if lend.active and lend.licensed),
         "lender_equity": sum(lend.equity for lend in model.lender_list),
-        "active_merchants": int(active_shops.sum()),
+        "active_merchants": int(np.count_nonzero(active_shops)),
         "merchant_entries": int(today["merchant_entries"]),
         "merchant_exits": int(today["merchant_exits"]),
         "merchant_loans_originated": int(today["merchant_loans_originated"]),

@@ -252,7 +252,7 @@ class MarketModel(mesa.Model):
     def _month_end(self) -> None:
         c, mer = self.consumers, self.merchants
         for p in self.platform_list:
-            p.monthly_buyers = int(((c.bought_month & np.uint8(1 << p.index)) > 0).sum())
+            p.monthly_buyers = int(np.count_nonzero(c.bought_month & np.uint8(1 << p.index)))
         c.bought_month[:] = 0
         n = mer.n
         mer.sales_last_month[:n] = mer.sales_month[:n]

@@ -14,7 +14,7 @@ def update_demand(model: MarketModel) -> None:
     """Each open shop's demand follows its trend plus category volatility."""
     rng = model.streams["merchants"]
     mer = model.merchants
-    ids = np.flatnonzero(mer.active[: mer.n])
+    ids = mer.active[: mer.n].nonzero()[0]
     if len(ids) == 0:
         return
     vol = np.asarray([c.volatility for c in model.scenario.merchants.categories], dtype=np.float32)
@@ -26,7 +26,7 @@ def update_demand(model: MarketModel) -> None:
 def pay_costs_and_close(model: MarketModel, t: int) -> None:
     """Fixed costs are paid from cash; a shop that cannot pay for `exit_days` in a row closes."""
     mer, acc = model.merchants, model.accounts
-    ids = np.flatnonzero(mer.active[: mer.n])
+    ids = mer.active[: mer.n].nonzero()[0]
     if len(ids) == 0:
         return
     cost = mer.fixed_cost[ids].astype(np.float64)
@@ -55,8 +55,8 @@ def apply_for_loans(model: MarketModel, t: int) -> None:
     cash = acc["merchant_cash"].balance[:n]
     short = cash < p.loan_need_days * mer.fixed_cost[:n]
     growing = (mer.trend[:n] > 0) & (rng.random(n) < p.growth_borrowing)
-    want = np.flatnonzero(mer.active[:n] & ~mer.has_loan[:n] & ~mer.restricted[:n] & ~mer.defaulted[:n]
-                          & (short | growing))
+    want = (mer.active[:n] & ~mer.has_loan[:n] & ~mer.restricted[:n] & ~mer.defaulted[:n]
+            & (short | growing)).nonzero()[0]
     if len(want) == 0:
         return
     expected = model.expected_sales[mer.platform[want]] * mer.size[want] * 30.0

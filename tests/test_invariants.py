@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sim import InvariantError, MarketModel, Scenario
+from sim.finance.loans import ACTIVE
 from sim.invariants import check
 from tests.conftest import merge
 
@@ -71,3 +72,24 @@ def test_aggregates_match_the_loans(baseline_small: MarketModel) -> None:
     book, debt = baseline_small.credit.rebuilt_aggregates()
     assert np.allclose(book, baseline_small.credit.book_by_lender)
     assert np.allclose(debt, baseline_small.consumers.debt)
+
+
+def test_due_delinquent_and_claim_indexes_find_the_loans_a_scan_of_the_book_finds() -> None:
+    data = merge(Scenario().model_dump(), TINY)
+    for lender in data["lenders"]:  # early write-offs and NPL sales, so claims come and go
+        lender.update(charge_off_dpd=30, npl_sale_dpd=60)
+    model = MarketModel(Scenario.model_validate(data), rng=3)
+
+    def compare() -> None:
+        for book in (model.credit.consumer, model.credit.merchant):
+            n = book.n
+            due = np.flatnonzero((book.next_due[:n] == model.t) & (book.status[:n] == ACTIVE))
+            assert np.array_equal(book.due_ids(model.t), due)
+            late = np.flatnonzero((book.first_missed[:n] >= 0) & (book.status[:n] == ACTIVE))
+            assert np.array_equal(book.delinquent_ids(), late)
+            assert np.array_equal(book.claim_ids(), np.flatnonzero(book.claim[:n] > 0))
+
+    model.burn_in(on_day=compare)
+    for _ in range(150):
+        compare()
+        model.step()

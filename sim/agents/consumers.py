@@ -6,6 +6,7 @@ and `sim/finance/`.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -101,6 +102,11 @@ class Consumers(Population):
             prob = np.clip(reach * tier_factor * age_factor * tilt, 0.0, 1.0)
             uses = rng.random(self.n) < prob
             self.platforms[uses] |= np.uint8(1 << k)
+
+    @cached_property
+    def mean_income(self) -> float:
+        """Mean monthly income (0 without consumers); incomes are drawn once, so it is computed once."""
+        return float(self.income[: self.n].mean()) if self.n else 0.0
 
     def bnpl_preference_of(self, ids: np.ndarray) -> np.ndarray:
         """Chance of choosing BNPL when liquid: young consumers use it more."""

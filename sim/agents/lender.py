@@ -44,17 +44,18 @@ class Lender(mesa.Agent):
         self.score_shift = 0.0
         self.shop_score_shift = 0.0
         self._written_at_review = (0.0, 0.0)  # consumer, shop write-offs at the last review
+        self._thresholds: dict[tuple, float | None] = {}
 
     # --- balance sheet ---------------------------------------------------------------------
 
     @property
     def cash(self) -> float:
-        return float(self.model.accounts["lender"].balance[self.index])
+        return float(self.model.ledger.accounts["lender"].balance[self.index])
 
     @property
     def book(self) -> float:
         """Outstanding principal this lender holds."""
-        return float(self.model.book_by_lender[self.index])
+        return float(self.model.credit.book_by_lender[self.index])
 
     @property
     def equity(self) -> float:
@@ -64,7 +65,10 @@ class Lender(mesa.Agent):
         """Principal it may still lend under its leverage limit."""
         if not (self.active and self.licensed):
             return 0.0
-        return max(self.params.leverage_max * max(self.equity, 0.0) - self.book, 0.0)
+        m = self.model
+        book = float(m.credit.book_by_lender[self.index])
+        equity = float(m.ledger.accounts["lender"].balance[self.index]) + book - self.debt
+        return max(self.params.leverage_max * max(equity, 0.0) - book, 0.0)
 
     # --- pricing and underwriting ------------------------------------------------------------
 
@@ -84,19 +88,33 @@ class Lender(mesa.Agent):
         life_years = (terms + 1) / 24.0
         return float(np.clip(p.risk_appetite * margin * life_years / LOSS_GIVEN_DEFAULT, 0.0, 1.0))
 
+    def score_threshold(self, terms: int) -> float | None:
+        """Highest admissible score (logit of `max_default_probability`), None when nothing is.
+
+        It changes only with the rate cap (or the lender's parameters), so it is kept per those
+        rather than recomputed for every batch of applications.
+        """
+        p = self.params
+        key = (terms, self.rate(), p.risk_appetite, p.funding_rate, p.opex_rate)
+        if key not in self._thresholds:
+            pd_max = self.max_default_probability(terms)
+            if pd_max <= 0.0:
+                self._thresholds[key] = None
+            else:
+                self._thresholds[key] = np.log(pd_max / max(1 - pd_max, 1e-12)) if pd_max < 1 else np.inf
+        return self._thresholds[key]
+
     def approve(self, risk: np.ndarray, noise: np.ndarray, with_platform_data: bool, terms: int,
                 shops: bool = False) -> np.ndarray:
         """Approve applicants whose score (risk seen through noise, corrected by the lender's credit
         reviews of that product) is within the admissible default probability."""
-        sd = self.params.platform_data_noise if with_platform_data else self.params.score_noise
-        score = risk + sd * noise + (self.shop_score_shift if shops else self.score_shift)
         self.applications += len(risk)
-        pd_max = self.max_default_probability(terms)
-        if pd_max <= 0.0:
+        threshold = self.score_threshold(terms)
+        if threshold is None:
             return np.zeros(len(risk), dtype=bool)
-        threshold = np.log(pd_max / max(1 - pd_max, 1e-12)) if pd_max < 1 else np.inf
-        ok = score <= threshold
-        self.approvals += int(ok.sum())
+        sd = self.params.platform_data_noise if with_platform_data else self.params.score_noise
+        ok = risk + sd * noise + (self.shop_score_shift if shops else self.score_shift) <= threshold
+        self.approvals += int(np.count_nonzero(ok))
         return ok
 
     # --- daily books ---------------------------------------------------------------------------

@@ -41,6 +41,7 @@ class Platform(mesa.Agent):
         self._visit_chance[self.users] = chance
         self.active_merchants = 0
         self.monthly_buyers = 0
+        self._channels: dict[tuple[str, bool], list[tuple[Lender, str]]] = {}
         self.new_day()
 
     def visit_probability_of(self, consumers: np.ndarray) -> np.ndarray:
@@ -62,17 +63,25 @@ class Platform(mesa.Agent):
 
     def consumer_lenders(self) -> list[tuple[Lender, str]]:
         """Lenders a consumer here can borrow cash from, with the channel: own licence, diversion or ads."""
-        out: list[tuple[Lender, str]] = []
-        if self.params.finance.cash_loans:
-            if self.lending_through_license():
-                out.append((self.own_lender(), "own"))
-            if self.strategy in ("traffic_diversion", "own_license"):
-                out += [(lender, "diversion") for lender in self.partners()]
-        if self.params.lender_ads:
-            taken = {lender.index for lender, _ in out}
-            out += [(lender, "ads") for lender in self.model.lenders
-                    if lender.params.advertises and lender.index not in taken]
-        return [(lender, ch) for lender, ch in out if lender.lending_room() > 0]
+        return [(lender, ch) for lender, ch in self._cash_loan_channels() if lender.lending_room() > 0]
+
+    def _cash_loan_channels(self) -> list[tuple[Lender, str]]:
+        """Who could lend cash here, before checking their room. It changes only with the strategy and
+        the own lender's licence (parameters are fixed during a run), so it is kept per those."""
+        key = (self.strategy, self.lending_through_license())
+        if key not in self._channels:
+            out: list[tuple[Lender, str]] = []
+            if self.params.finance.cash_loans:
+                if key[1]:
+                    out.append((self.own_lender(), "own"))
+                if self.strategy in ("traffic_diversion", "own_license"):
+                    out += [(lender, "diversion") for lender in self.partners()]
+            if self.params.lender_ads:
+                taken = {lender.index for lender, _ in out}
+                out += [(lender, "ads") for lender in self.model.lender_list
+                        if lender.params.advertises and lender.index not in taken]
+            self._channels[key] = out
+        return self._channels[key]
 
     def bnpl_lender(self) -> tuple[Lender, str] | None:
         """Who funds BNPL at checkout: the platform's own lender, or its first partner under diversion."""
@@ -96,7 +105,14 @@ class Platform(mesa.Agent):
 
     def restructurer_reach(self) -> float:
         """Share of an intermediary's ad reach this platform lets through."""
-        return {"allow": 1.0, "restrict": self.params.restrict_factor, "ban": 0.0}[self.restructurer_ad_policy]
+        policy = self.restructurer_ad_policy
+        if policy == "allow":
+            return 1.0
+        if policy == "restrict":
+            return self.params.restrict_factor
+        if policy == "ban":
+            return 0.0
+        raise KeyError(policy)
 
     # --- licence ----------------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ import numpy as np
 
 Index = np.ndarray | int | slice | tuple | None
 SMALL_ACCOUNT = 4096  # at most this many holders: aggregate repeated indices with bincount
+_SCALAR_INDEX = (int, np.integer)
+_SCALAR_AMOUNT = (float, int)
 
 
 @dataclass
@@ -28,23 +30,39 @@ class Account:
 
 def _single(account: Account, idx: Index) -> bool:
     """Does `idx` name exactly one holder of `account`?"""
-    return isinstance(idx, int | np.integer) or (idx is None and account.balance.size == 1)
+    return isinstance(idx, _SCALAR_INDEX) or (idx is None and account.balance.size == 1)
 
 
-def _apply(balance: np.ndarray, idx: Index, amount: np.ndarray, sign: float, unique: bool) -> None:
-    if idx is None and balance.size == 1:  # a single account (the outside world) takes the total
-        balance[0] += sign * float(amount.sum())
-    elif idx is None:
-        balance += sign * amount
-    elif isinstance(idx, int | np.integer):  # one account pays or receives the total
-        balance[idx] += sign * float(amount.sum())
+def _apply(balance: np.ndarray, idx: Index, amount: np.ndarray, total: float, credit: bool, unique: bool) -> None:
+    """Add (`credit`) or subtract `amount` at `idx`; `total` is `amount.sum()`, already known.
+
+    Subtracting is done as such rather than adding `-amount`: the same numbers, one array less.
+    """
+    if idx is None:
+        if balance.size == 1:  # a single account (the outside world) takes the total
+            balance[0] += total if credit else -total
+        elif credit:
+            balance += amount
+        else:
+            balance -= amount
+    elif isinstance(idx, _SCALAR_INDEX):  # one account pays or receives the total
+        balance[idx] += total if credit else -total
     elif unique or isinstance(idx, slice):
-        balance[idx] += sign * amount
+        if credit:
+            balance[idx] += amount
+        else:
+            balance[idx] -= amount
     elif balance.ndim == 1 and len(balance) <= SMALL_ACCOUNT:  # few holders (platforms, lenders): bincount
-        weights = np.broadcast_to(amount, np.shape(idx)).ravel()
-        balance += sign * np.bincount(np.ravel(idx), weights=weights, minlength=len(balance))
+        weights = amount if np.shape(idx) == amount.shape else np.broadcast_to(amount, np.shape(idx))
+        sums = np.bincount(np.ravel(idx), weights=weights.ravel(), minlength=len(balance))
+        if credit:
+            balance += sums
+        else:
+            balance -= sums
+    elif credit:
+        np.add.at(balance, idx, amount)
     else:
-        np.add.at(balance, idx, sign * amount)
+        np.subtract.at(balance, idx, amount)
 
 
 @dataclass
@@ -77,7 +95,7 @@ class Ledger:
         `*_unique` says whether an index array has no repeats, so plain fancy indexing is safe;
         with repeats the update goes through `np.add.at`.
         """
-        if isinstance(amount, float | int) and _single(src, src_idx) and _single(dst, dst_idx):  # common case
+        if isinstance(amount, _SCALAR_AMOUNT) and _single(src, src_idx) and _single(dst, dst_idx):  # common case
             if amount == 0:
                 return 0.0
             src.balance[0 if src_idx is None else src_idx] -= amount
@@ -91,8 +109,8 @@ class Ledger:
         total = float(amount.sum())
         if total == 0.0 and not amount.any():
             return 0.0
-        _apply(src.balance, src_idx, amount, -1.0, src_unique)
-        _apply(dst.balance, dst_idx, amount, 1.0, dst_unique)
+        _apply(src.balance, src_idx, amount, total, False, src_unique)
+        _apply(dst.balance, dst_idx, amount, total, True, dst_unique)
         self.today[flow] += total
         self.cumulative[flow] += total
         return total

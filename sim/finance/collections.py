@@ -14,6 +14,7 @@ import numpy as np
 from sim.agents.consumers import NOT_DELINQUENT
 from sim.finance.loans import ACTIVE, CHARGED_OFF, SOLD, LoanBook
 from sim.finance.repayment import all_or_nothing, book_interest
+from sim.uniques import unique
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -33,6 +34,7 @@ class Collections:
         self.drag = np.zeros(len(lenders))  # loss of contact from complaint load, set by intermediaries
         self.open_claims = np.zeros(model.consumers.n, dtype=np.int32)
         self.reach_counts = {d: [0, 0] for d in REACH_CHECKPOINTS}  # [reached, reachable]
+        self.spell_starts: dict[int, np.ndarray] = {}  # day -> consumers whose spell began that day
 
     # --- spells --------------------------------------------------------------------------------
 
@@ -43,7 +45,7 @@ class Collections:
         c = self.model.consumers
         who = self.model.credit.consumer.borrower[loan_ids]
         np.add.at(c.loans_in_arrears, who, 1)
-        starting = np.unique(who[c.delinquent_since[who] == NOT_DELINQUENT])
+        starting = unique(who[c.delinquent_since[who] == NOT_DELINQUENT])
         if len(starting) == 0:
             return
         p = self.model.scenario.collections
@@ -56,6 +58,15 @@ class Collections:
             factor[clients] = loss[c.client_of[starting[clients]]]
         c.delinquent_since[starting] = t
         c.contact_lost_after[starting] = lost_after / factor
+        self._remember_spell_starts(starting, t)
+
+    def _remember_spell_starts(self, starting: np.ndarray, t: int) -> None:
+        """Keep who began a spell each day, as long as a reachability checkpoint may look back to it."""
+        earlier = self.spell_starts.get(t)
+        self.spell_starts[t] = starting if earlier is None else np.concatenate([earlier, starting])
+        oldest = t - max(REACH_CHECKPOINTS)
+        while self.spell_starts and next(iter(self.spell_starts)) < oldest:
+            del self.spell_starts[next(iter(self.spell_starts))]
 
     def _end_spells(self, consumers: np.ndarray) -> None:
         c = self.model.consumers
@@ -119,7 +130,7 @@ class Collections:
         m.credit.principal_reduced(book, paid, principal)
         book_interest(m, book.lender[paid], interest)
         np.subtract.at(c.loans_in_arrears, book.borrower[paid], 1)
-        self._end_spells(np.unique(book.borrower[paid]))
+        self._end_spells(unique(book.borrower[paid]))
         m.today["cures"] += len(paid)
 
     def _charge_off(self, book: LoanBook, t: int, consumers: bool) -> None:
@@ -139,10 +150,10 @@ class Collections:
     def _count_default(self, book: LoanBook, ids: np.ndarray, amount: np.ndarray, consumers: bool) -> None:
         m = self.model
         by_lender = np.bincount(book.lender[ids], weights=amount, minlength=len(m.lender_list))
-        for lend in m.lender_list:
-            lend.totals["write_offs"] += float(by_lender[lend.index])
+        for lend, written in zip(m.lender_list, by_lender.tolist(), strict=True):
+            lend.totals["write_offs"] += written
             if not consumers:
-                lend.totals["shop_write_offs"] += float(by_lender[lend.index])
+                lend.totals["shop_write_offs"] += written
         if consumers:
             who = book.borrower[ids]
             np.subtract.at(m.consumers.loans_in_arrears, who, 1)
@@ -156,10 +167,9 @@ class Collections:
     def _sell_npl(self, book: LoanBook, t: int, consumers: bool) -> None:
         """Claims (written off or still on the book) past the lender's sale age go to NPL buyers."""
         m = self.model
-        n = book.n
-        status = book.status[:n]
-        open_claim = (status == CHARGED_OFF) & (book.claim[:n] > 0)
-        cand = np.flatnonzero(open_claim | ((status == ACTIVE) & (book.first_missed[:n] >= 0)))
+        claims = book.claim_ids()
+        open_claims = claims[book.status[claims] == CHARGED_OFF]
+        cand = np.sort(np.concatenate([open_claims, book.delinquent_ids()]))  # disjoint: charged off, active
         if len(cand) == 0:
             return
         lender = book.lender[cand]
@@ -180,9 +190,9 @@ class Collections:
         m.ledger.transfer("npl_sale", m.accounts["outside"], m.accounts["lender"], price, None, book.lender[sell])
         by_lender = np.bincount(book.lender[sell], weights=price, minlength=len(m.lender_list))
         principal = np.bincount(book.lender[sell], weights=defaulted, minlength=len(m.lender_list))
-        for lend in m.lender_list:
-            lend.totals["npl_proceeds"] += float(by_lender[lend.index])
-            lend.totals["npl_principal_sold"] += float(principal[lend.index])
+        for lend, proceeds, sold in zip(m.lender_list, by_lender.tolist(), principal.tolist(), strict=True):
+            lend.totals["npl_proceeds"] += proceeds
+            lend.totals["npl_principal_sold"] += sold
         m.today["recoveries" if consumers else "merchant_recoveries"] += float(price.sum())
         m.today["npl_proceeds"] += float(price.sum())
 
@@ -190,8 +200,7 @@ class Collections:
         """After default, collectors (the lender, or the NPL buyer) recover from reachable debtors."""
         m = self.model
         book, c = m.credit.consumer, m.consumers
-        n = book.n
-        open_ = np.flatnonzero(book.claim[:n] > 0)
+        open_ = book.claim_ids()
         if len(open_) == 0:
             return
         who, lender = book.borrower[open_], book.lender[open_]
@@ -221,8 +230,8 @@ class Collections:
         book.claim[ids] -= pay
         book.recovered[ids] += pay
         by_lender = np.bincount(book.lender[ids[to_lender]], weights=pay[to_lender], minlength=len(m.lender_list))
-        for lend in m.lender_list:
-            lend.totals["recoveries"] += float(by_lender[lend.index])
+        for lend, recovered in zip(m.lender_list, by_lender.tolist(), strict=True):
+            lend.totals["recoveries"] += recovered
         m.today["recoveries"] += float(pay[to_lender].sum())
         m.today["npl_buyer_recoveries"] += float(pay[~to_lender].sum())
         self.close_claims(ids)
@@ -236,19 +245,20 @@ class Collections:
         book.claim[done] = 0.0
         who = book.borrower[done]
         np.subtract.at(self.open_claims, who, 1)
-        self._end_spells(np.unique(who))
+        self._end_spells(unique(who))
 
     def _measure_reachability(self, t: int) -> None:
         """Consumers whose spell reaches 6 or 12 months today: are they still reachable?"""
         c = self.model.consumers
         since = c.delinquent_since
         for days in REACH_CHECKPOINTS:
-            if t - days < 0:  # no spell can be that old yet (and -1 marks consumers not delinquent)
+            began = self.spell_starts.get(t - days)  # a spell that old began that day, if still open
+            if began is None:
                 continue
-            crossing = np.flatnonzero(since == t - days)
+            crossing = began[since[began] == t - days]
             if len(crossing):
                 self.reach_counts[days][0] += len(crossing)
-                self.reach_counts[days][1] += int((c.contact_lost_after[crossing] > days).sum())
+                self.reach_counts[days][1] += int(np.count_nonzero(c.contact_lost_after[crossing] > days))
 
     def reachable_share(self, days: int) -> float:
         reached, reachable = self.reach_counts[days]

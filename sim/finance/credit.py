@@ -53,12 +53,18 @@ class Credit:
                         limit: float = np.inf) -> np.ndarray:
         """Fund approved applications in arrival order while the lender's leverage room (and `limit`, a
         product's own room) lasts; one that does not fit is skipped, and later smaller ones may still fit
-        (a few vectorized passes)."""
+        (a few vectorized passes).
+
+        Amounts are never negative, so when the running total of all approved ones fits, they all do
+        and the later passes would find nothing more: that common case returns after one pass.
+        """
         room = min(lender.lending_room(), limit)
+        running = np.where(ok, amounts, 0.0).cumsum()
+        if len(running) == 0 or running[-1] <= room:
+            return ok.copy()
         funded = np.zeros(len(ok), dtype=bool)
         waiting = ok.copy()
         for _ in range(CAPACITY_PASSES):
-            running = np.cumsum(np.where(waiting, amounts, 0.0))
             fits = waiting & (running <= room)
             if not fits.any():
                 break
@@ -66,6 +72,7 @@ class Credit:
             room -= float(amounts[fits].sum())
             waiting &= ~fits
             waiting &= amounts <= room
+            running = np.where(waiting, amounts, 0.0).cumsum()
         return funded
 
     # --- origination --------------------------------------------------------------------------
@@ -74,7 +81,8 @@ class Credit:
         self, lender: Lender, channel: str, platform: int, product: int, ids: np.ndarray, amounts: np.ndarray,
         t: int, pay_to: tuple[str, np.ndarray | tuple] | None = None,
     ) -> None:
-        """Book loans and move the money: to the consumer's cash, or for BNPL to the merchant.
+        """Book loans to distinct consumers `ids` and move the money: to the consumer's cash, or for
+        BNPL to the merchant.
 
         Under an own licence the platform's lender keeps its co-lending share and its first partner
         funds the rest (two loan rows, one schedule). Under diversion the lender pays the platform a fee.
@@ -90,18 +98,19 @@ class Credit:
             partners = [p for p in platform_agent.partners() if p.lending_room() >= room]
             if partners:
                 split = [(lender, fin.co_lending_own_share), (partners[0], 1.0 - fin.co_lending_own_share)]
-        terms = {CASH: lender.params.cash_loan_terms}.get(product, lender.params.bnpl_terms)
+        terms = lender.params.cash_loan_terms if product == CASH else lender.params.bnpl_terms
         for funder, share in split:
             part = amounts * share
             apr = funder.rate()
             self.consumer.add(ids, funder.index, platform, product, part, apr, terms, t)
             dst_name, dst_idx = pay_to if pay_to else ("consumer", ids)
             m.ledger.transfer(f"loan_disbursed_{'bnpl' if product != CASH else 'cash'}", m.accounts["lender"],
-                              m.accounts[dst_name], part, funder.index, dst_idx)
-            self.book_by_lender[funder.index] += part.sum()
-            funder.totals["originated"] += float(part.sum())
-        np.add.at(m.consumers.debt, ids, amounts)
-        np.add.at(m.consumers.loans_taken, ids, 1)
+                              m.accounts[dst_name], part, funder.index, dst_idx, dst_unique=pay_to is None)
+            lent = part.sum()
+            self.book_by_lender[funder.index] += lent
+            funder.totals["originated"] += float(lent)
+        m.consumers.debt[ids] += amounts  # ids are distinct: no repeated index to accumulate
+        m.consumers.loans_taken[ids] += 1
         if channel == "diversion" and fin.diversion_fee > 0:
             fee = float(amounts.sum()) * fin.diversion_fee
             m.ledger.transfer("diversion_fee", m.accounts["lender"], m.accounts["platform"], fee,
@@ -121,8 +130,9 @@ class Credit:
         self.merchant.add(ids, lender.index, platform, 2, amounts, lender.rate(), lender.params.merchant_loan_terms, t)
         m.ledger.transfer("loan_disbursed_merchant", m.accounts["lender"], m.accounts["merchant_cash"], amounts,
                           lender.index, ids, dst_unique=True)
-        self.book_by_lender[lender.index] += amounts.sum()
-        lender.totals["originated"] += float(amounts.sum())
+        lent = amounts.sum()
+        self.book_by_lender[lender.index] += lent
+        lender.totals["originated"] += float(lent)
         m.merchants.has_loan[ids] = True
         m.merchants.loans_taken[ids] += 1
         m.today["merchant_loans_originated"] += len(ids)

@@ -6,6 +6,7 @@ cut lenders' contact with all their delinquent borrowers; a few clients get a se
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 from sim.agents.consumers import NOT_DELINQUENT
 from sim.finance.loans import ACTIVE, CHARGED_OFF
 from sim.finance.repayment import book_interest
+from sim.uniques import unique
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -40,6 +42,25 @@ def _reach(model: MarketModel) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=32)
+def _signing_chance_table(reach_bytes: bytes, n_platforms: int, conversion: tuple[float, ...]) -> np.ndarray:
+    """Daily chance of signing with each intermediary (columns) for each bitmask of platforms used
+    (rows). Reach changes only with ad policies and crackdowns, so the table is kept per reach and
+    each day's candidates just look their row up. Read-only: callers index it, never write it."""
+    reach = np.frombuffer(reach_bytes).reshape(len(conversion), n_platforms)
+    masks = np.arange(1 << n_platforms)
+    table = np.zeros((len(masks), len(conversion)))
+    for r, conv in enumerate(conversion):
+        miss = np.ones(len(masks))
+        for p in range(n_platforms):  # the same products, in the same order, as per consumer
+            if reach[r, p] > 0:
+                uses = (masks & (1 << p)) > 0
+                miss *= np.where(uses, 1.0 - reach[r, p], 1.0)
+        table[:, r] = conv * (1.0 - miss)
+    table.flags.writeable = False
+    return table
+
+
 def _buy_ads(model: MarketModel) -> None:
     acc = model.accounts
     for r in model.restructurer_list:
@@ -63,19 +84,13 @@ def _recruit(model: MarketModel, t: int, rng: np.random.Generator) -> None:
     if not reach.any():
         return
     since = c.delinquent_since[: c.n]
-    cand = np.flatnonzero((since >= 0) & (since <= t - MIN_DPD_TO_RECRUIT) & (c.client_of[: c.n] < 0))
+    cand = ((since >= 0) & (since <= t - MIN_DPD_TO_RECRUIT) & (c.client_of[: c.n] < 0)).nonzero()[0]
     if len(cand) == 0:
         return
-    bits = c.platforms[cand]
     # Daily chance of signing with each intermediary, over the platforms the consumer uses.
-    p_sign = np.zeros((len(cand), len(model.restructurer_list)))
-    for r in model.restructurer_list:
-        miss = np.ones(len(cand))
-        for p in model.platform_list:
-            if reach[r.index, p.index] > 0:
-                uses = (bits & np.uint8(1 << p.index)) > 0
-                miss *= np.where(uses, 1.0 - reach[r.index, p.index], 1.0)
-        p_sign[:, r.index] = r.params.conversion * (1.0 - miss)
+    conversion = tuple(r.params.conversion for r in model.restructurer_list)
+    table = _signing_chance_table(reach.tobytes(), len(model.platform_list), conversion)
+    p_sign = table[c.platforms[cand]]
     total = p_sign.sum(axis=1)
     signs = rng.random(len(cand)) < total
     if not signs.any():
@@ -94,7 +109,7 @@ def _recruit(model: MarketModel, t: int, rng: np.random.Generator) -> None:
     c.client_of[who] = pick
     for r in model.restructurer_list:
         mine = pick == r.index
-        r.clients_signed += int(mine.sum())
+        r.clients_signed += int(np.count_nonzero(mine))
         r.fees += float(paid[mine].sum())
     model.today["restructurer_signups"] += len(who)
     model.today["restructurer_fees"] += float(paid.sum())
@@ -117,8 +132,9 @@ def _complain(model: MarketModel) -> None:
         drag = np.minimum(model.regulation.complaint_drag * share, MAX_DRAG)
         per_client = np.asarray([r.params.complaints_per_client for r in model.restructurer_list])
         is_client = client >= 0
-        pairs = np.unique(np.stack([book.borrower[late][is_client], lender[is_client]]), axis=1)
-        who, at = pairs
+        # Each (client, lender) pair once, ordered by client then lender: unique keys of one array.
+        pair = book.borrower[late][is_client].astype(np.int64) * n_l + lender[is_client]
+        who, at = np.divmod(unique(pair), n_l)
         complaints = np.bincount(at, weights=per_client[c.client_of[who]] / 30.0, minlength=n_l)
         for lend in model.lender_list:
             lend.complaints_today = float(complaints[lend.index])
@@ -135,7 +151,7 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
     """Some clients' debts are settled: they pay what they can of the lender's haircut offer, the rest
     is forgiven, and the intermediary takes a share of what was forgiven."""
     c = model.consumers
-    clients = np.flatnonzero(c.client_of[: c.n] >= 0)
+    clients = (c.client_of[: c.n] >= 0).nonzero()[0]
     if len(clients) == 0:
         return
     rate = np.asarray([r.params.settlement_rate for r in model.restructurer_list])[c.client_of[clients]]
@@ -147,7 +163,7 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
     mask = np.zeros(c.n, dtype=bool)
     mask[settling] = True
     status = book.status[:n]
-    loans = np.flatnonzero(mask[book.borrower[:n]] & ((status == ACTIVE) | (status == CHARGED_OFF)))
+    loans = (mask[book.borrower[:n]] & ((status == ACTIVE) | (status == CHARGED_OFF))).nonzero()[0]
     if len(loans) == 0:
         c.client_of[settling] = -1
         return
@@ -201,7 +217,7 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
     for r in model.restructurer_list:
         mine = c.client_of[uniq] == r.index
         r.fees += float(fee[mine].sum())
-        r.settlements += int(mine.sum())
+        r.settlements += int(np.count_nonzero(mine))
     model.today["restructurer_fees"] += float(fee.sum())
     c.client_of[settling] = -1
     still_late = c.loans_in_arrears[settling] > 0

@@ -6,7 +6,11 @@ Money for repayments is moved by the caller through the ledger; this module only
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+
+from sim.uniques import unique
 
 ACTIVE, REPAID, CHARGED_OFF, SOLD, SETTLED = 0, 1, 2, 3, 4
 STATUS_NAMES = {ACTIVE: "active", REPAID: "repaid", CHARGED_OFF: "charged_off", SOLD: "sold", SETTLED: "settled"}
@@ -41,14 +45,47 @@ _FIELDS: dict[str, tuple[type, int | float]] = {
 }
 
 
+class _Candidates:
+    """Row ids that may meet a condition: a superset, added to where a row may start to meet it and
+    narrowed to the rows that do each time it is read (in increasing order, as a scan gives them)."""
+
+    def __init__(self) -> None:
+        self._pages: list[np.ndarray] = []
+
+    def add(self, ids: np.ndarray) -> None:
+        if len(ids):
+            self._pages.append(np.array(ids, dtype=np.int64))
+
+    def narrow(self, meets: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        if not self._pages:
+            return np.empty(0, dtype=np.int64)
+        rows = unique(np.concatenate(self._pages)) if len(self._pages) > 1 else self._pages[0]
+        rows = rows[meets(rows)]
+        rows.flags.writeable = False  # kept for the next read: callers index with it, never write it
+        self._pages[:] = [rows] if len(rows) else []
+        return rows
+
+
 class LoanBook:
-    """Growable struct-of-arrays of loans. Arrays double in capacity as loans are added."""
+    """Growable struct-of-arrays of loans. Arrays double in capacity as loans are added.
+
+    Instalments fall due every MONTH days from a loan's start, so a loan can only be due on days
+    congruent to its start day: a due calendar keeps, per day of the month, the loans that may
+    still fall due on it, and `due_ids` looks at those instead of the whole book. Likewise a loan
+    becomes delinquent only by missing an instalment (`record_miss`) and has a claim only once
+    charged off or sold, so `delinquent_ids` and `claim_ids` look only at such loans. These rely on
+    `next_due`, `first_missed` and `status` changing only through these methods, and on callers
+    only ever lowering `claim`.
+    """
 
     def __init__(self, capacity: int = 1024) -> None:
         self.n = 0
         self._capacity = max(int(capacity), 16)
         for name, (dtype, fill) in _FIELDS.items():
             setattr(self, name, np.full(self._capacity, fill, dtype=dtype))
+        self._due_calendar: list[list[np.ndarray]] = [[] for _ in range(MONTH)]
+        self._maybe_late = _Candidates()  # loans that have missed an instalment
+        self._maybe_claim = _Candidates()  # loans charged off or sold
 
     def __len__(self) -> int:
         return self.n
@@ -81,30 +118,40 @@ class LoanBook:
             return np.empty(0, dtype=np.int64)
         if self.n + k > self._capacity:
             self._grow(self.n + k)
+        rows = slice(self.n, self.n + k)  # new loans are contiguous rows: slices, not fancy indexing
+        self.borrower[rows] = borrower
+        self.lender[rows] = lender
+        self.platform[rows] = platform
+        self.product[rows] = product
+        self.status[rows] = ACTIVE
+        self.start_day[rows] = day
+        self.terms[rows] = terms
+        self.next_due[rows] = day + MONTH
+        self.apr[rows] = apr
+        self.principal[rows] = principal
+        self.outstanding[rows] = principal
         ids = np.arange(self.n, self.n + k)
-        self.borrower[ids] = borrower
-        self.lender[ids] = lender
-        self.platform[ids] = platform
-        self.product[ids] = product
-        self.status[ids] = ACTIVE
-        self.start_day[ids] = day
-        self.terms[ids] = terms
-        self.next_due[ids] = day + MONTH
-        self.apr[ids] = apr
-        self.principal[ids] = principal
-        self.outstanding[ids] = principal
+        self._due_calendar[(day + MONTH) % MONTH].append(ids)
         self.n += k
         return ids
 
     # --- views -----------------------------------------------------------------------------
 
     def active_ids(self) -> np.ndarray:
-        return np.flatnonzero(self.status[: self.n] == ACTIVE)
+        return (self.status[: self.n] == ACTIVE).nonzero()[0]
 
     def due_ids(self, day: int) -> np.ndarray:
-        """Active loans with an instalment falling due today."""
-        n = self.n
-        return np.flatnonzero((self.next_due[:n] == day) & (self.status[:n] == ACTIVE))
+        """Active loans with an instalment falling due today (in increasing order, as a scan of the
+        whole book would give them). Loans that can no longer fall due leave the calendar."""
+        pages = self._due_calendar[day % MONTH]
+        if not pages:
+            return np.empty(0, dtype=np.int64)
+        rows = pages[0] if len(pages) == 1 else np.concatenate(pages)  # ids were added in increasing order
+        next_due = self.next_due[rows]
+        live = (next_due >= 0) & (self.status[rows] == ACTIVE)
+        rows, next_due = rows[live], next_due[live]
+        pages[:] = [rows] if len(rows) else []
+        return rows[next_due == day]
 
     def outstanding_by_lender(self, n_lenders: int) -> np.ndarray:
         """Principal outstanding on active loans, by the lender that booked them."""
@@ -112,8 +159,12 @@ class LoanBook:
         return np.bincount(self.lender[ids], weights=self.outstanding[ids], minlength=n_lenders)
 
     def delinquent_ids(self) -> np.ndarray:
-        n = self.n
-        return np.flatnonzero((self.first_missed[:n] >= 0) & (self.status[:n] == ACTIVE))
+        """Active loans with a missed instalment, in increasing order (as a scan of the book gives)."""
+        return self._maybe_late.narrow(lambda rows: (self.first_missed[rows] >= 0) & (self.status[rows] == ACTIVE))
+
+    def claim_ids(self) -> np.ndarray:
+        """Loans (charged off or sold) with something left to collect, in increasing order."""
+        return self._maybe_claim.narrow(lambda rows: self.claim[rows] > 0)
 
     def dpd(self, ids: np.ndarray, day: int) -> np.ndarray:
         first = self.first_missed[ids]
@@ -144,6 +195,7 @@ class LoanBook:
         self.arrears_principal[ids] += principal
         self.arrears_interest[ids] += interest
         self.first_missed[ids] = np.where(self.first_missed[ids] < 0, day, self.first_missed[ids])
+        self._maybe_late.add(ids)
         self.missed_total[ids] += 1
         self.missed_run[ids] += 1
 
@@ -192,6 +244,7 @@ class LoanBook:
         amount = self.outstanding[ids].copy()
         self.written_off[ids] += amount
         self.claim[ids] = amount + self.arrears_interest[ids]
+        self._maybe_claim.add(ids)
         self._zero_balance(ids)
         self.status[ids] = CHARGED_OFF
         return amount
@@ -201,6 +254,7 @@ class LoanBook:
         on_book = self.outstanding[ids].copy()
         self.sold[ids] += on_book
         self.claim[ids] += on_book + self.arrears_interest[ids] * (on_book > 0)
+        self._maybe_claim.add(ids)
         self._zero_balance(ids)
         self.status[ids] = SOLD
         return on_book

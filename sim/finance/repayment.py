@@ -38,8 +38,7 @@ def book_interest(model: MarketModel, lenders: np.ndarray, interest: np.ndarray)
     if len(lenders) == 0:
         return
     by_lender = np.bincount(lenders, weights=interest, minlength=len(model.lender_list))
-    for lender in model.lender_list:
-        amount = float(by_lender[lender.index])
+    for lender, amount in zip(model.lender_list, by_lender.tolist(), strict=True):
         if amount:
             lender.totals["interest"] += amount
             if lender.owner is not None:

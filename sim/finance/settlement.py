@@ -34,10 +34,12 @@ class Settlement:
         self.warn_on = np.asarray([p.deposit.early_warning for p in plats], dtype=bool)
         self.warn_days = np.asarray([p.deposit.early_warning_days for p in plats], dtype=np.int64)
         self.caps = np.asarray([p.deposit.cap for p in plats], dtype=np.float64)
+        self.contact = np.asarray([lender.params.collection_intensity for lender in model.lender_list])
 
     # --- money in and out of the pending balance ------------------------------------------------
 
-    def slot_for_sale(self, t: int, platform: np.ndarray) -> np.ndarray:
+    def slot_for_sale(self, t: int, platform: np.ndarray | int) -> np.ndarray | int:
+        """Pending-settlement slot (row) of a sale made on day `t` on `platform`."""
         return (t + self.delay[platform]) % self.ring
 
     def pending_total(self, shops: np.ndarray) -> np.ndarray:
@@ -50,12 +52,12 @@ class Settlement:
         pending = acc["merchant_pending"].balance
         slot = t % self.ring
         n = mer.n
-        frozen = np.flatnonzero(mer.frozen[:n] & (pending[slot, :n] > 0))
+        frozen = (mer.frozen[:n] & (pending[slot, :n] > 0)).nonzero()[0]
         if len(frozen):  # held: roll into tomorrow's slot (an internal move within the same account)
             nxt = (t + 1) % self.ring
             pending[nxt, frozen] += pending[slot, frozen]
             pending[slot, frozen] = 0.0
-        shops = np.flatnonzero(pending[slot, :n] > 0)
+        shops = (pending[slot, :n] > 0).nonzero()[0]
         self._pay_out(np.full(len(shops), slot), shops)
 
     def _pay_out(self, slots: np.ndarray, shops: np.ndarray) -> None:
@@ -90,19 +92,21 @@ class Settlement:
         if len(loan_ids) == 0:
             return got
         plat = book.platform[loan_ids]
-        eligible = np.flatnonzero((plat >= 0) & self.sweep_on[np.maximum(plat, 0)] & (amounts > 0))
+        eligible = ((plat >= 0) & self.sweep_on[np.maximum(plat, 0)] & (amounts > 0)).nonzero()[0]
         if len(eligible) == 0:
             return got
         ids, want = loan_ids[eligible], amounts[eligible]
         shops, lenders = book.borrower[ids], book.lender[ids]
         acc, ledger = m.accounts, m.ledger
         pending = acc["merchant_pending"].balance
-        total = pending[:, shops].sum(axis=0)
+        held = pending[:, shops]
+        total = held.sum(axis=0)
         take = np.minimum(want, total)
-        frac = np.divide(take, total, out=np.zeros_like(take), where=total > 0)
-        per_slot = pending[:, shops] * frac
-        ledger.transfer(f"sweep_pending_{flow}", acc["merchant_pending"], acc["lender"], per_slot,
-                        (slice(None), shops), np.broadcast_to(lenders, per_slot.shape), dst_unique=False)
+        if take.any():  # else nothing would move: skip building the per-slot amounts
+            frac = np.divide(take, total, out=np.zeros_like(take), where=total > 0)
+            per_slot = held * frac
+            ledger.transfer(f"sweep_pending_{flow}", acc["merchant_pending"], acc["lender"], per_slot,
+                            (slice(None), shops), np.broadcast_to(lenders, per_slot.shape), dst_unique=False)
         rest = want - take
         from_deposit = np.minimum(rest, acc["merchant_deposit"].balance[shops])
         ledger.transfer(f"sweep_deposit_{flow}", acc["merchant_deposit"], acc["lender"], from_deposit, shops,
@@ -130,7 +134,7 @@ class Settlement:
         total_limit = np.asarray([r.restrict_cumulative for r in rules])
         breach = (book.missed_run[prog] >= run_limit) | (book.missed_total[prog] >= total_limit)
         mer.restricted[shops[breach]] = True
-        m.today["restrictions"] += int(breach.sum())
+        m.today["restrictions"] += int(np.count_nonzero(breach))
 
     def collect_arrears(self, t: int, rng: np.random.Generator) -> None:
         """Each day: sweep programme arrears; shops with cash pay arrears (programme shops to lift a
@@ -144,7 +148,7 @@ class Settlement:
             owed = owed - swept
             shops = book.borrower[late]
             cash = acc["merchant_cash"].balance[shops]
-            contact = np.asarray([lender.params.collection_intensity for lender in m.lender_list])[book.lender[late]]
+            contact = self.contact[book.lender[late]]
             reached = (book.platform[late] >= 0) | (rng.random(len(late)) < contact * SHOP_CONTACT_FACTOR)
             pay = np.where(reached & (cash >= owed) & (owed > 0), owed, 0.0)
             m.ledger.transfer("merchant_arrears_paid", acc["merchant_cash"], acc["lender"], pay, shops,
@@ -161,15 +165,15 @@ class Settlement:
         third-party lender only gets cash, when it reaches the shop."""
         m = self.model
         book, acc = m.credit.merchant, m.accounts
-        n = book.n
-        ids = np.flatnonzero((book.status[:n] == CHARGED_OFF) & (book.claim[:n] > 0))
+        ids = book.claim_ids()
+        ids = ids[book.status[ids] == CHARGED_OFF]
         if len(ids) == 0:
             return
         _, first = np.unique(book.borrower[ids], return_index=True)
         ids = ids[first]  # one claim per shop a day, so a shop's balances are never debited twice
         got = self.sweep(ids, book.claim[ids].copy(), "recovery")
         shops, lenders = book.borrower[ids], book.lender[ids]
-        contact = np.asarray([lender.params.collection_intensity for lender in m.lender_list])[lenders]
+        contact = self.contact[lenders]
         reached = (book.platform[ids] >= 0) | (rng.random(len(ids)) < contact * SHOP_CONTACT_FACTOR)
         cash = np.maximum(acc["merchant_cash"].balance[shops], 0.0)
         share = m.scenario.collections.recovery_share
@@ -179,8 +183,8 @@ class Settlement:
         book.claim[ids] -= recovered
         book.recovered[ids] += recovered
         by_lender = np.bincount(lenders, weights=recovered, minlength=len(m.lender_list))
-        for lend in m.lender_list:
-            lend.totals["recoveries"] += float(by_lender[lend.index])
+        for lend, amount in zip(m.lender_list, by_lender.tolist(), strict=True):
+            lend.totals["recoveries"] += amount
         m.today["merchant_recoveries"] += float(recovered.sum())
 
     def _lift_controls(self) -> None:
@@ -207,7 +211,7 @@ class Settlement:
         shops = book.borrower[prog]
         plat = book.platform[prog]
         warn = self.warn_on[plat] & (mer.falling_days[shops] >= self.warn_days[plat])
-        m.today["early_warnings"] += int((warn & ~mer.watch[shops]).sum())
+        m.today["early_warnings"] += int(np.count_nonzero(warn & ~mer.watch[shops]))
         mer.watch[shops[warn]] = True
         mer.frozen[shops[warn]] = True
         watched = prog[mer.watch[shops]]
@@ -243,7 +247,7 @@ class Settlement:
         """Month end: deposits follow last month's settled sales, within the cap."""
         m = self.model
         mer, acc, ledger = m.merchants, m.accounts, m.ledger
-        shops = np.flatnonzero(mer.active[: mer.n])
+        shops = mer.active[: mer.n].nonzero()[0]
         if len(shops) == 0:
             return
         req = self.required_deposit(shops)
