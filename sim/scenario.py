@@ -343,7 +343,7 @@ class RegulationParams(Strict):
 
 class CollectionsParams(Strict):
     contact_scale_days: float = param(
-        170.0, "days", "Scale of the time overdue after which a borrower can no longer be reached (Weibull).",
+        200.0, "days", "Scale of the time overdue after which a borrower can no longer be reached (Weibull).",
         source="calibrated (docs/validation.md) so ~15% of borrowers 6 months overdue and ~5% at 12 months "
         "are reachable, seed 000",
         gt=0, le=3650,

@@ -62,29 +62,32 @@ class Figure:
 
 
 LONG = ("days=730",)  # two recorded years: enough delinquency spells reach 12 months to measure reachability
-REACH_CONSUMERS = 100_000  # a year-long delinquency spell is rare: a few hundred per run at this size
+LARGE = 100_000  # consumers: a year-long delinquency spell is rare (a few hundred per run at this size), and a
+# lender's margin is a small residual of its flows: at 20,000 consumers the sector is a few hundred loans a lender
 FIGURES: tuple[Figure, ...] = (
     Figure("reachable_6m", "reachable borrowers at 6 months overdue", "baseline", 0.15, 0.125, 0.175,
            "seed 000", "the seed quotes a round 15%: rounding to the nearest 5 points means +/-2.5 pp", True,
-           overrides=LONG, consumers=REACH_CONSUMERS, pooled=("reach_6m_hits", "reach_6m_spells")),
+           overrides=LONG, consumers=LARGE, pooled=("reach_6m_hits", "reach_6m_spells")),
     Figure("reachable_12m", "reachable borrowers at 12 months overdue", "baseline", 0.05, 0.025, 0.075,
            "seed 000", "the seed quotes a round 5%: rounding to the nearest 5 points means +/-2.5 pp", True,
-           overrides=LONG, consumers=REACH_CONSUMERS, pooled=("reach_12m_hits", "reach_12m_spells")),
+           overrides=LONG, consumers=LARGE, pooled=("reach_12m_hits", "reach_12m_spells")),
     Figure("npl_recovery", "principal recovered from NPL sales (sale price / unpaid principal transferred)",
            "baseline", 0.094, 0.069, 0.10, "NPL pilot 8.19% (2022), 9.4% (Q3 2024), 6.9% (Q1 2025); ~10% (seed 000)",
            "the span of the reported figures, 6.9%-10%", True),
     Figure("micro_turnover", "micro-lender lending turnover (lending a year / average balance)", "baseline", 2.73,
            2.3, 2.8, "Guangzhou micro-lenders: 37.09 / 13.568 (2024); 30.53 / 12.71 (2025), seed 001",
-           "2024 on end balance 2.73; 2025 on end balance 2.40 and on mean balance 2.32", True, percent=False),
+           "2024 on end balance 2.73; 2025 on end balance 2.40 and on mean balance 2.32", True, percent=False,
+           overrides=LONG, consumers=LARGE),
     Figure("micro_yield", "micro-lender revenue yield (interest a year / average balance)", "baseline", 0.113,
            0.10, 0.125, "Guangzhou micro-lenders: revenue 1.53 / balance 13.568 (2024), seed 001",
-           "balance is an end-of-year stock that moved 6% in a year: about +/-10% relative", True),
+           "balance is an end-of-year stock that moved 6% in a year: about +/-10% relative", True,
+           overrides=LONG, consumers=LARGE),
     Figure("micro_net_margin", "micro-lender pre-tax margin (change in equity / interest)", "baseline",
            0.098 / 0.75 / 1.53, 0.05, 0.12,
            "Guangzhou micro-lenders: net profit 0.098 / revenue 1.53 (2024), seed 001; the model has no income tax, "
            "so net profit is grossed up by China's 25% corporate income tax: 0.131 / 1.53 = 8.5%",
            "a residual ~12x smaller than revenue: 1 pp of loss rate moves it ~9 pp; band +/-3.5 pp is tight",
-           True),
+           True, overrides=LONG, consumers=LARGE),
     Figure("lender_exit_share", "lenders exiting in a year of consolidation (share of micro-lenders)",
            "microlender_consolidation", 7 / 36, 0.098, 0.35, "Guangzhou: 36 -> 29 online micro-lenders, seed 001",
            "7 of 36 is one draw: its 95% binomial (Wilson) interval is 9.8%-35%", True),
@@ -106,9 +109,13 @@ FIGURES: tuple[Figure, ...] = (
 
 
 NOTES = """
-**Scale.** Runs use 20,000 consumers by default (shops scaled in proportion); reachability uses 100,000,
-because a delinquency spell that lasts a year is rare (a few hundred per run over two recorded years), and
-its shares are pooled over seeds with a Wilson interval. A simulated consumer is one real person, so
+**Scale.** Runs use 20,000 consumers by default (shops scaled in proportion); reachability and the
+micro-lender figures use 100,000 over two recorded years. A delinquency spell that lasts a year is rare (a
+few hundred per run), so reachability shares are pooled over seeds with a Wilson interval. The
+micro-lenders' margin is a small residual of large flows: measured at 20,000 consumers over one year
+(four lenders with a few hundred loans each) its five-seed mean moved from 8.5% to 0.3% when an unrelated
+parameter (the contact scale, 200 -> 170 days) changed, with intervals of +/-10 points, so a pass or fail
+there said little. A simulated consumer is one real person, so
 per-person figures (GMV per buyer, reachability) compare directly; institutions are scaled by the
 population, so ratios of a lender's flows to its balance compare directly too. Every run has a year of
 burn-in (the library default since the calibration: with 120 days, loans had barely reached write-off at
@@ -121,8 +128,7 @@ calibrate` (scipy Nelder-Mead on the unit cube, common random numbers over 2 see
 micro-lenders' rate and risk appetite, the video platform's lender's rate and the sector's operating cost,
 after setting 12-month cash loans and funding at 5-6%: micro-lenders price at 12.7% (near 4 x LPR, as the
 2027 guidance asks), the platform's lender at 11.3%, operating cost 1.8% of balance. *Reachability*
-(`scenarios/targets/reachability.yaml`): a grid at 100,000 consumers (shape 0.6), then the scale moved
-from 200 to 170 days because five seeds put both shares above target (16.7% / 7.5%).
+(`scenarios/targets/reachability.yaml`): a grid at 100,000 consumers (Weibull scale 200 days, shape 0.6).
 *Video platform* (`scenarios/targets/video_commerce.yaml`): purchase rate and order value. By hand, where a
 figure maps to one parameter: the NPL price (8.5% of the unpaid principal transferred), the community
 platform's entry rate (merchant_growth 8 a year; its scenario keeps a 120-day burn-in because its shops are
@@ -131,10 +137,6 @@ minimum, risk appetite 4), and the entertainment platform's diversion fee (5%, t
 2-5%). **Held out:** the daily-series checks only. The entertainment platform's finance share was held out
 until this calibration and then failed (8.0%, interval 7.4-8.5%, after the micro-lenders were refitted to
 12-month loans at 12.7%, which cut what partners lend and so the fees); its fee was then fitted to it.
-
-**Reading the margin.** The micro-lenders' pre-tax margin is a residual about twelve times smaller than
-their interest income, and the sector in a 20,000-consumer market is four lenders with a few hundred loans
-each, so it varies from about -2% to +18% between seeds; the mean is inside the band, the interval is wide.
 
 **Figures and the model's limits.** *NPL recovery* is priced on the principal still unpaid when the claim is
 sold, as the pilot reports it, so it equals `npl_price` by construction: the figure checks the accounting,
@@ -147,6 +149,16 @@ demand does not grow with the number of shops, and shops' fixed costs are set fr
 sales, so entrants crowd each other out); only a very high entry rate (8 a year, with heavy churn) reaches
 the seed's growth. *Lender exits*: the share is of the online micro-loan licensees active on recorded day 1
 (7-8 lenders), so one exit is 12-14 points; lenders that fail during the burn-in are not counted.
+
+**Figures that fail, and why.** *Micro-lender pre-tax margin* (-0.7%, interval -4.9% to 3.4%) and
+*turnover* (2.28, just under 2.30). The fit that set the micro-lenders' parameters measured the sector at
+20,000 consumers over one year and two seeds, where the margin's noise (+/-10 points) is larger than the
+band: it fitted noise. Measured where the sector has enough loans (100,000 consumers, two years, five seeds)
+the same parameters leave the lenders at about break-even, and the 12-month loans turn over a little too
+slowly. The fix is to refit with the measurement used here (`python run.py calibrate scenarios/baseline.yaml
+--targets scenarios/targets/micro_lenders.yaml --consumers 100000 --set days=730`; about two minutes an
+evaluation), most likely to a lower operating cost or funding rate and somewhat shorter cash loans; not done
+in this session.
 """
 """Free text appended to the report: what was fitted how, and what the model cannot match and why."""
 
