@@ -29,8 +29,13 @@ class DailyCollector(mesa.DataCollector):
         row = model.daily
         for name, column in self._model_columns:
             column.append(row[name])
+        # Mesa 3.5 keys records by model time and lists the collection times (batch_run reads them);
+        # Mesa 3.3 keys them by steps. Do as the installed Mesa's own `collect` does.
+        key = getattr(model, "time", model.steps)
+        if hasattr(self, "_collection_steps"):
+            self._collection_steps.append(key)
         steps = model.steps
-        self._agenttype_records[steps] = {
+        self._agenttype_records[key] = {
             kind: [(steps, agent.unique_id, *[report(agent) for report in reporters]) for agent in agents]
             for kind, (agents, reporters) in self._agents.items()
         }
