@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.cli import UsageError, discover
+from sim.cli import UsageError, at_least, discover
 from sim.scenario_files import Resolved, ScenarioError, header_comment, load, to_yaml
 
 if TYPE_CHECKING:
@@ -153,8 +153,7 @@ def cmd_list(_: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from sim.compare import compare
 
-    if args.seeds < 1:
-        raise Fail(f"--seeds: {args.seeds} is out of range; allowed: >= 1")
+    at_least("--seeds", args.seeds, 1)
     resolved = [load(path, *overrides_of(args)) for path in args.scenarios]
     target = args.out or Path("outputs") / "compare" / f"{datetime.now():%Y%m%d-%H%M%S}"
     from sim.results import check_target

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,6 +41,21 @@ def small_scenario(platforms: dict[str, dict[str, Any]] | None = None, **over: A
 
 
 _RUNS: dict[str, MarketModel] = {}
+
+TINY_SWEEP = f"""\
+name: tiny
+base: {Path(__file__).resolve().parent.parent / "scenarios" / "classroom.yaml"}
+set: {{consumers.count: 800, merchants.count: 30, days: 20, burn_in_days: 10}}
+design: grid
+parameters:
+  regulation.rate_cap: {{values: [0.12, 0.18, 0.24]}}
+  consumers.bnpl_preference: {{values: [0.08, 0.16]}}
+replications: 2
+seed: 5
+kpis: [gmv, orders, bnpl_uptake, loans_originated, charge_off_rate]
+series: [day, orders, bnpl_uptake, outstanding_principal]
+"""
+"""A 12-run grid of tiny classroom markets, for the sweep tests."""
 
 
 def run_small(seed: int = 1, check: bool = False, platforms: dict | None = None, **over: Any) -> MarketModel:

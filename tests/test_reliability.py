@@ -15,6 +15,7 @@ import pytest
 
 import run as cli
 from sim.scenario_files import load
+from tests.conftest import TINY_SWEEP
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRESS = re.compile(rb"\|\s*[1-9]\d*/\d+ \[")  # tqdm has counted at least one day
@@ -147,19 +148,6 @@ def test_too_large_scenario_real_process(tmp_path: Path) -> None:
 
 # --- sweeps: Ctrl-C, a damaged result, resume, worker counts ----------------------------------------------
 
-SWEEP = """\
-name: tiny
-base: {base}
-set: {{consumers.count: 800, merchants.count: 30, days: 20, burn_in_days: 10}}
-design: grid
-parameters:
-  regulation.rate_cap: {{values: [0.12, 0.18, 0.24]}}
-  consumers.bnpl_preference: {{values: [0.08, 0.16]}}
-replications: 2
-seed: 5
-kpis: [gmv, orders, bnpl_uptake, loans_originated, charge_off_rate]
-series: [day, orders, bnpl_uptake, outstanding_principal]
-"""
 
 
 def _records(out: Path) -> list[Path]:
@@ -171,7 +159,7 @@ def test_sigint_during_a_sweep_keeps_finished_runs_and_resume_is_byte_identical(
     code 130 and keeps every finished run; one result file is then truncated; --resume redoes it and the
     rest, and the tables are byte-identical to an uninterrupted 1-worker sweep."""
     path = tmp_path / "tiny.yaml"
-    path.write_text(SWEEP.format(base=ROOT / "scenarios" / "classroom.yaml"))
+    path.write_text(TINY_SWEEP)
     out = tmp_path / "interrupted"
     proc = subprocess.Popen([sys.executable, "run.py", "sweep", str(path), "--out", str(out), "--workers", "2",
                              "--quiet", "--no-figures"], cwd=ROOT, start_new_session=True,

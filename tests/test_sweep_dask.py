@@ -20,23 +20,12 @@ import pytest
 
 import run
 from sim.sweep.store import Store
+from tests.conftest import TINY_SWEEP
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSROOM = ROOT / "scenarios" / "classroom.yaml"
 TINY = "{consumers.count: 800, merchants.count: 30, days: 20, burn_in_days: 10}"
-SWEEP = f"""\
-name: tiny
-base: {CLASSROOM}
-set: {TINY}
-design: grid
-parameters:
-  regulation.rate_cap: {{values: [0.12, 0.18, 0.24]}}
-  consumers.bnpl_preference: {{values: [0.08, 0.16]}}
-replications: 2
-seed: 5
-kpis: [gmv, orders, bnpl_uptake, loans_originated, charge_off_rate]
-series: [day, orders, bnpl_uptake, outstanding_principal]
-"""
+SWEEP = TINY_SWEEP
 # external workers configured as docs/sweeps.md advises (Dask's profiler off)
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 DEADLINE = 90.0

@@ -19,6 +19,12 @@ class UsageError(Exception):
     """A user error reported on one line with exit code 2."""
 
 
+def at_least(option: str, value: int, low: int) -> None:
+    """Refuse a numeric option below `low`, in the project's one-line form."""
+    if value < low:
+        raise UsageError(f"{option}: {value} is out of range; allowed: >= {low}")
+
+
 def discover() -> list[ModuleType]:
     """Every command module in this package, in name order."""
     modules = []

@@ -18,7 +18,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from sim.cli import UsageError
+from sim.cli import UsageError, at_least
 
 NAME = "calibrate"
 HELP = "fit parameters to target figures; write a fitted scenario and a fit report"
@@ -43,12 +43,9 @@ def main(args: argparse.Namespace) -> int:
     from sim.calibration import CalibrationError, Param, calibrate, read_targets, write_outputs
     from sim.scenario_files import load
 
-    if args.budget < 1:
-        raise UsageError(f"--budget: {args.budget} is out of range; allowed: >= 1")
-    if args.seeds < 1:
-        raise UsageError(f"--seeds: {args.seeds} is out of range; allowed: >= 1")
-    if args.consumers < 500:
-        raise UsageError(f"--consumers: {args.consumers} is out of range; allowed: >= 500")
+    at_least("--budget", args.budget, 1)
+    at_least("--seeds", args.seeds, 1)
+    at_least("--consumers", args.consumers, 500)
     if not args.targets.is_file():
         raise UsageError(f"--targets: {args.targets} is not a file")
     out = args.out or Path("outputs") / "calibrate" / f"{datetime.now():%Y%m%d-%H%M%S}"

@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli import UsageError
+from sim.cli import UsageError, at_least
 
 NAME = "sweep"
 HELP = "run a parameter sweep file on Dask (embedded cluster or --scheduler ADDRESS)"
@@ -41,8 +41,8 @@ def main(args: argparse.Namespace) -> int:
     from sim.sweep.plan import load_sweep
     from sim.sweep.table import write_tables
 
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers: {args.workers} is out of range; allowed: >= 1")
+    if args.workers is not None:
+        at_least("--workers", args.workers, 1)
     if args.workers is not None and args.scheduler:
         raise UsageError("--workers: only for the embedded cluster; with --scheduler the cluster has its own workers")
     for flag in ("retry_failed", "ignore_code_change"):

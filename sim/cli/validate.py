@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli import UsageError
+from sim.cli import UsageError, at_least
 
 NAME = "validate"
 HELP = "compare the model with real-world figures; write docs/validation.md"
@@ -29,10 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from sim import validation
 
-    if args.seeds < 1:
-        raise UsageError(f"--seeds: {args.seeds} is out of range; allowed: >= 1")
-    if args.consumers < 1000:
-        raise UsageError(f"--consumers: {args.consumers} is out of range; allowed: >= 1000")
+    at_least("--seeds", args.seeds, 1)
+    at_least("--consumers", args.consumers, 1000)
     doc = args.doc or validation.ROOT / "docs" / "validation.md"
     if doc.exists() and doc.is_dir():
         raise UsageError(f"--doc: {doc} is a folder")
