@@ -15,6 +15,8 @@ import pandas as pd
 from sim.agents.platform import REVENUE_SOURCES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sim.app.session import Run
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -102,15 +104,22 @@ def _legend_rows(names: list[str], width: float = 400.0) -> int:
     return rows
 
 
-def by_platform(runs: list[Run], column: str, title: str, y: str) -> dict[str, Any]:
-    """One line a platform (7-day mean) of a platform-table column."""
+def _agent_lines(runs: list[Run], table: str, agents: Callable[[Any], list[Any]],
+                 values: Callable[[pd.DataFrame], pd.Series]) -> Series:
+    """One line an agent (platform or lender) of each run: `values` of its rows in `table`."""
     series: Series = []
     for run in runs:
-        groups = _groups(run, "platforms")
-        for k, p in enumerate(run.model.platform_list):
-            rows = groups.get(p.name, EMPTY)
-            pts = _points(rows["day"], _rolling(rows[column])) if len(rows) else []
-            series.append(_line(p.name, run, pts, PALETTE[k % len(PALETTE)]))
+        groups = _groups(run, table)
+        for k, agent in enumerate(agents(run.model)):
+            rows = groups.get(agent.name, EMPTY)
+            pts = _points(rows["day"], values(rows)) if len(rows) else []
+            series.append(_line(agent.name, run, pts, PALETTE[k % len(PALETTE)]))
+    return series
+
+
+def by_platform(runs: list[Run], column: str, title: str, y: str) -> dict[str, Any]:
+    """One line a platform (7-day mean) of a platform-table column."""
+    series = _agent_lines(runs, "platforms", lambda m: m.platform_list, lambda rows: _rolling(rows[column]))
     return base(title, series, runs, y=y)
 
 
@@ -206,13 +215,7 @@ def revenue(runs: list[Run]) -> dict[str, Any]:
 
 def lender_equity(runs: list[Run]) -> dict[str, Any]:
     """Each lender's equity; a lender that falls below its minimum capital is closed."""
-    series: Series = []
-    for run in runs:
-        groups = _groups(run, "lenders")
-        for k, lend in enumerate(run.model.lender_list):
-            rows = groups.get(lend.name, EMPTY)
-            pts = _points(rows["day"], rows["equity"] / K) if len(rows) else []
-            series.append(_line(lend.name, run, pts, PALETTE[k % len(PALETTE)]))
+    series = _agent_lines(runs, "lenders", lambda m: m.lender_list, lambda rows: rows["equity"] / K)
     return base("Lender equity", series, runs, y="k RMB")
 
 
