@@ -62,11 +62,15 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None
 
 
 @pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "run.py", "app", "--port", str(port)], cwd=ROOT, env=env,
+    # The classroom market with a long horizon: at ~100 simulated days a second a 180-day run can end
+    # before the test presses Pause (a finished run disables it).
+    scenario = tmp_path_factory.mktemp("app") / "long_classroom.yaml"
+    scenario.write_text(f"extends: {ROOT / 'scenarios' / 'classroom.yaml'}\ndays: 2000\n")
+    proc = subprocess.Popen([sys.executable, "run.py", "app", str(scenario), "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_ready(url, proc)
