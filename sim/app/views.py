@@ -96,7 +96,9 @@ def consumer(session: Session, apply: Apply) -> None:
             controls.TextControl("Consumer id", lambda: str(session.follow_id), pick, "consumer-id",
                                  session.follow_id)
         solara.Button("Random borrower", icon_name="mdi-dice-5", outlined=True,
-                      on_click=lambda: apply(lambda: session.follow(follow.random_borrower(model, session.rng))))
+                      on_click=lambda: apply(lambda: session.follow(
+                          # the model at click time: a reset since this view was drawn replaces it
+                          follow.random_borrower(session.runs[0].model, session.rng))))
         solara.Text(f"followed since day {run.follow[0]['day']}" if run.follow else "press Step or Play to follow",
                     style={"color": "#666"})
     if i >= model.consumers.n:
