@@ -136,6 +136,13 @@ def simulate(scenario_path: str, values: dict[str, float], seeds: list[int], con
             for k in keys}
 
 
+def with_given(params: list[Param], given: list[Param]) -> list[Param]:
+    """A targets file's parameters plus those `given` (on the command line), which replace the file's
+    bounds for a parameter they name."""
+    named = {g.path for g in given}
+    return [*(p for p in params if p.path not in named), *given]
+
+
 def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *, budget: int = 40,
               seeds: list[int] | None = None, consumers: int | None = None, start: dict[str, float] | None = None,
               extra: list[str] | None = None, progress: Callable[[Evaluation], None] | None = None) -> Fit:
@@ -144,6 +151,10 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
 
     if not params:
         raise CalibrationError("no parameters to fit: give --params PATH:LOW:HIGH (or `params:` in the targets file)")
+    paths = [k for p in params for k in p.paths]
+    twice = sorted({k for k in paths if paths.count(k) > 1})
+    if twice:  # a path fitted twice would leave one of its dimensions without effect
+        raise CalibrationError(f"parameter(s) given more than once: {', '.join(twice)}")
     seeds = seeds or [1, 2]
     base = load(scenario_path, extra or []).scenario
     known = run_measured(base.model_copy(update={"days": 1, "burn_in_days": 0}), seeds[0], 1000)[0]

@@ -74,6 +74,9 @@ def apply_for_loans(model: MarketModel, t: int) -> None:
             lender, _ = programme
             ok = lender.approve(mer.risk[ids], rng.standard_normal(len(ids)).astype(np.float32), True,
                                 lender.params.merchant_loan_terms, shops=True)
+            cover = plat.params.finance.merchant_cash_flow_cover
+            if cover > 0:
+                ok &= _cash_flow_covers(model, ids, amt / lender.params.merchant_loan_terms, cover)
             ok = model.credit.within_capacity(lender, amt, ok)
             model.credit.originate_merchant(lender, plat.index, ids[ok], amt[ok], t)
             continue
@@ -88,6 +91,16 @@ def apply_for_loans(model: MarketModel, t: int) -> None:
             model.credit.originate_merchant(lender, -1, ids[ok], amt[ok], t)
             shop_book[lender.index] += float(amt[ok].sum())
             ids, amt = ids[~ok], amt[~ok]
+
+
+def _cash_flow_covers(model: MarketModel, ids: np.ndarray, instalment: np.ndarray, cover: float) -> np.ndarray:
+    """The programme's cash-flow test: last month's gross profit on settled sales, less a month of fixed
+    costs, is at least `cover` instalments. Only a lender that sees the shop's sales can apply it, so
+    it is what lets the platform's merchant data screen out shops short of cash because sales fell
+    (the static risk score does not drive a shop's failure; its demand does)."""
+    mer = model.merchants
+    profit = model.scenario.merchants.gross_margin * mer.sales_last_month[ids] - 30.0 * mer.fixed_cost[ids]
+    return profit >= cover * instalment
 
 
 def open_shops(model: MarketModel, t: int) -> None:

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from sim.calibration import CalibrationError, Param, Target, calibrate, nested, read_targets, simulate, write_outputs
+from sim.calibration import (
+    CalibrationError,
+    Param,
+    Target,
+    calibrate,
+    nested,
+    read_targets,
+    simulate,
+    with_given,
+    write_outputs,
+)
 from sim.scenario_files import load
 
 BASELINE = str(Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml")
@@ -51,3 +61,14 @@ def test_parameter_and_target_specifications(tmp_path: Path) -> None:
         read_targets(f)
     with pytest.raises(CalibrationError, match="unknown target"):
         calibrate(BASELINE, [Target("nonsense", 1.0)], params, budget=1, consumers=1000, extra=SMALL)
+
+
+def test_a_parameter_is_fitted_once() -> None:
+    """Bounds given on the command line replace the targets file's for that parameter; a parameter named
+    twice (alone or tied) is refused, since one of its two dimensions would have no effect."""
+    file = [Param.parse("lenders.micro_a.apr:0.1:0.16"), Param.parse("collections.contact_shape:0.3:1")]
+    merged = with_given(file, [Param.parse("lenders.micro_a.apr:0.1:0.14")])
+    assert merged == [Param("collections.contact_shape", 0.3, 1.0), Param("lenders.micro_a.apr", 0.1, 0.14)]
+    twice = [Param.parse("lenders.micro_a.apr,lenders.micro_b.apr:0.1:0.2"), Param.parse("lenders.micro_b.apr:0.1:0.2")]
+    with pytest.raises(CalibrationError, match=r"more than once: lenders\.micro_b\.apr"):
+        calibrate(BASELINE, [Target("micro_yield", 0.11)], twice, budget=1, consumers=1000, extra=SMALL)

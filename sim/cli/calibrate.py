@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="scenario YAML file to fit")
     parser.add_argument("--targets", required=True, type=Path, help="targets YAML file")
     parser.add_argument("--params", action="append", default=[], metavar="PATH:LOW:HIGH",
-                        help="a parameter to fit with its bounds (repeatable; adds to the targets file's params)")
+                        help="a parameter to fit with its bounds (repeatable; adds to the targets file's params, "
+                             "or replaces the bounds of one it names)")
     parser.add_argument("--budget", type=int, default=40, help="simulation evaluations at most (default 40)")
     parser.add_argument("--seeds", type=int, default=2, help="seeds 1..K averaged per evaluation (default 2)")
     parser.add_argument("--consumers", type=int, default=20_000,
@@ -40,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sim.calibration import CalibrationError, Param, calibrate, read_targets, write_outputs
+    from sim.calibration import CalibrationError, Param, calibrate, read_targets, with_given, write_outputs
     from sim.scenario_files import load
 
     at_least("--budget", args.budget, 1)
@@ -54,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
     load(args.scenario, args.overrides)  # bad scenario or overrides: one-line ScenarioError
     try:
         targets, params = read_targets(args.targets)
-        params = [*params, *(Param.parse(p) for p in args.params)]
+        params = with_given(params, [Param.parse(p) for p in args.params])
         seeds = list(range(1, args.seeds + 1))
 
         def show(e: object) -> None:

@@ -39,7 +39,7 @@ def main(args: argparse.Namespace) -> int:
     for r in results:
         mean, lo, hi = r.stats
         f = r.figure
-        print(f"{'PASS' if r.passed else 'FAIL'}  {f.key:<30} real {validation.fmt(f, f.real):>9}  "
+        print(f"{'PASS' if r.passed else 'FAIL'}  {f.id:<30} real {validation.fmt(f, f.real):>9}  "
               f"model {validation.fmt(f, mean):>9} [{validation.fmt(f, lo)}, {validation.fmt(f, hi)}]  "
               f"band {validation.fmt(f, f.low)}-{validation.fmt(f, f.high)}")
     print(f"report: {doc}")
