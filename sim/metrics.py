@@ -22,9 +22,9 @@ MARKET_COLUMNS = (
     "npl_proceeds", "npl_buyer_recoveries", "restructurer_clients", "restructurer_signups", "restructurer_fees",
     "complaints", "platform_revenue", "platform_finance_revenue", "active_lenders", "lender_equity",
     "active_merchants", "merchant_entries", "merchant_exits", "merchant_loans_originated",
-    "merchant_charged_off", "merchant_recoveries", "deposits_held", "pending_settlement", "swept",
-    "early_warnings", "restrictions", "shocks", "abandoned_orders", "consumer_late_principal",
-    "delinquent_collections",
+    "merchant_charged_off", "programme_charged_off", "merchant_recoveries", "deposits_held",
+    "pending_settlement", "swept", "early_warnings", "restrictions", "shocks", "abandoned_orders",
+    "consumer_late_principal", "delinquent_collections",
 )
 """Columns of the market table, one row a day. Shares of balance are by principal."""
 
@@ -147,6 +147,7 @@ def compute(model: MarketModel, day: int) -> dict[str, float]:
         "merchant_exits": int(today["merchant_exits"]),
         "merchant_loans_originated": int(today["merchant_loans_originated"]),
         "merchant_charged_off": today["merchant_charged_off"],
+        "programme_charged_off": today["programme_charged_off"],
         "merchant_recoveries": today["merchant_recoveries"],
         "deposits_held": acc["merchant_deposit"].total(),
         "pending_settlement": acc["merchant_pending"].total(),

@@ -119,34 +119,44 @@ FIGURES: tuple[Figure, ...] = (
 
 
 NOTES = """
-**Scale.** Runs use 20,000 consumers by default (shops scaled in proportion); reachability and the
-micro-lender figures use 100,000 over two recorded years. A delinquency spell that lasts a year is rare (a
-few hundred per run), so reachability shares are pooled over seeds with a Wilson interval. The
-micro-lenders' margin is a small residual of large flows: measured at 20,000 consumers over one year
-(four lenders with a few hundred loans each) its five-seed mean moved from 8.5% to 0.3% when an unrelated
-parameter (the contact scale, 200 -> 170 days) changed, with intervals of +/-10 points, so a pass or fail
-there said little. A simulated consumer is one real person, so
-per-person figures (GMV per buyer, reachability) compare directly; institutions are scaled by the
-population, so ratios of a lender's flows to its balance compare directly too. Every run has a year of
-burn-in (the library default since the calibration: with 120 days, loans had barely reached write-off at
-180 days past due when recording began, so the first recorded year showed almost no losses and margins of
-30-45%).
+**Scale.** Runs use 20,000 consumers by default (shops scaled in proportion); reachability, the
+micro-lender figures and the consolidation scenario use 100,000 (reachability and the micro-lenders over
+two recorded years). A delinquency spell that lasts a year is rare (a few hundred per run), so reachability
+shares are pooled over seeds with a Wilson interval. The micro-lenders' margin is a small residual of large
+flows: at 20,000 consumers over one year its five-seed mean moved from 8.5% to 0.3% when an unrelated
+parameter changed, with intervals of +/-10 points, so a pass or fail there said little; at 100,000 over two
+years its interval is still +/-6 points. In the consolidation scenario the two thin lenders' books are a
+few hundred loans at 20,000 consumers, and whether they fail in the burn-in (not counted) or in the recorded
+year was a coin toss. A simulated consumer is one real person, so per-person figures (GMV per buyer,
+reachability) compare directly; institutions are scaled by the population, so ratios of a lender's flows to
+its balance compare directly too. Every run has a year of burn-in (with 120 days, loans had barely reached
+write-off at 180 days past due when recording began, so the first recorded year showed almost no losses).
+
+**The mechanism behind the micro-lender fit.** The sector here is the three micro-lenders and the video
+platform's own lender, as the Guangzhou figures count platform-owned licensees. Until this calibration the
+platform's shop-loan programme scored shops on a static risk score, which does not drive a shop's failure
+(its demand does): it lent mostly to shops short of cash because their sales had fallen, wrote off ~12% of
+its shop book a year, and took the sector to break-even, so no price matched both the 11% yield and the 6%
+net margin. The programme now applies a cash-flow test from the platform's sales data (last month's gross
+profit less fixed costs must cover the instalment: `platforms[].finance.merchant_cash_flow_cover`, the
+seed's "dynamic credit scores"); its shop losses fell to ~0.1% of its book, and the sector could be fitted.
 
 **How the fitted figures were fitted.** Each with the target file named, which records the command and the
 result. *Micro-lender turnover, yield and margin* (`scenarios/targets/micro_lenders.yaml`): `python run.py
-calibrate` (scipy Nelder-Mead on the unit cube, common random numbers over 2 seeds, 40 evaluations) of the
-micro-lenders' rate and risk appetite, the video platform's lender's rate and the sector's operating cost,
-after setting 12-month cash loans and funding at 5-6%: micro-lenders price at 12.7% (near 4 x LPR, as the
-2027 guidance asks), the platform's lender at 11.3%, operating cost 1.8% of balance. *Reachability*
-(`scenarios/targets/reachability.yaml`): a grid at 100,000 consumers (Weibull scale 200 days, shape 0.6).
-*Video platform* (`scenarios/targets/video_commerce.yaml`): purchase rate and order value. By hand, where a
-figure maps to one parameter: the NPL price (8.5% of the unpaid principal transferred), the community
+calibrate` at the measurement used here (100,000 consumers, two recorded years, common random numbers over
+3 seeds, scipy Nelder-Mead, 22 evaluations) of the micro-lenders' rate and risk appetite, the platform
+lender's rate and the sector's operating cost, after setting 9-month cash loans (loans live 4-5 months on
+average) and funding at 5-6%: micro-lenders price at 11.6% (under 4 x LPR, as the 2027 guidance asks), the
+platform's lender at 11.4%, operating cost 2.0% of balance. *Reachability* (`scenarios/targets/reachability.yaml`):
+`calibrate` at 100,000 consumers, 3 seeds (Weibull scale 175 days, shape 0.68); the objective is noisy (3-seed
+evaluations near the optimum scatter by +/-2.5 points at 6 months), so the value is the centre of the best
+evaluations. *Video platform* (`scenarios/targets/video_commerce.yaml`): purchase rate and order value. By hand,
+where a figure maps to one parameter: the NPL price (8.5% of the unpaid principal transferred), the community
 platform's entry rate (merchant_growth 8 a year; its scenario keeps a 120-day burn-in because its shops are
-young), the consolidation scenario's newcomers (two thin, reckless ones: equity 1,150 / 1,100 against 1,000
-minimum, risk appetite 4), and the entertainment platform's diversion fee (5%, the top of the industry's
-2-5%). **Held out:** the daily-series checks only. The entertainment platform's finance share was held out
-until this calibration and then failed (8.0%, interval 7.4-8.5%, after the micro-lenders were refitted to
-12-month loans at 12.7%, which cut what partners lend and so the fees); its fee was then fitted to it.
+young), the consolidation scenario's thin lenders (equity 1,150 / 1,100 against 1,000 minimum, risk appetite
+3, so they survive the burn-in), and the entertainment platform's diversion fee (5%, the top of the industry's
+2-5%; fitted in an earlier calibration, and still passing after this one without a refit).
+**Held out:** the micro-lenders' turnover in the consolidation year (2025) and the daily-series checks.
 
 **Figures and the model's limits.** *NPL recovery* is priced on the principal still unpaid when the claim is
 sold, as the pilot reports it, so it equals `npl_price` by construction: the figure checks the accounting,
@@ -157,21 +167,20 @@ a month of ~RMB 890 each: an order stands for a buyer's monthly basket. Matching
 *Community growth*: with the baseline's merchant_growth 1.5 the community shop count saturates (platform
 demand does not grow with the number of shops, and shops' fixed costs are set from the initial expected
 sales, so entrants crowd each other out); only a very high entry rate (8 a year, with heavy churn) reaches
-the seed's growth. *Lender exits*: the share is of the online micro-loan licensees active on recorded day 1
-(7-8 lenders), so one exit is 12-14 points; lenders that fail during the burn-in are not counted.
+the seed's growth. The same crowding shows in the baseline: its shop count rises in the burn-in year and
+falls by about a third in the recorded year (the `active_merchants` series check). *Lender exits*: the share
+is of the online micro-loan licensees active on recorded day 1 (8 lenders), so one exit is 12.5 points;
+lenders that fail during the burn-in are not counted.
 
-**Figures that fail, and why.** *Micro-lender pre-tax margin* (-0.7%, interval -4.9% to 3.4%) and
-*turnover* (2.28, just under 2.30). The fit that set the micro-lenders' parameters measured the sector at
-20,000 consumers over one year and two seeds, where the margin's noise (+/-10 points) is larger than the
-band: it fitted noise. Measured where the sector has enough loans (100,000 consumers, two years, five seeds)
-the same parameters leave the lenders at about break-even, and the 12-month loans turn over a little too
-slowly. The fix is to refit with the measurement used here (`python run.py calibrate scenarios/baseline.yaml
---targets scenarios/targets/micro_lenders.yaml --consumers 100000 --set days=730`; about 30 s an
-evaluation with 3 seeds). A first such refit (3 seeds, 23 evaluations, 9-month cash loans, rate, risk appetite and
-operating cost free) reached turnover 2.67 and margin 8.8% only with a yield of 13.2%: with the model's
-losses and funding costs, yield and margin cannot both be matched. The real sector earns a 6% net margin on
-an 11% yield, so its losses or funding are lower than the model's: the next step is a mechanism (cheaper
-funding for platform-affiliated lenders, or the sector's lower-risk lending), not more fitting.
+**The figure that fails, and why.** *Turnover in the consolidation year* (held out): the Guangzhou sector
+lent 18% less in 2025 on a balance only 6% lower, so turnover fell from 2.73 to 2.40; the model's
+consolidation scenario keeps it at the baseline's level (2.73). The scenario's lever is the rate cap, falling
+from 24% to 15%, and it binds only the four smaller lenders priced at 24%: the fitted majors price every loan
+at ~11.6%, so a 15% cap does not touch them and their lending goes on as before. In the real sector an
+11% average yield is a mix of loans priced from single digits to the 24% cap, and a falling cap cuts the
+riskier part of every lender's book. The model gives each lender one price; risk-based pricing (a rate per
+borrower rising with the lender's estimate of default, capped by regulation) is the mechanism this figure
+asks for, and it would need the micro-lender fit redone.
 """
 """Free text appended to the report: what was fitted how, and what the model cannot match and why."""
 
@@ -279,7 +288,7 @@ def series_checks(market: pd.DataFrame, scenario: Scenario) -> list[tuple[str, b
     month = 30
     worst = ""
     ok = True
-    for col in ("orders", "gmv", "outstanding_principal", "amount_originated"):
+    for col in ("orders", "gmv", "outstanding_principal", "amount_originated", "active_merchants"):
         first, last = float(market[col].iloc[:month].mean()), float(market[col].iloc[-month:].mean())
         growth = last / first if first > 0 else math.inf
         worst += f"{col} x{growth:.2f}; "

@@ -175,7 +175,8 @@ def losses(runs: list[Run]) -> dict[str, Any]:
     """Cumulative write-offs (consumer and shop loans) against what lenders recovered on defaulted claims.
 
     `charged_off_principal` counts consumer loans (and debt forgiven in settlements), `merchant_charged_off`
-    shop loans; `recoveries` covers both and already includes NPL-sale proceeds."""
+    shop loans, of which `programme_charged_off` those of platforms' programmes; `recoveries` covers both and
+    already includes NPL-sale proceeds."""
     series: Series = []
     for run in runs:
         m = _frame(run, "market")
@@ -185,6 +186,8 @@ def losses(runs: list[Run]) -> dict[str, Any]:
                             _points(m["day"], m["charged_off_principal"].cumsum() / K), "#b30000"))
         series.append(_line("shop loans written off", run,
                             _points(m["day"], m["merchant_charged_off"].cumsum() / K), "#f28e2b"))
+        series.append(_line("of which platform programmes", run,
+                            _points(m["day"], m["programme_charged_off"].cumsum() / K), "#9c6b30"))
         series.append(_line("recovered", run, _points(m["day"], m["recoveries"].cumsum() / K), "#59a14f"))
     return base("Write-offs vs recoveries (to date)", series, runs, y="k RMB")
 

@@ -68,6 +68,9 @@ def PlatformControls(session: Session, apply: Apply, version: int = 0) -> None:
                       on_value=lambda v: put("license_lender", None if v == NO_LENDER else v))
         solara.Switch(label="BNPL at checkout", value=bool(session.value("bnpl", platform)),
                       on_value=lambda v: put("bnpl", v))
+        TextControl("Shop-loan cash-flow cover (x instalment, 0 = no test)",
+                    lambda: f"{session.value('cash_flow_cover', platform):g}", lambda v: put("cash_flow_cover", v),
+                    "cash-flow-cover", version)
         TextControl("Deposit cap (RMB)", lambda: f"{session.value('deposit_cap', platform):g}",
                     lambda v: put("deposit_cap", v), "deposit-cap", version)
         solara.Switch(label="Settlement sweep", value=bool(session.value("settlement_sweep", platform)),

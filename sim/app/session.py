@@ -26,6 +26,7 @@ PLATFORM_FIELDS = {
     "strategy": "finance.strategy",
     "license_lender": "finance.license_lender",
     "bnpl": "finance.bnpl",
+    "cash_flow_cover": "finance.merchant_cash_flow_cover",
     "deposit_cap": "deposit.cap",
     "settlement_sweep": "deposit.settlement_sweep",
     "ad_policy": "restructurer_ad_policy",
@@ -34,7 +35,8 @@ PLATFORM_FIELDS = {
 GLOBAL_FIELDS = {"rate_cap": "regulation.rate_cap", "consumers": "consumers.count", "seed": "seed", "days": "days"}
 LABELS = {
     "strategy": "finance strategy", "license_lender": "licence lender", "bnpl": "BNPL",
-    "deposit_cap": "deposit cap", "settlement_sweep": "settlement sweep", "ad_policy": "intermediary ad policy",
+    "cash_flow_cover": "shop-loan cash-flow cover", "deposit_cap": "deposit cap",
+    "settlement_sweep": "settlement sweep", "ad_policy": "intermediary ad policy",
     "rate_cap": "rate cap", "consumers": "number of consumers", "seed": "seed", "days": "days",
 }
 

@@ -19,10 +19,11 @@ CHOICES: dict[str, list[str]] = {
     "strategy": STRATEGIES, "bnpl": ["true", "false"], "settlement_sweep": ["true", "false"],
     "ad_policy": AD_POLICIES,
 }
-"""Settings run B can change, with their values; `deposit_cap` takes a typed amount."""
-SETTINGS = ["strategy", "bnpl", "deposit_cap", "settlement_sweep", "ad_policy"]
-PATHS = {"strategy": "finance.strategy", "bnpl": "finance.bnpl", "deposit_cap": "deposit.cap",
-         "settlement_sweep": "deposit.settlement_sweep", "ad_policy": "restructurer_ad_policy"}
+"""Settings run B can change, with their values; `deposit_cap` and `cash_flow_cover` take a typed amount."""
+SETTINGS = ["strategy", "bnpl", "cash_flow_cover", "deposit_cap", "settlement_sweep", "ad_policy"]
+PATHS = {"strategy": "finance.strategy", "bnpl": "finance.bnpl", "cash_flow_cover": "finance.merchant_cash_flow_cover",
+         "deposit_cap": "deposit.cap", "settlement_sweep": "deposit.settlement_sweep",
+         "ad_policy": "restructurer_ad_policy"}
 
 
 @dataclass
@@ -69,6 +70,8 @@ def default_values(scenario: Scenario, platform: str, setting: str) -> list[str]
     now = as_text(current(params[0], setting)) if params else ""
     if setting == "deposit_cap":
         return ["0"] if now != "0" else ["20000"]
+    if setting == "cash_flow_cover":
+        return ["0"] if now != "0" else ["1"]
     order = {"strategy": ["none", "traffic_diversion", "own_license"], "ad_policy": ["ban", "allow", "restrict"]}
     choices = order.get(setting, CHOICES.get(setting, []))
     return [v for v in choices if v != now] or choices

@@ -159,7 +159,9 @@ class Collections:
             np.subtract.at(m.consumers.loans_in_arrears, who, 1)
             np.add.at(self.open_claims, who, 1)
         else:  # a shop that defaulted on a programme loan is restricted for good and cannot borrow again
-            prog = ids[book.platform[ids] >= 0]
+            in_programme = book.platform[ids] >= 0
+            m.today["programme_charged_off"] += float(amount[in_programme].sum())
+            prog = ids[in_programme]
             shops = book.borrower[prog]
             m.merchants.defaulted[shops] = True
             m.merchants.restricted[shops] = True
