@@ -152,7 +152,7 @@ def _refunds_and_claims(model: MarketModel, refund_rates: np.ndarray, u: np.ndar
         refunded = model.ledger.transfer("refund", acc["merchant_pending"], acc["consumer"], value[refund],
                                          (slot, shops[refund]), buyers[refund], src_unique=False, dst_unique=True)
     if claim.any():
-        pay = np.minimum(value[claim] * CLAIM_COMPENSATION, acc["merchant_deposit"].balance[shops[claim]])
+        pay = _within_balance(value[claim] * CLAIM_COMPENSATION, shops[claim], acc["merchant_deposit"].balance)
         claimed = model.ledger.transfer("claim", acc["merchant_deposit"], acc["consumer"], pay, shops[claim],
                                         buyers[claim], src_unique=False, dst_unique=True)
     model.today["refunds"] += refunded
@@ -208,4 +208,17 @@ def _pay_per_click(model: MarketModel, lender: Lender, platform: Platform, click
                               lender.index, platform.index)
         platform.book_revenue("lender_ads", cost)
         lender.totals["ad_spend"] += cost
+
+
+def _within_balance(want: np.ndarray, holders: np.ndarray, balance: np.ndarray) -> np.ndarray:
+    """What each of several debits (in order) can take from its holder's balance when a holder may
+    appear more than once: each gets what its holder has left after the earlier ones."""
+    order = np.argsort(holders, kind="stable")
+    h, w = holders[order], want[order]
+    taken = np.cumsum(w) - w  # before each debit, within the sorted run
+    first = np.r_[True, h[1:] != h[:-1]]
+    taken -= np.maximum.accumulate(np.where(first, taken, 0.0))  # restart at each holder
+    out = np.empty_like(w)
+    out[order] = np.clip(np.maximum(balance[h], 0.0) - taken, 0.0, w)
+    return out
 

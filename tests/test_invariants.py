@@ -93,3 +93,17 @@ def test_due_delinquent_and_claim_indexes_find_the_loans_a_scan_of_the_book_find
     for _ in range(150):
         compare()
         model.step()
+
+
+def test_several_claims_on_one_shop_never_take_more_than_its_deposit() -> None:
+    """Claims are paid from deposits in order; a shop with several claims in one batch pays each from
+    what the earlier ones left (each capped at the whole deposit, they overdrew it: found by Hypothesis)."""
+    from sim.commerce import _within_balance
+
+    want = np.array([5.0, 5.0, 5.0, 2.0, 3.0])
+    shops = np.array([1, 0, 1, 1, 0])
+    deposit = np.array([7.0, 4.0])
+    pay = _within_balance(want, shops, deposit)
+    assert pay.tolist() == [4.0, 5.0, 0.0, 0.0, 2.0]
+    assert np.bincount(shops, weights=pay).tolist() == [7.0, 4.0]
+

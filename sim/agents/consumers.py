@@ -18,7 +18,8 @@ NOT_DELINQUENT = -1
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    with np.errstate(over="ignore"):  # exp overflows to inf for very negative x, and 1 / inf is the right 0
+        return 1.0 / (1.0 + np.exp(-x))
 
 
 class Consumers(Population):
@@ -71,7 +72,9 @@ class Consumers(Population):
             + p.risk_sd * z
         )
         excess = pop.risk - p.base_risk_logit
-        logit_w = np.log(p.willingness / max(1 - p.willingness, 1e-9)) if p.willingness < 1 else 30.0
+        # logit of the typical consumer's willingness; +/-30 stands for certainty (0 and 1 have no logit)
+        w = p.willingness
+        logit_w = 30.0 if w >= 1 else -30.0 if w <= 0 else np.log(w / (1 - w))
         pop.willingness[:] = _logistic(logit_w - excess)
         pop.shock_weight[:] = np.minimum(np.exp(p.risk_shock_loading * 0.5 * excess), 4.0)
         pop.activity[:] = np.exp(0.5 * rng.standard_normal(n) - 0.125)
