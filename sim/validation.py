@@ -469,10 +469,12 @@ def report(results: list[Result], checks: list[tuple[str, bool, str]], seeds: in
 
 
 def validate(seeds: int = 5, consumers: int | None = 20_000, doc: Path = ROOT / "docs" / "validation.md",
-             figures_dir: Path = ROOT / "docs" / "figures", progress: Callable[[str], None] | None = None,
-             notes: str = "") -> list[Result]:
-    """Run the validation and write the report and its figures; returns the results."""
-    results, market, base = run_validation(seeds, consumers, progress)
+             figures_dir: Path | None = None, progress: Callable[[str], None] | None = None,
+             notes: str = "", figures: tuple[Figure, ...] = FIGURES) -> list[Result]:
+    """Run the validation and write the report and its figures (by default in `figures/` next to the
+    report); returns the results."""
+    results, market, base = run_validation(seeds, consumers, progress, figures)
+    figures_dir = figures_dir or doc.parent / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
     interval_figure(results, figures_dir / "validation_intervals.png")
     series_figure(market, base, figures_dir / "validation_series.png")

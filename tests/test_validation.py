@@ -1,0 +1,49 @@
+"""The validation machinery: figures measured over seeds, judged against their bands, and reported.
+
+The library's own figures need 100,000-consumer runs (minutes each); these use short runs of the
+classroom market and bands chosen so the verdict is known in advance.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from sim.validation import Figure, validate, wilson
+
+SHORT = ("days=40", "burn_in_days=20")
+
+
+def figure(key: str, low: float, high: float, name: str = "", pooled: tuple[str, str] | None = None) -> Figure:
+    return Figure(key, f"{name or key} label", "classroom", (low + high) / 2, low, high, "a source", "a tolerance",
+                  True, overrides=SHORT, name=name, pooled=pooled)
+
+
+@pytest.mark.slow
+def test_report_states_each_figure_its_interval_and_verdict(tmp_path: Path) -> None:
+    figures = (
+        figure("video_buyers_per_dau", 0.0, 1.0),  # a share: inside [0, 1] whatever the run
+        figure("video_buyers_per_dau", 2.0, 3.0, name="impossible_share"),  # a share cannot reach 2
+        # no delinquency spell reaches 12 months in 60 days: nothing to measure must fail, not pass
+        figure("reachable_12m", 0.0, 1.0, pooled=("reach_12m_hits", "reach_12m_spells")),
+    )
+    doc = tmp_path / "report" / "validation.md"
+    doc.parent.mkdir()
+    results = validate(seeds=2, consumers=2000, doc=doc, figures=figures, notes="the notes")
+    assert [r.passed for r in results] == [True, False, False]
+    assert all(len(r.values) == 2 for r in results)
+    assert math.isnan(results[2].stats[0])
+    text = doc.read_text()
+    assert "**1 of 3 figures pass" in text and "the notes" in text
+    assert "`impossible_share`" in text and text.count("**FAIL**") >= 2 and "n/a" in text
+    assert (doc.parent / "figures" / "validation_intervals.png").stat().st_size > 0
+    assert (doc.parent / "figures" / "validation_series.png").stat().st_size > 0
+
+
+def test_wilson_interval_of_pooled_counts() -> None:
+    share, lo, hi = wilson(5, 100)
+    assert share == 0.05 and lo == pytest.approx(0.0215, abs=1e-4) and hi == pytest.approx(0.1118, abs=1e-4)
+    assert wilson(0, 50)[1] == 0.0 < wilson(0, 50)[2]  # no hits still leaves an upper bound
+    assert all(math.isnan(v) for v in wilson(0, 0))
