@@ -221,4 +221,3 @@ def _within_balance(want: np.ndarray, holders: np.ndarray, balance: np.ndarray) 
     out = np.empty_like(w)
     out[order] = np.clip(np.maximum(balance[h], 0.0) - taken, 0.0, w)
     return out
-
