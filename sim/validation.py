@@ -174,13 +174,16 @@ lenders that fail during the burn-in are not counted.
 
 **The figure that fails, and why.** *Turnover in the consolidation year* (held out): the Guangzhou sector
 lent 18% less in 2025 on a balance only 6% lower, so turnover fell from 2.73 to 2.40; the model's
-consolidation scenario keeps it at the baseline's level (2.73). The scenario's lever is the rate cap, falling
-from 24% to 15%, and it binds only the four smaller lenders priced at 24%: the fitted majors price every loan
-at ~11.6%, so a 15% cap does not touch them and their lending goes on as before. In the real sector an
-11% average yield is a mix of loans priced from single digits to the 24% cap, and a falling cap cuts the
-riskier part of every lender's book. The model gives each lender one price; risk-based pricing (a rate per
-borrower rising with the lender's estimate of default, capped by regulation) is the mechanism this figure
-asks for, and it would need the micro-lender fit redone.
+consolidation scenario keeps it at the baseline's level (2.73). In the model the three micro-lenders are at
+their leverage limit all year (`leverage_max` 5: no lending room left), so they lend what repayments free up
+whatever the cap does, and their turnover only reflects how fast loans are repaid. The falling cap (24% ->
+15%) cuts their approvals, not their volume; it binds the four smaller lenders priced at 24%. A spike on the
+branch `risk-pricing` (a rate per borrower rising with the lender's estimate of default, capped by
+regulation; `docs/risk_pricing_spike.md` there) confirmed it: with risk-based pricing the 15% cap cut
+micro_a's approval rate from 48% to 6% within the year, yet the consolidation year's turnover stayed at
+0.95-1.07 times the baseline's (real: 0.88). Matching this figure needs micro-lenders limited by demand
+rather than by capital in the baseline (more equity or leverage, or less demand reaching them), and then a
+refit of their price, risk appetite and the exit share together.
 """
 """Free text appended to the report: what was fitted how, and what the model cannot match and why."""
 
