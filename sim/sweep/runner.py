@@ -76,11 +76,32 @@ def _write_definition(plan: Plan, store: Store, fingerprint: str) -> None:
     })
 
 
+class _CancelOfUnstartedCall(logging.Filter):
+    """Drops one spurious traceback of Dask's `distributed.utils.sync` (2026.8): on Ctrl-C it schedules
+    `cancel()`, which, when the interrupted call had not started yet, reads an unassigned variable, and
+    tornado logs the NameError. Nothing was running, so nothing is lost; the record would only make a
+    clean stop look like a crash. Any other error is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(exc, NameError) and "sync.<locals>.cancel" in record.getMessage())
+
+
+def _quiet_cancel_of_unstarted_calls() -> None:
+    # Kept for the life of the process: the callback runs on the client's loop thread, possibly after
+    # the sweep has already unwound.
+    logger = logging.getLogger("tornado.application")
+    if not any(isinstance(f, _CancelOfUnstartedCall) for f in logger.filters):
+        logger.addFilter(_CancelOfUnstartedCall())
+
+
 @contextmanager
 def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
     """A client of an existing scheduler, or of an embedded LocalCluster of `workers` processes."""
     import dask
     from distributed import Client, LocalCluster
+
+    _quiet_cancel_of_unstarted_calls()
 
     if scheduler:
         try:
