@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.finance.loans import MONTH
+
 if TYPE_CHECKING:
     from sim.model import MarketModel
 
@@ -59,7 +61,7 @@ def apply_for_loans(model: MarketModel, t: int) -> None:
             & (short | growing)).nonzero()[0]
     if len(want) == 0:
         return
-    expected = model.expected_sales[mer.platform[want]] * mer.size[want] * 30.0
+    expected = model.expected_sales[mer.platform[want]] * mer.size[want] * MONTH
     amount = p.loan_months * np.maximum(mer.sales_last_month[want], 0.5 * expected)
     third_party = [lender for lender in model.lender_list if lender.params.merchant_loans]
     if third_party:
@@ -99,7 +101,7 @@ def _cash_flow_covers(model: MarketModel, ids: np.ndarray, instalment: np.ndarra
     it is what lets the platform's merchant data screen out shops short of cash because sales fell
     (the static risk score does not drive a shop's failure; its demand does)."""
     mer = model.merchants
-    profit = model.scenario.merchants.gross_margin * mer.sales_last_month[ids] - 30.0 * mer.fixed_cost[ids]
+    profit = model.scenario.merchants.gross_margin * mer.sales_last_month[ids] - MONTH * mer.fixed_cost[ids]
     return profit >= cover * instalment
 
 
