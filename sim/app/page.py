@@ -47,13 +47,20 @@ def Page() -> None:
     def loop(cancel: threading.Event) -> None:
         if not playing:
             return
-        while not cancel.is_set():
-            _guard(session, lambda: (session.play_batch(), None)[1])
+        with session.play_threads_lock:  # "paused" is shown only once no play thread is left
+            session.play_threads += 1
+        try:
+            while not cancel.is_set():
+                _guard(session, lambda: (session.play_batch(), None)[1])
+                redraw()
+                if session.finished or session.error:
+                    set_playing(False)
+                    return
+                cancel.wait(0.01)
+        finally:
+            with session.play_threads_lock:
+                session.play_threads -= 1
             redraw()
-            if session.finished or session.error:
-                set_playing(False)
-                return
-            cancel.wait(0.01)
 
     solara.use_thread(loop, dependencies=[playing], intrusive_cancel=False)
 

@@ -89,6 +89,8 @@ class Session:
         self.error: str | None = None
         self.runs: list[Run] = []
         self.speed = 0.0  # simulated days per second over the last play batch
+        self.play_threads = 0  # running play threads: after Pause, one still finishes its batch
+        self.play_threads_lock = threading.Lock()
         self.rng = np.random.default_rng()  # for picking a random consumer to follow
         self.scenario = self._load(self.settings)
         self.variant = Variant(default_platform(self.scenario))

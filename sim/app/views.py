@@ -45,7 +45,9 @@ def _figures(run: Run, label: str) -> None:
 def status(session: Session, playing: bool) -> None:
     """Day counter, state, speed, and a few figures to date for each run."""
     run = session.runs[0]
-    state = "finished" if session.finished else ("playing" if playing else "paused")
+    # after Pause the play thread finishes its batch: "pausing" until then, so "paused" means the page is still
+    state = "finished" if session.finished else "playing" if playing else \
+        "pausing" if session.play_threads else "paused"
     with solara.Column(gap="2px", style={"background": "#f4f6f8", "border-radius": "6px", "padding": "4px 0"}):
         with solara.Row(gap="18px", style={"align-items": "baseline", "padding": "0 8px"}):
             solara.Text(f"Day {session.day} of {run.model.scenario.days}", classes=["day-counter"],
