@@ -94,6 +94,7 @@ def shop(model: MarketModel, t: int) -> None:
         liquid = cash >= value
         offer = p.bnpl_lender()
         bnpl = np.zeros(len(buyers), dtype=bool)
+        rates = None
         if offer is not None:
             lender, channel = offer
             ask = (~liquid | prefers_bnpl).nonzero()[0]
@@ -105,6 +106,8 @@ def shop(model: MarketModel, t: int) -> None:
                     ok &= model.credit.consumer_limits(lender, who) >= value[ask]
                     ok = model.credit.within_capacity(lender, value[ask], ok)
                     bnpl[ask[ok]] = True
+                    if lender.quoted is not None:
+                        rates = lender.quoted[ok]  # ask is sorted: aligned with the BNPL buyers below
         pay_cash = liquid & ~bnpl
         paid = bnpl | pay_cash
         slot = model.settlement.slot_for_sale(t, p.index)  # every sale here today waits in one slot
@@ -119,7 +122,7 @@ def shop(model: MarketModel, t: int) -> None:
         if len(bb):
             model.credit.originate_consumer(
                 lender, channel, p.index, BNPL, bnpl_buyers, bnpl_value, t,
-                pay_to=("merchant_pending", (slot, shop_of[bb])),
+                pay_to=("merchant_pending", (slot, shop_of[bb])), rates=rates,
             )
         _refunds_and_claims(model, refund_rates, after_sale[cb], cash_buyers, cash_value, slot, cash_shops)
         c.orders[buyers[paid]] += 1  # buyers are unique
@@ -193,7 +196,8 @@ def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
             got, amt = who[ok], amount[ok]
             if len(got) == 0:
                 continue
-            model.credit.originate_consumer(lender, channel, p.index, 1, got, amt, t)
+            rates = lender.quoted[ok] if lender.quoted is not None else None
+            model.credit.originate_consumer(lender, channel, p.index, 1, got, amt, t, rates=rates)
             # The loan pays the bill the shock left unpaid.
             spend = np.minimum(amt, c.need[got])
             model.ledger.transfer("shock_expense", acc["consumer"], acc["outside"], spend, got)

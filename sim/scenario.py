@@ -269,6 +269,12 @@ class LenderParams(Strict):
     risk_appetite: float = param(
         1.0, "x", "Multiplier on the default probability the lender will accept.", ge=0, le=10
     )
+    risk_pricing: float = param(
+        0.0, "per year per unit PD",
+        "Risk-based pricing: spread added to `apr` per unit of the lender's estimated default probability "
+        "(the logistic of its score), capped by regulation; it lends only where that capped rate still covers "
+        "the expected loss. 0 = one price for every borrower.", ge=0, le=10
+    )
     score_noise: float = param(1.0, "logit-sd", "Noise in the lender's own view of a borrower.", ge=0, le=5)
     platform_data_noise: float = param(
         0.4, "logit-sd", "Noise when the platform shares its user or shop data.", ge=0, le=5

@@ -329,3 +329,31 @@ def test_more_traffic_more_orders_and_festivals_spike() -> None:
     m = run_small(seed=1, days=200, market={"festival_days": [150], "festival_multiplier": 4.0})
     daily = m.market_table().set_index("day")["orders"]
     assert daily.loc[150] > 2 * daily.drop(150).median()
+
+
+def test_risk_based_pricing_prices_by_score_and_lends_where_the_capped_rate_pays() -> None:
+    """risk_pricing > 0: each applicant's rate rises with its estimated default probability up to the cap;
+    a lower cap turns away the riskier applicants whose capped rate no longer covers the expected loss."""
+    lenders = [lend.model_dump() for lend in small_scenario().lenders]
+    priced = [{**lend, "apr": 0.08, "risk_pricing": 0.8} if lend["name"] == "micro_a" else lend for lend in lenders]
+    m = MarketModel(small_scenario(days=1, lenders=priced), rng=1)
+    micro = m.lender_by_name["micro_a"]
+    risk = np.linspace(-6.0, 0.0, 2000).astype(np.float32)
+    noise = np.zeros(2000, dtype=np.float32)
+    ok = micro.approve(risk, noise, True, 9)
+    rates = micro.quoted
+    assert np.all(np.diff(rates) >= 0) and rates.max() <= m.regulation.rate_cap + 1e-12 and rates.min() > 0.08
+    m.regulation.rate_cap = 0.15
+    ok_tight = micro.approve(risk, noise, True, 9)
+    assert ok_tight.sum() < ok.sum() and not (ok_tight & ~ok).any()
+    assert risk[ok_tight].max() < risk[ok].max()  # the riskier end is cut
+
+
+def test_risk_based_pricing_books_each_loans_own_rate() -> None:
+    lenders = [lend.model_dump() for lend in small_scenario().lenders]
+    priced = [{**lend, "apr": 0.08, "risk_pricing": 0.8} if lend["kind"] == "micro_lender" else lend
+              for lend in lenders]
+    m = run_small(seed=1, days=60, lenders=priced)
+    b, n = m.credit.consumer, m.credit.consumer.n
+    micro = np.isin(b.lender[:n], [lend.index for lend in m.lender_list if lend.kind == "micro_lender"])
+    assert micro.any() and len(np.unique(b.apr[:n][micro])) > 10  # a rate per borrower, not one price

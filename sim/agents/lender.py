@@ -45,6 +45,10 @@ class Lender(mesa.Agent):
         self.shop_score_shift = 0.0
         self._written_at_review = (0.0, 0.0)  # consumer, shop write-offs at the last review
         self._thresholds: dict[tuple, float | None] = {}
+        # risk-based pricing: each approved applicant's rate from the last `approve` (None at one price),
+        # and the amount-weighted rate of what was lent since the last credit review
+        self.quoted: np.ndarray | None = None
+        self._priced = [0.0, 0.0]  # sum of amount x rate, sum of amount
 
     # --- balance sheet ---------------------------------------------------------------------
 
@@ -109,6 +113,9 @@ class Lender(mesa.Agent):
         """Approve applicants whose score (risk seen through noise, corrected by the lender's credit
         reviews of that product) is within the admissible default probability."""
         self.applications += len(risk)
+        self.quoted = None
+        if self.params.risk_pricing > 0 and not shops:
+            return self._approve_priced(risk, noise, with_platform_data, terms)
         threshold = self.score_threshold(terms)
         if threshold is None:
             return np.zeros(len(risk), dtype=bool)
@@ -116,6 +123,29 @@ class Lender(mesa.Agent):
         ok = risk + sd * noise + (self.shop_score_shift if shops else self.score_shift) <= threshold
         self.approvals += int(np.count_nonzero(ok))
         return ok
+
+    def _approve_priced(self, risk: np.ndarray, noise: np.ndarray, with_platform_data: bool,
+                        terms: int) -> np.ndarray:
+        """Risk-based pricing: each applicant's rate is min(cap, apr + risk_pricing x PD_hat), PD_hat the
+        logistic of its score; approve where that rate's margin still covers the expected loss,
+        appetite x margin x (n + 1) / 24 >= PD_hat x LGD (the break-even of `max_default_probability`,
+        applicant by applicant). The rates are kept in `quoted`, aligned with the applicants."""
+        p = self.params
+        sd = p.platform_data_noise if with_platform_data else p.score_noise
+        score = (risk + sd * noise + self.score_shift).astype(np.float64)
+        pd_hat = 1.0 / (1.0 + np.exp(-score))
+        rate = np.minimum(p.apr + p.risk_pricing * pd_hat, self.model.regulation.rate_cap)
+        margin = rate - p.funding_rate - p.opex_rate
+        ok = p.risk_appetite * margin * ((terms + 1) / 24.0) >= pd_hat * LOSS_GIVEN_DEFAULT
+        ok &= margin > 0
+        self.quoted = rate
+        self.approvals += int(np.count_nonzero(ok))
+        return ok
+
+    def priced(self, amounts: np.ndarray, rates: np.ndarray) -> None:
+        """Record what was lent at risk-based rates (for the credit review's margin)."""
+        self._priced[0] += float(np.dot(amounts, rates))
+        self._priced[1] += float(amounts.sum())
 
     # --- daily books ---------------------------------------------------------------------------
 
@@ -153,7 +183,11 @@ class Lender(mesa.Agent):
         consumer_written = (total - shops) - (self._written_at_review[0])
         shop_written = shops - self._written_at_review[1]
         self._written_at_review = (total - shops, shops)
-        margin = max(self.rate() - self.params.funding_rate - self.params.opex_rate, 1e-3)
+        rate = self.rate()
+        if self.params.risk_pricing > 0 and self._priced[1] > 0:  # the average rate lent at since the last review
+            rate = self._priced[0] / self._priced[1]
+            self._priced = [0.0, 0.0]
+        margin = max(rate - self.params.funding_rate - self.params.opex_rate, 1e-3)
         self.score_shift = _reviewed(self.score_shift, consumer_written, consumer_book, margin, MAX_SCORE_SHIFT)
         self.shop_score_shift = _reviewed(self.shop_score_shift, shop_written, shop_book, margin,
                                           MAX_SHOP_SCORE_SHIFT, proportional=True)

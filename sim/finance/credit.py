@@ -79,13 +79,14 @@ class Credit:
 
     def originate_consumer(
         self, lender: Lender, channel: str, platform: int, product: int, ids: np.ndarray, amounts: np.ndarray,
-        t: int, pay_to: tuple[str, np.ndarray | tuple] | None = None,
+        t: int, pay_to: tuple[str, np.ndarray | tuple] | None = None, rates: np.ndarray | None = None,
     ) -> None:
         """Book loans to distinct consumers `ids` and move the money: to the consumer's cash, or for
         BNPL to the merchant.
 
         Under an own licence the platform's lender keeps its co-lending share and its first partner
         funds the rest (two loan rows, one schedule). Under diversion the lender pays the platform a fee.
+        `rates`: each loan's own rate under `lender`'s risk-based pricing (a partner's share is at its rate).
         """
         if len(ids) == 0:
             return
@@ -102,6 +103,9 @@ class Credit:
         for funder, share in split:
             part = amounts * share
             apr = funder.rate()
+            if rates is not None and funder is lender:
+                apr = rates
+                lender.priced(part, rates)
             self.consumer.add(ids, funder.index, platform, product, part, apr, terms, t)
             dst_name, dst_idx = pay_to if pay_to else ("consumer", ids)
             m.ledger.transfer(f"loan_disbursed_{'bnpl' if product != CASH else 'cash'}", m.accounts["lender"],
