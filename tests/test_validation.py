@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.validation import Figure, validate, wilson
+from sim.validation import NOTES, ROOT, Figure, validate, wilson
 
 SHORT = ("days=40", "burn_in_days=20")
 
@@ -47,3 +47,9 @@ def test_wilson_interval_of_pooled_counts() -> None:
     assert share == 0.05 and lo == pytest.approx(0.0215, abs=1e-4) and hi == pytest.approx(0.1118, abs=1e-4)
     assert wilson(0, 50)[1] == 0.0 < wilson(0, 50)[2]  # no hits still leaves an upper bound
     assert all(math.isnan(v) for v in wilson(0, 0))
+
+
+def test_committed_report_carries_the_current_notes() -> None:
+    """The notes explain what was fitted and what fails; a stale copy in docs/validation.md would mislead."""
+    doc = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
+    assert doc.split("## Notes\n", 1)[1].strip() == NOTES.strip()

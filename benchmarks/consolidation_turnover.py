@@ -1,6 +1,6 @@
-"""Spike: does risk-based pricing make the consolidation year (rate cap 24% -> 15%) slow micro-lending?
+"""Experiment: does risk-based pricing make the consolidation year (rate cap 24% -> 15%) slow micro-lending?
 
-    python benchmarks/risk_pricing_spike.py LABEL SEED [overrides...]
+    python benchmarks/consolidation_turnover.py LABEL SEED [overrides...]
     e.g. ... k0.8 1 lenders.micro_a.risk_pricing=0.8 lenders.micro_a.apr=0.08 (and micro_b, micro_c)
     add --quarters to print each micro-lender's lending, approval rate and leverage room by quarter
     of the consolidation year.
