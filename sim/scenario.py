@@ -150,6 +150,11 @@ class MerchantParams(Strict):
     drift_sd: float = param(
         0.002, "log a day", "Spread of shops' demand trends: some grow, some decline.", ge=0, le=0.1
     )
+    demand_half_life_days: float = param(
+        180.0, "days", "How fast a shop's demand is pulled back toward its own trend level (log demand reverts to "
+        "drift / rate); 0 = never: demand compounds forever and the market keeps concentrating.",
+        source="keeps the spread of shops' demand stationary, so the shop count settles after the burn-in", ge=0,
+    )
     loan_months: float = param(
         0.6, "months of sales", "Size of a shop loan.",
         source="repayable from a typical shop's profit (gross margin 28% less fixed costs: ~14% of sales a month) "

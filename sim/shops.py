@@ -13,14 +13,20 @@ if TYPE_CHECKING:
 
 
 def update_demand(model: MarketModel) -> None:
-    """Each open shop's demand follows its trend plus category volatility."""
+    """Each open shop's demand follows its trend plus category volatility, pulled back toward the level its
+    trend sustains (a mean-reverting log demand): without the pull the spread of demand grows without
+    bound, the few winners take ever more of the platform's sales and the shop count never settles."""
     rng = model.streams["merchants"]
     mer = model.merchants
     ids = mer.active[: mer.n].nonzero()[0]
     if len(ids) == 0:
         return
-    vol = np.asarray([c.volatility for c in model.scenario.merchants.categories], dtype=np.float32)
+    params = model.scenario.merchants
+    vol = np.asarray([c.volatility for c in params.categories], dtype=np.float32)
     change = mer.drift[ids] + vol[mer.category[ids]] * rng.standard_normal(len(ids)).astype(np.float32)
+    if params.demand_half_life_days > 0:
+        pull = np.float32(np.log(2.0) / params.demand_half_life_days)
+        change -= pull * np.log(mer.demand[ids])
     mer.demand[ids] = np.clip(mer.demand[ids] * np.exp(change), 1e-3, 1e3)
     mer.update_trend(ids, change)
 

@@ -10,7 +10,10 @@ seeds) lies inside the band.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -283,8 +286,10 @@ def run_measured(scenario: Scenario, seed: int, consumers: int | None = None) ->
 
 # --- daily series -------------------------------------------------------------------------------
 
+Check = tuple[str, bool, str]  # what is checked, whether it holds, the numbers behind it
 
-def series_checks(market: pd.DataFrame, scenario: Scenario) -> list[tuple[str, bool, str]]:
+
+def series_checks(market: pd.DataFrame, scenario: Scenario) -> list[Check]:
     """Does the market table look like a market? (no negative stocks, no explosion, festival peaks)"""
     checks = []
     negative = [c for c in STOCK_COLUMNS if c in market and (market[c] < -1e-6).any()]
@@ -298,6 +303,13 @@ def series_checks(market: pd.DataFrame, scenario: Scenario) -> list[tuple[str, b
         worst += f"{col} x{growth:.2f}; "
         ok &= 0.5 <= growth <= 2.0
     checks.append(("no explosion (last month / first month within 0.5-2x)", ok, worst.strip("; ")))
+    # After the burn-in a market with no events should have settled: the shop count is the slowest stock
+    # (entry and exit of shops), and it drifted by a third a year before shop demand was mean-reverting.
+    shops = market["active_merchants"].astype(float)
+    first, last = float(shops.iloc[:month].mean()), float(shops.iloc[-month:].mean())
+    drift = last / first if first > 0 else math.inf
+    checks.append(("shop count settled after the burn-in (last month / first month within 0.8-1.25)",
+                   0.8 <= drift <= 1.25, f"active_merchants x{drift:.2f}"))
     m = scenario.market
     doy = (m.start_day_of_year - 1 + market["day"].to_numpy() - 1) % 365 + 1
     fest = np.isin(doy, m.festival_days)
@@ -369,27 +381,40 @@ class Result:
         return bool(np.isfinite(mean) and self.figure.passes(mean))
 
 
+def _measure_seed(stem: str, overrides: tuple[str, ...], size: int | None, seed: int,
+                  series: bool) -> tuple[dict[str, float], pd.DataFrame | None, Scenario | None]:
+    """One seed of one library scenario, in a worker process: its measures (and its daily series if asked)."""
+    scenario = load(str(LIBRARY / f"{stem}.yaml"), list(overrides)).scenario
+    values, model = run_measured(scenario, seed, size)
+    return values, (model.market_table() if series else None), (model.scenario if series else None)
+
+
 def run_validation(seeds: int, consumers: int | None, progress: Callable[[str], None] | None = None,
-                   figures: tuple[Figure, ...] = FIGURES) -> tuple[list[Result], pd.DataFrame, Scenario]:
-    """Run each scenario the figures need over seeds 1..`seeds`; returns results and one baseline series."""
+                   figures: tuple[Figure, ...] = FIGURES,
+                   workers: int | None = None) -> tuple[list[Result], pd.DataFrame, Scenario]:
+    """Run each scenario the figures need over seeds 1..`seeds`, the runs spread over `workers` processes
+    (default: one per core); returns results and one baseline series. Each run depends only on its
+    scenario and seed, so the results do not depend on how the runs are spread."""
     needed = sorted({f.run_key(consumers) for f in figures}, key=repr)
-    measures: dict[tuple[str, tuple[str, ...], int | None], list[dict[str, float]]] = {}
-    market = pd.DataFrame()
-    base: Scenario | None = None
-    for key in needed:
-        stem, overrides, size = key
-        scenario = load(str(LIBRARY / f"{stem}.yaml"), list(overrides)).scenario
-        measures[key] = []
-        for seed in range(1, seeds + 1):
+    series_key = ("baseline", (), consumers)
+    jobs = [(key, seed) for key in needed for seed in range(1, seeds + 1)]
+    if series_key not in needed:  # the series figure always comes from the baseline
+        jobs.append((series_key, 1))
+    measures: dict[tuple[str, tuple[str, ...], int | None], list[dict[str, float]]] = {key: [] for key in needed}
+    market, base = pd.DataFrame(), None
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_measure_seed, *key, seed, key == series_key and seed == 1) for key, seed in jobs]
+        for (key, seed), future in zip(jobs, futures, strict=True):  # in submission order: results in seed order
+            values, series, scenario = future.result()
             if progress:
-                progress(f"{stem} {' '.join(overrides)} {size or scenario.consumers.count} consumers seed {seed}")
-            values, model = run_measured(scenario, seed, size)
-            measures[key].append(values)
-            if key == ("baseline", (), consumers) and seed == 1:
-                market, base = model.market_table(), model.scenario
-    if base is None:  # the series figure always comes from the baseline
-        _, model = run_measured(load(str(LIBRARY / "baseline.yaml")).scenario, 1, consumers)
-        market, base = model.market_table(), model.scenario
+                stem, overrides, size = key
+                progress(f"{stem} {' '.join(overrides)} {size or 'default'} consumers seed {seed}: done")
+            if key in measures:
+                measures[key].append(values)
+            if series is not None:
+                market, base = series, scenario
+    assert base is not None
     results = []
     for f in figures:
         runs = measures[f.run_key(consumers)]
@@ -474,10 +499,11 @@ def report(results: list[Result], checks: list[tuple[str, bool, str]], seeds: in
 
 def validate(seeds: int = 5, consumers: int | None = 20_000, doc: Path = ROOT / "docs" / "validation.md",
              figures_dir: Path | None = None, progress: Callable[[str], None] | None = None,
-             notes: str = "", figures: tuple[Figure, ...] = FIGURES) -> list[Result]:
+             notes: str = "", figures: tuple[Figure, ...] = FIGURES,
+             workers: int | None = None) -> tuple[list[Result], list[Check]]:
     """Run the validation and write the report and its figures (by default in `figures/` next to the
-    report); returns the results."""
-    results, market, base = run_validation(seeds, consumers, progress, figures)
+    report); returns the figures' results and the daily-series checks."""
+    results, market, base = run_validation(seeds, consumers, progress, figures, workers)
     figures_dir = figures_dir or doc.parent / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
     interval_figure(results, figures_dir / "validation_intervals.png")
@@ -487,4 +513,4 @@ def validate(seeds: int = 5, consumers: int | None = 20_000, doc: Path = ROOT / 
     paths = {"intervals": rel(figures_dir / "validation_intervals.png"),
              "series": rel(figures_dir / "validation_series.png")}
     doc.write_text(report(results, checks, seeds, consumers, paths, notes or NOTES), encoding="utf-8")
-    return results
+    return results, checks

@@ -357,3 +357,26 @@ def test_risk_based_pricing_books_each_loans_own_rate() -> None:
     b, n = m.credit.consumer, m.credit.consumer.n
     micro = np.isin(b.lender[:n], [lend.index for lend in m.lender_list if lend.kind == "micro_lender"])
     assert micro.any() and len(np.unique(b.apr[:n][micro])) > 10  # a rate per borrower, not one price
+
+
+def _log_demand_spread(half_life: float, days: int) -> tuple[float, float]:
+    """Spread (sd) of shops' log demand after `days` and after 2 x `days` of demand updates alone."""
+    from sim import shops
+
+    m = MarketModel(small_scenario(merchants={"demand_half_life_days": half_life}), rng=1)
+    mer, spreads = m.merchants, []
+    for _ in range(2):
+        for _ in range(days):
+            shops.update_demand(m)
+        spreads.append(float(np.log(mer.demand[: mer.n][mer.active[: mer.n]]).std()))
+    return spreads[0], spreads[1]
+
+
+def test_shop_demand_spread_settles_when_pulled_back() -> None:
+    """With a half-life the cross-section of shop demand is stationary; without it the spread keeps growing,
+    which concentrates sales in a few shops and drains the shop count year after year."""
+    settled = _log_demand_spread(180.0, 720)
+    growing = _log_demand_spread(0.0, 720)
+    assert settled[1] < 1.1 * settled[0]  # stationary: no longer widening
+    assert growing[1] > 1.3 * growing[0]  # a random walk with lasting trends: widens ~sqrt(2)-2x
+    assert settled[1] < growing[0]

@@ -30,9 +30,10 @@ ALL = ("community", "video", "entertainment")
 Metric = Callable[[MarketModel], float]
 
 
-def paired(metric_a: Metric, metric_b: Metric, side_a: dict, side_b: dict) -> tuple[float, float, float]:
-    """Mean and 95% interval of metric_b(run b) - metric_a(run a) over SEEDS (same seed both sides)."""
-    diffs = [metric_b(run_small(seed=s, **side_b)) - metric_a(run_small(seed=s, **side_a)) for s in SEEDS]
+def paired(metric_a: Metric, metric_b: Metric, side_a: dict, side_b: dict,
+           seeds: tuple[int, ...] = SEEDS) -> tuple[float, float, float]:
+    """Mean and 95% interval of metric_b(run b) - metric_a(run a) over `seeds` (same seed both sides)."""
+    diffs = [metric_b(run_small(seed=s, **side_b)) - metric_a(run_small(seed=s, **side_a)) for s in seeds]
     return interval(np.asarray(diffs))
 
 
@@ -136,8 +137,9 @@ def test_3b_intermediary_ads_lower_recoveries() -> None:
     """Recoveries in the collections sense: money recovered per RMB of late debt. (The narrower ratio of
     post-write-off recoveries to write-offs is not testable at this size: with intermediary ads banned a
     6,000-consumer market writes off only a handful of loans a year, so that ratio is 0 on some seeds and
-    0.75 on others; docs/validation.md.)"""
-    assert_positive(paired(collection_rate, collection_rate, ALLOW, BAN),
+    0.75 on others; docs/validation.md.) The difference has the same sign on every seed but its size
+    varies tenfold between seeds (a ratio over a small late book), so this fact takes eight seeds."""
+    assert_positive(paired(collection_rate, collection_rate, ALLOW, BAN, seeds=tuple(range(1, 9))),
                     "recoveries per RMB of late debt with intermediary ads banned minus allowed")
 
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from sim.validation import NOTES, ROOT, Figure, validate, wilson
+from sim.scenario import Scenario
+from sim.validation import NOTES, ROOT, Figure, series_checks, validate, wilson
 
 SHORT = ("days=40", "burn_in_days=20")
+SETTLED = "shop count settled after the burn-in (last month / first month within 0.8-1.25)"
 
 
 def figure(key: str, low: float, high: float, name: str = "", pooled: tuple[str, str] | None = None) -> Figure:
@@ -31,7 +35,7 @@ def test_report_states_each_figure_its_interval_and_verdict(tmp_path: Path) -> N
     )
     doc = tmp_path / "report" / "validation.md"
     doc.parent.mkdir()
-    results = validate(seeds=2, consumers=2000, doc=doc, figures=figures, notes="the notes")
+    results, checks = validate(seeds=2, consumers=2000, doc=doc, figures=figures, notes="the notes")
     assert [r.passed for r in results] == [True, False, False]
     assert all(len(r.values) == 2 for r in results)
     assert math.isnan(results[2].stats[0])
@@ -40,6 +44,20 @@ def test_report_states_each_figure_its_interval_and_verdict(tmp_path: Path) -> N
     assert "`impossible_share`" in text and text.count("**FAIL**") >= 2 and "n/a" in text
     assert (doc.parent / "figures" / "validation_intervals.png").stat().st_size > 0
     assert (doc.parent / "figures" / "validation_series.png").stat().st_size > 0
+    assert checks and all(name in text for name, _, _ in checks)
+
+
+def test_series_checks_flag_a_draining_shop_count() -> None:
+    """A market whose shops drain away after the burn-in has not settled, however smooth it looks."""
+    days = np.arange(1, 366)
+    flat = pd.DataFrame({"day": days, "orders": 800.0, "gmv": 4e5, "outstanding_principal": 1e7,
+                         "amount_originated": 1e6, "active_merchants": 3500.0})
+    draining = flat.assign(active_merchants=3500.0 * 0.63 ** (days / 365))  # the old baseline: -37% a year
+
+    def settled(market: pd.DataFrame) -> bool:
+        return dict((name, ok) for name, ok, _ in series_checks(market, Scenario()))[SETTLED]
+
+    assert settled(flat) and not settled(draining)
 
 
 def test_wilson_interval_of_pooled_counts() -> None:
