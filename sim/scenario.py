@@ -361,13 +361,13 @@ class RegulationParams(Strict):
 
 class CollectionsParams(Strict):
     contact_scale_days: float = param(
-        175.0, "days", "Scale of the time overdue after which a borrower can no longer be reached (Weibull).",
+        158.0, "days", "Scale of the time overdue after which a borrower can no longer be reached (Weibull).",
         source="calibrated (docs/validation.md) so ~15% of borrowers 6 months overdue and ~5% at 12 months "
         "are reachable, seed 000",
         gt=0, le=3650,
     )
     contact_shape: float = param(
-        0.68, "-", "Shape of that Weibull: below 1, contact is lost fastest early on.",
+        0.665, "-", "Shape of that Weibull: below 1, contact is lost fastest early on.",
         source="calibrated with contact_scale_days", gt=0, le=10
     )
     recovery_share: float = param(

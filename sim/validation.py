@@ -124,11 +124,13 @@ FIGURES: tuple[Figure, ...] = (
 NOTES = """
 **Scale.** Runs use 20,000 consumers by default (shops scaled in proportion); reachability, the
 micro-lender figures and the consolidation scenario use 100,000 (reachability and the micro-lenders over
-two recorded years). A delinquency spell that lasts a year is rare (a few hundred per run), so reachability
-shares are pooled over seeds with a Wilson interval. The micro-lenders' margin is a small residual of large
+two recorded years). A delinquency spell that reaches 6 months overdue is rare (about 130 per run, 90 reach
+12 months), so reachability shares are pooled over seeds with a Wilson interval, and the default is 10
+seeds: with 5, the 6-month share's interval is about +/-2.8 points against a band of +/-2.5, so one report
+could pass and the next fail on the same model. The micro-lenders' margin is a small residual of large
 flows: at 20,000 consumers over one year its five-seed mean moved from 8.5% to 0.3% when an unrelated
 parameter changed, with intervals of +/-10 points, so a pass or fail there said little; at 100,000 over two
-years its interval is still +/-6 points. In the consolidation scenario the two thin lenders' books are a
+years and 10 seeds its interval is about +/-1 point. In the consolidation scenario the two thin lenders' books are a
 few hundred loans at 20,000 consumers, and whether they fail in the burn-in (not counted) or in the recorded
 year was a coin toss. A simulated consumer is one real person, so per-person figures (GMV per buyer,
 reachability) compare directly; institutions are scaled by the population, so ratios of a lender's flows to
@@ -151,15 +153,17 @@ calibrate` at the measurement used here (100,000 consumers, two recorded years, 
 lender's rate and the sector's operating cost, after setting 9-month cash loans (loans live 4-5 months on
 average) and funding at 5-6%: micro-lenders price at 11.6% (below the 15% of 4 x LPR), the
 platform's lender at 11.4%, operating cost 2.0% of balance. *Reachability* (`scenarios/targets/reachability.yaml`):
-`calibrate` at 100,000 consumers, 3 seeds (Weibull scale 175 days, shape 0.68); the objective is noisy (3-seed
-evaluations near the optimum scatter by +/-2.5 points at 6 months), so the value is the centre of the best
-evaluations. *Video platform* (`scenarios/targets/video_commerce.yaml`): purchase rate and order value. By hand,
+first `calibrate` at 100,000 consumers and 3 seeds, whose objective proved too noisy (+/-2.5 points at 6
+months); refitted by hand on 20-seed evaluations (+/-0.7 points) after shops' demand became mean-reverting
+(Weibull scale 158 days, shape 0.665). *Video platform* (`scenarios/targets/video_commerce.yaml`): purchase
+rate and order value. By hand,
 where a figure maps to one parameter: the NPL price (8.5% of the unpaid principal transferred), the community
 platform's entry rate (merchant_growth 8 a year; its scenario keeps a 120-day burn-in because its shops are
 young), the consolidation scenario's thin lenders (equity 1,150 / 1,100 against 1,000 minimum, risk appetite
 3, so they survive the burn-in), and the entertainment platform's diversion fee (5%, the top of the industry's
 2-5%; fitted in an earlier calibration, and still passing after this one without a refit).
-**Held out:** the micro-lenders' turnover in the consolidation year (2025) and the daily-series checks.
+**Held out:** the micro-lenders' turnover in the consolidation year (2025) and the first three daily-series
+checks.
 
 **Figures and the model's limits.** *NPL recovery* is priced on the principal still unpaid when the claim is
 sold, as the pilot reports it, so it equals `npl_price` by construction: the figure checks the accounting,
@@ -170,8 +174,12 @@ a month of ~RMB 890 each: an order stands for a buyer's monthly basket. Matching
 *Community growth*: with the baseline's merchant_growth 1.5 the community shop count saturates (platform
 demand does not grow with the number of shops, and shops' fixed costs are set from the initial expected
 sales, so entrants crowd each other out); only a very high entry rate (8 a year, with heavy churn) reaches
-the seed's growth. The same crowding shows in the baseline: its shop count rises in the burn-in year and
-falls by about a third in the recorded year (the `active_merchants` series check). *Lender exits*: the share
+the seed's growth. *The shop count* used to drain by about a third a year in the baseline, without end:
+each shop's demand was a random walk with a lasting trend, so its spread across shops grew without bound
+and a few winners took ever more of the sales. Shops' demand is now pulled back toward its trend level
+(`merchants.demand_half_life_days`, 180 days; not fitted to a figure), and the new series check "shop count
+settled" holds; the check was written after the drift was seen, so it is not an out-of-sample test.
+*Lender exits*: the share
 is of the online micro-loan licensees active on recorded day 1 (8 lenders), so one exit is 12.5 points;
 lenders that fail during the burn-in are not counted.
 
@@ -497,7 +505,7 @@ def report(results: list[Result], checks: list[tuple[str, bool, str]], seeds: in
     return "\n".join(lines)
 
 
-def validate(seeds: int = 5, consumers: int | None = 20_000, doc: Path = ROOT / "docs" / "validation.md",
+def validate(seeds: int = 10, consumers: int | None = 20_000, doc: Path = ROOT / "docs" / "validation.md",
              figures_dir: Path | None = None, progress: Callable[[str], None] | None = None,
              notes: str = "", figures: tuple[Figure, ...] = FIGURES,
              workers: int | None = None) -> tuple[list[Result], list[Check]]:
