@@ -22,7 +22,7 @@ import yaml
 
 from sim.scenario import Scenario
 from sim.scenario_files import NAMED_LISTS, ScenarioError, load
-from sim.validation import run_measured
+from sim.validation import measure_seeds, pool_rare_shares, run_measured
 
 
 class CalibrationError(ValueError):
@@ -126,14 +126,20 @@ def loss_of(figures: dict[str, float], targets: list[Target]) -> float:
 
 
 def simulate(scenario_path: str, values: dict[str, float], seeds: list[int], consumers: int | None,
-             extra: list[str] | None = None) -> dict[str, float]:
-    """Mean of every measured figure over `seeds` for the scenario with `values` set."""
+             extra: list[str] | None = None, workers: int | None = 1) -> dict[str, float]:
+    """Every measured figure over `seeds` for the scenario with `values` set: the mean over seeds, except
+    shares of rare events (reachability), which are pooled (total hits / total trials) as the validation
+    reports them. `workers` > 1 (None: one per core) runs the seeds in parallel processes."""
     overrides = [*(extra or []), *(f"{k}={v:.10g}" for ks, v in values.items() for k in ks.split(","))]
-    scenario: Scenario = load(scenario_path, overrides).scenario
-    runs = [run_measured(scenario, seed, consumers)[0] for seed in seeds]
+    if workers == 1 or len(seeds) == 1:
+        scenario: Scenario = load(scenario_path, overrides).scenario
+        runs = [run_measured(scenario, seed, consumers)[0] for seed in seeds]
+    else:
+        runs = measure_seeds(scenario_path, overrides, seeds, consumers, workers)
     keys = runs[0].keys()
-    return {k: float(np.nanmean([r[k] for r in runs])) if any(np.isfinite(r[k]) for r in runs) else math.nan
-            for k in keys}
+    out = {k: float(np.nanmean([r[k] for r in runs])) if any(np.isfinite(r[k]) for r in runs) else math.nan
+           for k in keys}
+    return {**out, **pool_rare_shares(runs)}
 
 
 def with_given(params: list[Param], given: list[Param]) -> list[Param]:
@@ -145,8 +151,10 @@ def with_given(params: list[Param], given: list[Param]) -> list[Param]:
 
 def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *, budget: int = 40,
               seeds: list[int] | None = None, consumers: int | None = None, start: dict[str, float] | None = None,
-              extra: list[str] | None = None, progress: Callable[[Evaluation], None] | None = None) -> Fit:
-    """Fit `params` so the scenario's figures match `targets`, with at most `budget` evaluations."""
+              extra: list[str] | None = None, progress: Callable[[Evaluation], None] | None = None,
+              workers: int | None = 1) -> Fit:
+    """Fit `params` so the scenario's figures match `targets`, with at most `budget` evaluations (each over
+    `seeds`, run in `workers` processes: None = one per core)."""
     from scipy.optimize import minimize
 
     if not params:
@@ -173,7 +181,7 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
         values = {p.path: p.value(x) for p, x in zip(params, u, strict=True)}
         key = tuple(round(v, 12) for v in values.values())
         if key not in cache:
-            figures = simulate(scenario_path, values, seeds, consumers, extra)
+            figures = simulate(scenario_path, values, seeds, consumers, extra, workers)
             cache[key] = Evaluation(values, {t.name: figures[t.name] for t in targets}, loss_of(figures, targets))
             history.append(cache[key])
             if progress:

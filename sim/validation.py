@@ -389,20 +389,44 @@ class Result:
         return bool(np.isfinite(mean) and self.figure.passes(mean))
 
 
-def _measure_seed(stem: str, overrides: tuple[str, ...], size: int | None, seed: int,
+def _measure_seed(path: str, overrides: tuple[str, ...], size: int | None, seed: int,
                   series: bool) -> tuple[dict[str, float], pd.DataFrame | None, Scenario | None]:
-    """One seed of one library scenario, in a worker process: its measures (and its daily series if asked)."""
-    scenario = load(str(LIBRARY / f"{stem}.yaml"), list(overrides)).scenario
+    """One seed of a scenario file, in a worker process: its measures (and its daily series if asked)."""
+    scenario = load(path, list(overrides)).scenario
     values, model = run_measured(scenario, seed, size)
     return values, (model.market_table() if series else None), (model.scenario if series else None)
+
+
+def _pool(workers: int | None, jobs: int) -> ProcessPoolExecutor:
+    """Worker processes for `jobs` independent runs: one per core by default, never more than the runs.
+    Each run depends only on its scenario and seed, so results do not depend on how runs are spread."""
+    workers = max(1, min(workers or os.cpu_count() or 1, jobs))
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def measure_seeds(path: str | Path, overrides: list[str], seeds: list[int], consumers: int | None,
+                  workers: int | None = None) -> list[dict[str, float]]:
+    """`measure()` of a scenario file with overrides, one dict per seed (in seed order), seeds run in parallel."""
+    with _pool(workers, len(seeds)) as pool:
+        futures = [pool.submit(_measure_seed, str(path), tuple(overrides), consumers, seed, False) for seed in seeds]
+        return [future.result()[0] for future in futures]
+
+
+def pool_rare_shares(runs: list[dict[str, float]], figures: tuple[Figure, ...] = FIGURES) -> dict[str, float]:
+    """The shares of rare events (`Figure.pooled`) over several runs: total hits / total trials."""
+    out = {}
+    for f in figures:
+        if f.pooled:
+            hits, trials = (sum(r[k] for r in runs) for k in f.pooled)
+            out[f.key] = hits / trials if trials > 0 else math.nan
+    return out
 
 
 def run_validation(seeds: int, consumers: int | None, progress: Callable[[str], None] | None = None,
                    figures: tuple[Figure, ...] = FIGURES,
                    workers: int | None = None) -> tuple[list[Result], pd.DataFrame, Scenario]:
     """Run each scenario the figures need over seeds 1..`seeds`, the runs spread over `workers` processes
-    (default: one per core); returns results and one baseline series. Each run depends only on its
-    scenario and seed, so the results do not depend on how the runs are spread."""
+    (default: one per core); returns results and one baseline series."""
     needed = sorted({f.run_key(consumers) for f in figures}, key=repr)
     series_key = ("baseline", (), consumers)
     jobs = [(key, seed) for key in needed for seed in range(1, seeds + 1)]
@@ -410,9 +434,9 @@ def run_validation(seeds: int, consumers: int | None, progress: Callable[[str], 
         jobs.append((series_key, 1))
     measures: dict[tuple[str, tuple[str, ...], int | None], list[dict[str, float]]] = {key: [] for key in needed}
     market, base = pd.DataFrame(), None
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_measure_seed, *key, seed, key == series_key and seed == 1) for key, seed in jobs]
+    with _pool(workers, len(jobs)) as pool:
+        futures = [pool.submit(_measure_seed, str(LIBRARY / f"{key[0]}.yaml"), *key[1:], seed,
+                               key == series_key and seed == 1) for key, seed in jobs]
         for (key, seed), future in zip(jobs, futures, strict=True):  # in submission order: results in seed order
             values, series, scenario = future.result()
             if progress:

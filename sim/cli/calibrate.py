@@ -36,6 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="simulated consumers, shops scaled in proportion (default 20000)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="fixed override applied to every evaluation")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes running an evaluation's seeds side by side (default: one per core)")
     parser.add_argument("--out", type=Path, help="output folder (default outputs/calibrate/<timestamp>)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
@@ -47,6 +49,8 @@ def main(args: argparse.Namespace) -> int:
     at_least("--budget", args.budget, 1)
     at_least("--seeds", args.seeds, 1)
     at_least("--consumers", args.consumers, 500)
+    if args.workers is not None:
+        at_least("--workers", args.workers, 1)
     if not args.targets.is_file():
         raise UsageError(f"--targets: {args.targets} is not a file")
     out = args.out or Path("outputs") / "calibrate" / f"{datetime.now():%Y%m%d-%H%M%S}"
@@ -64,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
                 print(f"  loss {e.loss:10.4g}  {vals}", file=sys.stderr, flush=True)  # type: ignore[attr-defined]
 
         fit = calibrate(args.scenario, targets, params, budget=args.budget, seeds=seeds, consumers=args.consumers,
-                        extra=args.overrides, progress=show)
+                        extra=args.overrides, progress=show, workers=args.workers)
     except CalibrationError as exc:
         raise UsageError(str(exc)) from None
     fitted = write_outputs(fit, args.scenario, out, seeds, args.consumers)
