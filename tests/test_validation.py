@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sim.scenario import Scenario
-from sim.validation import NOTES, ROOT, Figure, series_checks, validate, wilson
+from sim.validation import NOTES, ROOT, Figure, pooled_interval, series_checks, validate, wilson
 
 SHORT = ("days=40", "burn_in_days=20")
 SETTLED = "shop count settled after the burn-in (last month / first month within 0.8-1.25)"
@@ -65,6 +65,18 @@ def test_wilson_interval_of_pooled_counts() -> None:
     assert share == 0.05 and lo == pytest.approx(0.0215, abs=1e-4) and hi == pytest.approx(0.1118, abs=1e-4)
     assert wilson(0, 50)[1] == 0.0 < wilson(0, 50)[2]  # no hits still leaves an upper bound
     assert all(math.isnan(v) for v in wilson(0, 0))
+
+
+def test_pooled_interval_widens_when_seeds_scatter_more_than_binomial() -> None:
+    """Seeds that agree give the plain Wilson interval; seeds whose shares scatter far more than binomial
+    draws of one share would give a wider one, around the same pooled share."""
+    agreeing = [(15.0, 100.0), (16.0, 100.0), (14.0, 100.0), (15.0, 100.0)]
+    scattered = [(5.0, 100.0), (25.0, 100.0), (8.0, 100.0), (22.0, 100.0)]
+    share, lo, hi = pooled_interval(agreeing)
+    assert (share, lo, hi) == wilson(60, 400)
+    wide = pooled_interval(scattered)
+    assert wide[0] == share and wide[1] < lo and wide[2] > hi
+    assert all(math.isnan(v) for v in pooled_interval([(0.0, 0.0)]))
 
 
 def test_committed_report_carries_the_current_notes() -> None:
