@@ -2,8 +2,9 @@
 
 Parameters are dotted paths with bounds (`consumers.shock_rate:0.0005:0.004`, platforms and lenders by
 name as in `--set`). Targets are figures of `sim.validation.measure()` (e.g. `reachable_6m`) with a
-value and a weight. The loss is the weighted sum of squared relative errors of the mean over seeds;
-every evaluation uses the same seeds (common random numbers), so the loss is a deterministic function
+value and a weight. The loss is the weighted sum of squared relative errors of the figures over seeds
+(the mean, or for shares of rare events the pooled share, as the validation reports them); every
+evaluation uses the same seeds (common random numbers), so the loss is a deterministic function
 of the parameters and a derivative-free optimiser (scipy's bounded Nelder-Mead on the unit cube) can
 follow it.
 """

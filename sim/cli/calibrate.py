@@ -8,7 +8,7 @@ Targets (YAML): a list of {name, value, weight}, where name is a figure measured
 lender_exit_share, <platform>_buyers_per_dau, <platform>_gmv_per_buyer, <platform>_finance_share,
 <platform>_merchant_growth, charge_off_rate); or a mapping with `targets:` and optional `params:`.
 Writes <out>/<scenario>_fitted.yaml (extends the input and states the fitted values), fit_report.md,
-loss.png and history.csv.
+loss.png and history.csv. How to keep simulation noise out of a fit: docs/calibration.md.
 """
 
 from __future__ import annotations
