@@ -83,3 +83,33 @@ def test_committed_report_carries_the_current_notes() -> None:
     """The notes explain what was fitted and what fails; a stale copy in docs/validation.md would mislead."""
     doc = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
     assert doc.split("## Notes\n", 1)[1].strip() == NOTES.strip()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--only", "reachable_6m,no_such_figure"], "--only: no_such_figure: no such figure; allowed: reachable_6m"),
+    (["--set", "platforms.comunity.kind=community"], "comunity"),
+    (["--workers", "0"], "--workers: 0 is out of range"),
+])
+def test_validate_refuses_bad_options_in_one_line(args: list[str], message: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import run as cli
+
+    assert cli.main(["validate", *args, "--doc", str(tmp_path / "v.md")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_validate_only_some_figures_with_overrides(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--only` and `--set` try a parameter value on a few figures; the report says how it was made."""
+    import run as cli
+
+    doc = tmp_path / "v.md"
+    code = cli.main(["validate", "--only", "video_buyers_per_dau", "--seeds", "1", "--consumers", "2000",
+                     "--set", "days=40", "--set", "burn_in_days=20", "--doc", str(doc), "--quiet"])
+    assert code in (0, 1)
+    out, text = capsys.readouterr().out, doc.read_text()
+    assert "video_buyers_per_dau" in out and "micro_turnover" not in out
+    assert "--only video_buyers_per_dau --set days=40 --set burn_in_days=20" in text
+    assert "of 1 figures pass" in text
