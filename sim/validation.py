@@ -122,81 +122,78 @@ FIGURES: tuple[Figure, ...] = (
 
 
 NOTES = """
-**Scale.** Runs use 20,000 consumers by default (shops scaled in proportion); reachability, the
-micro-lender figures and the consolidation scenario use 100,000 (reachability and the micro-lenders over
-two recorded years). A delinquency spell that reaches 6 months overdue is rare (about 130 per run, 90 reach
-12 months), so reachability shares are pooled over seeds (a Wilson interval, widened by how much more the
-seeds scatter than binomial draws: about 1.1-1.3x in variance), and the default is 10
-seeds: with 5, the 6-month share's interval is about +/-2.8 points against a band of +/-2.5, so one report
-could pass and the next fail on the same model. The micro-lenders' margin is a small residual of large
-flows: at 20,000 consumers over one year its five-seed mean moved from 8.5% to 0.3% when an unrelated
-parameter changed, with intervals of +/-10 points, so a pass or fail there said little; at 100,000 over two
-years and 10 seeds its interval is about +/-1 point. In the consolidation scenario the two thin lenders' books are a
-few hundred loans at 20,000 consumers, and whether they fail in the burn-in (not counted) or in the recorded
-year was a coin toss. A simulated consumer is one real person, so per-person figures (GMV per buyer,
-reachability) compare directly; institutions are scaled by the population, so ratios of a lender's flows to
-its balance compare directly too. Every run has a year of burn-in (with 120 days, loans had barely reached
-write-off at 180 days past due when recording began, so the first recorded year showed almost no losses).
+**Scale.** Runs use 20,000 consumers by default (shops scaled in proportion); reachability, the micro-lender
+figures and the consolidation scenario use 100,000 (reachability and the micro-lenders over two recorded
+years). A delinquency spell that reaches 6 months overdue is rare (about 130 per run, 90 reach 12 months), so
+reachability shares are pooled over seeds (a Wilson interval, widened by how much more the seeds scatter than
+binomial draws: about 1.1-1.3x in variance), and the default is 10 seeds: with 5, the 6-month share's interval
+is about +/-2.8 points against a band of +/-2.5, so one report could pass and the next fail on the same model.
+The micro-lenders' margin is a small residual of large flows: at 20,000 consumers over one year its five-seed
+mean moved from 8.5% to 0.3% when an unrelated parameter changed, with intervals of +/-10 points, so a pass or
+fail there said little; at 100,000 over two years and 10 seeds its interval is about +/-1 point. In the
+consolidation scenario the two thin lenders' books are a few hundred loans at 20,000 consumers, and whether
+they fail in the burn-in (not counted) or in the recorded year was a coin toss. A simulated consumer is one
+real person, so per-person figures (GMV per buyer, reachability) compare directly; institutions are scaled by
+the population, so ratios of a lender's flows to its balance compare directly too. Every run has a year of
+burn-in (with 120 days, loans had barely reached write-off at 180 days past due when recording began, so the
+first recorded year showed almost no losses).
 
 **The mechanism behind the micro-lender fit.** The sector here is the three micro-lenders and the video
 platform's own lender, as the Guangzhou figures count platform-owned licensees. Until this calibration the
-platform's shop-loan programme scored shops on a static risk score, which does not drive a shop's failure
-(its demand does): it lent mostly to shops short of cash because their sales had fallen, wrote off ~12% of
-its shop book a year, and took the sector to break-even, so no price matched both the 11% yield and the 6%
-net margin. The programme now applies a cash-flow test from the platform's sales data (last month's gross
-profit less fixed costs must cover the instalment: `platforms[].finance.merchant_cash_flow_cover`, the
-seed's "dynamic credit scores"); its shop losses fell to ~0.1% of its book, and the sector could be fitted.
+platform's shop-loan programme scored shops on a static risk score, which does not drive a shop's failure (its
+demand does): it lent mostly to shops short of cash because their sales had fallen, wrote off ~12% of its shop
+book a year, and took the sector to break-even, so no price matched both the 11% yield and the 6% net margin.
+The programme now applies a cash-flow test from the platform's sales data (last month's gross profit less
+fixed costs must cover the instalment: `platforms[].finance.merchant_cash_flow_cover`, the seed's "dynamic
+credit scores"); its shop losses fell to ~0.1% of its book, and the sector could be fitted.
 
 **How the fitted figures were fitted.** Each with the target file named, which records the command and the
 result. *Micro-lender turnover, yield and margin* (`scenarios/targets/micro_lenders.yaml`): `python run.py
-calibrate` at the measurement used here (100,000 consumers, two recorded years, common random numbers over
-3 seeds, scipy Nelder-Mead, 22 evaluations) of the micro-lenders' rate and risk appetite, the platform
-lender's rate and the sector's operating cost, after setting 9-month cash loans (loans live 4-5 months on
-average) and funding at 5-6%: micro-lenders price at 11.6% (below the 15% of 4 x LPR), the
-platform's lender at 11.4%, operating cost 2.0% of balance. *Reachability* (`scenarios/targets/reachability.yaml`):
-first `calibrate` at 100,000 consumers and 3 seeds, whose objective proved too noisy (+/-2.5 points at 6
-months); refitted by hand on 20-seed evaluations (+/-0.7 points) after shops' demand became mean-reverting
-(Weibull scale 158 days, shape 0.665). *Video platform* (`scenarios/targets/video_commerce.yaml`): purchase
-rate and order value. By hand,
-where a figure maps to one parameter: the NPL price (8.5% of the unpaid principal transferred), the community
-platform's entry rate (merchant_growth 8 a year; its scenario keeps a 120-day burn-in because its shops are
-young), the consolidation scenario's thin lenders (equity 1,150 / 1,100 against 1,000 minimum, risk appetite
-3, so they survive the burn-in), and the entertainment platform's diversion fee (5%, the top of the industry's
-2-5%; fitted in an earlier calibration, and still passing after this one without a refit).
-**Held out:** the micro-lenders' turnover in the consolidation year (2025) and the first three daily-series
-checks.
+calibrate` at the measurement used here (100,000 consumers, two recorded years, common random numbers over 3
+seeds, scipy Nelder-Mead, 22 evaluations) of the micro-lenders' rate and risk appetite, the platform lender's
+rate and the sector's operating cost, after setting 9-month cash loans (loans live 4-5 months on average) and
+funding at 5-6%: micro-lenders price at 11.6% (below the 15% of 4 x LPR), the platform's lender at 11.4%,
+operating cost 2.0% of balance. *Reachability* (`scenarios/targets/reachability.yaml`): first `calibrate` at
+100,000 consumers and 3 seeds, whose objective proved too noisy (+/-2.5 points at 6 months); refitted by hand
+on 20-seed evaluations (+/-0.7 points) after shops' demand became mean-reverting (Weibull scale 158 days,
+shape 0.665). *Video platform* (`scenarios/targets/video_commerce.yaml`): purchase rate and order value. By
+hand, where a figure maps to one parameter: the NPL price (8.5% of the unpaid principal transferred), the
+community platform's entry rate (merchant_growth 8 a year; its scenario keeps a 120-day burn-in because its
+shops are young), the consolidation scenario's thin lenders (equity 1,150 / 1,100 against 1,000 minimum, risk
+appetite 3, so they survive the burn-in), and the entertainment platform's diversion fee (5%, the top of the
+industry's 2-5%; fitted in an earlier calibration, and still passing after this one without a refit). **Held
+out:** the micro-lenders' turnover in the consolidation year (2025) and the first three daily-series checks.
 
 **Figures and the model's limits.** *NPL recovery* is priced on the principal still unpaid when the claim is
-sold, as the pilot reports it, so it equals `npl_price` by construction: the figure checks the accounting,
-not a behaviour. *Video*: the model gives every user the same purchase chance per visit (activity varies with
+sold, as the pilot reports it, so it equals `npl_price` by construction: the figure checks the accounting, not
+a behaviour. *Video*: the model gives every user the same purchase chance per visit (activity varies with
 log-sd 0.5 only), so buyers ~1/3 of DAU and RMB 890 per buyer are matched together with ~1.1 orders per buyer
 a month of ~RMB 890 each: an order stands for a buyer's monthly basket. Matching realistic order values (RMB
 50-100) needs a per-consumer purchase frequency with a heavy tail (a mechanism change in sim/commerce.py).
 *Community growth*: with the baseline's merchant_growth 1.5 the community shop count saturates (platform
-demand does not grow with the number of shops, and shops' fixed costs are set from the initial expected
-sales, so entrants crowd each other out); only a very high entry rate (8 a year, with heavy churn) reaches
-the seed's growth. *The shop count* used to drain by about a third a year in the baseline, without end:
-each shop's demand was a random walk with a lasting trend, so its spread across shops grew without bound
-and a few winners took ever more of the sales. Shops' demand is now pulled back toward its trend level
+demand does not grow with the number of shops, and shops' fixed costs are set from the initial expected sales,
+so entrants crowd each other out); only a very high entry rate (8 a year, with heavy churn) reaches the seed's
+growth. *The shop count* used to drain by about a third a year in the baseline, without end: each shop's
+demand was a random walk with a lasting trend, so its spread across shops grew without bound and a few winners
+took ever more of the sales. Shops' demand is now pulled back toward its trend level
 (`merchants.demand_half_life_days`, 180 days; not fitted to a figure), and the new series check "shop count
-settled" holds; the check was written after the drift was seen, so it is not an out-of-sample test.
-*Lender exits*: the share
-is of the online micro-loan licensees active on recorded day 1 (8 lenders), so one exit is 12.5 points;
-lenders that fail during the burn-in are not counted.
+settled" holds; the check was written after the drift was seen, so it is not an out-of-sample test. *Lender
+exits*: the share is of the online micro-loan licensees active on recorded day 1 (8 lenders), so one exit is
+12.5 points; lenders that fail during the burn-in are not counted.
 
-**The figure that fails, and why.** *Turnover in the consolidation year* (held out): the Guangzhou sector
-lent 18% less in 2025 on a balance only 6% lower, so turnover fell from 2.73 to 2.40: its loans lived about
-15% longer than in 2024. The model's consolidation scenario keeps it at the baseline's level (2.70-2.73). In
-the model a lender's turnover is about 1 / (mean life of its loans), set by the terms and by how long overdue
-loans stay on the book; the falling cap and balance limit change who is approved, not how long loans live,
-and an exit removes a lender's lending and, after run-off, its balance together. Two experiments
-(`docs/consolidation_turnover.md`, script `benchmarks/consolidation_turnover.py`) ruled out the obvious
-fixes: risk-based pricing (`lenders[].risk_pricing`, now an opt-in mechanism) cut micro_a's approval rate
-under the 15% cap from 48% to 6%, yet the turnover stayed at 0.95-1.07 times the baseline's (real: 0.88),
-because the three micro-lenders are at their leverage limit and lend what repayments free up; and raising
-their leverage limit from 5 to 12 lowered turnover in the baseline and the consolidation year alike (2.41 vs
-2.40-2.43). Matching the figure needs a mechanism that lengthens loan life under tightening (longer terms,
-or overdue balances kept longer), which neither seed documents; the model does not invent one.
+**The figure that fails, and why.** *Turnover in the consolidation year* (held out): the Guangzhou sector lent
+18% less in 2025 on a balance only 6% lower, so turnover fell from 2.73 to 2.40: its loans lived about 15%
+longer than in 2024. The model's consolidation year stays at 2.71, against 2.63 in its baseline. In the model
+a lender's turnover is about 1 / (mean life of its loans), set by the terms and by how long overdue loans stay
+on the book; the falling cap and balance limit change who is approved, not how long loans live, and an exit
+removes a lender's lending and, after run-off, its balance together. Two experiments
+(`docs/consolidation_turnover.md`, script `benchmarks/consolidation_turnover.py`) ruled out the obvious fixes:
+risk-based pricing (`lenders[].risk_pricing`, now an opt-in mechanism) cut micro_a's approval rate under the
+15% cap from 48% to 6%, yet the turnover stayed at 0.95-1.07 times the baseline's (real: 0.88), because the
+three micro-lenders are at their leverage limit and lend what repayments free up; and raising their leverage
+limit from 5 to 12 lowered turnover in the baseline and the consolidation year alike (2.41 vs 2.40-2.43).
+Matching the figure needs a mechanism that lengthens loan life under tightening (longer terms, or overdue
+balances kept longer), which neither seed documents; the model does not invent one.
 """
 """Free text appended to the report: what was fitted how, and what the model cannot match and why."""
 
