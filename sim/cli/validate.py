@@ -27,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seeds 1..N per scenario (default 10: reachability is a rare event; see the report)")
     parser.add_argument("--consumers", type=int, default=20_000,
                         help="simulated consumers, shops scaled in proportion (default 20000)")
-    parser.add_argument("--doc", type=Path, default=None, help="report path (default docs/validation.md)")
+    parser.add_argument("--doc", type=Path, default=None,
+                        help="report path (default docs/validation.md; with --only or --set, "
+                             "outputs/validate/validation.md)")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes running seeds side by side (default: one per core); same results")
     parser.add_argument("--only", default=None, metavar="ID,ID",
