@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sim.scenario import Scenario
 from sim.scenario_files import NAMED_LISTS, ScenarioError, load
 from sim.validation import measure_seeds, pool_rare_shares, run_measured
 
@@ -132,11 +131,7 @@ def simulate(scenario_path: str, values: dict[str, float], seeds: list[int], con
     shares of rare events (reachability), which are pooled (total hits / total trials) as the validation
     reports them. `workers` > 1 (None: one per core) runs the seeds in parallel processes."""
     overrides = [*(extra or []), *(f"{k}={v:.10g}" for ks, v in values.items() for k in ks.split(","))]
-    if workers == 1 or len(seeds) == 1:
-        scenario: Scenario = load(scenario_path, overrides).scenario
-        runs = [run_measured(scenario, seed, consumers)[0] for seed in seeds]
-    else:
-        runs = measure_seeds(scenario_path, overrides, seeds, consumers, workers)
+    runs = measure_seeds(scenario_path, overrides, seeds, consumers, workers)
     keys = runs[0].keys()
     out = {k: float(np.nanmean([r[k] for r in runs])) if any(np.isfinite(r[k]) for r in runs) else math.nan
            for k in keys}

@@ -428,7 +428,10 @@ def _pool(workers: int | None, jobs: int) -> ProcessPoolExecutor:
 
 def measure_seeds(path: str | Path, overrides: list[str], seeds: list[int], consumers: int | None,
                   workers: int | None = None) -> list[dict[str, float]]:
-    """`measure()` of a scenario file with overrides, one dict per seed (in seed order), seeds run in parallel."""
+    """`measure()` of a scenario file with overrides, one dict per seed (in seed order), seeds run in parallel
+    (in this process when `workers` is 1 or there is one seed)."""
+    if workers == 1 or len(seeds) == 1:
+        return [_measure_seed(str(path), tuple(overrides), consumers, seed, False)[0] for seed in seeds]
     with _pool(workers, len(seeds)) as pool:
         futures = [pool.submit(_measure_seed, str(path), tuple(overrides), consumers, seed, False) for seed in seeds]
         return [future.result()[0] for future in futures]
@@ -522,7 +525,7 @@ def interval_figure(results: list[Result], path: Path) -> None:
     plt.close(fig)
 
 
-def report(results: list[Result], checks: list[tuple[str, bool, str]], seeds: int, consumers: int | None,
+def report(results: list[Result], checks: list[Check], seeds: int, consumers: int | None,
            figure_paths: dict[str, str], notes: str = "", options: str = "") -> str:
     """docs/validation.md as text; `options` are further command-line options the run was given."""
     passed = sum(r.passed for r in results)
