@@ -3,7 +3,9 @@
     python benchmarks/consolidation_turnover.py LABEL SEED [overrides...]
     e.g. ... k0.8 1 lenders.micro_a.risk_pricing=0.8 lenders.micro_a.apr=0.08 (and micro_b, micro_c)
     add --quarters to print each micro-lender's lending, approval rate and leverage room by quarter
-    of the consolidation year.
+    of the consolidation year;
+    add --paired to print, per seed 1..SEED, the consolidation year's turnover and exits with and without
+    the scenario's events (common random numbers), and the mean turnover ratio.
 
 Prints one JSON line: the baseline sector figures over two recorded years (turnover, revenue yield,
 margin) and the consolidation year's turnover and exit share, at 100,000 consumers.
@@ -39,9 +41,27 @@ def quarters(overrides: list[str], seed: int) -> None:
             prev[lend.name] = (lend.totals["originated"], lend.approvals, lend.applications)
 
 
+def paired(overrides: list[str], seeds: int) -> None:
+    """How much of the consolidation year's turnover and exits do the events themselves cause?"""
+    path = "scenarios/microlender_consolidation.yaml"
+    ratios, exits = [], {True: 0.0, False: 0.0}
+    for seed in range(1, seeds + 1):
+        row = {}
+        for events in (True, False):
+            m, _ = run_measured(load(path, overrides + ([] if events else ["events=[]"])).scenario, seed, N)
+            row[events] = m["micro_turnover"]
+            exits[events] += m["lender_exits"]
+        ratios.append(row[True] / row[False])
+        print(json.dumps({"seed": seed, "turnover": row[True], "turnover_no_events": row[False]}), flush=True)
+    print(json.dumps({"mean_ratio": sum(ratios) / len(ratios), "exits": exits[True], "exits_no_events": exits[False]}))
+
+
 def main(label: str, seed: int, overrides: list[str]) -> None:
     if "--quarters" in overrides:
         quarters([o for o in overrides if o != "--quarters"], seed)
+        return
+    if "--paired" in overrides:
+        paired([o for o in overrides if o != "--paired"], seed)
         return
     out: dict = {"label": label, "seed": seed, "overrides": overrides}
     t = time.time()
