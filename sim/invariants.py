@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.finance.loans import CHARGED_OFF, SOLD
+
 if TYPE_CHECKING:
     from sim.model import MarketModel
 
@@ -48,3 +50,18 @@ def check(model: MarketModel) -> None:
         raise InvariantError(f"day {day}: lenders' books differ from the sum of their loans")
     if not np.allclose(debt, model.consumers.debt[: model.consumers.n], rtol=1e-9, atol=1e-3):
         raise InvariantError(f"day {day}: consumers' debt differs from the sum of their loans")
+    _check_open_claims(model, day)
+
+
+def _check_open_claims(model: MarketModel, day: int) -> None:
+    """Each consumer's count of open claims (which keeps a delinquency spell, and collection, going) equals
+    the number of their charged-off or sold loans with something left to collect."""
+    book, n = model.credit.consumer, model.credit.consumer.n
+    status = book.status[:n]
+    open_ = ((status == CHARGED_OFF) | (status == SOLD)) & (book.claim[:n] > 0)
+    recount = np.bincount(book.borrower[:n][open_], minlength=model.consumers.n)
+    counted = model.collections.open_claims[: model.consumers.n]
+    if not np.array_equal(recount[: model.consumers.n], counted):
+        wrong = int(np.count_nonzero(recount[: model.consumers.n] != counted))
+        raise InvariantError(f"day {day}: {wrong} consumers' open-claim counts differ from their charged-off "
+                             f"and sold loans with a claim left")

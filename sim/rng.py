@@ -26,5 +26,11 @@ STREAMS = (
 
 def spawn_streams(seed: int | np.random.SeedSequence) -> dict[str, np.random.Generator]:
     """Return one generator per mechanism, all derived from `seed`."""
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    if isinstance(seed, np.random.SeedSequence):
+        # Spawn from a copy: `spawn` advances its caller, so the same SeedSequence passed twice would
+        # otherwise give two different markets.
+        root = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size,
+                                      n_children_spawned=seed.n_children_spawned)
+    else:
+        root = np.random.SeedSequence(seed)
     return {name: np.random.default_rng(child) for name, child in zip(STREAMS, root.spawn(len(STREAMS)), strict=True)}

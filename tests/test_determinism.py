@@ -27,6 +27,18 @@ def test_scenario_seed_is_used_when_no_rng_is_given() -> None:
     pd.testing.assert_frame_equal(a, b)
 
 
+def test_the_same_seed_sequence_gives_the_same_market_twice() -> None:
+    """A SeedSequence (e.g. a child spawned for a batch) is a seed like an integer: passing the same object
+    twice must not give a second, different market (`spawn` advances its caller)."""
+    s = small_scenario(days=10)
+    seq = np.random.SeedSequence(2024)
+    a = MarketModel(s, rng=seq).run().market_table()
+    b = MarketModel(s, rng=seq).run().market_table()
+    pd.testing.assert_frame_equal(a, b)
+    c = MarketModel(s, rng=np.random.SeedSequence(2024)).run().market_table()
+    pd.testing.assert_frame_equal(a, c)
+
+
 def test_common_random_numbers_across_strategies() -> None:
     """Two scenarios that differ only in a strategy see the same consumers and the same shocks."""
     a = MarketModel(small_scenario(days=5), rng=3)

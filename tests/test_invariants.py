@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from sim import InvariantError, MarketModel, Scenario
-from sim.finance.loans import ACTIVE
+from sim.finance import intermediaries
+from sim.finance.loans import ACTIVE, CHARGED_OFF
 from sim.invariants import check
 from tests.conftest import merge
 
@@ -107,3 +108,37 @@ def test_several_claims_on_one_shop_never_take_more_than_its_deposit() -> None:
     assert pay.tolist() == [4.0, 5.0, 0.0, 0.0, 2.0]
     assert np.bincount(shops, weights=pay).tolist() == [7.0, 4.0]
 
+
+
+def test_settling_a_client_twice_keeps_open_claims_counted() -> None:
+    """A client whose spell stays open (a claim sold to an NPL buyer) can be recruited and settled again; the
+    second settlement must not close again the claims that are already closed (the spell would end early,
+    or its count go negative and never end)."""
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), {**TINY, "days": 400})), rng=3)
+    model.run()
+    book, n = model.credit.consumer, model.credit.consumer.n
+    charged_off = (book.status[:n] == CHARGED_OFF) & (book.claim[:n] > 0)
+    assert charged_off.any()
+    debtors = np.unique(book.borrower[:n][charged_off])
+    for r in model.restructurer_list:
+        r.params.settlement_rate = 1.0  # every client settles on the day
+    for _ in range(2):  # sign up and settle, then again, as when a sold claim keeps the spell open
+        model.consumers.client_of[debtors] = 0
+        intermediaries._settle(model, np.random.default_rng(0))
+        check(model)  # the open-claims count still matches the loans with a claim left
+
+
+def test_held_sales_are_kept_when_every_settlement_delay_is_zero() -> None:
+    """With every delay 0 the pending balance has one slot, which is also tomorrow's: a frozen shop's held
+    sales must stay in it, not vanish."""
+    data = merge(Scenario().model_dump(), {**TINY, "days": 120, "consumers": {"count": 5000},
+                                          "merchants": {"count": 200}})
+    for p in data["platforms"]:
+        p["settlement_delay_days"] = 0
+    model = MarketModel(Scenario.model_validate(data), rng=1, check_invariants=True)
+    frozen_days = 0
+    for _ in range(data["days"]):  # the first step runs the burn-in too
+        model.step()
+        frozen_days += int(model.merchants.frozen[: model.merchants.n].sum())
+    assert model.settlement.ring == 1
+    assert frozen_days > 0  # the case under test happened

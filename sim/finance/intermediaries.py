@@ -97,7 +97,8 @@ def _recruit(model: MarketModel, t: int, rng: np.random.Generator) -> None:
         return
     who = cand[signs]
     cum = np.cumsum(p_sign[signs], axis=1) / total[signs, None]
-    pick = (rng.random(len(who))[:, None] > cum).sum(axis=1)
+    # The last cumulative share may round to just under 1: a draw above it still picks the last one.
+    pick = np.minimum((rng.random(len(who))[:, None] > cum).sum(axis=1), cum.shape[1] - 1)
     acc = model.accounts
     fee = np.asarray([r.params.upfront_fee for r in model.restructurer_list])[pick]
     paid = np.minimum(fee, np.maximum(acc["consumer"].balance[who], 0.0))
@@ -163,7 +164,10 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
     mask = np.zeros(c.n, dtype=bool)
     mask[settling] = True
     status = book.status[:n]
-    loans = (mask[book.borrower[:n]] & ((status == ACTIVE) | (status == CHARGED_OFF))).nonzero()[0]
+    # A charged-off loan whose claim is already 0 (recovered or settled before) has nothing left to settle,
+    # and closing its claim again would miscount the debtor's open claims.
+    open_claim = (status == CHARGED_OFF) & (book.claim[:n] > 0)
+    loans = (mask[book.borrower[:n]] & ((status == ACTIVE) | open_claim)).nonzero()[0]
     if len(loans) == 0:
         c.client_of[settling] = -1
         return

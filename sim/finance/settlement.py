@@ -53,11 +53,12 @@ class Settlement:
         slot = t % self.ring
         n = mer.n
         frozen = (mer.frozen[:n] & (pending[slot, :n] > 0)).nonzero()[0]
-        if len(frozen):  # held: roll into tomorrow's slot (an internal move within the same account)
-            nxt = (t + 1) % self.ring
+        nxt = (t + 1) % self.ring
+        if len(frozen) and nxt != slot:  # held: roll into tomorrow's slot (an internal move within the same account)
             pending[nxt, frozen] += pending[slot, frozen]
             pending[slot, frozen] = 0.0
-        shops = (pending[slot, :n] > 0).nonzero()[0]
+        # With every delay 0 there is one slot, which is also tomorrow's: held money stays where it is.
+        shops = ((pending[slot, :n] > 0) & ~mer.frozen[:n]).nonzero()[0]
         self._pay_out(np.full(len(shops), slot), shops)
 
     def _pay_out(self, slots: np.ndarray, shops: np.ndarray) -> None:
