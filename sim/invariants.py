@@ -60,8 +60,8 @@ def _check_open_claims(model: MarketModel, day: int) -> None:
     status = book.status[:n]
     open_ = ((status == CHARGED_OFF) | (status == SOLD)) & (book.claim[:n] > 0)
     recount = np.bincount(book.borrower[:n][open_], minlength=model.consumers.n)
-    counted = model.collections.open_claims[: model.consumers.n]
-    if not np.array_equal(recount[: model.consumers.n], counted):
-        wrong = int(np.count_nonzero(recount[: model.consumers.n] != counted))
+    counted = model.collections.open_claims
+    if not np.array_equal(recount, counted):
+        wrong = int(np.count_nonzero(recount != counted))
         raise InvariantError(f"day {day}: {wrong} consumers' open-claim counts differ from their charged-off "
                              f"and sold loans with a claim left")

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.agents.platform import FINANCE_SOURCES
 from sim.compare import interval
 from sim.scenario import Scenario
 from sim.scenario_files import load
@@ -228,7 +227,6 @@ class Snapshot:
     lender_totals: dict[str, dict[str, float]]
     equity: dict[str, float]
     micro_active: set[str] = field(default_factory=set)
-    platform_revenue: dict[str, dict[str, float]] = field(default_factory=dict)
     reach_counts: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
@@ -238,8 +236,7 @@ def snapshot(model: Any) -> Snapshot:
         equity={lend.name: lend.equity for lend in model.lender_list},
         micro_active={lend.name for lend in model.lender_list
                       if lend.kind in MICRO_KINDS and lend.active and lend.licensed},
-        platform_revenue={p.name: dict(p.revenue) for p in model.platform_list},
-        reach_counts={days: (spells, hits) for days, (spells, hits) in model.collections.reach_counts.items()},
+        reach_counts={days: tuple(counts) for days, counts in model.collections.reach_counts.items()},
     )
 
 
@@ -251,7 +248,7 @@ def measure(model: Any, start: Snapshot) -> dict[str, float]:
     out: dict[str, float] = {}
     for months, days in ((6, 180), (12, 360)):
         spells, hits = model.collections.reach_counts[days]
-        spells0, hits0 = start.reach_counts.get(days, (0, 0))
+        spells0, hits0 = start.reach_counts[days]
         spells, hits = spells - spells0, hits - hits0
         out[f"reachable_{months}m"] = hits / spells if spells else math.nan
         out[f"reach_{months}m_hits"], out[f"reach_{months}m_spells"] = float(hits), float(spells)
@@ -284,10 +281,8 @@ def measure(model: Any, start: Snapshot) -> dict[str, float]:
         gmv_month = float(g["gmv"].mean()) * 30.0 if len(g) else 0.0
         out[f"{p.name}_buyers_per_dau"] = float(buyers.mean()) / dau if dau > 0 and len(buyers) else math.nan
         out[f"{p.name}_gmv_per_buyer"] = gmv_month / float(buyers.mean()) if len(buyers) else math.nan
-        before = start.platform_revenue.get(p.name, dict.fromkeys(p.revenue, 0.0))
-        recorded = {k: v - before[k] for k, v in p.revenue.items()}
-        total = sum(recorded.values())
-        out[f"{p.name}_finance_share"] = sum(recorded[k] for k in FINANCE_SOURCES) / total if total else 0.0
+        revenue = float(g["revenue"].sum()) if len(g) else 0.0
+        out[f"{p.name}_finance_share"] = float(g["finance_revenue"].sum()) / revenue if revenue else 0.0
         merchants = g["active_merchants"].astype(float).to_numpy()
         out[f"{p.name}_merchant_growth"] = ((merchants[-1] / merchants[0]) ** (1 / years) - 1
                                             if len(merchants) and merchants[0] > 0 else math.nan)
