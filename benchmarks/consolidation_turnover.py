@@ -5,7 +5,10 @@
     add --quarters to print each micro-lender's lending, approval rate and leverage room by quarter
     of the consolidation year;
     add --paired to print, per seed 1..SEED, the consolidation year's turnover and exits with and without
-    the scenario's events (common random numbers), and the mean turnover ratio.
+    the scenario's events (common random numbers), and the mean turnover ratio;
+    add --sector to print the 2024 sector figures (turnover, yield, margin; mean and sd over seeds 1..SEED,
+    two recorded years) of the baseline and of the consolidation scenario without its events: is the
+    consolidation scenario's starting sector the calibrated one?
 
 Prints one JSON line: the baseline sector figures over two recorded years (turnover, revenue yield,
 margin) and the consolidation year's turnover and exit share, at 100,000 consumers.
@@ -14,12 +17,13 @@ margin) and the consolidation year's turnover and exit share, at 100,000 consume
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 
 from sim import MarketModel
 from sim.scenario_files import load
-from sim.validation import run_measured, sized
+from sim.validation import measure_seeds, run_measured, sized
 
 N = 100_000
 
@@ -56,9 +60,22 @@ def paired(overrides: list[str], seeds: int) -> None:
     print(json.dumps({"mean_ratio": sum(ratios) / len(ratios), "exits": exits[True], "exits_no_events": exits[False]}))
 
 
+def sector(overrides: list[str], seeds: int) -> None:
+    """The 2024 sector figures of the baseline and of the consolidation scenario run without its events."""
+    keys = ("micro_turnover", "micro_yield", "micro_net_margin", "lender_exits")
+    for name, extra in (("baseline", []), ("microlender_consolidation", ["events=[]"])):
+        runs = measure_seeds(f"scenarios/{name}.yaml", ["days=730", *extra, *overrides], list(range(1, seeds + 1)), N)
+        out = {k: [round(statistics.mean(r[k] for r in runs), 4), round(statistics.stdev(r[k] for r in runs), 4)]
+               for k in keys}
+        print(json.dumps({"scenario": name, "events": not extra, "seeds": seeds, **out}), flush=True)
+
+
 def main(label: str, seed: int, overrides: list[str]) -> None:
     if "--quarters" in overrides:
         quarters([o for o in overrides if o != "--quarters"], seed)
+        return
+    if "--sector" in overrides:
+        sector([o for o in overrides if o != "--sector"], seed)
         return
     if "--paired" in overrides:
         paired([o for o in overrides if o != "--paired"], seed)
