@@ -72,15 +72,21 @@ def summarize(model: MarketModel) -> dict[str, Any]:
         "dpd90p_share_end": float(last.get("dpd90p_share", 0.0)) if len(m) else 0.0,
         "recovery_rate": ratio(get("recoveries"), written_off),
         "restructurer_clients": int(last.get("restructurer_clients", 0)) if len(m) else 0,
-        "restructurer_fees": float(sum(r.fees for r in model.restructurer_list)),
+        "restructurer_fees": get("restructurer_fees"),
         "lender_exits": _lender_exits(model),
-        "platform_finance_revenue_share": {
-            p.name: ratio(p.finance_revenue(), p.total_revenue()) for p in model.platform_list
-        },
+        "platform_finance_revenue_share": _finance_shares(model),
         "reachable_share_6m": float(model.collections.reachable_share(180)),
         "reachable_share_12m": float(model.collections.reachable_share(360)),
     }
     return _finite(out)
+
+
+def _finance_shares(model: MarketModel) -> dict[str, float]:
+    """Each platform's finance revenue / total revenue over the recorded days."""
+    table = model.platform_table()
+    sums = table.groupby("name", sort=False)[["finance_revenue", "revenue"]].sum() if len(table) else None
+    return {p.name: ratio(sums.at[p.name, "finance_revenue"], sums.at[p.name, "revenue"])
+            if sums is not None and p.name in sums.index else 0.0 for p in model.platform_list}
 
 
 def _lender_exits(model: MarketModel) -> int:
