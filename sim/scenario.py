@@ -9,6 +9,7 @@ smaller simulated population is a proportionally smaller market, not a different
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -28,9 +29,28 @@ def param(default: Any, unit: str, doc: str, *, source: str | None = None, **bou
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors; assignment is validated so `--set` overrides stay typed."""
+    """Unknown keys are errors; assignment is validated so `--set` overrides stay typed.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    Strict types: YAML already gives numbers and true/false, so text, true/false and numbers are never
+    converted into one another (`days: yes` or `bnpl: 1` are errors, not 1 and true); a whole number is
+    still a valid real number."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False, strict=True)
+
+
+SAFE_NAME = re.compile(r"[\w.-]{1,100}")
+
+
+def safe_name(name: str) -> str:
+    """A name that is also a folder name (outputs go to `outputs/<name>/`): no path separators, not `.` or `..`."""
+    if not SAFE_NAME.fullmatch(name) or name in (".", ".."):
+        raise ValueError("must be 1 to 100 letters, digits, '_', '-' or '.' (not '.' or '..'); it names the "
+                         "output folder")
+    return name
+
+
+Pair = Annotated[tuple[float, float], Field(strict=False)]
+"""Two numbers; strict mode would refuse the list YAML gives for a pair (the numbers stay strict)."""
 
 
 Strategy = Literal["none", "traffic_diversion", "own_license"]
@@ -206,7 +226,7 @@ class FinanceParams(Strict):
 
 
 class DepositParams(Strict):
-    tiers: list[tuple[float, float]] = param(
+    tiers: list[Pair] = param(
         [(0.0, 1000.0), (10_000.0, 5000.0), (100_000.0, 10_000.0), (500_000.0, 20_000.0)],
         "(RMB of last month's settled sales, RMB deposit)",
         "Deposit required by last month's settled sales: each pair is a floor and its deposit.",
@@ -391,7 +411,9 @@ class Event(Strict):
 class Scenario(Strict):
     """A whole market: who is in it, how they behave, the rules, and what happens when."""
 
-    name: str = param("baseline", "-", "Scenario name.")
+    name: Annotated[str, AfterValidator(safe_name)] = param(
+        "baseline", "-", "Scenario name; also the output folder: letters, digits, `_`, `-`, `.`."
+    )
     description: str = param("", "-", "One line on what the scenario represents.")
     seed: int = param(0, "-", "Seed of the run.", ge=0)
     days: int = param(365, "days", "Recorded days.", ge=1, le=3650)

@@ -52,16 +52,44 @@ class Resolved:
 # --- YAML ---------------------------------------------------------------------------------------
 
 
+MAX_DEPTH = 50  # scenario and sweep files nest a few levels; far deeper input would exhaust the stack
+
+
+class YAMLRefused(yaml.MarkedYAMLError):
+    """Valid YAML that scenario and sweep files do not accept (duplicate keys, aliases, ...)."""
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+    """Safe YAML loader that refuses duplicate keys (PyYAML silently keeps the last one), keys that are
+    lists or mappings, aliases (`*name`: 1 KB of nested aliases can expand to a billion values; files
+    share values with `extends:` instead) and nesting deeper than `MAX_DEPTH`."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise YAMLRefused(problem=f"alias *{event.anchor} is not allowed; write the value out (or share "
+                              "values with extends:)", problem_mark=event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise YAMLRefused(problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: set[Any] = set()
     for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise YAMLRefused(problem="a key must be a name, not a list or mapping", problem_mark=key_node.start_mark)
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise yaml.MarkedYAMLError(problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark)
+            raise YAMLRefused(problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -194,6 +222,7 @@ class Layers:
                 raise ScenarioError(f"{label}: {key}.{name}: cannot remove unknown {SINGULAR[key]} {name!r}"
                                     f"{_suggest(name, _names(dst))}")
             dst.remove(current)
+            self._mark(here, None, label)  # so that "no platform left" blames this layer
             return
         if current is None:
             dst.append(copy.deepcopy(item))
@@ -202,25 +231,37 @@ class Layers:
             self._merge_dict(current, {k: v for k, v in item.items() if k != "name"}, here, label)
 
     def override(self, text: str, label: str | None = None) -> None:
-        """Apply one `KEY=VALUE` override (`label` names it in messages; default `--set KEY=VALUE`)."""
+        """Apply one `KEY=VALUE` override (`label` names it in messages; default `--set KEY=VALUE`). A mapping
+        merges key by key into the mapping it addresses, as in files; any other value replaces."""
         label = label or f"--set {text}"
         key, sep, raw = text.partition("=")
         if not sep or not key.strip():
             raise ScenarioError(f"{label}: expected KEY=VALUE, e.g. consumers.count=20000")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
+            value = yaml.load(raw, Loader=_StrictLoader) if raw.strip() else None
+        except YAMLRefused as exc:
+            raise ScenarioError(f"{label}: value {_show(raw)}: {exc.problem}") from None
         except yaml.YAMLError:
-            raise ScenarioError(f"{label}: value {raw!r} is not valid YAML") from None
+            raise ScenarioError(f"{label}: value {_show(raw)} is not valid YAML") from None
         parts = key.strip().split(".")
         parent, loc = self._walk(parts[:-1], label)
         last = parts[-1]
+        here = (*loc, last)
+        at: int | str
         if isinstance(parent, list):
-            parent[_index(parent, last, loc, label)] = value
+            at = _index(parent, last, loc, label)
+            if len(loc) == 1 and loc[0] in NAMED_LISTS and not isinstance(value, dict):
+                raise ScenarioError(f"{label}: {_join(here)}: {_show(value)} is not a mapping of keys")
+            current = parent[at]
         elif isinstance(parent, dict):
-            parent[last] = value
+            at, current = last, parent.get(last)
         else:
             raise ScenarioError(f"{label}: {_join(loc)} is {_show(parent)}, not a section with keys")
-        self._mark((*loc, last), value, label)
+        if isinstance(value, dict) and isinstance(current, dict):
+            self._merge_dict(current, value, here, label)  # a mapping merges key by key, as in files
+        else:
+            parent[at] = value
+            self._mark(here, value, label)
 
     def _walk(self, parts: list[str], label: str) -> tuple[Any, Loc]:
         node: Any = self.data
@@ -381,7 +422,7 @@ def _problem(err: dict[str, Any], loc: Loc) -> str:
         return f"{_show(value)} is out of range; allowed: {allowed}"
     if kind in ("too_short", "too_long"):
         return f"{_show(value)} has {ctx.get('actual_length')} items; {_length_rule(info, ctx)}"
-    return f"{_show(value)} {_TYPE_PROBLEMS.get(kind, err['msg'].lower())}"
+    return f"{_show(value)} {TYPE_PROBLEMS.get(kind, err['msg'].lower())}"
 
 
 def _ctx_bound(kind: str, ctx: dict[str, Any]) -> str:
@@ -404,7 +445,7 @@ def _length_rule(info: Any, ctx: dict[str, Any]) -> str:
                                      f"at most {hi}" if hi is not None else "") if x) + " expected"
 
 
-_TYPE_PROBLEMS = {
+TYPE_PROBLEMS = {
     "int_parsing": "is not a whole number",
     "int_from_float": "is not a whole number",
     "int_type": "is not a whole number",
@@ -431,11 +472,15 @@ def _hint_known(msg: str) -> str:
     return f"{msg}; {hint.strip(' ()')}" if hint else msg
 
 
+UNION_TAGS = ("float", "str", "int", "none", "list[...]")  # pydantic's names of union members in an error's loc
+
+
 def describe(exc: ValidationError, layers: Layers, default: str) -> str:
-    """The first validation error as one line (with a count of the others)."""
+    """The first validation error as one line (with a count of the keys with other errors)."""
     errors = exc.errors()
     err = errors[0]
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    keys = {tuple(p for p in e["loc"] if p not in UNION_TAGS) for e in errors}  # one error per union member
+    more = f" (and {len(keys) - 1} more)" if len(keys) > 1 else ""
     if err["type"] == "value_error" and err["loc"]:  # a rule on one field
         loc = _named_loc(err["loc"], layers.data)
         msg = str(err["msg"]).removeprefix("Value error, ")
@@ -448,7 +493,7 @@ def describe(exc: ValidationError, layers: Layers, default: str) -> str:
         return f"{layers.source(section, default, within=True)}: {_hint_known(msg)}{more}"
     loc = _named_loc(err["loc"], layers.data)
     # a value error inside a union (e.g. events.value) carries the union member in loc; drop type tags
-    loc = tuple(p for p in loc if p not in ("float", "str", "int", "none", "list[...]"))
+    loc = tuple(p for p in loc if p not in UNION_TAGS)
     return f"{layers.source(loc, default)}: {_join(loc)}: {_problem(err, loc)}{more}"
 
 
@@ -477,6 +522,9 @@ def load(path: str, overrides: list[str] | tuple[str, ...] = (), labels: dict[st
             err = exc.errors()[0]
             message = f"{path}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
         raise ScenarioError(message) from None
+    if not scenario.platforms:  # the model runs without platforms (tests do), but a run's KPIs and figures need one
+        where = layers.source(("platforms",), path, within=True)
+        raise ScenarioError(f"{where}: platforms: [] has 0 items; a scenario needs at least 1 platform")
     return Resolved(scenario, [label for label, _ in chain], list(overrides))
 
 
@@ -503,6 +551,8 @@ DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "scenarios.md"
 
 def _type_name(ann: Any) -> str:
     origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
     if origin is typing.Literal:
         return "one of " + ", ".join(f"`{a}`" for a in args)
     if origin in (typing.Union, types.UnionType):

@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OLD = "tests/bad_scenarios"
 MORE = "tests/bad_scenarios/more"
 
+NAME_RULE = "must be 1 to 100 letters, digits, '_', '-' or '.' (not '.' or '..'); it names the output folder"
+
 # file in tests/bad_scenarios/more -> the whole message after "error: "
 MORE_FILES = {
     "a_directory": f"{MORE}/a_directory.yaml: file not found",
@@ -37,8 +39,7 @@ MORE_FILES = {
                          f"{MORE}/a_directory.yaml)",
     "extends_empty": f"{MORE}/extends_empty.yaml: extends: '' is not a file path (expected e.g. 'baseline.yaml')",
     "extends_non_utf8": f"{MORE}/latin1_bytes.yaml: not a text file (UTF-8 expected)",
-    "huge_float_count": f"{MORE}/huge_float_count.yaml: consumers.count: 1000000000000.0 is out of range; "
-                        "allowed: >= 0 and <= 50000000",
+    "huge_float_count": f"{MORE}/huge_float_count.yaml: consumers.count: 1000000000000.0 is not a whole number",
     "huge_integer": f"{MORE}/huge_integer.yaml: days: 99999999999999999999999999999 is out of range; "
                     "allowed: >= 1 and <= 3650",
     "latin1_bytes": f"{MORE}/latin1_bytes.yaml: not a text file (UTF-8 expected)",
@@ -69,6 +70,19 @@ MORE_FILES = {
                               "(known: community, entertainment, video); did you mean 'community'?",
     "unknown_license_lender": f"{MORE}/unknown_license_lender.yaml: platforms.community.finance: unknown lender "
                               "'ghost_lender' (known: video_credit, big_bank, cfc, micro_a, micro_b, micro_c)",
+    # the name is the output folder: it must not lead out of outputs/
+    "name_escapes": f"{MORE}/name_escapes.yaml: name: '../../escaped': {NAME_RULE}",
+    "name_absolute": f"{MORE}/name_absolute.yaml: name: '/tmp/x': {NAME_RULE}",
+    "key_is_list": f"{MORE}/key_is_list.yaml: line 1, column 3: YAML error: a key must be a name, not a list or "
+                   "mapping",
+    "yaml_alias": f"{MORE}/yaml_alias.yaml: line 2, column 5: YAML error: alias *b is not allowed; write the value "
+                  "out (or share values with extends:)",
+    # no silent conversion between true/false, text and numbers
+    "days_yes": f"{MORE}/days_yes.yaml: days: true is not a whole number",
+    "days_text": f"{MORE}/days_text.yaml: days: '30' is not a whole number",
+    "bool_as_number": f"{MORE}/bool_as_number.yaml: platforms.video.finance.bnpl: 1 is not true or false",
+    "event_value_bool": f"{MORE}/event_value_bool.yaml: events.0.value: true is not a number",
+    "no_platforms": f"{MORE}/no_platforms.yaml: platforms: [] has 0 items; a scenario needs at least 1 platform",
 }
 
 ALL_FILES = {
@@ -130,13 +144,38 @@ def test_default_output_folder_is_not_created(tmp_path: Path, monkeypatch: pytes
     assert [p.name for p in tmp_path.iterdir()] == ["x.yaml"]  # no outputs/ folder
 
 
+# --- YAML that would exhaust the stack or the memory --------------------------------------------------------
+
+
+def alias_bomb() -> str:
+    """About 1 KB: nine levels of lists of nine aliases of the level before (9**9 values once expanded)."""
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
+    return "\n".join([*lines, "description: *l8"]) + "\n"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (alias_bomb(), "line 2, column 10: YAML error: alias *l0 is not allowed; write the value out (or share values "
+                   "with extends:)"),
+    ("days: " + "[" * 5000 + "]" * 5000 + "\n", "line 1, column 56: YAML error: nested more than 50 levels deep"),
+], ids=["alias_bomb", "deep_nesting"])
+def test_hostile_yaml_stops_at_once_with_one_line(text: str, message: str, tmp_path: Path) -> None:
+    (tmp_path / "hostile.yaml").write_text(text)
+    proc = subprocess.run([sys.executable, str(ROOT / "run.py"), "run", "hostile.yaml", "--quiet"], capture_output=True,
+                          text=True, cwd=tmp_path, check=False, timeout=120)  # a hang fails here
+    assert proc.returncode == 2
+    assert one_line_error(proc.stderr) == f"hostile.yaml: {message}"
+    assert [p.name for p in tmp_path.iterdir()] == ["hostile.yaml"]
+
+
 # --- --set values --------------------------------------------------------------------------------------
 
 SET_ERRORS = {
-    "consumers.count=1.0e+400": "consumers.count: Infinity is not a finite number",
+    "consumers.count=1.0e+400": "consumers.count: Infinity is not a whole number",
     "consumers.count=9999999999999999999999": "consumers.count: 9999999999999999999999 is out of range; "
                                               "allowed: >= 0 and <= 50000000",
-    "days=.nan": "days: NaN is not a finite number",
+    "days=.nan": "days: NaN is not a whole number",
+    "regulation.rate_cap=.nan": "regulation.rate_cap: NaN is not a finite number",
     "days=[1": "value '[1' is not valid YAML",
     "=5": "expected KEY=VALUE, e.g. consumers.count=20000",
     "lenders.0.apr=0.1": "lenders: unknown lender '0'; known: video_credit, big_bank, cfc, micro_a, micro_b, micro_c",
@@ -149,6 +188,18 @@ SET_ERRORS = {
     "name=": "name: null is not text (quote it)",
     "name=!!python/object/apply:os.system [true]": "value '!!python/object/apply:os.system [true]' is not valid YAML",
     "regulation.rate_cap=-0.1": "regulation.rate_cap: -0.1 is out of range; allowed: >= 0 and <= 1",
+    "name=../../escaped": f"name: '../../escaped': {NAME_RULE}",
+    "name=/x": f"name: '/x': {NAME_RULE}",
+    "name=..": f"name: '..': {NAME_RULE}",
+    "days=yes": "days: true is not a whole number",
+    'days="30"': "days: '30' is not a whole number",
+    "platforms.video.finance.bnpl=1": "platforms.video.finance.bnpl: 1 is not true or false",
+    "events=[{day: 5, kind: rate_cap, value: true}]": "events.0.value: true is not a number",
+    "platforms=[]": "platforms: [] has 0 items; a scenario needs at least 1 platform",
+    "platforms.video=null": "platforms.video: null is not a mapping of keys",
+    "consumers={count: 1, count: 2}": "value '{count: 1, count: 2}': duplicate key 'count'",
+    "days=*a": "value '*a': alias *a is not allowed; write the value out (or share values with extends:)",
+    "events=" + "[" * 60 + "]" * 60: f"value '{'[' * 56}...: nested more than 50 levels deep",  # value shortened
 }
 
 

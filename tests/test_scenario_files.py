@@ -155,3 +155,40 @@ def test_docs_reference_matches_the_schema() -> None:
     for name in Scenario.model_fields:
         assert f"| `{name}` |" in text
     assert "| `platforms.<name>.finance.strategy` |" in text and "| `lenders.<name>.apr` |" in text
+
+
+def test_override_mapping_merges_key_by_key_like_files() -> None:
+    base = load("scenarios/classroom.yaml").scenario
+    s = load("scenarios/classroom.yaml", ["platforms.video.finance={bnpl: false}", "consumers={count: 500}",
+                                          "lenders.cfc={apr: 0.1}"]).scenario
+    assert s.platforms[1].finance.bnpl is False
+    assert s.platforms[1].finance.model_dump(exclude={"bnpl"}) == base.platforms[1].finance.model_dump(exclude={"bnpl"})
+    assert s.consumers.count == 500 and s.consumers.income_sigma == base.consumers.income_sigma
+    cfc = next(lender for lender in s.lenders if lender.name == "cfc")
+    assert cfc.apr == 0.1 and cfc.equity_m == next(x for x in base.lenders if x.name == "cfc").equity_m
+    # any other value replaces (a list whole), and an error inside a merged mapping blames the override
+    s = load("scenarios/classroom.yaml", ["platforms.video.finance.partners=[cfc]"]).scenario
+    assert s.platforms[1].finance.partners == ["cfc"]
+    bad = "platforms.video.finance={bnpl: maybe}"
+    assert error_of("scenarios/classroom.yaml", [bad]) == (
+        f"--set {bad}: platforms.video.finance.bnpl: 'maybe' is not true or false")
+
+
+def test_names_are_folder_names(tmp_path: Path) -> None:
+    ok = tmp_path / "my variant.yaml"
+    ok.write_text("extends: " + str(ROOT / "scenarios" / "classroom.yaml") + "\nname: v2.1_low-cap\n")
+    assert load(str(ok)).scenario.name == "v2.1_low-cap"
+    for name in ("../up", "a/b", "", ".", "x" * 101):
+        assert "name: " in error_of(str(ok), [f"name='{name}'"])
+    # without a name: the file's name, which must be a folder name too
+    no_name = tmp_path / "no name.yaml"
+    no_name.write_text("days: 30\n")
+    assert error_of(str(no_name)) == (f"{no_name}: name: 'no name': must be 1 to 100 letters, digits, '_', '-' or "
+                                      "'.' (not '.' or '..'); it names the output folder")
+
+
+def test_no_platform_left_blames_the_file_that_removed_them(tmp_path: Path) -> None:
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: " + str(ROOT / "scenarios" / "classroom.yaml") + "\nplatforms:\n"
+                     + "".join(f"  - {{name: {n}, remove: true}}\n" for n in ("community", "video", "entertainment")))
+    assert error_of(str(child)) == f"{child}: platforms: [] has 0 items; a scenario needs at least 1 platform"

@@ -81,6 +81,25 @@ BAD = [
     ("set: {days: -1}\n", "set.days: days: -1 is out of range"),
     ("base: nowhere.yaml\n", "base: file 'nowhere.yaml' not found"),
     ("extends: x.yaml\n", "extends: unknown key"),
+    ("name: ../../escaped\n", "name: '../../escaped': must be 1 to 100 letters, digits, '_', '-' or '.'"),
+    ("name: /tmp/x\n", "name: '/tmp/x': must be 1 to 100 letters"),
+    ("design: lhs\nsamples: true\nparameters:\n  regulation.rate_cap: {low: 0.1, high: 0.3}\n",
+     "samples: true is not a whole number"),
+    ("replications: '2'\n", "replications: '2' is not a whole number"),
+    ("parameters:\n  regulation.rate_cap: {values: [0.1], integer: 1}\n",
+     "parameters.regulation.rate_cap.integer: 1 is not true or false"),
+    ("design: lhs\nsamples: 4\nparameters:\n  regulation.rate_cap: {low: 0, high: .inf}\n",
+     "parameters.regulation.rate_cap.high: Infinity is not finite"),
+    ("design: lhs\nsamples: 4\nparameters:\n  regulation.rate_cap: {dist: normal, mean: 0.1, sd: .nan}\n",
+     "parameters.regulation.rate_cap.sd: NaN is not finite"),
+    ("parameters:\n  regulation.rate_cap: {values: [0.1, 0.2], labels: [a, a]}\n",
+     "parameters.regulation.rate_cap.labels: 'a' is given twice; each value needs its own label"),
+    ("design: lhs\nsamples: 4\nparameters:\n  days: {low: 10, high: 20}\n",
+     "parameters.days: days takes whole numbers; add 'integer: true' to sample it from a range"),
+    ("design: lhs\nsamples: 4\nparameters:\n  consumers.count: {dist: normal, mean: 500, sd: 50, low: 100}\n",
+     "parameters.consumers.count: consumers.count takes whole numbers; add 'integer: true'"),
+    ("set: {platforms: []}\n", "set.platforms: platforms: [] has 0 items; a scenario needs at least 1 platform"),
+    ("set: {platforms.video: null}\n", "set.platforms.video: platforms.video: null is not a mapping of keys"),
 ]
 
 
@@ -133,3 +152,12 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "not a sweep folder" in capsys.readouterr().err
     assert run.main(["sweep", str(tmp_path / "missing.yaml")]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+def test_sampled_whole_numbers_with_integer_and_default_name(tmp_path: Path) -> None:
+    path = tmp_path / "days_lhs.yaml"
+    path.write_text(GOOD.replace("design: grid", "design: lhs\nsamples: 4").replace(
+        "regulation.rate_cap: {values: [0.15, 0.24]}", "days: {low: 10, high: 20, integer: true}"))
+    plan = load_sweep(str(path))
+    assert plan.sweep.name == "days_lhs"
+    assert all(isinstance(p["days"], int) and 10 <= p["days"] <= 20 for p in plan.points)

@@ -22,6 +22,7 @@ from sim.sweep import design
 from sim.sweep.spec import Param, Sweep, SweepError, read, show, suggest
 
 RESERVED = ("seed", "name")
+WHOLE_NUMBER_ERRORS = ("int_type", "int_from_float")  # a sampled real number given to a whole-number field
 NOT_MODEL = ("sweep", "cli", "app")  # packages of sim/ that do not change what a run computes
 
 
@@ -161,7 +162,7 @@ def _check_parameters(sweep: Sweep, path: str, base: dict[str, Any]) -> None:
             raise SweepError(f"{path}: parameters.{key}: cannot be varied; seeds come from replications and seed")
         for value in _probe_values(p):
             if isinstance(value, float) and not math.isfinite(value):
-                raise SweepError(f"{path}: parameters.{key}: {show(value)} is not a finite number")
+                raise SweepError(f"{path}: parameters.{key}: {show(value)} is not finite")
             text = f"{key}={value_text(value)}"
             try:
                 layers = Layers()
@@ -171,6 +172,9 @@ def _check_parameters(sweep: Sweep, path: str, base: dict[str, Any]) -> None:
             except ScenarioError as exc:
                 raise SweepError(str(exc)) from None
             except ValidationError as exc:
+                if p.values is None and not p.integer and exc.errors()[0]["type"] in WHOLE_NUMBER_ERRORS:
+                    raise SweepError(f"{path}: parameters.{key}: {key} takes whole numbers; add 'integer: true' to "
+                                     "sample it from a range") from None
                 raise SweepError(describe_scenario(exc, layers, f"{path}: parameters.{key}")) from None
 
 

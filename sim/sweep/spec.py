@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.scenario_files import ScenarioError, read_yaml
+from sim.scenario import safe_name
+from sim.scenario_files import TYPE_PROBLEMS, ScenarioError, read_yaml
 
 Design = Literal["grid", "lhs", "sobol", "morris"]
 Dist = Literal["uniform", "log_uniform", "normal"]
@@ -21,7 +23,9 @@ class SweepError(ScenarioError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown keys are errors; types are strict as in scenarios (`samples: true` is not 1)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class Param(_Strict):
@@ -42,6 +46,9 @@ class Param(_Strict):
         if self.labels is not None and (self.values is None or len(self.labels) != len(self.values)):
             raise ValueError(f"labels: give one label per value ({len(self.values or [])} values, "
                              f"{len(self.labels)} labels)")
+        if self.labels is not None and len(set(self.labels)) < len(self.labels):
+            twice = next(x for x in self.labels if self.labels.count(x) > 1)
+            raise ValueError(f"labels: {twice!r} is given twice; each value needs its own label")
         if self.values is not None:
             if self.labels is None and any(isinstance(v, dict | list) for v in self.values):
                 raise ValueError("labels: required when values are mappings or lists (names for tables)")
@@ -73,7 +80,8 @@ class Param(_Strict):
 class Sweep(_Strict):
     """A sweep file (see docs/sweeps.md)."""
 
-    name: str = Field("", description="name of the sweep (default: the file name)")
+    name: Annotated[str, AfterValidator(safe_name)] = Field(
+        "", description="name of the sweep and its output folder (default: the file name)")
     description: str = Field("", description="one line shown in outputs")
     base: str = Field(..., description="base scenario file, relative to the sweep file")
     set: dict[str, Any] = Field(default_factory=dict, description="fixed overrides, dotted path -> value")
@@ -139,11 +147,13 @@ def describe(exc: ValidationError, label: str) -> str:
     err, more = errors[0], (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
     loc = tuple(str(x) for x in err["loc"])
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    where = ".".join(loc) or "(top level)"
     if kind == "value_error":
         msg = str(err["msg"]).removeprefix("Value error, ")
+        if not re.match(r"[\w.]+: ", msg):  # a rule on one field (e.g. name): its message is about the value
+            return f"{label}: {where}: {show(value)}: {msg}{more}"
         prefix = ".".join(loc) + "." if loc else ""
         return f"{label}: {prefix}{msg}{more}"
-    where = ".".join(loc) or "(top level)"
     if kind == "extra_forbidden":
         allowed = _fields(_model_at(loc[:-1]))
         hint = suggest(loc[-1], allowed)
@@ -159,20 +169,23 @@ def describe(exc: ValidationError, label: str) -> str:
         problem = f"{show(value)} is out of range; allowed: {sign} {bound}"
     elif kind == "too_short":
         problem = f"{show(value)} is empty; at least {ctx.get('min_length', 1)} expected"
+    elif kind == "finite_number":
+        problem = f"{show(value)} is not finite; give a number"
+    elif kind in TYPE_PROBLEMS:
+        problem = f"{show(value)} {TYPE_PROBLEMS[kind]}"
     else:
         problem = f"{show(value)} {err['msg'].lower()}"
     return f"{label}: {where}: {problem}{more}"
 
 
 def parse(data: dict[str, Any], label: str) -> Sweep:
-    """Validate raw sweep data against the schema."""
+    """Validate raw sweep data against the schema (without a name, the sweep is named after the file)."""
+    if data.get("name", "") == "":
+        data = {**data, "name": Path(label).stem}
     try:
-        sweep = Sweep.model_validate(data)
+        return Sweep.model_validate(data)
     except ValidationError as exc:
         raise SweepError(describe(exc, label)) from None
-    if not sweep.name:
-        sweep = sweep.model_copy(update={"name": Path(label).stem})
-    return sweep
 
 
 def read(path: str) -> Sweep:
