@@ -6,19 +6,22 @@
   python run.py list
   python run.py compare scenarios/baseline.yaml scenarios/closed_loop.yaml --seeds 5
 
-Exit codes: 0 done, 2 bad scenario file or arguments (one-line message, nothing written).
+Exit codes: 0 done, 2 bad scenario file or arguments (one-line message, nothing written), 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM); an interrupted or terminated command leaves no partial output.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sim.cli import UsageError, at_least, discover
+from sim.cli import Terminated, UsageError, at_least, discover
 from sim.scenario_files import Resolved, ScenarioError, header_comment, load, to_yaml
 
 if TYPE_CHECKING:
@@ -177,14 +180,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     built_in = {"run": cmd_run, "check": cmd_check, "list": cmd_list, "compare": cmd_compare}
     handler = built_in.get(args.command) or PLUGINS[args.command].main
+    previous = _on_sigterm_raise()
     try:
         return handler(args)
     except (ScenarioError, Fail, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("terminated: nothing written", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted: nothing written", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated(*_: object) -> None:
+    raise Terminated
+
+
+def _on_sigterm_raise() -> Any:
+    """Make SIGTERM raise `Terminated` (a KeyboardInterrupt), so the clean-up that Ctrl-C runs also runs when
+    a process manager stops the command (by default SIGTERM kills it mid-write). Returns the previous handler."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 if __name__ == "__main__":

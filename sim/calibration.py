@@ -12,6 +12,7 @@ follow it.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,8 +22,11 @@ from typing import Any
 import numpy as np
 import yaml
 
+from sim.results import atomic_folder, check_target
 from sim.scenario_files import NAMED_LISTS, ScenarioError, load
 from sim.validation import measure_seeds, pool_rare_shares, run_measured
+
+REPORT = "fit_report.md"  # marks a folder as a calibration's output (which a new one may replace)
 
 
 class CalibrationError(ValueError):
@@ -36,13 +40,14 @@ class Param:
     path: str
     low: float
     high: float
+    source: str = field(default="--params", compare=False)  # where it was given, for messages
 
     @property
     def paths(self) -> list[str]:
         return self.path.split(",")
 
     @classmethod
-    def parse(cls, text: str) -> Param:
+    def parse(cls, text: str, source: str = "--params") -> Param:
         """`a.b.c:LOW:HIGH` or `a.b,a.c:LOW:HIGH` (tied)."""
         parts = text.rsplit(":", 2)
         if len(parts) != 3:
@@ -54,7 +59,7 @@ class Param:
             raise CalibrationError(f"parameter {text!r}: bounds must be numbers") from None
         if not low < high:
             raise CalibrationError(f"parameter {text!r}: LOW must be below HIGH")
-        return cls(parts[0], low, high)
+        return cls(parts[0], low, high, source)
 
     def value(self, u: float) -> float:
         return self.low + float(np.clip(u, 0.0, 1.0)) * (self.high - self.low)
@@ -79,7 +84,7 @@ def read_targets(path: str | Path) -> tuple[list[Target], list[Param]]:
         raise CalibrationError(f"{path}: cannot read targets ({str(exc).splitlines()[0]})") from None
     params: list[Param] = []
     if isinstance(data, dict):
-        params = [Param.parse(str(p)) for p in data.get("params", []) or []]
+        params = [Param.parse(str(p), f"{path}: params") for p in data.get("params", []) or []]
         data = data.get("targets")
     if not isinstance(data, list) or not data:
         raise CalibrationError(f"{path}: expected a non-empty list of targets (name, value, weight)")
@@ -91,9 +96,17 @@ def read_targets(path: str | Path) -> tuple[list[Target], list[Param]]:
         if unknown:
             raise CalibrationError(f"{path}: target {item['name']}: unknown key(s) {', '.join(sorted(unknown))}")
         try:
-            targets.append(Target(str(item["name"]), float(item["value"]), float(item.get("weight", 1.0))))
+            target = Target(str(item["name"]), float(item["value"]), float(item.get("weight", 1.0)))
         except (TypeError, ValueError):
             raise CalibrationError(f"{path}: target {item['name']}: value and weight must be numbers") from None
+        # a NaN or infinite target makes every loss NaN (or inf): the "fit" would be arbitrary
+        if not math.isfinite(target.value):
+            raise CalibrationError(f"{path}: target {target.name}: value {target.value} is not allowed; "
+                                   "allowed: a finite number")
+        if not (math.isfinite(target.weight) and target.weight >= 0):
+            raise CalibrationError(f"{path}: target {target.name}: weight {target.weight} is not allowed; "
+                                   "allowed: a finite number >= 0")
+        targets.append(target)
     return targets, params
 
 
@@ -160,16 +173,19 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
     if twice:  # a path fitted twice would leave one of its dimensions without effect
         raise CalibrationError(f"parameter(s) given more than once: {', '.join(twice)}")
     seeds = seeds or [1, 2]
+    for p in params:  # both bounds against the schema (the range between follows), before any simulation
+        given = f"{p.source} {p.path}:{p.low:.10g}:{p.high:.10g}"
+        for bound in (p.low, p.high):
+            sets = [f"{k}={bound:.10g}" for k in p.paths]
+            try:
+                load(scenario_path, [*(extra or []), *sets], dict.fromkeys(sets, given))
+            except ScenarioError as exc:
+                raise CalibrationError(str(exc)) from None
     base = load(scenario_path, extra or []).scenario
     known = run_measured(base.model_copy(update={"days": 1, "burn_in_days": 0}), seeds[0], 1000)[0]
     missing = [t.name for t in targets if t.name not in known]
     if missing:
         raise CalibrationError(f"unknown target(s) {', '.join(missing)}; known: {', '.join(sorted(known))}")
-    for p in params:  # validate the paths before spending the budget
-        try:
-            load(scenario_path, [*(extra or []), *(f"{k}={p.low:.10g}" for k in p.paths)])
-        except ScenarioError as exc:
-            raise CalibrationError(f"parameter {p.path}: {exc}") from None
     history: list[Evaluation] = []
     cache: dict[tuple[float, ...], Evaluation] = {}
 
@@ -225,19 +241,32 @@ def nested(values: dict[str, float]) -> dict[str, Any]:
 
 
 def write_outputs(fit: Fit, scenario_path: str, out: Path, seeds: list[int], consumers: int | None) -> Path:
-    """Write `<name>_fitted.yaml` (extends the input), `fit_report.md`, `loss.png` and `history.csv`."""
+    """Write `<name>_fitted.yaml` (extends the input), `fit_report.md`, `loss.png` and `history.csv` into a
+    temporary folder, then rename it to `out`: all files or none, replacing only an earlier calibration."""
+    problem = check_output(out)
+    if problem:
+        raise CalibrationError(problem)
+    with atomic_folder(out) as tmp:  # a sibling of `out`: the relative `extends` below holds in both
+        _write_files(fit, scenario_path, out, tmp, seeds, consumers)
+    return out / f"{load(scenario_path).scenario.name}_fitted.yaml"
+
+
+def check_output(out: Path) -> str | None:
+    """Why `out` cannot receive a calibration (a file, or a non-empty folder that is not an earlier one)."""
+    return check_target(out, marker=REPORT, kind="a calibrate output folder")
+
+
+def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: list[int], consumers: int | None
+                 ) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out.mkdir(parents=True, exist_ok=True)
     src = Path(scenario_path).resolve()
     name = load(scenario_path).scenario.name
-    fitted = out / f"{name}_fitted.yaml"
+    fitted = folder / f"{name}_fitted.yaml"
     try:
-        import os
-
         rel = os.path.relpath(src, out.resolve())
     except ValueError:
         rel = str(src)
@@ -251,7 +280,7 @@ def write_outputs(fit: Fit, scenario_path: str, out: Path, seeds: list[int], con
     fitted.write_text("\n".join(lines) + "\n" + yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
     load(str(fitted))  # the fitted file must load
 
-    with open(out / "history.csv", "w", encoding="utf-8") as fh:
+    with open(folder / "history.csv", "w", encoding="utf-8") as fh:
         cols = [p.path for p in fit.params] + [t.name for t in fit.targets]
         fh.write(",".join(["evaluation", *cols, "loss"]) + "\n")
         for i, e in enumerate(fit.history, 1):
@@ -268,7 +297,7 @@ def write_outputs(fit: Fit, scenario_path: str, out: Path, seeds: list[int], con
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out / "loss.png", dpi=80)
+    fig.savefig(folder / "loss.png", dpi=80)
     plt.close(fig)
 
     rep = [f"# Calibration of {name}", "",
@@ -286,5 +315,4 @@ def write_outputs(fit: Fit, scenario_path: str, out: Path, seeds: list[int], con
                    f"{fit.best.values[p.path]:.6g} |")
     rep += ["", f"Loss: {fit.start.loss:.4g} at the start, {fit.best.loss:.4g} fitted.", "", "![loss curve](loss.png)",
             ""]
-    (out / "fit_report.md").write_text("\n".join(rep), encoding="utf-8")
-    return fitted
+    (folder / REPORT).write_text("\n".join(rep), encoding="utf-8")

@@ -1,18 +1,21 @@
-"""Compare scenarios over the same seeds (common random numbers): KPI means, 95% intervals, paired differences."""
+"""Compare scenarios over the same seeds (common random numbers): KPI means, 95% intervals, paired differences.
+
+A platform's finance share is compared only when every scenario has that platform: a scenario without it
+has no such share (not 0, which would read as "no finance revenue"). Shares left out are named under the
+printed table and in manifest.json (`left_out`).
+"""
 
 from __future__ import annotations
 
 import json
 import math
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.results import KPI_LABELS, _replace, summarize
+from sim.results import KPI_LABELS, atomic_folder, summarize
 from sim.scenario_files import Resolved
 
 # two-sided 95% Student t quantiles by degrees of freedom (1..30); 1.96 beyond
@@ -34,21 +37,39 @@ def interval(values: np.ndarray) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
+def shared_platforms(resolved: list[Resolved]) -> tuple[list[str], dict[str, list[str]]]:
+    """Platforms every scenario has (in the first one's order), and for each other platform's finance share
+    the scenarios without that platform."""
+    have = [[p.name for p in r.scenario.platforms] for r in resolved]
+    labels = _labels(resolved)
+    every = list(dict.fromkeys(n for names in have for n in names))
+    shared = [n for n in every if all(n in names for names in have)]
+    left_out = {f"finance_share_{n}": [lab for lab, names in zip(labels, have, strict=True) if n not in names]
+                for n in every if n not in shared}
+    return shared, left_out
+
+
+def _labels(resolved: list[Resolved]) -> list[str]:
+    names = [r.scenario.name for r in resolved]
+    return [n if names.count(n) == 1 else f"{n}#{i + 1}" for i, n in enumerate(names)]
+
+
 def run_all(resolved: list[Resolved], seeds: int, *, quiet: bool) -> pd.DataFrame:
-    """One row per (scenario, seed) with the KPIs; seed k is the same for every scenario."""
+    """One row per (scenario, seed) with the KPIs; seed k is the same for every scenario. Finance shares
+    only of the platforms every scenario has (see `shared_platforms`)."""
     from tqdm import tqdm
 
     from sim import MarketModel
 
     rows = []
-    names = [r.scenario.name for r in resolved]
-    labels = [n if names.count(n) == 1 else f"{n}#{i + 1}" for i, n in enumerate(names)]
+    labels = _labels(resolved)
+    shared, _ = shared_platforms(resolved)
     with tqdm(total=len(resolved) * seeds, desc="runs", disable=quiet, leave=False) as bar:
         for r, name in zip(resolved, labels, strict=True):
             for seed in range(1, seeds + 1):
                 s = r.scenario.model_copy(update={"seed": seed, "name": name})
                 summary = summarize(MarketModel(s, rng=seed).run())
-                shares = {f"finance_share_{k}": v for k, v in summary["platform_finance_revenue_share"].items()}
+                shares = {f"finance_share_{k}": summary["platform_finance_revenue_share"][k] for k in shared}
                 rows.append({"scenario": s.name, "seed": seed, **{k: summary[k] for k in KPIS}, **shares})
                 bar.update()
     return pd.DataFrame(rows)
@@ -135,20 +156,16 @@ def figure(summary: pd.DataFrame, path: Path) -> None:
 
 
 def compare(resolved: list[Resolved], seeds: int, target: Path, *, quiet: bool = False) -> str:
-    """Run, tabulate and write runs.csv, comparison.csv, comparison.json and comparison.png atomically."""
+    """Run, tabulate and write runs.csv, comparison.csv, manifest.json and comparison.png atomically."""
     runs = run_all(resolved, seeds, quiet=quiet)
     summary = table(runs)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    try:
+    _, left_out = shared_platforms(resolved)
+    with atomic_folder(target) as tmp:
         runs.to_csv(tmp / "runs.csv", index=False)
         summary.to_csv(tmp / "comparison.csv", index=False)
         meta: dict[str, Any] = {"scenarios": [r.files[-1] for r in resolved], "seeds": list(range(1, seeds + 1)),
-                                "overrides": resolved[0].overrides}
+                                "overrides": resolved[0].overrides, "left_out": left_out}
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         figure(summary, tmp / "comparison.png")
-        _replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return text_table(summary)
+    notes = [f"{label(kpi)}: left out (no such platform in {', '.join(lacking)})" for kpi, lacking in left_out.items()]
+    return "\n".join([text_table(summary), *notes])

@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,15 +162,44 @@ def manifest(model: MarketModel, wall_time: float, files: list[str], overrides: 
 def write_run(model: MarketModel, target: Path, scenario_yaml: str, manifest_data: dict[str, Any]) -> Path:
     """Write every output into a temporary folder next to `target`, then rename it into place."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    try:
+    with atomic_folder(target) as tmp:
         _write_files(model, tmp, scenario_yaml, manifest_data)
+    return target
+
+
+@contextmanager
+def atomic_folder(target: Path) -> Iterator[Path]:
+    """A temporary folder next to `target` to write into, renamed to `target` (replacing an earlier output)
+    when the block completes. On any failure or interrupt nothing is left behind: neither the temporary
+    folder nor the parent folders this call created."""
+    created = make_parents(target.parent)
+    tmp = None
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        yield tmp
         _replace(tmp, target)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        remove_empty(created)
         raise
-    return target
+
+
+def make_parents(folder: Path) -> list[Path]:
+    """Create `folder` and its missing ancestors; return those created, deepest first (for `remove_empty`)."""
+    folder = Path(folder)
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove folders made by `make_parents`, deepest first, stopping at the first that is not empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _write_files(model: MarketModel, folder: Path, scenario_yaml: str, manifest_data: dict[str, Any]) -> None:
@@ -182,14 +213,28 @@ def _write_files(model: MarketModel, folder: Path, scenario_yaml: str, manifest_
     (folder / "manifest.json").write_text(json.dumps(manifest_data, indent=2) + "\n", encoding="utf-8")
 
 
-def check_target(target: Path) -> str | None:
-    """Why `target` cannot receive a run (an unrelated, non-empty folder or a file), or None."""
+def in_the_way(path: Path) -> Path | None:
+    """The nearest existing ancestor of `path` when it is a file (so `path` can never be created), or None."""
+    for parent in Path(path).parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+        if parent.is_symlink():  # a dangling link: mkdir cannot go through it either
+            return parent
+    return None
+
+
+def check_target(target: Path, *, marker: str = "manifest.json", kind: str = "a run folder") -> str | None:
+    """Why `target` cannot receive an output (an unrelated, non-empty folder, a file, or a file where one of its
+    parent folders should be), or None. A folder holding `marker` is an earlier output and may be replaced."""
+    blocker = in_the_way(target)
+    if blocker is not None:
+        return f"{target}: {blocker} exists and is not a folder; choose another --out"
     if not target.exists():
         return None
     if not target.is_dir():
         return f"{target} exists and is not a folder"
-    if any(target.iterdir()) and not (target / "manifest.json").is_file():
-        return f"{target} exists, is not empty and is not a run folder (no manifest.json); choose another --out"
+    if any(target.iterdir()) and not (target / marker).is_file():
+        return f"{target} exists, is not empty and is not {kind} (no {marker}); choose another --out"
     return None
 
 
@@ -228,6 +273,12 @@ def dashboard(model: MarketModel, path: Path) -> None:
     plt.close(fig)
 
 
+def _legend(ax: Any, **kw: Any) -> None:
+    """A legend, when the panel has something labelled (a run without platforms or lenders has not)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kw)
+
+
 def _weekly(series: pd.Series) -> pd.Series:
     return series.rolling(7, min_periods=1).mean()
 
@@ -239,8 +290,8 @@ def _traffic(ax: Any, market: pd.DataFrame, plats: pd.DataFrame, _: pd.DataFrame
     twin = ax.twinx()
     twin.plot(market["day"], _weekly(market["orders"].astype(float)), color="black", lw=2, label="orders (all)")
     twin.set_ylabel("orders a day")
-    ax.legend(loc="upper left", fontsize=8)
-    twin.legend(loc="upper right", fontsize=8)
+    _legend(ax, loc="upper left", fontsize=8)
+    _legend(twin, loc="upper right", fontsize=8)
     ax.set_title("Traffic and orders")
 
 
@@ -251,7 +302,7 @@ def _bnpl(ax: Any, market: pd.DataFrame, plats: pd.DataFrame, _: pd.DataFrame) -
         if share.any():
             ax.plot(g["day"], 100 * _weekly(share), label=name)
     ax.set_ylabel("% of orders")
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     ax.set_title("BNPL share of orders (7-day mean)")
 
 
@@ -263,8 +314,8 @@ def _lending(ax: Any, market: pd.DataFrame, *_: pd.DataFrame) -> None:
     twin.plot(market["day"], market["consumer_principal"] / 1e6, color="tab:red", label="consumer balance")
     twin.plot(market["day"], market["merchant_principal"] / 1e6, color="tab:green", label="shop balance")
     twin.set_ylabel("outstanding (RMB m)")
-    ax.legend(loc="upper left", fontsize=8)
-    twin.legend(loc="upper right", fontsize=8)
+    _legend(ax, loc="upper left", fontsize=8)
+    _legend(twin, loc="upper right", fontsize=8)
     ax.set_title("Lending and balance")
 
 
@@ -273,7 +324,7 @@ def _delinquency(ax: Any, market: pd.DataFrame, *_: pd.DataFrame) -> None:
     ax.stackplot(market["day"], *(100 * market[c] for c in cols), labels=("1-30 dpd", "31-90 dpd", "90+ dpd"),
                  colors=("#f2c14e", "#f78154", "#b33f62"))
     ax.set_ylabel("% of outstanding principal")
-    ax.legend(loc="upper left", fontsize=8)
+    _legend(ax, loc="upper left", fontsize=8)
     ax.set_title("Delinquency buckets")
 
 
@@ -283,19 +334,20 @@ def _losses(ax: Any, market: pd.DataFrame, *_: pd.DataFrame) -> None:
     ax.plot(market["day"], market["npl_buyer_recoveries"].cumsum() / 1e6, color="tab:gray", ls="--",
             label="recovered by NPL buyers")
     ax.set_ylabel("cumulative, RMB m")
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     ax.set_title("Write-offs vs recoveries")
 
 
 def _revenue(ax: Any, _: pd.DataFrame, plats: pd.DataFrame, __: pd.DataFrame) -> None:
     cols = [f"revenue_{k}" for k in REVENUE_SOURCES if f"revenue_{k}" in plats]
-    totals = plats.groupby("name", sort=False)[cols].sum() / 1e6
+    # float: the sums of a run without platforms are an empty object column, which cannot be stacked
+    totals = plats.groupby("name", sort=False)[cols].sum().astype(float) / 1e6
     bottom = np.zeros(len(totals))
     for col in cols:
         ax.bar(totals.index, totals[col], bottom=bottom, label=col.removeprefix("revenue_"))
         bottom += totals[col].to_numpy()
     ax.set_ylabel("RMB m over the run")
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     ax.set_title("Platform revenue by source")
 
 
@@ -303,7 +355,7 @@ def _equity(ax: Any, _: pd.DataFrame, __: pd.DataFrame, lends: pd.DataFrame) -> 
     for name, g in lends.groupby("name", sort=False):
         ax.plot(g["day"], g["equity"] / 1e6, label=name)
     ax.set_ylabel("equity (RMB m)")
-    ax.legend(fontsize=8, ncol=2)
+    _legend(ax, fontsize=8, ncol=2)
     ax.set_title("Lender equity")
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from sim.calibration import (
     CalibrationError,
+    Evaluation,
+    Fit,
     Param,
     Target,
     calibrate,
@@ -86,3 +88,77 @@ def test_an_evaluation_is_the_same_whether_its_seeds_run_in_one_process_or_sever
     assert serial["reach_6m_spells"] > 0
     # reach_6m_hits / reach_6m_spells are seed means here, so their ratio is the pooled share
     assert serial["reachable_6m"] == pytest.approx(serial["reach_6m_hits"] / serial["reach_6m_spells"])
+
+
+def test_non_finite_targets_are_refused(tmp_path: Path) -> None:
+    """A NaN or infinite target made every loss NaN, and a "fitted" scenario was written anyway."""
+    f = tmp_path / "t.yaml"
+    for value in (".nan", ".inf", "-.inf"):
+        f.write_text(f"targets:\n  - {{name: charge_off_rate, value: {value}}}\n")
+        with pytest.raises(CalibrationError, match=r"target charge_off_rate: value -?(nan|inf) is not allowed; "
+                                                   r"allowed: a finite number$"):
+            read_targets(f)
+    f.write_text("- {name: charge_off_rate, value: 0.01, weight: .nan}\n")
+    with pytest.raises(CalibrationError, match="weight nan is not allowed"):
+        read_targets(f)
+
+
+def test_parameter_bounds_are_checked_before_any_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The high bound was only met at the first evaluation, blamed on a `--set` the user never gave."""
+    import sim.calibration
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("simulated before checking the bounds")
+
+    monkeypatch.setattr(sim.calibration, "run_measured", refuse)
+    monkeypatch.setattr(sim.calibration, "measure_seeds", refuse)
+    with pytest.raises(CalibrationError, match=r"^--params regulation\.rate_cap:0\.1:5: regulation\.rate_cap: 5 "
+                                               r"is out of range; allowed: >= 0 and <= 1$"):
+        calibrate(BASELINE, [Target("charge_off_rate", 0.01)], [Param.parse("regulation.rate_cap:0.1:5")],
+                  budget=1, consumers=1000, extra=SMALL)
+    f_params = [Param.parse("regulation.rate_cap:-1:0.5", "t.yaml: params")]
+    with pytest.raises(CalibrationError, match=r"^t\.yaml: params regulation\.rate_cap:-1:0\.5: .* -1 is out of"):
+        calibrate(BASELINE, [Target("charge_off_rate", 0.01)], f_params, budget=1, consumers=1000, extra=SMALL)
+
+
+def _fake_fit() -> Fit:
+    point = Evaluation({"regulation.rate_cap": 0.2}, {"charge_off_rate": 0.02}, 1.0)
+    return Fit([Param("regulation.rate_cap", 0.1, 0.3)], [Target("charge_off_rate", 0.01)], point, point, [point])
+
+
+def test_outputs_go_only_to_a_new_or_earlier_calibration_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unrelated folder is refused (by the command, before fitting); an earlier calibration is replaced
+    in one step, so an interrupted write leaves it whole."""
+    import matplotlib.figure
+
+    import run
+
+    unrelated = tmp_path / "notes"
+    unrelated.mkdir()
+    (unrelated / "history.csv").write_text("mine\n")
+    with pytest.raises(CalibrationError, match="not a calibrate output folder"):
+        write_outputs(_fake_fit(), BASELINE, unrelated, [1], 500)
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: charge_off_rate, value: 0.01}\n")
+    monkeypatch.setattr("sim.calibration.calibrate", lambda *_, **__: pytest.fail("fitted into an unrelated folder"))
+    assert run.main(["calibrate", BASELINE, "--targets", str(targets), "--params", "regulation.rate_cap:0.1:0.3",
+                     "--out", str(unrelated)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: --out: {unrelated} exists, is not empty and is not a calibrate")
+    assert [p.name for p in unrelated.iterdir()] == ["history.csv"]
+    assert (unrelated / "history.csv").read_text() == "mine\n"
+
+    out = tmp_path / "cal"
+    fitted = write_outputs(_fake_fit(), BASELINE, out, [1], 500)
+    assert load(str(fitted)).scenario.regulation.rate_cap == pytest.approx(0.2)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", interrupted)  # after the yaml and history.csv
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs(_fake_fit(), BASELINE, out, [2], 500)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cal", "notes", "t.yaml"]  # no partial folder

@@ -194,3 +194,118 @@ def test_outputs_doc_covers_every_column_and_key(classroom: Path) -> None:
 def test_option_errors_name_the_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["run", "scenarios/classroom.yaml", "--days", "0"]) == 2
     assert capsys.readouterr().err == "error: --days 0: days: 0 is out of range; allowed: >= 1 and <= 3650\n"
+
+
+# --- output paths checked up front; nothing half-written; no silent NaN ---------------------------------------
+
+
+def _no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if a command starts a simulation: its output path must be refused before that."""
+    from sim import MarketModel, validation
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("a simulation started before the output path was checked")
+
+    monkeypatch.setattr(MarketModel, "__init__", refuse)
+    monkeypatch.setattr(validation, "validate", refuse)
+
+
+def _under_a_file(kind: str, tmp_path: Path) -> list[str]:
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(f"base: {ROOT / 'scenarios/classroom.yaml'}\ndesign: grid\n"
+                     "parameters:\n  regulation.rate_cap: {values: [0.12, 0.24]}\n")
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: charge_off_rate, value: 0.01}\n")
+    return {
+        "run": ["run", "scenarios/classroom.yaml", "--out", "README.md/x"],
+        "compare": ["compare", "scenarios/classroom.yaml", "scenarios/closed_loop.yaml", "--out", "README.md/x"],
+        "validate": ["validate", "--only", "reachable_6m", "--workers", "1", "--doc", "README.md/x.md"],
+        "sweep": ["sweep", str(sweep), "--out", "README.md/x"],
+        "calibrate": ["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params",
+                      "regulation.rate_cap:0.1:0.3", "--out", "README.md/x"],
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["run", "compare", "validate", "sweep", "calibrate"])
+def test_an_output_path_under_a_file_is_refused_before_any_simulation(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_simulation(monkeypatch)
+    assert cli.main(_under_a_file(kind, tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "README.md exists and is not a folder" in err
+    assert (ROOT / "README.md").is_file()
+
+
+def test_a_failed_write_removes_the_parent_folders_it_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """outputs/<scenario>/ is made for the run folder; when the write fails it must not stay behind empty."""
+    def boom(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(results, "dashboard", boom)
+    out = tmp_path / "outputs" / "classroom" / "r"
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(out), "--quiet"]) == 130
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_revenue_panel_takes_a_run_without_platforms() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.agents.platform import REVENUE_SOURCES
+
+    empty = pd.DataFrame(columns=["day", "name", *(f"revenue_{k}" for k in REVENUE_SOURCES)])
+    fig, ax = plt.subplots()
+    results._revenue(ax, pd.DataFrame(), empty, pd.DataFrame())  # raised a casting error on object sums
+    plt.close(fig)
+
+
+def test_compare_leaves_out_the_finance_share_of_a_platform_a_scenario_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fewer = tmp_path / "fewer.yaml"
+    fewer.write_text(f"extends: {ROOT / 'scenarios/classroom.yaml'}\nname: fewer\n"
+                     "platforms:\n  - {name: entertainment, remove: true}\n")
+    out = tmp_path / "cmp"
+    assert cli.main(["compare", "scenarios/classroom.yaml", str(fewer), "--seeds", "1", "--consumers", "500",
+                     "--days", "3", "--set", "burn_in_days=0", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "nan%" not in printed and " nan " not in printed
+    assert "finance share: entertainment: left out (no such platform in fewer)" in printed
+    runs, table = pd.read_csv(out / "runs.csv"), pd.read_csv(out / "comparison.csv")
+    assert not runs.isna().any().any() and not table.drop(columns="kpi").isna().any().any()
+    assert "finance_share_entertainment" not in runs and "finance_share_video" in runs
+    assert set(table["kpi"]) == set(runs.columns) - {"scenario", "seed"}
+    manifest = _no_nan((out / "manifest.json").read_text())
+    assert manifest["left_out"] == {"finance_share_entertainment": ["fewer"]}
+
+
+def test_validate_replaces_its_report_in_one_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report is written next to its final name and renamed: an interrupted validation keeps the old one."""
+    from sim import validation
+
+    doc = tmp_path / "validation.md"
+    doc.write_text("old report\n")
+    seen: list[Path] = []
+
+    def interrupted(*_: object, doc: Path, **__: object) -> None:
+        seen.append(doc)
+        doc.write_text("half a rep")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(validation, "validate", interrupted)
+    args = ["validate", "--only", "reachable_6m", "--workers", "1", "--quiet", "--doc", str(doc)]
+    assert cli.main(args) == 130
+    assert seen[0] != doc and seen[0].parent == doc.parent  # same folder: the figure links stay right
+    assert doc.read_text() == "old report\n" and sorted(tmp_path.iterdir()) == [doc]
+
+    def finished(*_: object, doc: Path, **__: object) -> tuple[list, list]:
+        doc.write_text("new report\n")
+        return [], []
+
+    monkeypatch.setattr(validation, "validate", finished)
+    assert cli.main(args) == 0
+    assert doc.read_text() == "new report\n" and sorted(tmp_path.iterdir()) == [doc]

@@ -64,6 +64,41 @@ def test_sigint_during_a_run_exits_130_and_leaves_no_folder(tmp_path: Path) -> N
     assert leftovers == []  # no .interrupted.partial-* folder either
 
 
+# a real `run.py run` whose write blocks in the dashboard until a signal arrives (no timing guesses)
+BLOCKED_WRITE = """
+import sys, threading
+import run
+from sim import results
+results.dashboard = lambda *_: threading.Event().wait()
+sys.exit(run.main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_while_writing_a_run_exits_143_and_leaves_nothing(tmp_path: Path) -> None:
+    """SIGTERM (what a process manager or `kill` sends) runs the same clean-up as Ctrl-C: the temporary folder
+    and the parent folders the run made are removed."""
+    out = tmp_path / "outputs" / "r"
+    proc = subprocess.Popen([sys.executable, "-c", BLOCKED_WRITE, "run", "scenarios/classroom.yaml", "--consumers",
+                             "500", "--days", "3", "--set", "burn_in_days=0", "--quiet", "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 180
+        while not list(out.parent.glob(".r.partial-*")):  # the write has begun
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"no partial folder (exit {proc.poll()})")
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        stdout, err_bytes = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = err_bytes.decode("utf-8", "replace")
+    assert proc.returncode == 143, err[-2000:]
+    assert err == "terminated: nothing written\n" and stdout == b""
+    assert list(tmp_path.iterdir()) == []
+
+
 def _run_into(target: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "run.py", "run", "scenarios/classroom.yaml", "--out", str(target),
                              "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

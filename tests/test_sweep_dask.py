@@ -265,3 +265,18 @@ def test_sensitivity_indices_of_sampled_designs(cluster: str, tmp_path: Path, de
     pd.testing.assert_frame_equal(pd.read_csv(out / "sensitivity.csv"), first)  # bootstrap seeded: same again
     assert (out / "sensitivity" / "gmv.png").stat().st_size > 5000
     assert not (out / "sensitivity" / "lender_exits.png").exists()
+
+
+def test_an_unreachable_scheduler_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Refused before the store is made, so the same command can be run again once the scheduler is up."""
+    from sim.sweep import runner
+
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "1s")
+    out = tmp_path / "out"
+    for _ in range(2):
+        assert run.main(["sweep", str(_sweep_file(tmp_path)), "--out", str(out), "--scheduler",
+                         "tcp://127.0.0.1:1", "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --scheduler tcp://127.0.0.1:1: cannot connect") and err.count("\n") == 1
+        assert not out.exists()

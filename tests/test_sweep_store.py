@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from sim.sweep import runner
 from sim.sweep.plan import load_sweep
@@ -91,3 +92,48 @@ def test_resume_is_refused_after_a_model_change_or_for_another_sweep(tmp_path: P
     other.write_text(SWEEP.replace("[0.12, 0.24]", "[0.12, 0.3]"))
     with pytest.raises(SweepError, match="holds a different sweep"):
         runner.prepare(load_sweep(str(other)), store.root, resume=True)
+
+
+def test_a_damaged_sweep_json_is_one_line_for_resume_and_sensitivity(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import run
+
+    store, _ = _setup(tmp_path)
+    for text in ('{"name": "s", "fingerp', "[1, 2]"):
+        (store.root / "sweep.json").write_text(text)
+        for args in (["sweep", str(tmp_path / "s.yaml"), "--out", str(store.root), "--resume", "--quiet"],
+                     ["sensitivity", str(store.root)]):
+            assert run.main(args) == 2
+            err = capsys.readouterr().err
+            assert err.startswith(f"error: {store.root / 'sweep.json'}: ") and err.count("\n") == 1, err
+
+
+RENAME = f"""\
+base: {ROOT / "scenarios" / "classroom.yaml"}
+set: {{consumers.count: 500, merchants.count: 30, days: 3, burn_in_days: 0}}
+design: grid
+parameters:
+  platforms.video.name: {{values: [video, shortvideo]}}
+"""
+
+
+def test_a_platform_some_runs_lack_has_no_finance_share_column(tmp_path: Path) -> None:
+    """Renaming (or removing) a platform in some runs: its finance share is left out and said so (by default),
+    or refused when the sweep file asks for it, never a column that is NaN in some runs."""
+    from sim.sweep.spec import SweepError
+    from sim.sweep.worker import kpis_of
+
+    path = tmp_path / "rename.yaml"
+    path.write_text(RENAME)
+    plan = load_sweep(str(path))
+    assert "finance_share_video" in plan.kpis
+    notes = runner.keep_shared_platforms(plan)
+    assert "finance_share_video" not in plan.kpis and "finance_share_community" in plan.kpis
+    assert notes == ["finance_share_video: left out (platform video is missing in runs with "
+                     "platforms.video.name=shortvideo)"]
+    path.write_text(RENAME.replace("design: grid", "design: grid\nkpis: [gmv, finance_share_video]"))
+    with pytest.raises(SweepError, match=r"kpis: finance_share_video: not every run has platform video"):
+        runner.keep_shared_platforms(load_sweep(str(path)))
+    summary = {"gmv": 1.0, "platform_finance_revenue_share": {"shortvideo": 0.1}}
+    with pytest.raises(ValueError, match="no finance_share_video"):  # the worker fails the run, no NaN
+        kpis_of(summary, ["gmv", "finance_share_video"])

@@ -19,6 +19,10 @@ class UsageError(Exception):
     """A user error reported on one line with exit code 2."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread by `run.py`: the clean-up of an interrupt runs, then exit code 143."""
+
+
 def at_least(option: str, value: int, low: int) -> None:
     """Refuse a numeric option below `low`, in the project's one-line form."""
     if value < low:

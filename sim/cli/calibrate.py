@@ -43,7 +43,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sim.calibration import CalibrationError, Param, calibrate, read_targets, with_given, write_outputs
+    from sim.calibration import (
+        CalibrationError,
+        Param,
+        calibrate,
+        check_output,
+        read_targets,
+        with_given,
+        write_outputs,
+    )
     from sim.scenario_files import load
 
     at_least("--budget", args.budget, 1)
@@ -54,8 +62,9 @@ def main(args: argparse.Namespace) -> int:
     if not args.targets.is_file():
         raise UsageError(f"--targets: {args.targets} is not a file")
     out = args.out or Path("outputs") / "calibrate" / f"{datetime.now():%Y%m%d-%H%M%S}"
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a folder")
+    problem = check_output(out)  # before any simulation, like `run` and `sweep`
+    if problem:
+        raise UsageError(f"--out: {problem}")
     load(args.scenario, args.overrides)  # bad scenario or overrides: one-line ScenarioError
     try:
         targets, params = read_targets(args.targets)
@@ -71,7 +80,10 @@ def main(args: argparse.Namespace) -> int:
                         extra=args.overrides, progress=show, workers=args.workers)
     except CalibrationError as exc:
         raise UsageError(str(exc)) from None
-    fitted = write_outputs(fit, args.scenario, out, seeds, args.consumers)
+    try:
+        fitted = write_outputs(fit, args.scenario, out, seeds, args.consumers)
+    except CalibrationError as exc:  # `out` changed while the fit ran
+        raise UsageError(f"--out: {exc}") from None
     for t in targets:
         print(f"{t.name:<30} target {t.value:10.4g}  fitted {fit.best.figures[t.name]:10.4g}")
     for p in params:

@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli import UsageError, at_least
+from sim.cli import Terminated, UsageError, at_least
 
 NAME = "sweep"
 HELP = "run a parameter sweep file on Dask (embedded cluster or --scheduler ADDRESS)"
@@ -49,16 +49,21 @@ def main(args: argparse.Namespace) -> int:
         if getattr(args, flag) and not args.resume:
             raise UsageError(f"--{flag.replace('_', '-')}: only with --resume")
     plan = load_sweep(args.sweep)
+    notes = runner.keep_shared_platforms(plan)  # before the store: the KPIs kept are part of its fingerprint
     out = args.out or Path("outputs") / "sweeps" / plan.sweep.name
+    if args.scheduler:
+        runner.check_scheduler(args.scheduler)
     store = runner.prepare(plan, out, resume=args.resume, ignore_code_change=args.ignore_code_change)
     print(f"{plan.sweep.name}: {plan.sweep.design}, {len(plan.points)} points x {plan.sweep.replications} "
           f"replications = {len(plan.runs)} runs ({run_count(plan.sweep)} planned, {len(plan.unique())} distinct)")
+    for note in notes:
+        print(note)
     try:
         outcome = runner.execute_all(plan, store, workers=args.workers, scheduler=args.scheduler,
                                      retry_failed=args.retry_failed, quiet=args.quiet)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"interrupted: finished runs are kept in {store.root}; continue with --resume", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
     frame = write_tables(plan, store)
     written = ["results.parquet", "results.csv", "manifest.csv"]
     written += analysis.summarize_sweep(plan, store, frame, figures=not args.no_figures)

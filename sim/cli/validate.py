@@ -13,6 +13,7 @@ Exit code 0 when every figure and series check passes, 1 when some fail (the rep
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -41,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from sim import validation
+    from sim.results import in_the_way, make_parents, remove_empty
     from sim.scenario_files import load
 
     at_least("--seeds", args.seeds, 1)
@@ -63,10 +65,23 @@ def main(args: argparse.Namespace) -> int:
     doc = args.doc or default
     if doc.exists() and doc.is_dir():
         raise UsageError(f"--doc: {doc} is a folder")
-    doc.parent.mkdir(parents=True, exist_ok=True)
+    blocker = in_the_way(doc)
+    if blocker is not None:
+        raise UsageError(f"--doc: {doc}: {blocker} exists and is not a folder")
     progress = None if args.quiet else (lambda msg: print(f"  running {msg}", file=sys.stderr, flush=True))
-    results, checks = validation.validate(args.seeds, args.consumers, doc=doc, progress=progress,
-                                           workers=args.workers, figures=figures, extra=tuple(args.overrides))
+    created = make_parents(doc.parent)
+    # the report goes to a temporary file next to it (same folder: same relative figure links), then replaces
+    # it in one step, so an interrupted validation never leaves a truncated report
+    tmp = doc.with_name(f".{doc.name}.partial-{os.getpid()}")
+    try:
+        results, checks = validation.validate(args.seeds, args.consumers, doc=tmp, progress=progress,
+                                               figures_dir=doc.parent / "figures", workers=args.workers,
+                                               figures=figures, extra=tuple(args.overrides))
+        os.replace(tmp, doc)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        remove_empty(created)
+        raise
     for r in results:
         mean, lo, hi = r.stats
         f = r.figure

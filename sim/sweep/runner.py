@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sim.sweep.plan import Plan, code_version
+from sim.results import in_the_way
+from sim.scenario_files import ScenarioError
+from sim.sweep.plan import Plan, code_version, overrides_of, resolve
 from sim.sweep.spec import SweepError
 from sim.sweep.store import Store, atomic_write, write_json
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
 RETRIES = 2
+CONNECT_TIMEOUT = "20s"  # to an existing scheduler
 WINDOW = 256  # runs submitted ahead of completion (at least 4 per worker)
 
 
@@ -35,12 +38,48 @@ class Outcome:
     failed: int
 
 
+def keep_shared_platforms(plan: Plan) -> list[str]:
+    """Leave out the finance shares of platforms that some runs do not have (a parameter renames or removes
+    them): such a run has no share of that platform, and neither NaN nor 0 would say so. Returns one note per
+    share left out; a share the sweep file asks for by name is refused instead (`SweepError`)."""
+    wanted = [k for k in plan.kpis if k.startswith("finance_share_")]
+    if not wanted:
+        return []
+    seen: set[str] = set()
+    absent: dict[str, str] = {}  # KPI -> the parameter values of a run without that platform
+    for params in plan.points:
+        varied = {k: v for k, v in params.items() if k == "platforms" or k.startswith("platforms.")}
+        key = json.dumps(varied, sort_keys=True, default=str)
+        if not varied or key in seen:
+            continue
+        seen.add(key)
+        try:
+            names = {p.name for p in resolve(plan.base, overrides_of(varied)).platforms}
+        except ScenarioError:
+            continue  # an invalid combination fails as a run, with its own message
+        where = ", ".join(f"{k}={v}" for k, v in plan.shown(varied).items())
+        for kpi in wanted:
+            if kpi.removeprefix("finance_share_") not in names:
+                absent.setdefault(kpi, where)
+    asked = [k for k in plan.sweep.kpis or [] if k in absent]
+    if asked:
+        raise SweepError(f"{plan.path}: kpis: {asked[0]}: not every run has platform "
+                         f"{asked[0].removeprefix('finance_share_')} (not with {absent[asked[0]]}); allowed: "
+                         "finance shares of platforms that every run has")
+    plan.kpis = [k for k in plan.kpis if k not in absent]
+    return [f"{k}: left out (platform {k.removeprefix('finance_share_')} is missing in runs with {w})"
+            for k, w in absent.items()]
+
+
 def prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool = False) -> Store:
     """Create the store, or check that it belongs to this sweep (and this model version) when resuming."""
     store = Store(out)
     fingerprint = plan.fingerprint()
+    blocker = in_the_way(out)
+    if blocker is not None:
+        raise SweepError(f"{out}: {blocker} exists and is not a folder; choose another --out")
     if store.exists():
-        old = json.loads((store.root / "sweep.json").read_text(encoding="utf-8"))
+        old = store.definition()
         if not resume:
             raise SweepError(f"{out}: holds a sweep already; add --resume to finish it, or choose another --out")
         if old.get("fingerprint") != fingerprint:
@@ -105,8 +144,8 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
 
     if scheduler:
         try:
-            client = Client(scheduler, timeout="20s")
-        except OSError as exc:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, ValueError) as exc:
             raise SweepError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
         with client:
             yield client
@@ -125,6 +164,13 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
         signal.signal(signal.SIGINT, previous)
     with cluster, Client(cluster) as client:
         yield client
+
+
+def check_scheduler(scheduler: str) -> None:
+    """Connect to an existing scheduler once, so an unreachable one is refused before the store is created
+    (otherwise the half-made folder would refuse the next attempt as "holds a sweep already")."""
+    with connect(None, scheduler):
+        pass
 
 
 def task_of(plan: Plan, store: Store, run: Any) -> dict[str, Any]:

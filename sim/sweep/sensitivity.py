@@ -7,7 +7,6 @@ comparable across parameters. Bootstrap intervals use a fixed seed: the same swe
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sim.sweep.spec import SweepError
-from sim.sweep.store import atomic_write
+from sim.sweep.store import atomic_write, read_definition
 
 COLUMNS = {
     "sobol": ["kpi", "parameter", "S1", "S1_conf", "ST", "ST_conf", "note"],
@@ -26,11 +25,10 @@ COLUMNS = {
 
 
 def _inputs(folder: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    info_path = folder / "sweep.json"
-    if not info_path.is_file():
+    if not (folder / "sweep.json").is_file():
         raise SweepError(f"{folder}: not a sweep folder (no sweep.json)")
-    info = json.loads(info_path.read_text(encoding="utf-8"))
-    design = info["sweep"]["design"]
+    info = read_definition(folder)
+    design = info["sweep"].get("design")
     if design not in COLUMNS:
         raise SweepError(f"{folder}: design {design!r} has no sensitivity indices; allowed: sobol, morris")
     if not (folder / "results.parquet").is_file():
@@ -103,9 +101,8 @@ def chart(table: pd.DataFrame, kpi: str, design: str, path: Path) -> None:
 def analyze_folder(folder: Path, *, figures: bool = True) -> list[str]:
     """Write sensitivity.csv and sensitivity/<kpi>.png in a finished sweep folder; the names written."""
     folder = Path(folder)
-    design = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))["sweep"]["design"] \
-        if (folder / "sweep.json").is_file() else None
     table = indices(folder)
+    design = read_definition(folder)["sweep"]["design"]
     atomic_write(folder / "sensitivity.csv", lambda tmp: table.to_csv(tmp, index=False))
     written = ["sensitivity.csv"]
     if figures:

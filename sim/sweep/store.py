@@ -19,7 +19,10 @@ from typing import Any
 
 import pandas as pd
 
+from sim.sweep.spec import SweepError
+
 META_KEY = b"sweep_run"
+DEFINITION_KEYS = ("name", "fingerprint", "code_version", "sweep", "parameters", "kpis")
 
 
 def atomic_write(path: Path, write: Any) -> None:
@@ -39,6 +42,21 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8"))
 
 
+def read_definition(folder: Path) -> dict[str, Any]:
+    """A sweep folder's sweep.json as a mapping, or a one-line `SweepError` naming the file."""
+    path = Path(folder) / "sweep.json"
+    again = "cannot resume or analyse this folder; run the sweep again into another --out"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SweepError(f"{path}: damaged, not readable JSON ({str(exc).splitlines()[0]}); {again}") from None
+    missing = [k for k in DEFINITION_KEYS if k not in info] if isinstance(info, dict) else list(DEFINITION_KEYS)
+    if missing or not isinstance(info["sweep"], dict):
+        raise SweepError(f"{path}: not a sweep definition (missing or wrong: {', '.join(missing or ['sweep'])}); "
+                         f"{again}")
+    return info
+
+
 class Store:
     """A sweep folder on a file system that the driver and every worker can reach."""
 
@@ -54,6 +72,11 @@ class Store:
 
     def exists(self) -> bool:
         return (self.root / "sweep.json").is_file()
+
+    def definition(self) -> dict[str, Any]:
+        """sweep.json; a damaged one is a one-line `SweepError` (it is only ever written atomically, so it
+        was edited or damaged outside the sweep)."""
+        return read_definition(self.root)
 
     # --- one run ----------------------------------------------------------------------------------
 

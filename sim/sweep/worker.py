@@ -28,10 +28,16 @@ def dask_worker() -> str:
 
 
 def kpis_of(summary: dict[str, Any], names: list[str]) -> dict[str, float]:
-    """The chosen KPIs as floats, platform finance shares flattened to `finance_share_<platform>`."""
+    """The chosen KPIs as floats, platform finance shares flattened to `finance_share_<platform>`.
+
+    A KPI the run does not have (the share of a platform it lacks) fails the run with that reason rather
+    than storing NaN; `runner.keep_shared_platforms` leaves such shares out before a sweep starts."""
     flat = {k: v for k, v in summary.items() if not isinstance(v, dict)}
     flat.update({f"finance_share_{k}": v for k, v in summary["platform_finance_revenue_share"].items()})
-    return {name: float(flat[name]) if name in flat else float("nan") for name in names}
+    lacking = [name for name in names if name not in flat]
+    if lacking:
+        raise ValueError(f"this run has no {', '.join(lacking)} (no such platform)")
+    return {name: float(flat[name]) for name in names}
 
 
 def simulate(task: dict[str, Any]) -> tuple[Any, dict[str, float]]:
