@@ -98,7 +98,8 @@ def table(runs: pd.DataFrame) -> pd.DataFrame:
             d, dlo, dhi = interval(diff)
             rows.append({"scenario": name, "kpi": kpi, "mean": mean, "ci_low": lo, "ci_high": hi,
                          "diff": d, "diff_low": dlo, "diff_high": dhi,
-                         "significant": bool(name != names[0] and (dlo > 0 or dhi < 0))})
+                         # one seed gives no interval, so no difference can be called significant
+                         "significant": bool(name != names[0] and len(diff) > 1 and (dlo > 0 or dhi < 0))})
     return pd.DataFrame(rows)
 
 

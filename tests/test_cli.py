@@ -309,3 +309,16 @@ def test_validate_replaces_its_report_in_one_step(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(validation, "validate", finished)
     assert cli.main(args) == 0
     assert doc.read_text() == "new report\n" and sorted(tmp_path.iterdir()) == [doc]
+
+
+def test_one_seed_marks_no_difference_significant() -> None:
+    """With one seed there is no interval: a difference, however large, is not called significant."""
+    from sim.compare import table
+
+    runs = pd.DataFrame({"scenario": ["a", "b"], "seed": [1, 1], "gmv": [1.0, 5.0]})
+    rows = table(runs)
+    assert rows.loc[rows["scenario"] == "b", "diff"].item() == 4.0
+    assert not rows["significant"].any()
+    two = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "seed": [1, 2, 1, 2], "gmv": [1.0, 1.1, 5.0, 5.2]})
+    assert table(two).loc[lambda r: r["scenario"] == "b", "significant"].item()
+
