@@ -49,6 +49,39 @@ def safe_name(name: str) -> str:
     return name
 
 
+ITEM_NAME = re.compile(r"[\w-]{1,100}")
+
+
+def item_name(name: str) -> str:
+    """A platform's, lender's or restructurer's name: a `--set` path segment and a column suffix."""
+    if not ITEM_NAME.fullmatch(name):
+        raise ValueError("must be 1 to 100 letters, digits, '_' or '-' (no '.', '=' or spaces); it addresses the "
+                         "item in --set paths and names its columns")
+    return name
+
+
+ItemName = Annotated[str, AfterValidator(item_name)]
+
+
+def _festival_days(days: list[int]) -> list[int]:
+    bad = [d for d in days if not 1 <= d <= 365]
+    if bad:
+        raise ValueError(f"{bad[0]} is not a day of the year; allowed: 1 to 365")
+    return days
+
+
+def _deposit_tiers(tiers: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    for i, (floor, deposit) in enumerate(tiers):
+        if floor < 0 or deposit < 0:
+            raise ValueError(f"tier {i} has a negative number; floors and deposits must be >= 0")
+    floors = [floor for floor, _ in tiers]
+    for i in range(1, len(floors)):
+        if floors[i] <= floors[i - 1]:
+            raise ValueError(f"tier {i} floor {floors[i]:g} is not above tier {i - 1} floor {floors[i - 1]:g}; "
+                             "floors must be strictly increasing")
+    return tiers
+
+
 Pair = Annotated[tuple[float, float], Field(strict=False)]
 """Two numbers; strict mode would refuse the list YAML gives for a pair (the numbers stay strict)."""
 
@@ -65,8 +98,9 @@ class MarketParams(Strict):
         source="China's internet users, ~1.1 bn (CNNIC 2025)", gt=0, le=10_000,
     )
     start_day_of_year: int = param(1, "day of year", "Calendar day the run starts on.", ge=1, le=365)
-    festival_days: list[int] = param(
-        [169, 315], "day of year", "Shopping festivals (618 and Double 11).", source="industry calendar"
+    festival_days: Annotated[list[int], AfterValidator(_festival_days)] = param(
+        [169, 315], "day of year", "Shopping festivals (618 and Double 11): days of the year, 1 to 365.",
+        source="industry calendar",
     )
     festival_multiplier: float = param(
         2.5, "x", "Purchase propensity on a festival day relative to an ordinary day.", ge=1, le=20
@@ -226,10 +260,11 @@ class FinanceParams(Strict):
 
 
 class DepositParams(Strict):
-    tiers: list[Pair] = param(
+    tiers: Annotated[list[Pair], AfterValidator(_deposit_tiers)] = param(
         [(0.0, 1000.0), (10_000.0, 5000.0), (100_000.0, 10_000.0), (500_000.0, 20_000.0)],
         "(RMB of last month's settled sales, RMB deposit)",
-        "Deposit required by last month's settled sales: each pair is a floor and its deposit.",
+        "Deposit required by last month's settled sales: each pair is a floor and its deposit, floors strictly "
+        "increasing, both >= 0; sales below the first floor need none (an empty list: no deposit).",
         source="platform deposit rules, seed 000",
     )
     cap: float = param(20_000.0, "RMB", "Ceiling on any shop's deposit.", source="RMB 20,000 cap, seed 000", ge=0)
@@ -238,13 +273,17 @@ class DepositParams(Strict):
     )
     freeze_on_risk: bool = param(True, "-", "Settlement of a shop in arrears is held until it is current.")
     restrict_consecutive: int = param(3, "instalments", "Missed in a row before trading is restricted.", ge=1, le=24)
-    restrict_cumulative: int = param(6, "instalments", "Missed in total before trading is restricted.", ge=1, le=48)
+    restrict_cumulative: int = param(
+        6, "instalments", "Missed in total before trading is restricted; at least `restrict_consecutive`.", ge=1, le=48
+    )
     early_warning: bool = param(True, "-", "Post-loan check when a shop's traffic keeps falling.")
     early_warning_days: int = param(21, "days", "Length of traffic decline that triggers the check.", ge=2, le=365)
 
 
 class PlatformParams(Strict):
-    name: str = param(..., "-", "Unique name used to address the platform.")
+    name: ItemName = param(
+        ..., "-", "Unique name used to address the platform (`platforms.<name>.mau_m`): letters, digits, `_`, `-`."
+    )
     kind: PlatformKind = param("marketplace", "-", "Business model.")
     mau_m: float = param(300.0, "million", "Monthly active users.", source="seeds 000/001", ge=0)
     dau_ratio: float = param(0.45, "DAU/MAU", "Share of monthly users active on a day.", ge=0, le=1)
@@ -281,7 +320,7 @@ class PlatformParams(Strict):
 
 
 class LenderParams(Strict):
-    name: str = param(..., "-", "Unique name.")
+    name: ItemName = param(..., "-", "Unique name: letters, digits, `_`, `-`.")
     kind: LenderKind = param("micro_lender", "-", "Type of institution.")
     equity_m: float = param(3000.0, "RMB m", "Starting equity.", ge=0)
     min_capital_m: float = param(500.0, "RMB m", "Equity below which the lender is closed.", ge=0)
@@ -332,7 +371,7 @@ class LenderParams(Strict):
 
 
 class RestructurerParams(Strict):
-    name: str = param(..., "-", "Unique name.")
+    name: ItemName = param(..., "-", "Unique name: letters, digits, `_`, `-`.")
     ad_budget_m: float = param(15.0, "RMB m a year", "Ad budget per platform that allows its ads.", ge=0)
     conversion: float = param(
         0.002, "per day", "Chance a delinquent consumer fully reached by the ads signs up on a day.", ge=0, le=1
@@ -402,7 +441,7 @@ class CollectionsParams(Strict):
 
 
 class Event(Strict):
-    day: int = param(..., "day", "Recorded day on which the event takes effect (1 = first day).", ge=1)
+    day: int = param(..., "day", "Recorded day on which the event takes effect (1 = first day, at most `days`).", ge=1)
     kind: Literal["crackdown", "rate_cap", "ad_policy", "balance_limit", "strategy"] = param(..., "-", "What changes.")
     target: str | None = param(None, "name", "Platform or restructurer the event applies to (all if omitted).")
     value: float | str | None = param(None, "-", "New value: a rate, an amount, a policy or a strategy.")
@@ -449,6 +488,16 @@ class Scenario(Strict):
                     raise ValueError(
                         f"platforms.{p.name}.finance: unknown lender {ref!r} (known: {', '.join(lenders) or 'none'})"
                     )
+            duplicate = next((ref for i, ref in enumerate(p.finance.partners) if ref in p.finance.partners[:i]), None)
+            if duplicate is not None:
+                raise ValueError(f"platforms.{p.name}.finance.partners: duplicate lender {duplicate!r}")
+            deposit = p.deposit
+            if deposit.restrict_cumulative < deposit.restrict_consecutive:
+                raise ValueError(
+                    f"platforms.{p.name}.deposit.restrict_cumulative: {deposit.restrict_cumulative} is below "
+                    f"restrict_consecutive {deposit.restrict_consecutive}; it must be at least that (instalments "
+                    "missed in total include those missed in a row)"
+                )
             if p.finance.strategy == "own_license" and not p.finance.license_lender:
                 raise ValueError(f"platforms.{p.name}.finance.license_lender: required for strategy own_license")
             if p.finance.co_lending_own_share < self.regulation.co_lending_min_share:
@@ -458,6 +507,9 @@ class Scenario(Strict):
                 )
         names = {"platform": {p.name for p in self.platforms}, "restructurer": {r.name for r in self.restructurers}}
         for i, e in enumerate(self.events):
+            if e.day > self.days:
+                raise ValueError(f"events.{i}.day: {e.day} is after the last recorded day, so it would never happen; "
+                                 f"allowed: 1 to days ({self.days})")
             pool = names["restructurer"] if e.kind == "crackdown" else names["platform"]
             if e.target is not None and e.kind in ("crackdown", "ad_policy", "strategy") and e.target not in pool:
                 raise ValueError(f"events.{i}.target: unknown name {e.target!r} (known: {', '.join(sorted(pool))})")

@@ -7,14 +7,18 @@ command-line options, through `run`, `check` and `compare`, in-process and in a 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 import run as cli
+from sim.scenario import Scenario
+from sim.scenario_files import load
 from tests.test_scenario_files import BAD_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +26,8 @@ OLD = "tests/bad_scenarios"
 MORE = "tests/bad_scenarios/more"
 
 NAME_RULE = "must be 1 to 100 letters, digits, '_', '-' or '.' (not '.' or '..'); it names the output folder"
+ITEM_NAME_RULE = ("must be 1 to 100 letters, digits, '_' or '-' (no '.', '=' or spaces); it addresses the item in "
+                  "--set paths and names its columns")
 
 # file in tests/bad_scenarios/more -> the whole message after "error: "
 MORE_FILES = {
@@ -83,6 +89,32 @@ MORE_FILES = {
     "bool_as_number": f"{MORE}/bool_as_number.yaml: platforms.video.finance.bnpl: 1 is not true or false",
     "event_value_bool": f"{MORE}/event_value_bool.yaml: events.0.value: true is not a number",
     "no_platforms": f"{MORE}/no_platforms.yaml: platforms: [] has 0 items; a scenario needs at least 1 platform",
+    # accepted silently before, though meaningless or harmful
+    "event_after_last_day": f"{MORE}/event_after_last_day.yaml: events.0.day: 31 is after the last recorded day, so "
+                            "it would never happen; allowed: 1 to days (30)",
+    "festival_day_out_of_range": f"{MORE}/festival_day_out_of_range.yaml: market.festival_days: [169, 366]: 366 is "
+                                 "not a day of the year; allowed: 1 to 365",
+    "tier_negative_deposit": f"{MORE}/tier_negative_deposit.yaml: platforms.video.deposit.tiers: [[0, 1000], "
+                             "[10000, -500]]: tier 1 has a negative number; floors and deposits must be >= 0",
+    "tier_floors_not_increasing": f"{MORE}/tier_floors_not_increasing.yaml: platforms.video.deposit.tiers: "
+                                  "[[0, 1000], [100000, 10000], [10000, 5000]]: tier 2 floor 10000 is not above "
+                                  "tier 1 floor 100000; floors must be strictly increasing",
+    "tier_duplicate_floor": f"{MORE}/tier_duplicate_floor.yaml: platforms.video.deposit.tiers: [[0, 1000], "
+                            "[10000, 5000], [10000, 8000]]: tier 2 floor 10000 is not above tier 1 floor 10000; "
+                            "floors must be strictly increasing",
+    "duplicate_partner": f"{MORE}/duplicate_partner.yaml: platforms.entertainment.finance.partners: duplicate "
+                         "lender 'cfc'",
+    "restrict_cumulative_below_consecutive": f"{MORE}/restrict_cumulative_below_consecutive.yaml: "
+                                             "platforms.video.deposit.restrict_cumulative: 3 is below "
+                                             "restrict_consecutive 4; it must be at least that (instalments missed "
+                                             "in total include those missed in a row)",
+    "platform_name_with_dot": f"{MORE}/platform_name_with_dot.yaml: platforms.video.app.name: 'video.app': "
+                              f"{ITEM_NAME_RULE}",
+    "lender_name_with_space": f"{MORE}/lender_name_with_space.yaml: lenders.big bank.name: 'big bank': "
+                              f"{ITEM_NAME_RULE}",
+    "restructurer_name_with_equals": f"{MORE}/restructurer_name_with_equals.yaml: restructurers.a=b.name: 'a=b': "
+                                     f"{ITEM_NAME_RULE}",
+    "platform_empty_name": f"{MORE}/platform_empty_name.yaml: platforms.0: every platform needs a name (got '')",
 }
 
 ALL_FILES = {
@@ -200,6 +232,15 @@ SET_ERRORS = {
     "consumers={count: 1, count: 2}": "value '{count: 1, count: 2}': duplicate key 'count'",
     "days=*a": "value '*a': alias *a is not allowed; write the value out (or share values with extends:)",
     "events=" + "[" * 60 + "]" * 60: f"value '{'[' * 56}...: nested more than 50 levels deep",  # value shortened
+    "events=[{day: 181, kind: crackdown}]": "events.0.day: 181 is after the last recorded day, so it would never "
+                                            "happen; allowed: 1 to days (180)",
+    "market.festival_days=[0]": "market.festival_days: [0]: 0 is not a day of the year; allowed: 1 to 365",
+    "platforms.video.deposit.tiers=[[0, -1]]": "platforms.video.deposit.tiers: [[0, -1]]: tier 0 has a negative "
+                                               "number; floors and deposits must be >= 0",
+    "platforms.video.finance.partners=[cfc, cfc]": "platforms.video.finance.partners: duplicate lender 'cfc'",
+    "platforms.video.deposit.restrict_cumulative=2": "platforms.video.deposit.restrict_cumulative: 2 is below "
+                                                     "restrict_consecutive 3; it must be at least that (instalments "
+                                                     "missed in total include those missed in a row)",
 }
 
 
@@ -210,6 +251,27 @@ def test_bad_set_exits_2_with_its_message_and_writes_nothing(
     assert cli.main(["run", "scenarios/classroom.yaml", "--set", override, "--out", str(tmp_path / "o")]) == 2
     assert one_line_error(capsys.readouterr().err) == f"--set {override}: {SET_ERRORS[override]}"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_edges_of_the_new_rules_still_load() -> None:
+    """No deposit tiers (no deposit), equal restriction limits, an event on the last day, festivals on days 1 and
+    365 and non-ASCII letters in a name are all meaningful."""
+    scenario = load("scenarios/classroom.yaml", [
+        "platforms.video.deposit.tiers=[]", "platforms.video.deposit.restrict_cumulative=3",
+        "events=[{day: 180, kind: crackdown}]", "market.festival_days=[1, 365]",
+        "restructurers=[{name: 债务_优化-2}]",
+    ]).scenario
+    assert scenario.platforms[1].deposit.tiers == [] and scenario.events[0].day == scenario.days
+
+
+@pytest.mark.parametrize("kind", ["platforms", "lenders", "restructurers"])
+@pytest.mark.parametrize("name", ["", "a.b", "a=b", "a b", "tab\t", "x" * 101])
+def test_item_names_are_set_path_segments(kind: str, name: str) -> None:
+    """Also for scenarios built in Python (files refuse an empty name earlier: see platform_empty_name)."""
+    data = Scenario().model_dump(mode="json")
+    data[kind][0]["name"] = name
+    with pytest.raises(ValidationError, match=re.escape(ITEM_NAME_RULE)):
+        Scenario.model_validate(data)
 
 
 # --- command-line options ----------------------------------------------------------------------------------

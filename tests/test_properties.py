@@ -92,7 +92,9 @@ def platform(draw: st.DrawFn, name: str, lenders: list[str], min_share: float) -
     license_lender = draw(st.sampled_from(lenders)) if lenders and (
         strategy == "own_license" or draw(st.booleans())) else None
     partners = draw(st.lists(st.sampled_from(lenders), unique=True, max_size=len(lenders))) if lenders else []
-    tiers = draw(st.lists(st.tuples(num(0.0, 1e6, 10_000.0), num(0.0, 50_000.0)), min_size=1, max_size=4))
+    floors = sorted(draw(st.lists(num(0.0, 1e6, 10_000.0), min_size=1, max_size=4, unique=True)))  # increasing
+    tiers = [(floor, draw(num(0.0, 50_000.0))) for floor in floors]
+    consecutive = draw(whole(1, 24))
     return {
         "name": name,
         "kind": draw(st.sampled_from(PLATFORM_KINDS)),
@@ -132,8 +134,8 @@ def platform(draw: st.DrawFn, name: str, lenders: list[str], min_share: float) -
             "cap": draw(num(0.0, 50_000.0, 20_000.0)),
             "settlement_sweep": draw(st.booleans()),
             "freeze_on_risk": draw(st.booleans()),
-            "restrict_consecutive": draw(whole(1, 24)),
-            "restrict_cumulative": draw(whole(1, 48)),
+            "restrict_consecutive": consecutive,
+            "restrict_cumulative": draw(whole(consecutive, 48)),
             "early_warning": draw(st.booleans()),
             "early_warning_days": draw(whole(2, 365)),
         },
@@ -166,7 +168,7 @@ def event(draw: st.DrawFn, days: int, platforms: list[str], restructurers: list[
         "ad_policy": draw(st.sampled_from(AD_POLICIES)),
         "strategy": draw(st.sampled_from(STRATEGIES)),
     }[kind]
-    return {"day": draw(whole(1, days + 5)), "kind": kind, "target": target, "value": value}
+    return {"day": draw(whole(1, days)), "kind": kind, "target": target, "value": value}
 
 
 @st.composite
