@@ -6,10 +6,10 @@ import hashlib
 import json
 import os
 import platform as _platform
+import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -173,14 +173,14 @@ def atomic_folder(target: Path) -> Iterator[Path]:
     when the block completes. On any failure or interrupt nothing is left behind: neither the temporary
     folder nor the parent folders this call created."""
     created = make_parents(target.parent)
-    tmp = None
+    # Named before it is made, so that an interrupt arriving inside mkdir still finds it to remove.
+    tmp = target.parent / f".{target.name}.partial-{secrets.token_hex(6)}"
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        tmp.mkdir()
         yield tmp
         _replace(tmp, target)
     except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
         remove_empty(created)
         raise
 
