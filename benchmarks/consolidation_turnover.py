@@ -7,8 +7,8 @@
     add --paired to print, per seed 1..SEED, the consolidation year's turnover and exits with and without
     the scenario's events (common random numbers), and the mean turnover ratio;
     add --sector to print the 2024 sector figures (turnover, yield, margin; mean and sd over seeds 1..SEED,
-    two recorded years) of the baseline and of the consolidation scenario without its events: is the
-    consolidation scenario's starting sector the calibrated one?
+    two recorded years) of the baseline and of the consolidation scenario without its events (overrides
+    apply to the latter only): is the consolidation scenario's starting sector the calibrated one?
 
 Prints one JSON line: the baseline sector figures over two recorded years (turnover, revenue yield,
 margin) and the consolidation year's turnover and exit share, at 100,000 consumers.
@@ -63,8 +63,9 @@ def paired(overrides: list[str], seeds: int) -> None:
 def sector(overrides: list[str], seeds: int) -> None:
     """The 2024 sector figures of the baseline and of the consolidation scenario run without its events."""
     keys = ("micro_turnover", "micro_yield", "micro_net_margin", "lender_exits")
-    for name, extra in (("baseline", []), ("microlender_consolidation", ["events=[]"])):
-        runs = measure_seeds(f"scenarios/{name}.yaml", ["days=730", *extra, *overrides], list(range(1, seeds + 1)), N)
+    # overrides go to the consolidation scenario only: its added lenders are not in the baseline
+    for name, extra in (("baseline", []), ("microlender_consolidation", ["events=[]", *overrides])):
+        runs = measure_seeds(f"scenarios/{name}.yaml", ["days=730", *extra], list(range(1, seeds + 1)), N)
         out = {k: [round(statistics.mean(r[k] for r in runs), 4), round(statistics.stdev(r[k] for r in runs), 4)]
                for k in keys}
         print(json.dumps({"scenario": name, "events": not extra, "seeds": seeds, **out}), flush=True)
