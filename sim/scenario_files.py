@@ -262,6 +262,8 @@ class Layers:
         else:
             parent[at] = value
             self._mark(here, value, label)
+            if len(loc) == 2 and loc[0] in NAMED_LISTS and last == "name":  # a renamed item: errors use the new name
+                self._mark((loc[0], str(value), last), value, label)
 
     def _walk(self, parts: list[str], label: str) -> tuple[Any, Loc]:
         node: Any = self.data

@@ -238,6 +238,9 @@ SET_ERRORS = {
     "platforms.video.deposit.tiers=[[0, -1]]": "platforms.video.deposit.tiers: [[0, -1]]: tier 0 has a negative "
                                                "number; floors and deposits must be >= 0",
     "platforms.video.finance.partners=[cfc, cfc]": "platforms.video.finance.partners: duplicate lender 'cfc'",
+    "platforms.video.name=my video": "platforms.my video.name: 'my video': must be 1 to 100 letters, digits, '_' "
+                                     "or '-' (no '.', '=' or spaces); it addresses the item in --set paths and names "
+                                     "its columns",  # blames the --set that renamed it, not the file
     "platforms.video.deposit.restrict_cumulative=2": "platforms.video.deposit.restrict_cumulative: 2 is below "
                                                      "restrict_consecutive 3; it must be at least that (instalments "
                                                      "missed in total include those missed in a row)",
