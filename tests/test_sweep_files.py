@@ -98,6 +98,18 @@ BAD = [
      "parameters.days: days takes whole numbers; add 'integer: true' to sample it from a range"),
     ("design: lhs\nsamples: 4\nparameters:\n  consumers.count: {dist: normal, mean: 500, sd: 50, low: 100}\n",
      "parameters.consumers.count: consumers.count takes whole numbers; add 'integer: true'"),
+    ("design: sobol\nsamples: 10\nparameters:\n  regulation.rate_cap: {low: 0.1, high: 0.3}\n"
+     "  consumers.shock_rate: {low: 0.001, high: 0.002}\n",
+     "samples: 10 is not a power of 2; design sobol needs one, at least 2, for the balance of its Sobol sequence "
+     "(nearest: 8 or 16)"),
+    ("design: morris\nsamples: 4\nlevels: 3\nparameters:\n  regulation.rate_cap: {low: 0.1, high: 0.3}\n"
+     "  consumers.shock_rate: {low: 0.001, high: 0.002}\n",
+     "levels: 3 is odd; design morris needs an even number of levels"),
+    ("design: morris\nsamples: 4\nparameters:\n  regulation.rate_cap: {low: 0.1, high: 0.3}\n"
+     "  platforms.video.restructurer_ad_policy: {values: [allow, restrict, ban]}\n",
+     "parameters.platforms.video.restructurer_ad_policy: design morris takes at most 2 values (a switch), not 3"),
+    ("design: lhs\nsamples: 4\nparameters:\n  days: {low: 10.5, high: 20, integer: true}\n",
+     "parameters.days.low: 10.5 is not a whole number; integer: true needs whole-number bounds"),
     ("set: {platforms: []}\n", "set.platforms: platforms: [] has 0 items; a scenario needs at least 1 platform"),
     ("set: {platforms.video: null}\n", "set.platforms.video: platforms.video: null is not a mapping of keys"),
 ]

@@ -23,11 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sim.sweep.sensitivity import analyze_folder, indices, text_table
+    from sim.sweep.sensitivity import analyze_folder, text_table
 
     if not args.results.is_dir():
         raise UsageError(f"{args.results}: no such folder")
-    written = analyze_folder(args.results, figures=not args.no_figures)
-    print(text_table(indices(args.results)))
+    table, written = analyze_folder(args.results, figures=not args.no_figures)
+    print(text_table(table))
     print(f"outputs: {args.results} ({', '.join(written)})")
     return 0

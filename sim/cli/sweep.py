@@ -70,7 +70,7 @@ def main(args: argparse.Namespace) -> int:
     if plan.sweep.design in ("sobol", "morris"):
         from sim.sweep.sensitivity import analyze_folder
 
-        written += analyze_folder(store.root, figures=not args.no_figures)
+        written += analyze_folder(store.root, figures=not args.no_figures)[1]
     print(f"runs: {outcome.ran} run now, {outcome.skipped} already stored, {outcome.failed} failed "
           f"(see manifest.csv); {int((frame['status'] == 'done').sum())} of {len(frame)} rows have results")
     print(f"outputs: {store.root} ({', '.join(written)})")

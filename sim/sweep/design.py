@@ -18,7 +18,13 @@ def problem(sweep: Sweep) -> dict[str, Any]:
 
 
 def unit_sample(sweep: Sweep) -> np.ndarray:
-    """Rows of the design in [0, 1]^D (for lhs, sobol, morris), reproducible from the master seed."""
+    """Rows of the design in [0, 1]^D (for lhs, sobol, morris), reproducible from the master seed.
+
+    Each coordinate is the quantile at which a parameter's distribution is read (`from_unit`). Morris levels
+    k = 0..p-1 are read at the middle of p equally likely slices, (k + 1/2) / p, not at k / (p - 1): the ends
+    0 and 1 would be the bounds of a uniform but about 6 sd out for a normal. A Morris step of p/2 levels is
+    then a step of 1/2 in every parameter's quantile (`sensitivity` rescales SALib's effects to that step).
+    """
     n, d = int(sweep.samples or 0), len(sweep.parameters)
     if sweep.design == "lhs":
         from scipy.stats import qmc
@@ -31,12 +37,18 @@ def unit_sample(sweep: Sweep) -> np.ndarray:
     if sweep.design == "morris":
         from SALib.sample import morris
 
-        return morris.sample(problem(sweep), n, num_levels=sweep.levels, seed=sweep.seed)
+        p = sweep.levels
+        grid = morris.sample(problem(sweep), n, num_levels=p, seed=sweep.seed)
+        return (np.rint(grid * (p - 1)) + 0.5) / p
     raise ValueError(f"no unit sample for design {sweep.design}")
 
 
 def from_unit(p: Param, u: float) -> Any:
-    """The value of parameter `p` at quantile `u` of its distribution."""
+    """The value of parameter `p` at quantile `u` of its distribution.
+
+    Whole numbers (`integer`) from low to high are equally likely under a uniform u (log_uniform: each in
+    proportion to its width on a log scale), so the end values are not half as likely as the others.
+    """
     if p.values is not None:
         return p.values[min(int(u * len(p.values)), len(p.values) - 1)]
     if p.dist == "normal":
@@ -45,11 +57,14 @@ def from_unit(p: Param, u: float) -> Any:
         x = float(norm.ppf(min(max(u, 1e-9), 1 - 1e-9), loc=p.mean, scale=p.sd))
         x = max(x, p.low) if p.low is not None else x
         x = min(x, p.high) if p.high is not None else x
-    elif p.dist == "log_uniform":
-        x = math.exp(math.log(p.low) + u * (math.log(p.high) - math.log(p.low)))  # type: ignore[arg-type]
+        return round(x) if p.integer else x
+    low, high = float(p.low), float(p.high)  # type: ignore[arg-type]
+    top = high + 1 if p.integer else high  # whole numbers: low..high each own a slice [k, k + 1)
+    if p.dist == "log_uniform":
+        x = math.exp(math.log(low) + u * (math.log(top) - math.log(low)))
     else:
-        x = p.low + u * (p.high - p.low)  # type: ignore[operator]
-    return round(x) if p.integer else float(x)
+        x = low + u * (top - low)
+    return min(math.floor(x), int(high)) if p.integer else float(x)
 
 
 def points(sweep: Sweep) -> tuple[list[dict[str, Any]], np.ndarray | None]:

@@ -149,18 +149,30 @@ def _load_base(sweep: Sweep, path: str) -> Scenario:
     return load(base_path, fixed, labels).scenario
 
 
-def _probe_values(p: Param) -> list[Any]:
+NORMAL_PROBES = (0.001, 0.999)  # quantiles at which a normal is checked (wider where the design reaches further)
+
+
+def _probe_values(p: Param, unit: np.ndarray | None = None) -> list[Any]:
+    """The values of `p` checked before anything runs: all of a list; the bounds of a range; for a normal, its
+    0.1% and 99.9% quantiles (or the design's most extreme ones), not u = 0 or 1, which are 6 sd out."""
     if p.values is not None:
         return list(p.values)
-    return [design.from_unit(p, u) for u in (0.0, 0.5, 1.0)]
+    quantiles = [0.0, 0.5, 1.0]
+    if p.dist == "normal":
+        lo, hi = NORMAL_PROBES
+        if unit is not None and len(unit):
+            lo, hi = min(lo, float(unit.min())), max(hi, float(unit.max()))
+        quantiles = [lo, 0.5, hi]
+    return [design.from_unit(p, u) for u in quantiles]
 
 
-def _check_parameters(sweep: Sweep, path: str, base: dict[str, Any]) -> None:
+def _check_parameters(sweep: Sweep, path: str, base: dict[str, Any], unit: np.ndarray | None = None) -> None:
     """Each value of each parameter must be valid on the base scenario (combinations are checked per run)."""
-    for key, p in sweep.parameters.items():
+    for i, (key, p) in enumerate(sweep.parameters.items()):
         if key in RESERVED:
             raise SweepError(f"{path}: parameters.{key}: cannot be varied; seeds come from replications and seed")
-        for value in _probe_values(p):
+        hint = " (a quantile of the normal this design reaches; bound it with low/high)" if p.dist == "normal" else ""
+        for value in _probe_values(p, None if unit is None else unit[:, i]):
             if isinstance(value, float) and not math.isfinite(value):
                 raise SweepError(f"{path}: parameters.{key}: {show(value)} is not finite")
             text = f"{key}={value_text(value)}"
@@ -175,7 +187,7 @@ def _check_parameters(sweep: Sweep, path: str, base: dict[str, Any]) -> None:
                 if p.values is None and not p.integer and exc.errors()[0]["type"] in WHOLE_NUMBER_ERRORS:
                     raise SweepError(f"{path}: parameters.{key}: {key} takes whole numbers; add 'integer: true' to "
                                      "sample it from a range") from None
-                raise SweepError(describe_scenario(exc, layers, f"{path}: parameters.{key}")) from None
+                raise SweepError(describe_scenario(exc, layers, f"{path}: parameters.{key}") + hint) from None
 
 
 def _check_names(given: list[str] | None, allowed: list[str], path: str, key: str) -> list[str]:
@@ -192,13 +204,13 @@ def build(sweep: Sweep, path: str) -> Plan:
     """Validate a parsed sweep against its base scenario and lay out every run."""
     scenario = _load_base(sweep, path)
     base = scenario.model_dump(mode="json")
-    _check_parameters(sweep, path, base)
+    points, unit = design.points(sweep)
+    _check_parameters(sweep, path, base, unit)
     kpis = _check_names(sweep.kpis, kpi_names(scenario), path, "kpis")
     columns = market_columns()
     series = _check_names(sweep.series, columns, path, "series")
     if "day" not in series:
         series = ["day", *series]
-    points, unit = design.points(sweep)
     seeds = design.seeds(sweep)
     base_hash = scenario_hash(scenario)
     runs = [Run(run_id(base_hash, params, seed), i, r, seed, params)

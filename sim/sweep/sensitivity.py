@@ -1,8 +1,9 @@
 """Global sensitivity of a finished sobol or morris sweep (SALib): indices with 95% intervals, table and charts.
 
-The response of a design point is its KPI mean over replications. Indices are computed in the unit
-cube the design was drawn in (parameters mapped through their distributions), so Morris mu* is
-comparable across parameters. Bootstrap intervals use a fixed seed: the same sweep gives the same table.
+The response of a design point is its KPI mean over the replications (seeds) that finished at every design
+point, so each mean is over the same seeds (common random numbers). Indices are computed in the unit cube
+the design was drawn in (parameters mapped through their distributions), so Morris mu* is comparable across
+parameters. Bootstrap intervals use a fixed seed: the same sweep gives the same table.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from sim.sweep.store import atomic_write, read_definition
 
 COLUMNS = {
     "sobol": ["kpi", "parameter", "S1", "S1_conf", "ST", "ST_conf", "note"],
+    "sobol2": ["kpi", "parameter", "parameter_2", "S1", "S1_conf", "ST", "ST_conf", "S2", "S2_conf", "note"],
     "morris": ["kpi", "parameter", "mu_star", "mu_star_conf", "sigma", "mu", "note"],
 }
+VALUES = {"sobol": ("S1", "S1_conf", "ST", "ST_conf"), "morris": ("mu_star", "mu_star_conf", "sigma", "mu")}
 
 
 def _inputs(folder: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
@@ -29,45 +32,93 @@ def _inputs(folder: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
         raise SweepError(f"{folder}: not a sweep folder (no sweep.json)")
     info = read_definition(folder)
     design = info["sweep"].get("design")
-    if design not in COLUMNS:
+    if design not in VALUES:
         raise SweepError(f"{folder}: design {design!r} has no sensitivity indices; allowed: sobol, morris")
     if not (folder / "results.parquet").is_file():
         raise SweepError(f"{folder}: no results.parquet yet; finish the sweep first (run.py sweep ... --resume)")
     return info, pd.read_parquet(folder / "design.parquet"), pd.read_parquet(folder / "results.parquet")
 
 
+def bootstrap_seed(seed: int) -> int:
+    """The seed given to SALib's analyses: never 0, which SALib takes as 'no seed' (unseeded intervals)."""
+    return int(seed) + 1
+
+
+def responses(results: pd.DataFrame, kpi: str, points: int, replications: int) -> tuple[np.ndarray, int, str]:
+    """Mean of `kpi` per design point over the replications that finished at every point, how many those are,
+    and a note ('' when all were used). Averaging each point over its own survivors would mix seed effects
+    into the differences between points; with none complete, the KPI cannot be analysed (count 0)."""
+    table = results.set_index(["point", "replication"])[kpi].astype(float).unstack("replication")
+    table = table.reindex(index=range(points), columns=range(replications))
+    ok = np.isfinite(table.to_numpy())
+    empty = int((~ok.any(axis=1)).sum())
+    complete = ok.all(axis=0)
+    used = int(complete.sum())
+    if empty:
+        return np.full(points, np.nan), 0, (f"not analysable: {empty} design points without results (every "
+                                            "replication failed or is missing)")
+    if not used:
+        return np.full(points, np.nan), 0, (
+            f"not analysable: no replication has results at every design point ({int((~ok.all(axis=1)).sum())} of "
+            f"{points} points lack some); means over different seeds would mix seed effects into the indices")
+    y = table.loc[:, complete].mean(axis=1).to_numpy(dtype=float)
+    if used == replications:
+        return y, used, ""
+    dropped = [str(r) for r in table.columns[~complete]]
+    which = f"replication {dropped[0]}" if len(dropped) == 1 else f"replications {', '.join(dropped)}"
+    return y, used, (f"mean over {used} of {replications} replications; {which} left out: no results at "
+                     f"{int((~ok.all(axis=1)).sum())} design points (every point's mean is over the same seeds)")
+
+
+def _morris_step(x: np.ndarray, levels: int) -> float:
+    """The step of a Morris design in quantiles (1/2 when levels are read at (k + 1/2) / p; SALib's own grid
+    k / (p - 1) in folders written before that change), from the design's own coordinates."""
+    steps = np.abs(np.diff(x.reshape(-1, x.shape[1] + 1, x.shape[1]), axis=1)).max(axis=2)
+    return float(np.median(steps)) if steps.size else levels / (2 * (levels - 1))
+
+
 def indices(folder: Path) -> pd.DataFrame:
-    """One row per KPI and parameter; a KPI that is constant or has failed runs gets NaN and a note."""
+    """One row per KPI and parameter (and per pair for second-order Sobol); a KPI that is constant or cannot be
+    analysed gets NaN and a note. `table.attrs['replications']`: KPI -> (replications used, of how many)."""
     from SALib.analyze import morris, sobol
 
     info, design, results = _inputs(folder)
     sweep, names = info["sweep"], info["parameters"]
+    kind = "sobol2" if sweep["design"] == "sobol" and sweep["second_order"] else sweep["design"]
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     x = design.sort_values("point")[[f"u:{n}" for n in names]].to_numpy(dtype=float)
-    means = results.groupby("point")[info["kpis"]].mean().reindex(range(len(design)))
-    rows = []
+    seed = bootstrap_seed(sweep["seed"])
+    total = len(info["seeds"])
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]] if kind == "sobol2" else []
+    rows, used_of = [], {}
     for kpi in info["kpis"]:
-        y = means[kpi].to_numpy(dtype=float)
-        note = ""
-        if not np.all(np.isfinite(y)):
-            note = f"{int((~np.isfinite(y)).sum())} design points without results"
-        elif np.ptp(y) == 0:
-            note = "constant over the design"
-        if note:
+        y, used, note = responses(results, kpi, len(design), total)
+        used_of[kpi] = (used, total)
+        if used and np.ptp(y) == 0:
+            used, note = 0, "; ".join(filter(None, ["constant over the design", note]))
+        if not used:
             rows += [{"kpi": kpi, "parameter": n, "note": note} for n in names]
+            rows += [{"kpi": kpi, "parameter": a, "parameter_2": b, "note": note} for a, b in pairs]
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if sweep["design"] == "sobol":
-                res = sobol.analyze(problem, y, calc_second_order=sweep["second_order"], conf_level=0.95,
-                                    seed=sweep["seed"])
-                keys = ("S1", "S1_conf", "ST", "ST_conf")
+                res = sobol.analyze(problem, y, calc_second_order=sweep["second_order"], conf_level=0.95, seed=seed)
             else:
-                res = morris.analyze(problem, x, y, conf_level=0.95, num_levels=sweep["levels"], seed=sweep["seed"])
-                keys = ("mu_star", "mu_star_conf", "sigma", "mu")
+                res = morris.analyze(problem, x, y, conf_level=0.95, num_levels=sweep["levels"], seed=seed)
+                # SALib divides by its grid step p / (2(p - 1)); report effects per unit of quantile instead
+                scale = sweep["levels"] / (2 * (sweep["levels"] - 1)) / _morris_step(x, sweep["levels"])
+                res = {k: np.asarray(res[k]) * scale for k in VALUES["morris"]}
         for i, n in enumerate(names):
-            rows.append({"kpi": kpi, "parameter": n, **{k: float(res[k][i]) for k in keys}, "note": ""})
-    return pd.DataFrame(rows, columns=COLUMNS[sweep["design"]])
+            rows.append({"kpi": kpi, "parameter": n, **{k: float(res[k][i]) for k in VALUES[sweep["design"]]},
+                         "note": note})
+        for a, b in pairs:
+            i, j = names.index(a), names.index(b)
+            rows.append({"kpi": kpi, "parameter": a, "parameter_2": b, "S2": float(res["S2"][i, j]),
+                         "S2_conf": float(res["S2_conf"][i, j]), "note": note})
+    table = pd.DataFrame(rows, columns=COLUMNS[kind])
+    table.attrs["replications"] = used_of
+    return table
 
 
 def chart(table: pd.DataFrame, kpi: str, design: str, path: Path) -> None:
@@ -78,6 +129,8 @@ def chart(table: pd.DataFrame, kpi: str, design: str, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     t = table[table["kpi"] == kpi]
+    if "parameter_2" in t:
+        t = t[t["parameter_2"].isna()]
     names = list(t["parameter"])
     y = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.55 * len(names)))
@@ -98,8 +151,8 @@ def chart(table: pd.DataFrame, kpi: str, design: str, path: Path) -> None:
     plt.close(fig)
 
 
-def analyze_folder(folder: Path, *, figures: bool = True) -> list[str]:
-    """Write sensitivity.csv and sensitivity/<kpi>.png in a finished sweep folder; the names written."""
+def analyze_folder(folder: Path, *, figures: bool = True) -> tuple[pd.DataFrame, list[str]]:
+    """Write sensitivity.csv and sensitivity/<kpi>.png in a finished sweep folder; the table and names written."""
     folder = Path(folder)
     table = indices(folder)
     design = read_definition(folder)["sweep"]["design"]
@@ -107,23 +160,31 @@ def analyze_folder(folder: Path, *, figures: bool = True) -> list[str]:
     written = ["sensitivity.csv"]
     if figures:
         (folder / "sensitivity").mkdir(exist_ok=True)
+        first = VALUES[str(design)][0]
         for kpi in table["kpi"].unique():
-            if table.loc[table["kpi"] == kpi, "note"].eq("").all():
+            if table.loc[table["kpi"] == kpi, first].notna().any():
                 chart(table, kpi, str(design), folder / "sensitivity" / f"{kpi}.png")
         written.append("sensitivity/<kpi>.png")
-    return written
+    return table, written
 
 
 def text_table(table: pd.DataFrame) -> str:
-    """The indices as a plain text table for the terminal."""
+    """The indices as a plain text table for the terminal; a KPI's note on its first line."""
     def fmt(v: Any) -> str:
-        return f"{v:8.3f}" if isinstance(v, float) and math.isfinite(v) else f"{'':>8}" if v != v else str(v)
+        return f"{v:8.3f}" if isinstance(v, float) and math.isfinite(v) else f"{'':>8}"
 
+    used_of = table.attrs.get("replications", {})
     lines = []
     for kpi, g in table.groupby("kpi", sort=False):
-        lines.append(kpi)
+        used, total = used_of.get(kpi, (None, None))
+        notes = [n for n in dict.fromkeys(g["note"]) if isinstance(n, str) and n]
+        mean = "" if used is None else f" (mean over {used} of {total} replications at each point)"
+        lines.append(": ".join([kpi, *notes]) if notes else kpi + mean)
         for _, r in g.iterrows():
-            note = r["note"] if isinstance(r["note"], str) and r["note"] else ""
-            values = note or " ".join(f"{c}={fmt(r[c])}" for c in table.columns[2:-1])
-            lines.append(f"  {r['parameter']:<36} {values}")
+            pair = "parameter_2" in r and isinstance(r["parameter_2"], str)
+            name = f"{r['parameter']} x {r['parameter_2']}" if pair else r["parameter"]
+            shown = ("S2", "S2_conf") if pair else [c for c in table.columns[2:-1] if c not in
+                                                     ("parameter_2", "S2", "S2_conf")]
+            if any(pd.notna(r[c]) for c in shown):
+                lines.append(f"  {name:<36} " + " ".join(f"{c}={fmt(r[c])}" for c in shown))
     return "\n".join(lines)

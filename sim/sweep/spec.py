@@ -37,7 +37,7 @@ class Param(_Strict):
     dist: Dist = Field("uniform", description="distribution of a sampled parameter")
     mean: float | None = Field(None, description="mean of a normal distribution")
     sd: float | None = Field(None, gt=0, description="standard deviation of a normal distribution")
-    integer: bool = Field(False, description="round sampled values to whole numbers")
+    integer: bool = Field(False, description="sample whole numbers, each equally likely (uniform)")
     labels: list[str] | None = Field(None, description="names of the values in tables and figures (required "
                                      "when values are mappings or lists)")
 
@@ -64,6 +64,10 @@ class Param(_Strict):
             raise ValueError(f"low: {self.low:g} must be below high ({self.high:g})")
         if self.dist == "log_uniform" and (self.low or 0) <= 0:
             raise ValueError(f"low: {self.low:g} must be > 0 for log_uniform")
+        for key in ("low", "high"):
+            bound = getattr(self, key)
+            if self.integer and bound is not None and bound != int(bound):
+                raise ValueError(f"{key}: {bound:g} is not a whole number; integer: true needs whole-number bounds")
         return self
 
     def label(self, value: Any) -> Any:
@@ -87,10 +91,10 @@ class Sweep(_Strict):
     set: dict[str, Any] = Field(default_factory=dict, description="fixed overrides, dotted path -> value")
     design: Design = Field(..., description="grid, lhs, sobol or morris")
     parameters: dict[str, Param] = Field(..., min_length=1, description="dotted path -> values or distribution")
-    samples: int | None = Field(None, ge=1, le=1_000_000, description="N: lhs points, Sobol base samples, "
-                                "Morris trajectories")
+    samples: int | None = Field(None, ge=1, le=1_000_000, description="N: lhs points, Sobol base samples "
+                                "(a power of 2), Morris trajectories")
     second_order: bool = Field(False, description="sobol: also second-order indices (needs N x (2D+2) points)")
-    levels: int = Field(4, ge=2, le=20, description="morris: grid levels")
+    levels: int = Field(4, ge=2, le=20, description="morris: grid levels (even)")
     replications: int = Field(1, ge=1, le=10_000, description="seeds per design point")
     seed: int = Field(0, ge=0, description="master seed; replication seeds come from SeedSequence(seed)")
     kpis: list[str] | None = Field(None, min_length=1, description="KPIs to keep (default: all)")
@@ -107,6 +111,22 @@ class Sweep(_Strict):
             raise ValueError("samples: only for lhs, sobol and morris; a grid runs every combination")
         if self.design in ("sobol", "morris") and len(self.parameters) < 2:
             raise ValueError(f"parameters: design {self.design} needs at least 2 parameters")
+        n = self.samples or 0
+        if self.design == "sobol" and (n < 2 or n & (n - 1)):
+            lower = 1 << (n.bit_length() - 1)
+            nearest = "2" if n < 2 else f"{lower} or {2 * lower}"
+            raise ValueError(f"samples: {n} is not a power of 2; design sobol needs one, at least 2, for the balance "
+                             f"of its Sobol sequence (nearest: {nearest})")
+        if self.design == "morris":
+            if self.levels % 2:
+                raise ValueError(f"levels: {self.levels} is odd; design morris needs an even number of levels "
+                                 f"(an odd number samples the levels unevenly; e.g. {self.levels - 1} or "
+                                 f"{self.levels + 1})")
+            for path, p in self.parameters.items():
+                if p.values is not None and len(p.values) > 2:
+                    raise ValueError(f"parameters.{path}: design morris takes at most 2 values (a switch), not "
+                                     f"{len(p.values)}: with more, which values a step compares depends on their "
+                                     "order; use sobol or grid for categories")
         return self
 
 

@@ -1,0 +1,228 @@
+"""Sensitivity of sampled sweeps from KPIs of known functions (no model runs): replications, seeds, second order,
+Morris scale; the mapping of the unit cube to parameter values (whole numbers, normals, Morris levels)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import run
+from sim.sweep import design, runner, sensitivity
+from sim.sweep.plan import Plan, Run, load_sweep
+from sim.sweep.spec import Param, SweepError, parse
+from sim.sweep.table import write_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+CLASSROOM = ROOT / "scenarios" / "classroom.yaml"
+A, B, C = "consumers.shock_rate", "consumers.bnpl_preference", "regulation.complaint_drag"
+SOBOL = f"""\
+base: {CLASSROOM}
+design: sobol
+samples: 64
+parameters:
+  {A}: {{low: 0.0, high: 0.01}}
+  {B}: {{low: 0.0, high: 0.2}}
+  {C}: {{low: 0.0, high: 3.0}}
+replications: 2
+seed: 0
+kpis: [gmv, bnpl_uptake]
+"""
+MORRIS = SOBOL.replace("design: sobol\nsamples: 64", "design: morris\nsamples: 20\nlevels: 4")
+Fake = Callable[[dict[str, Any], int], dict[str, float]]
+
+
+def _unit(params: dict[str, Any]) -> tuple[float, float, float]:
+    """The three parameters of SOBOL on [0, 1]."""
+    return params[A] / 0.01, params[B] / 0.2, params[C] / 3.0
+
+
+def _folder(tmp_path: Path, text: str, fake: Fake, fail: Callable[[Run], bool] = lambda run: False) -> Plan:
+    """A finished sweep folder whose KPIs are `fake(params, seed)`; runs for which `fail` is true failed."""
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    plan = load_sweep(str(path))
+    store = runner.prepare(plan, tmp_path / "out", resume=False)
+    for r in plan.unique():
+        if fail(r):
+            store.write_record(r.id, {"id": r.id, "status": "failed", "error": "boom"})
+            continue
+        kpis = {k: float(v) for k, v in fake(r.params, r.seed).items()}
+        store.write_run(r.id, pd.DataFrame({"day": [1]}), {"id": r.id, "seed": r.seed, "params": r.params,
+                                                           "kpis": kpis})
+        store.write_record(r.id, {"id": r.id, "status": "done"})
+    write_tables(plan, store)
+    return plan
+
+
+def _seed_noise(params: dict[str, Any], seed: int) -> dict[str, float]:
+    """gmv depends on A and B, and strongly on the seed (the same at every point: common random numbers)."""
+    a, b, _ = _unit(params)
+    return {"gmv": a + 0.5 * b + (seed % 1000) / 10, "bnpl_uptake": b}
+
+
+def test_a_replication_missing_at_some_points_is_left_out_at_every_point(tmp_path: Path) -> None:
+    """Averaging each point over its own surviving seeds would put seed effects into the indices: the
+    parameter without effect would get a large ST."""
+    _folder(tmp_path, SOBOL, _seed_noise, fail=lambda run: run.replication == 1 and run.point % 7 == 0)
+    table = sensitivity.indices(tmp_path / "out")
+    gmv = table[table["kpi"] == "gmv"].set_index("parameter")
+    assert abs(gmv.loc[C, "ST"]) < 0.02 and gmv.loc[A, "ST"] > 0.5
+    assert gmv["note"].str.startswith("mean over 1 of 2 replications; replication 1 left out").all()
+    assert table.attrs["replications"] == {"gmv": (1, 2), "bnpl_uptake": (1, 2)}
+    assert "gmv: mean over 1 of 2 replications" in sensitivity.text_table(table)
+
+
+def test_all_replications_are_used_when_all_finished(tmp_path: Path) -> None:
+    _folder(tmp_path, SOBOL, _seed_noise)
+    table = sensitivity.indices(tmp_path / "out")
+    assert (table["note"] == "").all() and table.attrs["replications"]["gmv"] == (2, 2)
+    assert "gmv (mean over 2 of 2 replications at each point)" in sensitivity.text_table(table)
+
+
+@pytest.mark.parametrize(("fail", "note"), [
+    (lambda run: run.point % 7 == run.replication, "not analysable: no replication has results at every design"),
+    (lambda run: run.point == 3, "not analysable: 1 design points without results"),
+])
+def test_a_kpi_without_a_complete_replication_is_not_analysed(tmp_path: Path, fail: Callable[[Run], bool],
+                                                              note: str) -> None:
+    _folder(tmp_path, SOBOL, _seed_noise, fail=fail)
+    table, _ = sensitivity.analyze_folder(tmp_path / "out")
+    assert table["S1"].isna().all() and table["note"].str.startswith(note).all()
+    assert table.attrs["replications"]["gmv"] == (0, 2)
+    assert not (tmp_path / "out" / "sensitivity" / "gmv.png").exists()
+
+
+@pytest.mark.parametrize("text", [SOBOL, MORRIS])
+def test_bootstrap_intervals_are_the_same_in_two_analyses_even_with_seed_0(tmp_path: Path, text: str) -> None:
+    """SALib takes seed 0 as no seed at all; the sweep's default seed is 0."""
+    def fake(params: dict[str, Any], seed: int) -> dict[str, float]:
+        a, b, c = _unit(params)
+        return {"gmv": a * b + c**2 + seed % 10, "bnpl_uptake": b}
+
+    _folder(tmp_path, text, fake)
+    first, second = sensitivity.indices(tmp_path / "out"), sensitivity.indices(tmp_path / "out")
+    conf = [c for c in first.columns if c.endswith("_conf")]
+    assert first[conf].notna().all().all() and (first[conf] > 0).any().all()
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_second_order_indices_per_pair(tmp_path: Path) -> None:
+    """y = a * b + c: a and b interact, c acts alone."""
+    def fake(params: dict[str, Any], seed: int) -> dict[str, float]:
+        a, b, c = _unit(params)
+        return {"gmv": 4 * (a - 0.5) * (b - 0.5) + 0.5 * c, "bnpl_uptake": b}
+
+    text = SOBOL.replace("samples: 64", "samples: 128\nsecond_order: true").replace("replications: 2", "")
+    _folder(tmp_path, text, fake)
+    table, _ = sensitivity.analyze_folder(tmp_path / "out")
+    csv = pd.read_csv(tmp_path / "out" / "sensitivity.csv")
+    assert list(csv.columns) == sensitivity.COLUMNS["sobol2"]
+    pairs = csv[csv["parameter_2"].notna()].set_index(["kpi", "parameter", "parameter_2"])
+    assert len(pairs) == 2 * 3 and pairs[["S2", "S2_conf"]].notna().all().all()
+    assert pairs[["S1", "ST"]].isna().all().all()
+    assert pairs.loc[("gmv", A, B), "S2"] > 0.3
+    assert abs(pairs.loc[("gmv", A, C), "S2"]) < 0.15 and abs(pairs.loc[("gmv", B, C), "S2"]) < 0.15
+    assert f"{A} x {B}" in sensitivity.text_table(table)
+    assert (tmp_path / "out" / "sensitivity" / "gmv.png").exists()
+
+
+def test_morris_effects_are_per_unit_of_quantile(tmp_path: Path) -> None:
+    """gmv = 10 a + 0 b + 0 c (a, b, c on [0, 1]): mu* of a is 10, of the others 0."""
+    def fake(params: dict[str, Any], seed: int) -> dict[str, float]:
+        a, b, _ = _unit(params)
+        return {"gmv": 10 * a, "bnpl_uptake": b}
+
+    _folder(tmp_path, MORRIS, fake)
+    gmv = sensitivity.indices(tmp_path / "out").query("kpi == 'gmv'").set_index("parameter")
+    assert gmv.loc[A, "mu_star"] == pytest.approx(10) and gmv.loc[A, "mu"] == pytest.approx(10)
+    assert gmv.loc[[B, C], "mu_star"].abs().max() < 1e-9
+
+
+def test_the_sensitivity_command_analyses_once_and_prints_what_it_wrote(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _folder(tmp_path, SOBOL, _seed_noise)
+    calls = []
+    original = sensitivity.indices
+    monkeypatch.setattr(sensitivity, "indices", lambda folder: calls.append(folder) or original(folder))
+    assert run.main(["sensitivity", str(tmp_path / "out"), "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert len(calls) == 1
+    written = pd.read_csv(tmp_path / "out" / "sensitivity.csv")
+    assert f"S1={written.loc[0, 'S1']:8.3f}" in out
+
+
+# --- from the unit cube to values ---------------------------------------------------------------------------
+
+
+GRID = (np.arange(100_000) + 0.5) / 100_000  # a uniform grid of quantiles
+
+
+@pytest.mark.parametrize(("low", "high"), [(1, 5), (0, 1), (10, 20)])
+def test_whole_numbers_are_equally_likely(low: int, high: int) -> None:
+    p = Param(low=low, high=high, integer=True)
+    counts = Counter(design.from_unit(p, float(u)) for u in GRID)
+    assert sorted(counts) == list(range(low, high + 1))
+    assert all(isinstance(k, int) for k in counts)
+    share = np.array(list(counts.values())) / len(GRID)
+    assert np.allclose(share, 1 / (high - low + 1), atol=1e-4)
+    assert design.from_unit(p, 1.0) == high and design.from_unit(p, 0.0) == low
+
+
+def test_log_uniform_whole_numbers_follow_their_width_on_a_log_scale() -> None:
+    p = Param(low=1, high=9, integer=True, dist="log_uniform")
+    counts = Counter(design.from_unit(p, float(u)) for u in GRID)
+    expected = {k: math.log((k + 1) / k) / math.log(10) for k in range(1, 10)}
+    assert sorted(counts) == list(expected)
+    assert all(abs(counts[k] / len(GRID) - expected[k]) < 1e-4 for k in expected)
+
+
+def test_morris_levels_are_read_at_the_middle_of_equally_likely_slices() -> None:
+    sweep = parse({"base": "x.yaml", "design": "morris", "samples": 10, "levels": 4, "parameters": {
+        "a": {"dist": "normal", "mean": 0.0, "sd": 1.0}, "b": {"low": 0.0, "high": 1.0}}}, "s.yaml")
+    rows, unit = design.points(sweep)
+    assert set(np.round(unit.ravel(), 12)) <= {0.125, 0.375, 0.625, 0.875}
+    steps = np.abs(np.diff(unit.reshape(10, 3, 2), axis=1)).sum(axis=2)
+    assert np.allclose(steps, 0.5)  # one parameter moves by half its distribution per step
+    normal = np.array([r["a"] for r in rows])
+    assert np.abs(normal).max() < 1.2 and np.abs(normal).min() > 0.3  # quantiles 1/8 .. 7/8, never 6 sd out
+
+
+NORMAL = f"""\
+base: {CLASSROOM}
+design: lhs
+samples: 8
+parameters:
+  {A}: {{dist: normal, mean: 0.002, sd: SD}}
+"""
+
+
+def test_a_plain_normal_is_checked_at_realistic_quantiles(tmp_path: Path) -> None:
+    path = tmp_path / "n.yaml"
+    path.write_text(NORMAL.replace("SD", "0.0005"))  # 0 is 4 sd below the mean
+    assert len(load_sweep(str(path)).points) == 8
+    path.write_text(NORMAL.replace("SD", "0.001"))  # 0 is 2 sd below
+    with pytest.raises(SweepError, match=r"is out of range; allowed: >= 0.*bound it with low/high"):
+        load_sweep(str(path))
+    path.write_text(NORMAL.replace("SD}", "0.001, low: 0.0}"))
+    assert all(p[A] >= 0 for p in load_sweep(str(path)).points)
+
+
+def test_resuming_a_folder_laid_out_by_an_earlier_mapping_is_refused(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole numbers were rounded before (ends half as likely): other values, other run ids, another sweep."""
+    path = tmp_path / "d.yaml"
+    path.write_text(NORMAL.replace(f"  {A}: {{dist: normal, mean: 0.002, sd: SD}}",
+                                   "  days: {low: 10, high: 14, integer: true}"))
+    new = design.from_unit
+    monkeypatch.setattr(design, "from_unit", lambda p, u: round(p.low + u * (p.high - p.low)))
+    runner.prepare(load_sweep(str(path)), tmp_path / "out", resume=False)
+    monkeypatch.setattr(design, "from_unit", new)
+    with pytest.raises(SweepError, match="holds a different sweep"):
+        runner.prepare(load_sweep(str(path)), tmp_path / "out", resume=True)
