@@ -83,8 +83,9 @@ def prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool = F
         if not resume:
             raise SweepError(f"{out}: holds a sweep already; add --resume to finish it, or choose another --out")
         if old.get("fingerprint") != fingerprint:
-            raise SweepError(f"{out}: holds a different sweep ({old.get('name')}, {old.get('file')}); "
-                             "cannot resume it with this sweep file")
+            raise SweepError(f"{out}: holds a different sweep ({old.get('name')}, {old.get('file')}): its planned "
+                             "runs differ from this file's (changed parameters, or laid out by an earlier version "
+                             "of the sampling); cannot resume it with this sweep file")
         if old.get("code_version") != code_version() and not ignore_code_change:
             raise SweepError(f"{out}: the model code (sim/) changed since this sweep started "
                              f"({old.get('code_version')} -> {code_version()}); stored runs came from the earlier "
