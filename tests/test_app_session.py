@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import threading
+import weakref
 
 import numpy as np
 import pytest
 
-from sim.app import charts, follow, network
-from sim.app.session import Session
-from sim.app.variant import ALL
+from sim.app import charts, controls, follow, network, page, views
+from sim.app.session import LIBRARY, Session
+from sim.app.variant import ALL, as_text
 
 
 @pytest.fixture
@@ -55,7 +58,7 @@ def test_side_by_side_runs_share_the_seed_and_differ_by_one_setting(session: Ses
     assert session.set_compare(True, platform=ALL, setting="ad_policy") is None
     assert {p.restructurer_ad_policy for p in session.runs[1].model.scenario.platforms} == {"ban"}
     message = session.set_compare(True, setting="deposit_cap", value="lots")
-    assert message is not None and message.startswith("side-by-side refused: run B:") and not session.compare
+    assert message is not None and message.startswith("side-by-side refused: run B:") and session.compare
 
 
 def test_views_are_plain_json_and_follow_a_borrower(session: Session) -> None:
@@ -81,3 +84,102 @@ def test_play_batches_measure_speed(session: Session) -> None:
     while not session.finished:
         session.play_batch(budget_s=0.05)
     assert session.day == 40
+
+
+def test_views_are_drawn_under_the_session_lock(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The play thread steps under the lock, so a view drawn without it can read a half-written day."""
+    session.step(2)
+    held: list[bool] = []
+    draw = views.live_charts
+
+    def probe(s: Session) -> None:
+        free: list[bool] = []
+
+        def try_lock() -> None:  # as the play thread would, between two days
+            free.append(s.lock.acquire(blocking=False))
+            if free[-1]:
+                s.lock.release()
+
+        other = threading.Thread(target=try_lock)
+        other.start()
+        other.join()
+        held.append(not free[0])
+        draw(s)
+
+    monkeypatch.setattr(views, "live_charts", probe)
+    solara = pytest.importorskip("solara")
+    solara.render(page._Body(session, False, lambda action: action(), 0), handle_error=False)
+    assert held == [True]
+
+
+def test_a_bad_value_for_run_b_leaves_both_runs_alone(session: Session) -> None:
+    assert session.set_compare(True, platform="video", setting="deposit_cap", value="0") is None
+    session.step(6)
+    runs, variant = list(session.runs), session.variant
+    message = session.set_compare(True, value="20k")
+    assert message is not None and message.startswith("side-by-side refused: run B: video deposit cap = 20k")
+    assert session.runs == runs and session.day == 6 and session.compare  # run A keeps its day
+    assert session.variant is variant and variant.value == "0"
+    assert session.set_compare(False) is None and len(session.runs) == 1
+    assert session.set_compare(True, setting="deposit_cap", value="oops") is not None
+    assert not session.compare and len(session.runs) == 1  # switching on with a bad value: still off
+
+
+def test_a_rebuild_frees_the_models_it_replaces(session: Session) -> None:
+    session.set_compare(True)
+    session.step(3)
+    charts.all_charts(session.runs)  # the charts' cache must not keep them either
+    old = [weakref.ref(run.model) for run in session.runs]
+    assert session.set("seed", 7) is None
+    charts.all_charts(session.runs)
+    gc.collect()
+    assert [ref() for ref in old] == [None, None]
+
+
+def test_a_rebuild_during_a_play_batch_ends_the_batch(session: Session) -> None:
+    """Reset lands between two days of a batch (the batch takes the lock a day at a time): the new
+    runs must stay at day 0. Here the rebuild happens inside day 3, on the play thread itself."""
+    session.play_batch(max_days=1)
+    model = session.runs[0].model
+    step = model.step
+
+    def step_then_reset() -> None:
+        step()
+        if model.t == first + 3:
+            session.rebuild()
+
+    first = model.t
+    model.step = step_then_reset  # type: ignore[method-assign]
+    assert session.play_batch(budget_s=60, max_days=20) == 3
+    assert session.day == 0 and session.speed == 0
+    stale = session.generation - 1  # the play thread started before the rebuild
+    assert session.play_batch(budget_s=60, max_days=2, generation=stale) == 0
+    assert session.day == 0
+
+
+@pytest.mark.parametrize(("control", "value", "text"), [("seed", 20240101, "20240101"), ("rate_cap", "0.24", "0.24")])
+def test_numeric_fields_show_values_that_can_be_typed_back(session: Session, control: str, value: object,
+                                                           text: str) -> None:
+    assert [as_text(v) for v in (1_000_000, 1e6, 20000.0, 1.5, 0.1, True)] == \
+        ["1000000", "1000000", "20000", "1.5", "0.1", "true"]
+    assert session.set(control, value) is None
+    assert controls.shown(session, control) == text
+    assert session.set(control, controls.shown(session, control)) is None and session.error is None
+    assert controls.shown(session, "deposit_cap", "video") == as_text(session.value("deposit_cap", "video"))
+
+
+def test_days_before_a_scenario_event_are_refused_in_the_controls_words() -> None:
+    s = Session(LIBRARY / "microlender_consolidation.yaml")
+    last = max(e.day for e in s.scenario.events)
+    before = s.runs[0].model
+    message = s.set("days", last - 60)
+    assert message == f"days: {last - 60} is before this scenario's event on day {last}; choose at least {last}"
+    assert s.runs[0].model is before
+    assert s.set("days", last) is None and s.scenario.days == last
+
+
+def test_no_consumers_is_refused(session: Session) -> None:
+    before = session.runs[0].model
+    message = session.set("consumers", 0)
+    assert message is not None and "at least 1 consumer" in message and message.startswith("number of consumers = 0")
+    assert session.runs[0].model is before

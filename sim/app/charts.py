@@ -7,6 +7,8 @@ both), so the difference a strategy makes is the gap between a line and its dash
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,7 +30,24 @@ K = 1000.0  # amounts are shown in thousands of (simulated) RMB
 Series = list[dict[str, Any]]
 
 
-_FRAMES: dict[tuple[int, int, str], Any] = {}
+_FRAMES: weakref.WeakKeyDictionary[Any, tuple[int, dict[str, Any]]] = weakref.WeakKeyDictionary()
+"""Per model (held weakly, so a replaced model is freed and a new one at the same address starts
+empty): its day and that day's tables, which the charts share. Tabs draw in their own threads."""
+_FRAMES_LOCK = threading.Lock()
+
+
+def _cached(m: Any, name: str, build: Callable[[], Any]) -> Any:
+    with _FRAMES_LOCK:
+        day, frames = _FRAMES.get(m, (None, {}))
+        if day != m.t:
+            frames = {}
+            _FRAMES[m] = (m.t, frames)
+        if name in frames:
+            return frames[name]
+    value = build()  # outside the lock: tabs do not wait for each other's tables
+    with _FRAMES_LOCK:
+        frames[name] = value
+    return value
 
 
 def _frame(run: Run, table: str) -> pd.DataFrame:
@@ -36,21 +55,16 @@ def _frame(run: Run, table: str) -> pd.DataFrame:
     m = run.model
     if not m.datacollector.model_vars.get("day"):
         return pd.DataFrame()
-    key = (id(m), m.t, table)
-    if key not in _FRAMES:
-        if len(_FRAMES) > 24:
-            _FRAMES.clear()
-        _FRAMES[key] = {"market": m.market_table, "platforms": m.platform_table, "lenders": m.lender_table}[table]()
-    return _FRAMES[key]
+    build = {"market": m.market_table, "platforms": m.platform_table, "lenders": m.lender_table}[table]
+    return _cached(m, table, build)
 
 
 def _groups(run: Run, table: str) -> dict[str, pd.DataFrame]:
     """A per-agent table split by name (cached with the table)."""
-    key = (id(run.model), run.model.t, table + "/by-name")
-    if key not in _FRAMES:
+    def split() -> dict[str, pd.DataFrame]:
         t = _frame(run, table)
-        _FRAMES[key] = {str(k): g for k, g in t.groupby("name", sort=False)} if len(t) else {}
-    return _FRAMES[key]
+        return {str(k): g for k, g in t.groupby("name", sort=False)} if len(t) else {}
+    return _cached(run.model, table + "/by-name", split)
 
 
 def _points(days: pd.Series, values: pd.Series) -> list[list[float]]:

@@ -21,6 +21,11 @@ NO_LENDER = "(none)"
 Apply = Callable[[Callable[[], str | None]], None]
 
 
+def shown(session: Session, control: str, platform: str | None = None) -> str:
+    """A control's value in force as its field shows it: exactly, so it can be typed back."""
+    return variant.as_text(session.value(control, platform))
+
+
 @solara.component
 def TextControl(label: str, now: Callable[[], str], submit: Callable[[str], None], css: str = "",
                 version: int = 0) -> None:
@@ -69,9 +74,9 @@ def PlatformControls(session: Session, apply: Apply, version: int = 0) -> None:
         solara.Switch(label="BNPL at checkout", value=bool(session.value("bnpl", platform)),
                       on_value=lambda v: put("bnpl", v))
         TextControl("Shop-loan cash-flow cover (x instalment, 0 = no test)",
-                    lambda: f"{session.value('cash_flow_cover', platform):g}", lambda v: put("cash_flow_cover", v),
+                    lambda: shown(session, "cash_flow_cover", platform), lambda v: put("cash_flow_cover", v),
                     "cash-flow-cover", version)
-        TextControl("Deposit cap (RMB)", lambda: f"{session.value('deposit_cap', platform):g}",
+        TextControl("Deposit cap (RMB)", lambda: shown(session, "deposit_cap", platform),
                     lambda v: put("deposit_cap", v), "deposit-cap", version)
         solara.Switch(label="Settlement sweep", value=bool(session.value("settlement_sweep", platform)),
                       on_value=lambda v: put("settlement_sweep", v))
@@ -85,7 +90,7 @@ def MarketControls(session: Session, apply: Apply, version: int = 0) -> None:
         return lambda v: apply(lambda: session.set(control, v))
 
     def field(label: str, control: str) -> None:
-        TextControl(label, lambda: f"{session.value(control):g}", put(control), control.replace("_", "-"), version)
+        TextControl(label, lambda: shown(session, control), put(control), control.replace("_", "-"), version)
 
     field("Rate cap (per year, e.g. 0.24)", "rate_cap")
     with solara.Row(gap="8px"):

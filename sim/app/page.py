@@ -49,11 +49,12 @@ def Page() -> None:
             return
         with session.play_threads_lock:  # "paused" is shown only once no play thread is left
             session.play_threads += 1
+        generation = session.generation  # the runs this thread plays: a rebuild (Reset, a control) ends it
         try:
             while not cancel.is_set():
-                _guard(session, lambda: (session.play_batch(), None)[1])
+                _guard(session, lambda: (session.play_batch(generation=generation), None)[1])
                 redraw()
-                if session.finished or session.error:
+                if session.finished or session.error or session.generation != generation:
                     set_playing(False)
                     return
                 cancel.wait(0.01)
@@ -82,15 +83,19 @@ def Page() -> None:
 
 @solara.component
 def _Body(session: Session, playing: bool, apply: Callable[[Callable[[], str | None]], None], version: int) -> None:
-    """Everything right of the controls; `version` only makes it redraw when the session changed."""
+    """Everything right of the controls; `version` only makes it redraw when the session changed.
+
+    Drawn under the session's lock: the play thread holds it one day at a time, so the views never
+    read a model halfway through a day (tables of unequal length, dicts changing size)."""
     try:
-        views.status(session, playing)
-        views.live_charts(session)
-        with solara.Columns([1, 1]):
-            with solara.Card(margin=0):
-                views.network_view(session)
-            with solara.Card("Follow one consumer", margin=0):
-                views.consumer(session, apply)
+        with session.lock:
+            views.status(session, playing)
+            views.live_charts(session)
+            with solara.Columns([1, 1]):
+                with solara.Card(margin=0):
+                    views.network_view(session)
+                with solara.Card("Follow one consumer", margin=0):
+                    views.consumer(session, apply)
     except Exception as exc:  # a drawing bug must not show a traceback
         log.exception("dashboard view failed")
         solara.Error(f"This view could not be drawn: {type(exc).__name__}: {exc}", classes=["app-message"])

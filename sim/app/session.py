@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import mesa
 import numpy as np
 
 from sim.app.variant import Variant, default_platform, default_values
@@ -62,6 +63,15 @@ def value_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _release(runs: list[Run]) -> None:
+    """Let replaced models be freed. Mesa 3.3 counts agent ids in a class-level dict keyed by model
+    (`Agent._ids`), which keeps every model ever built alive; Mesa 3.5 has no such dict."""
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, dict):
+        for run in runs:
+            ids.pop(run.model, None)
+
+
 @dataclass
 class Run:
     """One model of the session and the recorded days of the consumer it follows."""
@@ -88,6 +98,7 @@ class Session:
         self.follow_id = 0
         self.error: str | None = None
         self.runs: list[Run] = []
+        self.generation = 0  # bumped by every rebuild: a play batch started on older runs stops
         self.speed = 0.0  # simulated days per second over the last play batch
         self.play_threads = 0  # running play threads: after Pause, one still finishes its batch
         self.play_threads_lock = threading.Lock()
@@ -129,32 +140,61 @@ class Session:
         settings = {**self.settings, key: value_text(value)}
         with self.lock:
             self.labels[key] = f"{platform} {LABELS[control]}" if platform else LABELS[control]
+            refused = self._refuse_in_app(control, settings[key])
+            if refused:
+                return self._fail(refused)
             try:
                 scenario = self._load(settings)
             except (ScenarioError, ValueError) as exc:
                 return self._fail(str(exc))
+            if control == "consumers" and scenario.consumers.count < 1:
+                # the schema allows 0 (a market of shops only), but the dashboard has nobody to follow
+                return self._fail(f"{LABELS[control]} = {settings[key]}: the dashboard needs at least 1 consumer")
             self.settings, self.scenario = settings, scenario
             return self.rebuild()
+
+    def _refuse_in_app(self, control: str, text: str) -> str | None:
+        """Refusals worded for the control rather than the scenario file."""
+        if control != "days" or not self.scenario.events:
+            return None
+        try:
+            days = int(text)
+        except ValueError:
+            return None  # the schema's own message names the bad value
+        last = max(e.day for e in self.scenario.events)
+        if days < last:
+            # the schema refuses an event after the last day (it would silently never happen)
+            return f"days: {days} is before this scenario's event on day {last}; choose at least {last}"
+        return None
 
     def set_compare(self, on: bool, platform: str | None = None, setting: str | None = None,
                     value: str | None = None) -> str | None:
         """Side-by-side mode (see `sim.app.variant`). Without a value, B takes a valid one that differs from A's."""
         with self.lock:
-            self.compare = bool(on)
             v = self.variant
-            v.platform = platform or v.platform or default_platform(self.scenario)
-            v.setting = setting or v.setting
+            new = Variant(platform or v.platform or default_platform(self.scenario), setting or v.setting, v.value)
             if value is not None:
-                v.value = value_text(value)
-            elif self.compare:
-                v.value = self._first_valid(default_values(self.scenario, v.platform, v.setting))
+                new.value = value_text(value)
+            elif on:
+                new.value = self._first_valid(new, default_values(self.scenario, new.platform, new.setting))
+            if on:
+                # B first: a value B cannot take (a typo in "to") changes nothing, and run A keeps its day
+                try:
+                    self._scenario_b(new)
+                except (ScenarioError, ValueError) as exc:
+                    return self._fail(f"side-by-side refused: {exc}")
+            self.compare, self.variant = bool(on), new
             return self.rebuild()
 
-    def _first_valid(self, values: list[str]) -> str:
+    def _scenario_b(self, variant: Variant) -> Scenario:
+        overrides = variant.overrides(self.scenario)
+        return load(self.path, [*self.overrides(), *overrides],
+                    {o: f"run B: {variant.describe()}" for o in overrides}).scenario
+
+    def _first_valid(self, variant: Variant, values: list[str]) -> str:
         for value in values:
             try:
-                load(self.path, [*self.overrides(), *Variant(self.variant.platform, self.variant.setting,
-                                                               value).overrides(self.scenario)])
+                self._scenario_b(Variant(variant.platform, variant.setting, value))
                 return value
             except (ScenarioError, ValueError):
                 continue
@@ -182,23 +222,21 @@ class Session:
         """Build the model(s) afresh from the scenario in force (the reset button)."""
         with self.lock:
             self.error = None
+            message = None
             runs = [Run("A", MarketModel(self.scenario, rng=self.scenario.seed))]
             if self.compare:
                 try:
-                    variant = self.variant.overrides(self.scenario)
-                    scenario_b = load(self.path, [*self.overrides(), *variant],
-                                      {o: f"run B: {self.variant.describe()}" for o in variant}).scenario
-                except (ScenarioError, ValueError) as exc:
+                    runs.append(Run("B", MarketModel(self._scenario_b(self.variant), rng=self.scenario.seed)))
+                except (ScenarioError, ValueError) as exc:  # a change to A that B cannot take
                     self.compare = False
-                    self.runs = runs
-                    self.follow_id = min(self.follow_id, max(runs[0].model.consumers.n - 1, 0))
-                    return self._fail(f"side-by-side refused: {exc}")
-                runs.append(Run("B", MarketModel(scenario_b, rng=self.scenario.seed)))
+                    message = self._fail(f"side-by-side refused: {exc}")
+            _release(self.runs)
             self.runs = runs
+            self.generation += 1
             self.follow_id = min(self.follow_id, max(runs[0].model.consumers.n - 1, 0))
             self.speed = 0.0
             self._last_batch = None
-            return None
+            return message
 
     @property
     def day(self) -> int:
@@ -222,27 +260,40 @@ class Session:
                 done += 1
         return done
 
-    def play_batch(self, budget_s: float = 0.25, max_days: int = 60) -> int:
+    def play_batch(self, budget_s: float = 0.25, max_days: int = 60, generation: int | None = None) -> int:
         """Step for about `budget_s` seconds (at least one day) and update `speed`.
+
+        The lock is taken one day at a time (so controls and drawing get in between), hence a rebuild
+        can land mid-batch: the batch then stops, and does not play the new runs. With `generation`
+        (a play thread's), a batch on runs rebuilt since does nothing.
 
         `speed` is days over the wall time since the previous batch ended, so it includes drawing
         the page in between: the rate students see. The unrecorded burn-in is not counted."""
         with self.lock:
+            generation = self.generation if generation is None else generation
+            if generation != self.generation:
+                return 0
             for run in self.runs:
                 if run.model.t < run.model.scenario.burn_in_days:
                     run.model.burn_in()
                     self._last_batch = None
         started = time.perf_counter()
         done = 0
-        while done < max_days and not self.finished:
-            done += self.step(1)
+        while done < max_days:
+            with self.lock:
+                if generation != self.generation or self.finished:
+                    break
+                done += self.step(1)
             if time.perf_counter() - started >= budget_s:
                 break
-        now = time.perf_counter()
-        since = self._last_batch if self._last_batch is not None and now - self._last_batch < 5.0 else started
-        if done and now > since:
-            self.speed = done / (now - since)
-        self._last_batch = now
+        with self.lock:
+            if generation != self.generation:
+                return done  # rebuilt: the new runs' speed starts afresh
+            now = time.perf_counter()
+            since = self._last_batch if self._last_batch is not None and now - self._last_batch < 5.0 else started
+            if done and now > since:
+                self.speed = done / (now - since)
+            self._last_batch = now
         return done
 
     # --- the followed consumer ------------------------------------------------------------------
@@ -251,6 +302,8 @@ class Session:
         """Follow another consumer from today on; a message if the id is out of range."""
         with self.lock:
             n = self.runs[0].model.consumers.n
+            if n == 0:
+                return self._fail("this market has no consumers to follow")
             if not 0 <= consumer < n:
                 return self._fail(f"consumer id: {consumer} is out of range; allowed: 0 to {n - 1}")
             self.follow_id = int(consumer)

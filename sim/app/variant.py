@@ -53,9 +53,13 @@ def current(platform: PlatformParams, setting: str) -> Any:
 
 
 def as_text(value: Any) -> str:
+    """A value as typed in a field, exactly: `:g` would show seed 20240101 as 2.02401e+07, which the
+    field then refuses (a seed is a whole number). Whole floats without a decimal point, others by repr."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    return str(value)
 
 
 def default_platform(scenario: Scenario) -> str:
