@@ -40,6 +40,22 @@ def wait_for_progress(proc: subprocess.Popen[bytes], timeout: float = 180.0) -> 
     return seen
 
 
+def reap(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the child if it is still running (a failed test must not leave it behind)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def signal_and_collect(proc: subprocess.Popen[bytes], sig: int) -> tuple[bytes, bytes]:
+    """Send `sig` to the child and return its stdout and the rest of its stderr once it has exited."""
+    try:
+        proc.send_signal(sig)
+        return proc.communicate(timeout=120)
+    finally:
+        reap(proc)
+
+
 def test_sigint_during_a_run_exits_130_and_leaves_no_folder(tmp_path: Path) -> None:
     out = tmp_path / "runs" / "interrupted"
     proc = subprocess.Popen(
@@ -49,12 +65,10 @@ def test_sigint_during_a_run_exits_130_and_leaves_no_folder(tmp_path: Path) -> N
     )
     try:
         before = wait_for_progress(proc)
-        proc.send_signal(signal.SIGINT)
-        stdout, rest = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    except BaseException:
+        reap(proc)
+        raise
+    stdout, rest = signal_and_collect(proc, signal.SIGINT)
     err = (before + rest).decode("utf-8", "replace")
     assert proc.returncode == 130, err[-2000:]
     assert "interrupted: nothing written" in err and "Traceback" not in err
@@ -87,12 +101,10 @@ def test_sigterm_while_writing_a_run_exits_143_and_leaves_nothing(tmp_path: Path
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"no partial folder (exit {proc.poll()})")
             time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
-        stdout, err_bytes = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    except BaseException:
+        reap(proc)
+        raise
+    stdout, err_bytes = signal_and_collect(proc, signal.SIGTERM)
     err = err_bytes.decode("utf-8", "replace")
     assert proc.returncode == 143, err[-2000:]
     assert err == "terminated: nothing written\n" and stdout == b""
