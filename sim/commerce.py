@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.binomial import binomial
 from sim.finance.credit import MIN_LOAN, MIN_NEED
 from sim.finance.loans import BNPL
 from sim.uniques import unique
@@ -37,14 +38,14 @@ def visit(model: MarketModel, t: int) -> list[np.ndarray]:
     c = model.consumers
     # Counts first: their draws do not depend on how many consumers are short of cash.
     for p in model.platform_list:
-        p.visits_today = int(rng.binomial(len(p.users), p.mean_visit_probability)) if len(p.users) else 0
+        p.visits_today = binomial(rng, len(p.users), p.mean_visit_probability) if len(p.users) else 0
         revenue = p.visits_today * p.params.other_revenue_per_visit
         if revenue:
             model.ledger.transfer("other_revenue", model.accounts["outside"], model.accounts["platform"], revenue,
                                   None, p.index)
             p.book_revenue("other", revenue)
     n_any, p_any = model.audience
-    model.today["active_consumers"] += int(rng.binomial(n_any, p_any)) if n_any else 0
+    model.today["active_consumers"] += binomial(rng, n_any, p_any) if n_any else 0
     # Consumers short of cash decide once a day whether to look for a loan, then visit as usual.
     needy = (c.need[: c.n] >= MIN_NEED).nonzero()[0]
     seekers = needy[rng.random(len(needy)) < model.scenario.consumers.cash_loan_appetite]
@@ -59,7 +60,7 @@ def draw_buyers(p: Platform, rate: float, rng: np.random.Generator) -> np.ndarra
     top = p.top_visit_probability * rate
     if top <= 0 or len(p.users) == 0:
         return np.empty(0, dtype=np.int64)
-    k = rng.binomial(len(p.users), min(top, 1.0))
+    k = binomial(rng, len(p.users), min(top, 1.0))
     cand = rng.integers(0, len(p.users), size=k)
     keep = rng.random(k, dtype=np.float32) < p.relative_visit_probability[cand]
     return unique(p.users[cand[keep]])

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.binomial import binomial
 from sim.uniques import unique
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def shocks(model: MarketModel, t: int) -> None:
     if c.n == 0 or p.shock_rate == 0:
         return
     top = min(p.shock_rate * SHOCK_WEIGHT_CAP, 1.0)
-    k = rng.binomial(c.n, top)
+    k = binomial(rng, c.n, top)
     cand = unique(rng.integers(0, c.n, size=k))
     hit = cand[rng.random(len(cand)) * SHOCK_WEIGHT_CAP < c.shock_weight[cand]]
     if len(hit) == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import mesa
@@ -138,10 +139,10 @@ def compute(model: MarketModel, day: int) -> dict[str, float]:
         "restructurer_signups": int(today["restructurer_signups"]),
         "restructurer_fees": today["restructurer_fees"],
         "complaints": today["complaints"],
-        "platform_revenue": sum(p.total_revenue(today=True) for p in model.platform_list),
-        "platform_finance_revenue": sum(p.finance_revenue(today=True) for p in model.platform_list),
+        "platform_revenue": math.fsum(p.total_revenue(today=True) for p in model.platform_list),
+        "platform_finance_revenue": math.fsum(p.finance_revenue(today=True) for p in model.platform_list),
         "active_lenders": sum(1 for lend in model.lender_list if lend.active and lend.licensed),
-        "lender_equity": sum(lend.equity for lend in model.lender_list),
+        "lender_equity": math.fsum(lend.equity for lend in model.lender_list),
         "active_merchants": int(np.count_nonzero(active_shops)),
         "merchant_entries": int(today["merchant_entries"]),
         "merchant_exits": int(today["merchant_exits"]),

@@ -267,18 +267,18 @@ def measure(model: Any, start: Snapshot) -> dict[str, float]:
         out[f"reach_{months}m_hits"], out[f"reach_{months}m_spells"] = float(hits), float(spells)
     # NPL sales, as the pilot reports them: price per unit of unpaid principal transferred (what was
     # recovered before the sale is not transferred), over the recorded days.
-    sold_principal = sum(lend.totals["npl_principal_sold"] - start.lender_totals[lend.name]["npl_principal_sold"]
+    sold_principal = math.fsum(lend.totals["npl_principal_sold"] - start.lender_totals[lend.name]["npl_principal_sold"]
                          for lend in model.lender_list)
-    proceeds = sum(lend.totals["npl_proceeds"] - start.lender_totals[lend.name]["npl_proceeds"]
+    proceeds = math.fsum(lend.totals["npl_proceeds"] - start.lender_totals[lend.name]["npl_proceeds"]
                    for lend in model.lender_list)
     out["npl_recovery"] = proceeds / sold_principal if sold_principal > 0 else math.nan
     # Online micro-loan licensees as one sector, as the Guangzhou figures are (platform-owned lenders included).
     micro = [lend for lend in model.lender_list if lend.kind in MICRO_KINDS and (lend.licensed or lend.book > 0)]
     names = {lend.name for lend in micro}
     mean_book = float(lends[lends["name"].isin(names)].groupby("day")["book"].sum().mean()) if len(lends) else 0.0
-    lent = sum(lend.totals["originated"] - start.lender_totals[lend.name]["originated"] for lend in micro)
-    interest = sum(lend.totals["interest"] - start.lender_totals[lend.name]["interest"] for lend in micro)
-    profit = sum(lend.equity - start.equity[lend.name] for lend in micro)
+    lent = math.fsum(lend.totals["originated"] - start.lender_totals[lend.name]["originated"] for lend in micro)
+    interest = math.fsum(lend.totals["interest"] - start.lender_totals[lend.name]["interest"] for lend in micro)
+    profit = math.fsum(lend.equity - start.equity[lend.name] for lend in micro)
     out["micro_turnover"] = lent / mean_book / years if mean_book > 0 else math.nan
     out["micro_yield"] = interest / mean_book / years if mean_book > 0 else math.nan
     out["micro_net_margin"] = profit / interest if interest > 0 else math.nan
@@ -413,7 +413,7 @@ def overdispersion(pairs: list[tuple[float, float]]) -> float:
     if len(pairs) < 2 or trials <= 0 or hits in (0, trials):
         return 1.0
     p = hits / trials
-    chi2 = sum((h - n * p) ** 2 / (n * p * (1 - p)) for h, n in pairs)
+    chi2 = math.fsum((h - n * p) ** 2 / (n * p * (1 - p)) for h, n in pairs)
     return max(chi2 / (len(pairs) - 1), 1.0)
 
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from sim import MarketModel
 from tests.conftest import run_small, small_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_same_seed_gives_identical_tables() -> None:
@@ -47,3 +56,46 @@ def test_common_random_numbers_across_strategies() -> None:
         assert np.array_equal(getattr(a.consumers, column), getattr(b.consumers, column))
     a.run(), b.run()
     assert a.market_table()["shocks"].tolist() == b.market_table()["shocks"].tolist()
+
+
+def _other_project_interpreters() -> list[Path]:
+    """Interpreters of the project's other virtualenvs (`make test` makes `.venv`; CI adds `.venv312` with
+    Python 3.12 and the newest Mesa and NumPy), not the one running these tests."""
+    here = Path(sys.prefix).resolve()
+    return [venv / "bin" / "python" for venv in sorted(ROOT.glob(".venv*"))
+            if venv.resolve() != here and (venv / "bin" / "python").exists()]
+
+
+# A run long enough to reach a binomial draw that NumPy 2.4 and 2.5 make differently (found by search).
+CROSS_CHECK_RUN = ("closed_loop", 1)
+HASH_ONE_RUN = """
+import json, platform, sys
+import mesa, numpy
+from benchmarks.identity_check import _scenarios, run_hashes
+name, seed = sys.argv[1], int(sys.argv[2])
+versions = f"Python {platform.python_version()}, NumPy {numpy.__version__}, Mesa {mesa.__version__}"
+print(json.dumps({"versions": versions, "hashes": run_hashes(name, _scenarios()[name], seed)}))
+"""
+
+
+def test_same_outputs_on_the_other_supported_interpreter() -> None:
+    """The same scenario and seed give byte-identical tables and summary on Python 3.11 with NumPy 2.4 and
+    Mesa 3.3 as on Python 3.12 with NumPy 2.5 and Mesa 3.5 (float sums are exactly rounded with `fsum`,
+    whose result, unlike built-in `sum`'s since 3.12, does not depend on the Python version; binomial
+    draws come from `sim.binomial`, not from NumPy's sampler, which 2.5 changed)."""
+    others = _other_project_interpreters()
+    if not others:
+        pytest.skip("no other project virtualenv (.venv*) to compare with")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    expected = {}
+    for python in others:
+        done = subprocess.run([str(python), "-c", HASH_ONE_RUN, *map(str, CROSS_CHECK_RUN)], capture_output=True,
+                              text=True, cwd=ROOT, env=env, timeout=300, check=False)
+        assert done.returncode == 0, f"{python} could not run the model:\n{done.stderr[-2000:]}"
+        theirs = json.loads(done.stdout.strip().splitlines()[-1])
+        if not expected:
+            from benchmarks.identity_check import _scenarios, run_hashes
+
+            name, seed = CROSS_CHECK_RUN
+            expected = run_hashes(name, _scenarios()[name], seed)
+        assert theirs["hashes"] == expected, f"outputs differ from those of {python} ({theirs['versions']})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import mesa
@@ -154,11 +155,11 @@ class Platform(mesa.Agent):
 
     def finance_revenue(self, today: bool = False) -> float:
         rev = self.revenue_today if today else self.revenue
-        return sum(rev[k] for k in FINANCE_SOURCES)
+        return math.fsum(rev[k] for k in FINANCE_SOURCES)
 
     def total_revenue(self, today: bool = False) -> float:
         rev = self.revenue_today if today else self.revenue
-        return sum(rev.values())
+        return math.fsum(rev.values())
 
     def new_day(self) -> None:
         for k in self.revenue_today:

@@ -6,6 +6,7 @@ outside world (income, costs, funding, NPL buyers). The sum of all balances neve
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -116,7 +117,7 @@ class Ledger:
         return total
 
     def total_money(self) -> float:
-        return sum(account.total() for account in self.accounts.values())
+        return math.fsum(account.total() for account in self.accounts.values())
 
     def gross_money(self) -> float:
         """Sum of absolute balances: the scale against which rounding is judged."""
