@@ -127,11 +127,17 @@ class Fit:
     seconds: float = 0.0
 
 
-def loss_of(figures: dict[str, float], targets: list[Target]) -> float:
-    """Weighted sum of squared relative errors (absolute where the target is 0); NaN counts as a miss of 1."""
+def _number(value: float | None) -> float:
+    """A figure as a float; an undefined one (None, as a run summary writes an undefined ratio) is NaN."""
+    return math.nan if value is None else float(value)
+
+
+def loss_of(figures: dict[str, float | None], targets: list[Target]) -> float:
+    """Weighted sum of squared relative errors (absolute where the target is 0); an undefined figure (NaN or
+    None) counts as a miss of 1."""
     total = 0.0
     for t in targets:
-        got = figures.get(t.name, math.nan)
+        got = _number(figures.get(t.name))
         scale = abs(t.value) if t.value else 1.0
         err = (got - t.value) / scale if np.isfinite(got) else 1.0
         total += t.weight * err * err
@@ -146,8 +152,8 @@ def simulate(scenario_path: str, values: dict[str, float], seeds: list[int], con
     overrides = [*(extra or []), *(f"{k}={v:.10g}" for ks, v in values.items() for k in ks.split(","))]
     runs = measure_seeds(scenario_path, overrides, seeds, consumers, workers)
     keys = runs[0].keys()
-    out = {k: float(np.nanmean([r[k] for r in runs])) if any(np.isfinite(r[k]) for r in runs) else math.nan
-           for k in keys}
+    out = {k: float(np.nanmean([_number(r[k]) for r in runs])) if any(np.isfinite(_number(r[k])) for r in runs)
+           else math.nan for k in keys}
     return {**out, **pool_rare_shares(runs)}
 
 

@@ -3,6 +3,11 @@
 A platform's finance share is compared only when every scenario has that platform: a scenario without it
 has no such share (not 0, which would read as "no finance revenue"). Shares left out are named under the
 printed table and in manifest.json (`left_out`).
+
+A ratio undefined in a run (None in its summary: e.g. `recovery_rate` with nothing written off) is an empty
+cell in runs.csv, never a 0: means and intervals are over the seeds that define it, paired differences over
+the seeds where both scenarios do, and the count left out is in comparison.csv (`undefined`, `note`), in
+manifest.json (`undefined`) and under the printed table.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.results import KPI_LABELS, atomic_folder, summarize
+from sim.results import KPI_LABELS, NOT_AVAILABLE, UNDEFINED_WHEN, atomic_folder, summarize, undefined_reason
 from sim.scenario_files import Resolved
 
 # two-sided 95% Student t quantiles by degrees of freedom (1..30); 1.96 beyond
@@ -29,7 +34,10 @@ def t95(n: int) -> float:
 
 
 def interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95% interval of the mean (the interval collapses to the mean for one value)."""
+    """Mean and 95% interval of the mean (the interval collapses to the mean for one value; NaN for none:
+    callers leave undefined values out first and say so)."""
+    if len(values) == 0:
+        return math.nan, math.nan, math.nan
     mean = float(np.mean(values))
     if len(values) < 2:
         return mean, mean, mean
@@ -55,8 +63,8 @@ def _labels(resolved: list[Resolved]) -> list[str]:
 
 
 def run_all(resolved: list[Resolved], seeds: int, *, quiet: bool) -> pd.DataFrame:
-    """One row per (scenario, seed) with the KPIs; seed k is the same for every scenario. Finance shares
-    only of the platforms every scenario has (see `shared_platforms`)."""
+    """One row per (scenario, seed) with the KPIs (NaN where a ratio is undefined in that run); seed k is the same
+    for every scenario. Finance shares only of the platforms every scenario has (see `shared_platforms`)."""
     from tqdm import tqdm
 
     from sim import MarketModel
@@ -72,7 +80,12 @@ def run_all(resolved: list[Resolved], seeds: int, *, quiet: bool) -> pd.DataFram
                 shares = {f"finance_share_{k}": summary["platform_finance_revenue_share"][k] for k in shared}
                 rows.append({"scenario": s.name, "seed": seed, **{k: summary[k] for k in KPIS}, **shares})
                 bar.update()
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    # an undefined ratio (None) becomes NaN explicitly, also in a column that is None in every run (object
+    # dtype); counts keep their integer type
+    ratios = [c for c in frame if c in UNDEFINED_WHEN or str(c).startswith("finance_share_")]
+    frame[ratios] = frame[ratios].astype(float)
+    return frame
 
 
 def kpis_of(frame: pd.DataFrame) -> list[str]:
@@ -86,41 +99,83 @@ def label(kpi: str) -> str:
 
 
 def table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per scenario and KPI: mean and 95% interval; per KPI: paired difference from the first scenario."""
+    """Per scenario and KPI: mean and 95% interval over the seeds where the KPI is defined (`n`; `undefined`
+    seeds left out); per KPI: paired difference from the first scenario over the seeds both define (`n_paired`).
+    `note` says what was left out; a KPI undefined for every seed has empty figures and says so."""
     names = list(dict.fromkeys(runs["scenario"]))
     ref = runs[runs["scenario"] == names[0]].set_index("seed")
     rows = []
     for name in names:
         mine = runs[runs["scenario"] == name].set_index("seed")
         for kpi in kpis_of(runs):
-            mean, lo, hi = interval(mine[kpi].to_numpy(dtype=float))
-            diff = (mine[kpi] - ref[kpi]).to_numpy(dtype=float)
+            values = mine[kpi].astype(float)
+            defined = values[np.isfinite(values)].to_numpy()
+            mean, lo, hi = interval(defined)
+            paired = (values - ref[kpi].astype(float)).dropna()  # NaN where either run leaves the ratio undefined
+            diff = paired.to_numpy(dtype=float)
             d, dlo, dhi = interval(diff)
-            rows.append({"scenario": name, "kpi": kpi, "mean": mean, "ci_low": lo, "ci_high": hi,
+            rows.append({"scenario": name, "kpi": kpi, "n": len(defined), "undefined": len(values) - len(defined),
+                         "mean": mean, "ci_low": lo, "ci_high": hi, "n_paired": len(diff),
                          "diff": d, "diff_low": dlo, "diff_high": dhi,
                          # one seed gives no interval, so no difference can be called significant
-                         "significant": bool(name != names[0] and len(diff) > 1 and (dlo > 0 or dhi < 0))})
+                         "significant": bool(name != names[0] and len(diff) > 1 and (dlo > 0 or dhi < 0)),
+                         "note": _note(kpi, len(values), len(defined), len(diff), name == names[0])})
     return pd.DataFrame(rows)
 
 
+def _note(kpi: str, seeds: int, defined: int, paired: int, first: bool) -> str:
+    """Why a comparison row leaves seeds out or is empty ('' when every seed counts)."""
+    if defined == seeds:
+        return "" if first or paired == seeds else (
+            f"difference over the {paired} of {seeds} seeds the first scenario defines" if paired else
+            "no difference: undefined for every seed of the first scenario")
+    why = undefined_reason(kpi)
+    if not defined:
+        return f"undefined for every seed ({why}): no mean, no difference"
+    note = f"undefined for {seeds - defined} of {seeds} seeds ({why}): mean over the other {defined}"
+    if first:
+        return note
+    if not paired:
+        return note + "; no difference: no seed where both scenarios define it"
+    return note + f"; difference over the {paired} seed{'s' if paired > 1 else ''} both scenarios define"
+
+
+def _cell(kpi: str, row: pd.Series) -> str:
+    if not row["n"]:
+        return f"{NOT_AVAILABLE} (every seed)"
+    mark = "*" if row["significant"] else " "
+    text = f"{_fmt(kpi, row['mean'])} [{_fmt(kpi, row['ci_low'])}, {_fmt(kpi, row['ci_high'])}]{mark}"
+    return text + (f" ({row['undefined']} {NOT_AVAILABLE})" if row["undefined"] else "")
+
+
 def text_table(summary: pd.DataFrame) -> str:
-    """KPIs down, scenarios across: mean [95% interval], with * where the difference from the first is real."""
+    """KPIs down, scenarios across: mean [95% interval], with * where the difference from the first is real;
+    "(k n/a)" where k seeds leave the KPI undefined, explained under the table."""
     names = list(dict.fromkeys(summary["scenario"]))
-    width = max(30, *(len(n) + 2 for n in names))
+    cells = {(kpi, name): _cell(kpi, summary[(summary["scenario"] == name) & (summary["kpi"] == kpi)].iloc[0])
+             for kpi in kpis_of(summary) for name in names}
+    width = max(30, *(len(n) + 2 for n in names), *(len(c) + 2 for c in cells.values()))
     lines = [f"{'KPI':<26}" + "".join(f"{n:>{width}}" for n in names)]
     for kpi in kpis_of(summary):
-        cells = []
-        for name in names:
-            row = summary[(summary["scenario"] == name) & (summary["kpi"] == kpi)].iloc[0]
-            mark = "*" if row["significant"] else " "
-            cells.append(f"{_fmt(kpi, row['mean'])} [{_fmt(kpi, row['ci_low'])}, {_fmt(kpi, row['ci_high'])}]{mark}")
-        lines.append(f"{label(kpi):<26}" + "".join(f"{c:>{width}}" for c in cells))
+        lines.append(f"{label(kpi):<26}" + "".join(f"{cells[kpi, name]:>{width}}" for name in names))
     lines.append(f"* the paired difference from {names[0]} over the same seeds excludes 0 (95%)")
-    return "\n".join(lines)
+    return "\n".join([*lines, *undefined_notes(summary)])
 
 
-SHARES = ("bnpl_uptake", "charge_off_rate", "dpd90p_share_end", "recovery_rate", "reachable_share_6m",
-          "reachable_share_12m")
+def undefined_notes(summary: pd.DataFrame) -> list[str]:
+    """One line per KPI that some runs leave undefined: for how many seeds of which scenario, and why."""
+    notes = []
+    for kpi in kpis_of(summary):
+        part = summary[(summary["kpi"] == kpi) & (summary["undefined"] > 0)]
+        if len(part):
+            where = ", ".join(f"{r['undefined']} of {r['n'] + r['undefined']} seeds of {r['scenario']}"
+                              for _, r in part.iterrows())
+            notes.append(f"{NOT_AVAILABLE}: {label(kpi)} undefined ({undefined_reason(kpi)}) for {where}; left out "
+                         "of means and intervals (empty in runs.csv), differences over seeds both scenarios define")
+    return notes
+
+
+SHARES = tuple(UNDEFINED_WHEN)
 
 
 def _fmt(kpi: str, v: float) -> str:
@@ -143,17 +198,35 @@ def figure(summary: pd.DataFrame, path: Path) -> None:
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), constrained_layout=True)
     for ax, kpi in zip(axes.flat, kpis, strict=False):
         part = summary[summary["kpi"] == kpi].set_index("scenario").loc[names]
-        err = np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
+        # a scenario where the KPI is undefined for every seed gets no bar but an "n/a" label
+        mean = part["mean"].fillna(0.0)
+        err = np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])  # NaN: no error bar
         colors = ["tab:gray", *["tab:red" if s else "tab:blue" for s in part["significant"].iloc[1:]]]
-        ax.bar(range(len(names)), part["mean"], yerr=err, capsize=4, color=colors)
+        ax.bar(range(len(names)), mean, yerr=err, capsize=4, color=colors)
+        for i, n in enumerate(part["n"]):
+            if not n:
+                ax.text(i, 0, NOT_AVAILABLE, ha="center", va="bottom", fontsize=8)
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
-        ax.set_title(label(kpi), fontsize=10)
+        left_out = int(part["undefined"].sum())
+        title = label(kpi) if not left_out else (f"{label(kpi)}\n{left_out} of {left_out + int(part['n'].sum())} "
+                                                 f"runs {NOT_AVAILABLE}: {undefined_reason(kpi)}")
+        ax.set_title(title, fontsize=10 if not left_out else 8)
         ax.grid(alpha=0.3, axis="y")
     for ax in list(axes.flat)[len(kpis):]:
         ax.axis("off")
     fig.suptitle("Scenario comparison: means and 95% intervals over common seeds (red: differs from the first)")
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def undefined_seeds(runs: pd.DataFrame) -> dict[str, dict[str, list[int]]]:
+    """KPI -> scenario -> the seeds whose run leaves it undefined (empty cells in runs.csv); only KPIs with any."""
+    out: dict[str, dict[str, list[int]]] = {}
+    for kpi in kpis_of(runs):
+        missing = runs[runs[kpi].isna()]
+        if len(missing):
+            out[kpi] = {str(k): [int(x) for x in g["seed"]] for k, g in missing.groupby("scenario", sort=False)}
+    return out
 
 
 def compare(resolved: list[Resolved], seeds: int, target: Path, *, quiet: bool = False) -> str:
@@ -165,7 +238,8 @@ def compare(resolved: list[Resolved], seeds: int, target: Path, *, quiet: bool =
         runs.to_csv(tmp / "runs.csv", index=False)
         summary.to_csv(tmp / "comparison.csv", index=False)
         meta: dict[str, Any] = {"scenarios": [r.files[-1] for r in resolved], "seeds": list(range(1, seeds + 1)),
-                                "overrides": resolved[0].overrides, "left_out": left_out}
+                                "overrides": resolved[0].overrides, "left_out": left_out,
+                                "undefined": undefined_seeds(runs)}
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         figure(summary, tmp / "comparison.png")
     notes = [f"{label(kpi)}: left out (no such platform in {', '.join(lacking)})" for kpi, lacking in left_out.items()]

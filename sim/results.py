@@ -10,6 +10,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -43,19 +44,45 @@ KPI_LABELS = {
 }
 
 
+# The reported ratios: None (JSON null) when there is nothing to divide by, and why, in words for tables and notes.
+UNDEFINED_WHEN = {
+    "bnpl_uptake": "no orders",
+    "charge_off_rate": "nothing lent",
+    "dpd90p_share_end": "no principal outstanding on the last day",
+    "recovery_rate": "nothing written off",
+    "reachable_share_6m": "no borrower reached 6 months overdue",
+    "reachable_share_12m": "no borrower reached 12 months overdue",
+}
+FINANCE_SHARE_UNDEFINED_WHEN = "no platform revenue"
+NOT_AVAILABLE = "n/a"
+
+
 def ratio(num: float, den: float) -> float:
-    """num / den, or 0.0 when the denominator is zero (never NaN)."""
+    """num / den, or 0.0 when the denominator is zero (never NaN). Not for reported KPIs: see `defined_ratio`."""
     return float(num) / float(den) if den else 0.0
 
 
+def defined_ratio(num: float, den: float) -> float | None:
+    """num / den, or None when the denominator is zero: a reported ratio with nothing to divide by is undefined
+    (a 0 would read as "nothing recovered" or "perfect credit")."""
+    return float(num) / float(den) if den else None
+
+
+def undefined_reason(kpi: str) -> str:
+    """Why a ratio KPI can be undefined (`finance_share_<platform>` included), for notes under tables."""
+    return FINANCE_SHARE_UNDEFINED_WHEN if kpi.startswith("finance_share_") else UNDEFINED_WHEN.get(kpi, "undefined")
+
+
 def summarize(model: MarketModel) -> dict[str, Any]:
-    """The run's headline figures (see docs/outputs.md)."""
+    """The run's headline figures (see docs/outputs.md); a ratio with a zero denominator is None."""
     m = model.market_table()
     s = model.scenario
     total = m.sum(numeric_only=True) if len(m) else pd.Series(dtype=float)
     get = lambda col: float(total.get(col, 0.0))  # noqa: E731
     written_off = get("charged_off_principal")
     last = m.iloc[-1] if len(m) else {}
+    # the day's share is 0 in the market table when nothing is outstanding; as a headline it is undefined
+    dpd90p_end = float(last["dpd90p_share"]) if len(m) and last["outstanding_principal"] > 0 else None
     out: dict[str, Any] = {
         "scenario": s.name,
         "seed": int(model.seed) if isinstance(model.seed, int) else int(s.seed),
@@ -67,28 +94,28 @@ def summarize(model: MarketModel) -> dict[str, Any]:
         "restructurers": len(model.restructurer_list),
         "gmv": get("gmv"),
         "orders": int(get("orders")),
-        "bnpl_uptake": ratio(get("bnpl_orders"), get("orders")),
+        "bnpl_uptake": defined_ratio(get("bnpl_orders"), get("orders")),
         "loans_originated": int(get("loans_originated")),
         "amount_originated": get("amount_originated"),
-        "charge_off_rate": ratio(written_off, get("amount_originated")),
-        "dpd90p_share_end": float(last.get("dpd90p_share", 0.0)) if len(m) else 0.0,
-        "recovery_rate": ratio(get("recoveries"), written_off),
+        "charge_off_rate": defined_ratio(written_off, get("amount_originated")),
+        "dpd90p_share_end": dpd90p_end,
+        "recovery_rate": defined_ratio(get("recoveries"), written_off),
         "restructurer_clients": int(last.get("restructurer_clients", 0)) if len(m) else 0,
         "restructurer_fees": get("restructurer_fees"),
         "lender_exits": _lender_exits(model),
         "platform_finance_revenue_share": _finance_shares(model),
-        "reachable_share_6m": float(model.collections.reachable_share(180)),
-        "reachable_share_12m": float(model.collections.reachable_share(360)),
+        "reachable_share_6m": model.collections.reachable_share(180),
+        "reachable_share_12m": model.collections.reachable_share(360),
     }
     return _finite(out)
 
 
-def _finance_shares(model: MarketModel) -> dict[str, float]:
-    """Each platform's finance revenue / total revenue over the recorded days."""
+def _finance_shares(model: MarketModel) -> dict[str, float | None]:
+    """Each platform's finance revenue / total revenue over the recorded days (None without revenue)."""
     table = model.platform_table()
     sums = table.groupby("name", sort=False)[["finance_revenue", "revenue"]].sum() if len(table) else None
-    return {p.name: ratio(sums.at[p.name, "finance_revenue"], sums.at[p.name, "revenue"])
-            if sums is not None and p.name in sums.index else 0.0 for p in model.platform_list}
+    return {p.name: defined_ratio(sums.at[p.name, "finance_revenue"], sums.at[p.name, "revenue"])
+            if sums is not None and p.name in sums.index else None for p in model.platform_list}
 
 
 def _lender_exits(model: MarketModel) -> int:
@@ -101,12 +128,13 @@ def _lender_exits(model: MarketModel) -> int:
     return sum(1 for lend in model.lender_list if lend.name in started and not lend.active)
 
 
-def _finite(value: Any) -> Any:
-    """Replace NaN/inf by 0.0 throughout, so the JSON is valid and plain."""
+def _finite(value: Any, path: str = "summary") -> Any:
+    """`value` unchanged, or a ValueError naming the first NaN or infinity: undefined ratios are None already,
+    so a non-finite number is a bug, and writing it as 0 (or null) would hide it."""
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: _finite(v, f"{path}.{k}") for k, v in value.items()}
     if isinstance(value, float) and not np.isfinite(value):
-        return 0.0
+        raise ValueError(f"{path} is {value}: a figure that should be a number or None (undefined)")
     return value
 
 
@@ -363,24 +391,39 @@ def _kpi_box(ax: Any, summary: dict[str, Any]) -> None:
     ax.axis("off")
     lines = [f"{label:<26}{format_kpi(key, summary[key]):>14}" for key, label in KPI_LABELS.items()]
     shares = summary["platform_finance_revenue_share"]
-    lines += [f"{'finance share: ' + name:<26}{100 * v:>13.1f}%" for name, v in shares.items()]
-    ax.text(0.02, 0.98, "\n".join(lines), family="monospace", fontsize=10, va="top")
+    lines += [f"{'finance share: ' + name:<26}{format_kpi('finance_share', v):>14}" for name, v in shares.items()]
+    notes = undefined_notes(summary)
+    if notes:  # one wrapped line, in a smaller font, so that the box still fits its panel
+        lines += textwrap.wrap("; ".join(notes), 62)
+    ax.text(0.02, 0.98, "\n".join(lines), family="monospace", fontsize=9 if notes else 10, va="top")
     ax.set_title("Key figures")
 
 
 def format_kpi(key: str, value: Any) -> str:
-    """A KPI for a table: shares as %, counts with separators, money rounded."""
-    if key in ("bnpl_uptake", "charge_off_rate", "dpd90p_share_end", "recovery_rate", "reachable_share_6m",
-               "reachable_share_12m"):
+    """A KPI for a table: shares as %, counts with separators, money rounded; an undefined ratio (None) n/a."""
+    if value is None:
+        return NOT_AVAILABLE
+    if key in UNDEFINED_WHEN:
         return f"{100 * value:.2f}%"
+    if key == "finance_share" or key.startswith("finance_share_"):
+        return f"{100 * value:.1f}%"
     if isinstance(value, int):
         return f"{value:,}"
     return f"{value:,.0f}"
 
 
+def undefined_notes(summary: dict[str, Any]) -> list[str]:
+    """One line per undefined ratio of a summary: which, and why (for under a table)."""
+    found = [(KPI_LABELS[k], UNDEFINED_WHEN[k]) for k in UNDEFINED_WHEN if summary.get(k, 0) is None]
+    found += [(f"finance share: {n}", FINANCE_SHARE_UNDEFINED_WHEN)
+              for n, v in summary.get("platform_finance_revenue_share", {}).items() if v is None]
+    return [f"{label}: {NOT_AVAILABLE}, {why}" for label, why in found]
+
+
 def kpi_table(summary: dict[str, Any]) -> str:
-    """A short text table of the headline figures."""
+    """A short text table of the headline figures, with a note for each undefined ratio (n/a)."""
     rows = [f"  {label:<26}{format_kpi(key, summary[key]):>16}" for key, label in KPI_LABELS.items()]
-    rows += [f"  {'finance share: ' + n:<26}{100 * v:>15.1f}%"
+    rows += [f"  {'finance share: ' + n:<26}{format_kpi('finance_share', v):>16}"
              for n, v in summary["platform_finance_revenue_share"].items()]
+    rows += [f"  {note}" for note in undefined_notes(summary)]
     return "\n".join(rows)

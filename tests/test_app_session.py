@@ -8,6 +8,7 @@ import threading
 import weakref
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.app import charts, controls, follow, network, page, views
@@ -183,3 +184,23 @@ def test_no_consumers_is_refused(session: Session) -> None:
     message = session.set("consumers", 0)
     assert message is not None and "at least 1 consumer" in message and message.startswith("number of consumers = 0")
     assert session.runs[0].model is before
+
+
+def test_the_status_line_says_n_a_rather_than_0_percent(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing written off yet: "recovered" is n/a, not "0% of write-offs" (nothing recovered); no orders: no
+    BNPL share. The recovered share counts shop-loan recoveries too, as the write-offs it divides by do."""
+    session.step(1)
+    figures = charts.headline(session.runs[0])
+    assert figures["written_off"] == 0 and figures["recovery_rate"] is None
+    assert dict(views.figure_texts(figures))["recovered"] == "n/a (nothing written off yet)"
+    market = pd.DataFrame({"day": [1, 2], "orders": [0, 0], "bnpl_orders": [0, 0], "amount_originated": [0.0, 0.0],
+                           "charged_off_principal": [100.0, 0.0], "merchant_charged_off": [0.0, 100.0],
+                           "recoveries": [0.0, 30.0], "merchant_recoveries": [0.0, 10.0],
+                           "restructurer_clients": [0, 0], "dpd90p_share": [0.0, 0.0],
+                           "outstanding_principal": [50.0, 0.0]})
+    monkeypatch.setattr(charts, "_frame", lambda run, name: market)
+    figures = charts.headline(session.runs[0])
+    assert figures["recovery_rate"] == pytest.approx(0.2) and figures["bnpl_share"] is None
+    texts = dict(views.figure_texts(figures))
+    assert texts["recovered"] == "20% of write-offs" and texts["BNPL share"] == "n/a (no orders yet)"
+    assert texts["90+ dpd"] == "n/a (nothing outstanding)"

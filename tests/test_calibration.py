@@ -13,6 +13,7 @@ from sim.calibration import (
     Param,
     Target,
     calibrate,
+    loss_of,
     nested,
     read_targets,
     simulate,
@@ -45,6 +46,14 @@ def test_calibration_recovers_known_parameters(tmp_path: Path) -> None:
     video = next(p for p in s.platforms if p.name == "video")
     assert video.purchase_rate == pytest.approx(fit.best.values["platforms.video.purchase_rate"], rel=1e-4)
     assert (tmp_path / "loss.png").is_file() and "fitted" in (tmp_path / "fit_report.md").read_text()
+
+
+def test_an_undefined_figure_is_a_miss_not_a_crash() -> None:
+    """None (how a run summary writes an undefined ratio) counts like NaN: a miss of 1, never a TypeError."""
+    targets = [Target("reachable_6m", 0.15, 2.0), Target("npl_recovery", 0.1)]
+    assert loss_of({"reachable_6m": None, "npl_recovery": 0.1}, targets) == pytest.approx(2.0)
+    assert loss_of({"reachable_6m": float("nan"), "npl_recovery": 0.1}, targets) == pytest.approx(2.0)
+    assert loss_of({"npl_recovery": 0.1}, targets) == pytest.approx(2.0)
 
 
 def test_parameter_and_target_specifications(tmp_path: Path) -> None:

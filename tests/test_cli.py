@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import run as cli
-from sim import results
+from sim import compare, results
 from sim.metrics import MARKET_COLUMNS
 from sim.scenario_files import load
 
@@ -58,8 +58,11 @@ def test_summary_has_the_documented_keys(classroom: Path) -> None:
     assert summary["days"] == 180 and summary["consumers"] == 5000 and summary["merchants"] == 150
     assert set(summary["platform_finance_revenue_share"]) == {"community", "video", "entertainment"}
     for key in ("bnpl_uptake", "charge_off_rate", "dpd90p_share_end", "reachable_share_6m", "reachable_share_12m"):
-        assert 0.0 <= summary[key] <= 1.0, key
-    assert summary["recovery_rate"] >= 0.0
+        assert summary[key] is None or 0.0 <= summary[key] <= 1.0, key  # None: undefined (nothing to divide by)
+    assert summary["recovery_rate"] is None or summary["recovery_rate"] >= 0.0
+    assert summary["bnpl_uptake"] > 0 and summary["charge_off_rate"] == 0.0
+    # the classroom market writes nothing off in its 180 days: no recovery rate, not a rate of 0
+    assert summary["recovery_rate"] is None
 
 
 def test_tables(classroom: Path) -> None:
@@ -95,6 +98,33 @@ def test_shorthand_overrides_and_replacing_a_run(tmp_path: Path, capsys: pytest.
     assert (summary["days"], summary["consumers"], summary["seed"]) == (20, 800, 4)
     assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(out), "--quiet"]) == 0
     assert json.loads((out / "summary.json").read_text())["seed"] == 0
+
+
+def test_a_run_without_write_offs_has_no_recovery_rate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing written off over the recorded days: recovery_rate is null (strict JSON), "n/a" in the table with
+    the reason, never 0.0 (which reads as "nothing recovered")."""
+    out = tmp_path / "r"
+    assert cli.main(["run", "scenarios/classroom.yaml", "--consumers", "500", "--days", "3", "--set",
+                     "burn_in_days=0", "--set", "merchants.count=30", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    text = (out / "summary.json").read_text()
+    summary = _no_nan(text)
+    assert summary["recovery_rate"] is None and summary["charge_off_rate"] in (0.0, None)
+    assert summary["reachable_share_6m"] is None and summary["reachable_share_12m"] is None
+    assert json.loads(json.dumps(summary, allow_nan=False)) == summary
+    assert isinstance(summary["orders"], int) and isinstance(summary["gmv"], float)  # amounts stay numbers
+    assert any(line.split() == ["recovery", "rate", "n/a"] for line in printed.splitlines())
+    assert "recovery rate: n/a, nothing written off" in printed
+    assert "reachable at 12 months: n/a, no borrower reached 12 months overdue" in printed
+
+
+def test_summary_refuses_a_non_finite_figure_rather_than_hiding_it() -> None:
+    """Undefined ratios are None before the final check, so a NaN left is a bug: it stops, naming the figure."""
+    with pytest.raises(ValueError, match=r"summary.platform_finance_revenue_share.video is nan"):
+        results._finite({"gmv": 1.0, "platform_finance_revenue_share": {"video": float("nan")}})
+    assert results._finite({"recovery_rate": None}) == {"recovery_rate": None}
+    assert results.defined_ratio(1, 0) is None and results.ratio(1, 0) == 0.0 and results.defined_ratio(1, 4) == 0.25
+    assert results.format_kpi("recovery_rate", None) == "n/a" and results.format_kpi("recovery_rate", 0.5) == "50.00%"
 
 
 def test_default_output_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -177,8 +207,10 @@ def test_compare_uses_common_seeds(tmp_path: Path, capsys: pytest.CaptureFixture
     runs = pd.read_csv(out / "runs.csv")
     assert sorted(runs.groupby("scenario")["seed"].apply(tuple)) == [(1, 2), (1, 2)]
     table = pd.read_csv(out / "comparison.csv")
-    assert (table["ci_low"] <= table["mean"] + 1e-9).all() and (table["mean"] <= table["ci_high"] + 1e-9).all()
-    assert (table[table["scenario"] == "classroom"]["diff"] == 0).all()
+    defined = table[table["n"] > 0]
+    assert (defined["ci_low"] <= defined["mean"] + 1e-9).all() and (defined["mean"] <= defined["ci_high"] + 1e-9).all()
+    assert (defined[defined["scenario"] == "classroom"]["diff"] == 0).all()
+    assert table.loc[table["n"] == 0, "note"].str.startswith("undefined for every seed").all()
     assert "95%" in capsys.readouterr().out
 
 
@@ -276,11 +308,43 @@ def test_compare_leaves_out_the_finance_share_of_a_platform_a_scenario_lacks(
     assert "nan%" not in printed and " nan " not in printed
     assert "finance share: entertainment: left out (no such platform in fewer)" in printed
     runs, table = pd.read_csv(out / "runs.csv"), pd.read_csv(out / "comparison.csv")
-    assert not runs.isna().any().any() and not table.drop(columns="kpi").isna().any().any()
     assert "finance_share_entertainment" not in runs and "finance_share_video" in runs
     assert set(table["kpi"]) == set(runs.columns) - {"scenario", "seed"}
     manifest = _no_nan((out / "manifest.json").read_text())
     assert manifest["left_out"] == {"finance_share_entertainment": ["fewer"]}
+    # in 3 days nothing is written off: the only empty cells are undefined ratios, each explained
+    empty = {c: sorted(runs.loc[runs[c].isna(), "scenario"]) for c in runs if runs[c].isna().any()}
+    assert empty["recovery_rate"] == ["classroom", "fewer"]
+    assert manifest["undefined"] == {k: {n: [1] for n in v} for k, v in empty.items()}
+    for kpi in empty:
+        rows = table[table["kpi"] == kpi]
+        assert (rows["n"] == 0).all() and rows["note"].str.startswith("undefined for every seed").all()
+        assert f"n/a: {compare.label(kpi)} undefined (" in printed
+    assert not table[table["n"] > 0].drop(columns="note").isna().any().any()
+
+
+def test_compare_averages_a_kpi_over_the_seeds_that_define_it_and_counts_the_rest() -> None:
+    """recovery_rate undefined (nothing written off) for some seeds: not averaged in as 0, counted, and paired
+    differences only over seeds both scenarios define."""
+    nan = float("nan")
+    runs = pd.DataFrame({"scenario": ["a"] * 3 + ["b"] * 3, "seed": [1, 2, 3] * 2, "gmv": [1.0, 2.0, 3.0] * 2,
+                         "recovery_rate": [0.5, nan, 0.7, 0.6, 0.9, nan],
+                         "reachable_share_12m": [nan] * 6})
+    rows = compare.table(runs).set_index(["scenario", "kpi"])
+    a, b = rows.loc[("a", "recovery_rate")], rows.loc[("b", "recovery_rate")]
+    assert (a["n"], a["undefined"], a["mean"]) == (2, 1, pytest.approx(0.6))  # not (0.5 + 0 + 0.7) / 3
+    assert (b["n"], b["undefined"], b["mean"]) == (2, 1, pytest.approx(0.75))
+    assert (b["n_paired"], b["diff"]) == (1, pytest.approx(0.1))  # seed 1 only
+    assert b["note"] == ("undefined for 1 of 3 seeds (nothing written off): mean over the other 2; difference "
+                         "over the 1 seed both scenarios define")
+    never = rows.loc[("b", "reachable_share_12m")]
+    assert never["n"] == 0 and pd.isna(never["mean"]) and not never["significant"]
+    assert never["note"].startswith("undefined for every seed (no borrower reached 12 months overdue)")
+    assert rows.loc[("b", "gmv"), "note"] == "" and rows.loc[("b", "gmv"), "n"] == 3
+    text = compare.text_table(compare.table(runs))
+    assert "60.00% [" in text and "(1 n/a)" in text and "n/a (every seed)" in text and "nan" not in text
+    assert ("n/a: recovery rate undefined (nothing written off) for 1 of 3 seeds of a, 1 of 3 seeds of b; "
+            "left out of means") in text
 
 
 def test_validate_replaces_its_report_in_one_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

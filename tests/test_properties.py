@@ -272,7 +272,7 @@ def _walk_numbers(value: Any, path: str = "") -> list[str]:
 
 
 def assert_sound(model: MarketModel) -> None:
-    """Finite tables and summary (also before summarize() masks NaN as 0), and every identity."""
+    """Finite tables and summary (also the raw figures, before summarize()'s final check), and every identity."""
     check(model)  # money and loan-book identities on the last day (each day is checked during the run)
     tables = {"market": model.market_table(), "platforms": model.platform_table(), "lenders": model.lender_table()}
     assert len(tables["market"]) == model.scenario.days
@@ -285,7 +285,7 @@ def assert_sound(model: MarketModel) -> None:
     buckets = market[["dpd1_30_share", "dpd31_90_share", "dpd90p_share"]]
     assert (buckets >= 0).all().all() and (buckets.sum(axis=1) <= 1 + 1e-9).all()
     assert ((market["bnpl_uptake"] >= 0) & (market["bnpl_uptake"] <= 1)).all()
-    with mock.patch.object(results, "_finite", lambda v: v):  # see the raw figures, not the NaN -> 0 cleanup
+    with mock.patch.object(results, "_finite", lambda v: v):  # the raw figures, without the check that raises
         raw = results.summarize(model)
     assert not _walk_numbers(raw), f"summary has NaN/inf before cleanup at {_walk_numbers(raw)}"
     assert not _walk_numbers(results.summarize(model))

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import run
 from sim.sweep import design, runner, sensitivity
@@ -35,7 +36,7 @@ seed: 0
 kpis: [gmv, bnpl_uptake]
 """
 MORRIS = SOBOL.replace("design: sobol\nsamples: 64", "design: morris\nsamples: 20\nlevels: 4")
-Fake = Callable[[dict[str, Any], int], dict[str, float]]
+Fake = Callable[[dict[str, Any], int], dict[str, float | None]]
 
 
 def _unit(params: dict[str, Any]) -> tuple[float, float, float]:
@@ -44,7 +45,8 @@ def _unit(params: dict[str, Any]) -> tuple[float, float, float]:
 
 
 def _folder(tmp_path: Path, text: str, fake: Fake, fail: Callable[[Run], bool] = lambda run: False) -> Plan:
-    """A finished sweep folder whose KPIs are `fake(params, seed)`; runs for which `fail` is true failed."""
+    """A finished sweep folder whose KPIs are `fake(params, seed)` (None: undefined in that run, as the worker
+    stores an undefined ratio); runs for which `fail` is true failed."""
     path = tmp_path / "s.yaml"
     path.write_text(text)
     plan = load_sweep(str(path))
@@ -53,7 +55,7 @@ def _folder(tmp_path: Path, text: str, fake: Fake, fail: Callable[[Run], bool] =
         if fail(r):
             store.write_record(r.id, {"id": r.id, "status": "failed", "error": "boom"})
             continue
-        kpis = {k: float(v) for k, v in fake(r.params, r.seed).items()}
+        kpis = {k: None if v is None else float(v) for k, v in fake(r.params, r.seed).items()}
         store.write_run(r.id, pd.DataFrame({"day": [1]}), {"id": r.id, "seed": r.seed, "params": r.params,
                                                            "kpis": kpis})
         store.write_record(r.id, {"id": r.id, "status": "done"})
@@ -97,6 +99,63 @@ def test_a_kpi_without_a_complete_replication_is_not_analysed(tmp_path: Path, fa
     assert table["S1"].isna().all() and table["note"].str.startswith(note).all()
     assert table.attrs["replications"]["gmv"] == (0, 2)
     assert not (tmp_path / "out" / "sensitivity" / "gmv.png").exists()
+
+
+@pytest.mark.parametrize("text", [SOBOL, MORRIS])
+def test_points_where_a_kpi_is_undefined_are_left_out_and_noted(tmp_path: Path, text: str) -> None:
+    """bnpl_uptake (= b) is undefined where c is low (say, no orders): those points leave the analysis with their
+    base sample or trajectory, said in the note; the rest still finds that only b matters. Before, an undefined
+    ratio was stored as 0 and the analysis took it for data (c got a large index)."""
+    def fake(params: dict[str, Any], seed: int) -> dict[str, float | None]:
+        a, b, c = _unit(params)
+        return {"gmv": a + seed % 10, "bnpl_uptake": None if c < 0.25 else b}
+
+    _folder(tmp_path, text, fake)
+    results = pd.read_parquet(tmp_path / "out" / "results.parquet")
+    undefined = results.loc[results["bnpl_uptake"].isna()]
+    assert len(undefined) and (undefined["status"] == "done").all()  # stored as missing, the run did not fail
+    table = sensitivity.indices(tmp_path / "out")
+    bnpl = table[table["kpi"] == "bnpl_uptake"].set_index("parameter")
+    points = undefined["point"].nunique()
+    unit = "base samples" if "sobol" in text else "trajectories"
+    note = bnpl["note"].iloc[0]
+    assert note.startswith(f"undefined at {points} of {results['point'].nunique()} design points (no orders): the ")
+    assert f" {unit} holding them left out" in note and (bnpl["note"] == note).all()
+    first = "S1" if "sobol" in text else "mu_star"
+    assert bnpl[first].notna().all() and bnpl[first].idxmax() == B
+    assert abs(bnpl.loc[C, first]) < 0.05  # c decides only where bnpl_uptake is defined, not its value
+    assert table.attrs["replications"]["bnpl_uptake"] == (2, 2)
+    gmv = table[table["kpi"] == "gmv"]
+    assert (gmv["note"] == "").all() and gmv[first].notna().all()  # other KPIs keep every point
+    assert f"bnpl_uptake: {note}" in sensitivity.text_table(table)
+
+
+def test_a_kpi_undefined_at_a_point_in_one_replication_leaves_that_point_out(tmp_path: Path) -> None:
+    """The point's mean would be over other seeds than the others' (seed effects into the indices): the point
+    goes, not the replication, and no zero is averaged in."""
+    second = design.seeds(parse(yaml.safe_load(SOBOL), "s.yaml"))[1]
+
+    def fake(params: dict[str, Any], seed: int) -> dict[str, float | None]:
+        a, b, _ = _unit(params)
+        return {"gmv": a + seed % 10, "bnpl_uptake": None if seed == second and a > 0.9 else b}
+
+    _folder(tmp_path, SOBOL, fake)
+    table = sensitivity.indices(tmp_path / "out")
+    bnpl = table[table["kpi"] == "bnpl_uptake"].set_index("parameter")
+    high = int((pd.read_parquet(tmp_path / "out" / "design.parquet")[A] > 0.009).sum())
+    assert bnpl["note"].iloc[0].startswith(f"undefined at {high} of ") and "replication" not in bnpl["note"].iloc[0]
+    assert table.attrs["replications"]["bnpl_uptake"] == (2, 2) and bnpl["S1"].idxmax() == B
+
+
+def test_a_kpi_undefined_everywhere_is_not_analysable(tmp_path: Path) -> None:
+    _folder(tmp_path, SOBOL, lambda params, seed: {"gmv": _unit(params)[0], "bnpl_uptake": None})
+    table, _ = sensitivity.analyze_folder(tmp_path / "out")
+    bnpl = table[table["kpi"] == "bnpl_uptake"]
+    points = len(pd.read_parquet(tmp_path / "out" / "design.parquet"))
+    assert bnpl["S1"].isna().all() and bnpl["note"].str.startswith(
+        f"not analysable: undefined at {points} of {points} design points (no orders); fewer than 2").all()
+    assert not (tmp_path / "out" / "sensitivity" / "bnpl_uptake.png").exists()
+    assert (tmp_path / "out" / "sensitivity" / "gmv.png").exists()
 
 
 @pytest.mark.parametrize("text", [SOBOL, MORRIS])

@@ -137,3 +137,69 @@ def test_a_platform_some_runs_lack_has_no_finance_share_column(tmp_path: Path) -
     summary = {"gmv": 1.0, "platform_finance_revenue_share": {"shortvideo": 0.1}}
     with pytest.raises(ValueError, match="no finance_share_video"):  # the worker fails the run, no NaN
         kpis_of(summary, ["gmv", "finance_share_video"])
+
+
+def test_an_undefined_ratio_is_stored_as_missing_not_zero(tmp_path: Path) -> None:
+    """3 days without burn-in: nothing written off, so recovery_rate is undefined; the run is done and the KPI
+    missing (null in its metadata, NaN in the table), where it used to be stored as 0."""
+    from sim.sweep.worker import kpis_of
+
+    path = tmp_path / "s.yaml"
+    path.write_text(SWEEP.replace("days: 20, burn_in_days: 10", "days: 3, burn_in_days: 0")
+                    .replace("kpis: [gmv, bnpl_uptake]", "kpis: [gmv, recovery_rate]"))
+    plan = load_sweep(str(path))
+    store = runner.prepare(plan, tmp_path / "out", resume=False)
+    task = runner.task_of(plan, store, plan.unique()[0])
+    assert execute(task)["status"] == "done"
+    assert store.read_meta(task["id"])["kpis"]["recovery_rate"] is None
+    table = results_table(plan, store)
+    assert table.loc[0, "status"] == "done" and pd.isna(table.loc[0, "recovery_rate"]) and table.loc[0, "gmv"] > 0
+    summary = {"gmv": 1.0, "recovery_rate": None, "platform_finance_revenue_share": {"video": None}}
+    assert kpis_of(summary, ["gmv", "recovery_rate", "finance_share_video"]) == {
+        "gmv": 1.0, "recovery_rate": None, "finance_share_video": None}
+
+
+GRID = f"""\
+base: {ROOT / "scenarios" / "classroom.yaml"}
+design: grid
+parameters:
+  regulation.rate_cap: {{values: [0.12, 0.24]}}
+  consumers.bnpl_preference: {{values: [0.08, 0.16, 0.24]}}
+replications: 2
+kpis: [gmv, recovery_rate]
+series: [orders]
+"""
+
+
+def test_sweep_summaries_leave_undefined_points_out_and_say_so(tmp_path: Path) -> None:
+    """recovery_rate undefined in both runs at one point and in one run at another: left out of the means (not
+    averaged in as 0), counted in summary.csv, named in the printed notes; the figures draw without it."""
+    from sim.sweep import analysis
+    from sim.sweep.table import write_tables
+
+    path = tmp_path / "g.yaml"
+    path.write_text(GRID)
+    plan = load_sweep(str(path))
+    store = runner.prepare(plan, tmp_path / "out", resume=False)
+    for r in plan.unique():
+        cap, pref = r.params["regulation.rate_cap"], r.params["consumers.bnpl_preference"]
+        undefined = (cap, pref) == (0.12, 0.08) or ((cap, pref) == (0.24, 0.08) and r.replication == 1)
+        kpis = {"gmv": 100 * pref + r.replication, "recovery_rate": None if undefined else 0.2 + r.replication / 10}
+        store.write_run(r.id, pd.DataFrame({"day": [1, 2], "orders": [3, 4]}),
+                        {"id": r.id, "seed": r.seed, "params": r.params, "kpis": kpis})
+        store.write_record(r.id, {"id": r.id, "status": "done"})
+    frame = write_tables(plan, store)
+    written = analysis.summarize_sweep(plan, store, frame)
+    assert "figures/heatmap.png" in written and (store.root / "figures" / "heatmap.png").is_file()
+    summary = pd.read_csv(store.root / "summary.csv").set_index(["point", "kpi"])
+    never, once, always = summary.loc[(0, "recovery_rate")], summary.loc[(3, "recovery_rate")], \
+        summary.loc[(1, "recovery_rate")]
+    assert (never["n"], never["undefined"]) == (0, 2) and pd.isna(never["mean"])
+    assert never["note"] == "undefined in every replication (nothing written off): no mean"
+    assert (once["n"], once["undefined"], once["mean"]) == (1, 1, pytest.approx(0.2))  # not (0.2 + 0) / 2
+    assert once["note"] == "undefined in 1 of 2 replications (nothing written off): mean over the other 1"
+    assert (always["n"], always["mean"]) == (2, pytest.approx(0.25)) and pd.isna(always["note"])
+    assert (summary.xs("gmv", level="kpi")["n"] == 2).all()
+    assert analysis.undefined_notes(plan, frame) == [
+        "recovery_rate: undefined (nothing written off) in 3 of 12 finished runs, at 2 of 6 design points (1 with "
+        "no value at all); left out of summary.csv means and the figures (n/a)"]

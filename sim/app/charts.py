@@ -11,7 +11,6 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from sim.agents.platform import REVENUE_SOURCES
@@ -265,19 +264,22 @@ def all_charts(runs: list[Run]) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def headline(run: Run) -> dict[str, float]:
-    """A few figures to date for the status line."""
+def headline(run: Run) -> dict[str, float | None]:
+    """A few figures to date for the status line; a share with nothing to divide by is None (shown as n/a)."""
     m = _frame(run, "market")
     if not len(m):
         return {}
     lent = float(m["amount_originated"].sum())
+    orders = float(m["orders"].sum())
+    # consumer and shop loans alike, in the recoveries as in the write-offs they are a share of
     written = float(m["charged_off_principal"].sum() + m["merchant_charged_off"].sum())
+    recovered = float(m["recoveries"].sum() + m["merchant_recoveries"].sum())
     return {
-        "orders": float(m["orders"].sum()),
-        "bnpl_share": float(m["bnpl_orders"].sum() / max(m["orders"].sum(), 1)),
+        "orders": orders,
+        "bnpl_share": float(m["bnpl_orders"].sum()) / orders if orders else None,
         "lent": lent,
         "written_off": written,
-        "recovery_rate": float(m["recoveries"].sum() / written) if written else 0.0,
+        "recovery_rate": recovered / written if written else None,
         "clients": float(m["restructurer_clients"].iloc[-1]),
-        "dpd90": float(np.nan_to_num(m["dpd90p_share"].iloc[-1])),
+        "dpd90": float(m["dpd90p_share"].iloc[-1]) if m["outstanding_principal"].iloc[-1] > 0 else None,
     }

@@ -32,14 +32,23 @@ def _figures(run: Run, label: str) -> None:
     with solara.Row(gap="16px", style={"flex-wrap": "wrap", "padding": "0 8px", "align-items": "baseline"}):
         if label:
             solara.Text(label, style={"font-weight": "600", "min-width": "80px"})
-        for name, text in (
-            ("orders", f"{figures['orders']:,.0f}"), ("BNPL share", f"{100 * figures['bnpl_share']:.1f}%"),
-            ("lent", f"{network.money(figures['lent'])} RMB"),
-            ("written off", f"{network.money(figures['written_off'])} RMB"),
-            ("recovered", f"{100 * figures['recovery_rate']:.0f}% of write-offs"),
-            ("90+ dpd", f"{100 * figures['dpd90']:.1f}%"), ("intermediary clients", f"{figures['clients']:,.0f}"),
-        ):
+        for name, text in figure_texts(figures):
             solara.Text(f"{name}: {text}", classes=["figure"], style={"font-size": "1.05em"})
+
+
+def figure_texts(figures: dict[str, float | None]) -> list[tuple[str, str]]:
+    """The status line's figures as (name, text); a share with nothing to divide by says so instead of 0%."""
+    share, recovered, late = figures["bnpl_share"], figures["recovery_rate"], figures["dpd90"]
+    return [
+        ("orders", f"{figures['orders']:,.0f}"),
+        ("BNPL share", "n/a (no orders yet)" if share is None else f"{100 * share:.1f}%"),
+        ("lent", f"{network.money(figures['lent'])} RMB"),
+        ("written off", f"{network.money(figures['written_off'])} RMB"),
+        ("recovered", "n/a (nothing written off yet)" if recovered is None else
+         f"{100 * recovered:.0f}% of write-offs"),
+        ("90+ dpd", "n/a (nothing outstanding)" if late is None else f"{100 * late:.1f}%"),
+        ("intermediary clients", f"{figures['clients']:,.0f}"),
+    ]
 
 
 def status(session: Session, playing: bool) -> None:

@@ -73,5 +73,7 @@ def main(args: argparse.Namespace) -> int:
         written += analyze_folder(store.root, figures=not args.no_figures)[1]
     print(f"runs: {outcome.ran} run now, {outcome.skipped} already stored, {outcome.failed} failed "
           f"(see manifest.csv); {int((frame['status'] == 'done').sum())} of {len(frame)} rows have results")
+    for note in analysis.undefined_notes(plan, frame):
+        print(note)
     print(f"outputs: {store.root} ({', '.join(written)})")
     return 0

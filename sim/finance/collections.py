@@ -262,6 +262,8 @@ class Collections:
                 self.reach_counts[days][0] += len(crossing)
                 self.reach_counts[days][1] += int(np.count_nonzero(c.contact_lost_after[crossing] > days))
 
-    def reachable_share(self, days: int) -> float:
+    def reachable_share(self, days: int) -> float | None:
+        """Share of the borrowers whose spell reached `days` overdue who could still be contacted; None when no
+        spell got that far (a reported figure only: nothing in the model reads it)."""
         reached, reachable = self.reach_counts[days]
-        return reachable / reached if reached else 0.0
+        return reachable / reached if reached else None

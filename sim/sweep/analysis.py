@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sim.compare import interval
+from sim.results import NOT_AVAILABLE, undefined_reason
 from sim.sweep.plan import Plan
 from sim.sweep.store import Store, atomic_write
 
@@ -18,17 +19,43 @@ MAX_FAN_RUNS = 400  # runs read per fan (the first ones in design order), so mem
 
 
 def point_summary(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
-    """Tidy: one row per design point and KPI with n, mean and the 95% interval over replications."""
+    """Tidy: one row per design point and KPI with n, mean and the 95% interval over the replications that
+    define the KPI there; `undefined` counts finished runs that leave it undefined (left out, said in `note`)."""
     done = frame[frame["status"] == "done"]
     rows = []
     for point, group in done.groupby("point", sort=True):
         params = plan.shown(plan.points[int(point)])
         for kpi in plan.kpis:
             values = group[kpi].to_numpy(dtype=float)
-            mean, lo, hi = interval(values)
-            rows.append({"point": int(point), **params, "kpi": kpi, "n": len(values), "mean": mean, "lo": lo,
-                         "hi": hi})
-    return pd.DataFrame(rows, columns=["point", *plan.parameters, "kpi", "n", "mean", "lo", "hi"])
+            defined = values[np.isfinite(values)]
+            mean, lo, hi = interval(defined)
+            rows.append({"point": int(point), **params, "kpi": kpi, "n": len(defined),
+                         "undefined": len(values) - len(defined), "mean": mean, "lo": lo, "hi": hi,
+                         "note": _undefined_note(kpi, len(values), len(defined))})
+    return pd.DataFrame(rows, columns=["point", *plan.parameters, "kpi", "n", "undefined", "mean", "lo", "hi", "note"])
+
+
+def _undefined_note(kpi: str, runs: int, defined: int) -> str:
+    if defined == runs:
+        return ""
+    if not defined:
+        return f"undefined in every replication ({undefined_reason(kpi)}): no mean"
+    return (f"undefined in {runs - defined} of {runs} replications ({undefined_reason(kpi)}): mean over the other "
+            f"{defined}")
+
+
+def undefined_notes(plan: Plan, frame: pd.DataFrame) -> list[str]:
+    """One line per KPI that finished runs leave undefined: in how many runs and at how many design points."""
+    done = frame[frame["status"] == "done"]
+    notes = []
+    for kpi in plan.kpis:
+        missing = done[done[kpi].isna()]
+        if len(missing):
+            empty = int((~done.groupby("point")[kpi].apply(lambda v: v.notna().any())).sum())
+            notes.append(f"{kpi}: undefined ({undefined_reason(kpi)}) in {len(missing)} of {len(done)} finished runs, "
+                         f"at {missing['point'].nunique()} of {done['point'].nunique()} design points ({empty} with no "
+                         "value at all); left out of summary.csv means and the figures (n/a)")
+    return notes
 
 
 def summarize_sweep(plan: Plan, store: Store, frame: pd.DataFrame, *, figures: bool = True) -> list[str]:
@@ -79,7 +106,15 @@ def _save(fig: Any, path: Any, title: str) -> None:
 
 
 def _band(values: pd.Series) -> tuple[float, float, float]:
-    return interval(values.to_numpy(dtype=float))
+    """Mean and 95% band of the defined values (an undefined ratio is NaN, left out; NaN if none is defined)."""
+    values = values.to_numpy(dtype=float)
+    return interval(values[np.isfinite(values)])
+
+
+def _title(kpi: str, done: pd.DataFrame) -> str:
+    """A KPI's panel title, with how many finished runs leave it undefined (left out of the panel)."""
+    missing = int(done[kpi].isna().sum())
+    return kpi if not missing else f"{kpi} ({NOT_AVAILABLE} in {missing} of {len(done)} runs, left out)"
 
 
 def _kpi_vs_parameter(plan: Plan, frame: pd.DataFrame, param: str, path: Any) -> None:
@@ -107,7 +142,7 @@ def _kpi_vs_parameter(plan: Plan, frame: pd.DataFrame, param: str, path: Any) ->
             mean = np.array([s[0] for s in stats]), np.array([s[1] for s in stats]), np.array([s[2] for s in stats])
             ax.errorbar(xs, mean[0], yerr=[mean[0] - mean[1], mean[2] - mean[0]], fmt=".", ms=3, alpha=0.5,
                         elinewidth=0.6)
-        ax.set_title(kpi, fontsize=9)
+        ax.set_title(_title(kpi, done), fontsize=9 if _title(kpi, done) == kpi else 7)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     _save(fig, path, f"{plan.sweep.name}: KPIs vs {param} (mean, 95% band over replications)")
@@ -155,16 +190,23 @@ def _heatmap(plan: Plan, summary: pd.DataFrame, path: Any) -> None:
     for ax, kpi in zip(axes, plan.kpis, strict=False):
         s = summary[summary["kpi"] == kpi]
         grid = np.full((len(rows), len(cols)), np.nan)
+        labels = np.full(grid.shape, "no runs", dtype=object)  # a cell whose runs all failed or are missing
         for _, r in s.iterrows():
             grid[rows.index(r[a]), cols.index(r[b])] = r["mean"]
+            labels[rows.index(r[a]), cols.index(r[b])] = NOT_AVAILABLE  # finished, but the KPI is undefined
         im = ax.imshow(grid, aspect="auto", cmap="viridis")
         mid = np.nanmean(grid) if np.isfinite(grid).any() else 0.0
-        for (i, j), v in np.ndenumerate(grid):
-            ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=6, color="black" if v > mid else "white")
+        for (i, j), v in np.ndenumerate(grid):  # a cell without a mean says why, never "nan"
+            defined = bool(np.isfinite(v))
+            ax.text(j, i, f"{v:.3g}" if defined else labels[i, j], ha="center", va="center", fontsize=6,
+                    color="white" if defined and v <= mid else "black")
         ax.set_xticks(range(len(cols)), [str(c) for c in cols], fontsize=7)
         ax.set_yticks(range(len(rows)), [str(r) for r in rows], fontsize=7)
         ax.set_xlabel(b.split(".")[-1], fontsize=7)
         ax.set_ylabel(a.split(".")[-1], fontsize=7)
-        ax.set_title(kpi, fontsize=9)
+        empty = int(s["mean"].isna().sum())
+        cells = f"{empty} cell{'s' if empty > 1 else ''}"
+        ax.set_title(kpi if not empty else f"{kpi} ({NOT_AVAILABLE} in {cells}: {undefined_reason(kpi)})",
+                     fontsize=9 if not empty else 7)
         fig.colorbar(im, ax=ax, shrink=0.8).ax.tick_params(labelsize=6)
     _save(fig, path, f"{plan.sweep.name}: mean KPI by {a} x {b}")

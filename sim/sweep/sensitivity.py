@@ -3,7 +3,9 @@
 The response of a design point is its KPI mean over the replications (seeds) that finished at every design
 point, so each mean is over the same seeds (common random numbers). Indices are computed in the unit cube
 the design was drawn in (parameters mapped through their distributions), so Morris mu* is comparable across
-parameters. Bootstrap intervals use a fixed seed: the same sweep gives the same table.
+parameters. Bootstrap intervals use a fixed seed: the same sweep gives the same table. A KPI undefined at
+some design points (a ratio with nothing to divide by) is analysed without the base samples or trajectories
+holding those points, and its note says how many were left out.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.results import undefined_reason
 from sim.sweep.spec import SweepError
 from sim.sweep.store import atomic_write, read_definition
 
@@ -47,10 +50,18 @@ def bootstrap_seed(seed: int) -> int:
 def responses(results: pd.DataFrame, kpi: str, points: int, replications: int) -> tuple[np.ndarray, int, str]:
     """Mean of `kpi` per design point over the replications that finished at every point, how many those are,
     and a note ('' when all were used). Averaging each point over its own survivors would mix seed effects
-    into the differences between points; with none complete, the KPI cannot be analysed (count 0)."""
-    table = results.set_index(["point", "replication"])[kpi].astype(float).unstack("replication")
-    table = table.reindex(index=range(points), columns=range(replications))
-    ok = np.isfinite(table.to_numpy())
+    into the differences between points; with none complete, the KPI cannot be analysed (count 0).
+
+    A finished run with no value left the ratio undefined (it did not fail): its point's mean is NaN, and
+    `indices` leaves that point out with its Sobol base sample or Morris trajectory (`undefined_blocks`)."""
+    frame = results.set_index(["point", "replication"])
+
+    def by_point(column: str) -> pd.DataFrame:
+        return frame[column].unstack("replication").reindex(index=range(points), columns=range(replications))
+
+    table = by_point(kpi).astype(float)
+    # runs that finished: without a status column (an older table) a missing value can only be read as failed
+    ok = (by_point("status") == "done").to_numpy() if "status" in frame else np.isfinite(table.to_numpy())
     empty = int((~ok.any(axis=1)).sum())
     complete = ok.all(axis=0)
     used = int(complete.sum())
@@ -61,13 +72,31 @@ def responses(results: pd.DataFrame, kpi: str, points: int, replications: int) -
         return np.full(points, np.nan), 0, (
             f"not analysable: no replication has results at every design point ({int((~ok.all(axis=1)).sum())} of "
             f"{points} points lack some); means over different seeds would mix seed effects into the indices")
-    y = table.loc[:, complete].mean(axis=1).to_numpy(dtype=float)
+    # skipna=False: a point undefined in any replication used has no mean over the same seeds as the others
+    y = table.loc[:, complete].mean(axis=1, skipna=False).to_numpy(dtype=float)
     if used == replications:
         return y, used, ""
     dropped = [str(r) for r in table.columns[~complete]]
     which = f"replication {dropped[0]}" if len(dropped) == 1 else f"replications {', '.join(dropped)}"
     return y, used, (f"mean over {used} of {replications} replications; {which} left out: no results at "
                      f"{int((~ok.all(axis=1)).sum())} design points (every point's mean is over the same seeds)")
+
+
+def undefined_blocks(y: np.ndarray, kpi: str, block: int, unit: str) -> tuple[np.ndarray | None, str]:
+    """Which design points to keep when `kpi` is undefined (NaN) at some: every Sobol base sample or Morris
+    trajectory (`block` consecutive points) without such a point; None when fewer than 2 remain. And the note.
+
+    The estimators need whole blocks, so a block loses all its points; the indices then describe the part of
+    the design where the KPI is defined, which the note says."""
+    undefined = np.isnan(y)
+    if not undefined.any():
+        return np.ones(len(y), dtype=bool), ""
+    bad = undefined.reshape(-1, block).any(axis=1)
+    what = f"undefined at {int(undefined.sum())} of {len(y)} design points ({undefined_reason(kpi)})"
+    if int((~bad).sum()) < 2:
+        return None, (f"not analysable: {what}; fewer than 2 of the {len(bad)} {unit} are without such a point")
+    return np.repeat(~bad, block), (f"{what}: the {int(bad.sum())} of {len(bad)} {unit} holding them left out; "
+                                    "the indices describe the rest of the design")
 
 
 def _morris_step(x: np.ndarray, levels: int) -> float:
@@ -91,8 +120,17 @@ def indices(folder: Path) -> pd.DataFrame:
     total = len(info["seeds"])
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]] if kind == "sobol2" else []
     rows, used_of = [], {}
+    block = {"sobol": len(names) + 2, "sobol2": 2 * len(names) + 2, "morris": len(names) + 1}[kind]
+    unit = "trajectories" if kind == "morris" else "base samples"
     for kpi in info["kpis"]:
         y, used, note = responses(results, kpi, len(design), total)
+        xs = x
+        if used:
+            keep, left_out = undefined_blocks(y, kpi, block, unit)
+            if keep is None:
+                used, note = 0, "; ".join(filter(None, [left_out, note]))
+            else:
+                y, xs, note = y[keep], x[keep], "; ".join(filter(None, [note, left_out]))
         used_of[kpi] = (used, total)
         if used and np.ptp(y) == 0:
             used, note = 0, "; ".join(filter(None, ["constant over the design", note]))
@@ -105,9 +143,9 @@ def indices(folder: Path) -> pd.DataFrame:
             if sweep["design"] == "sobol":
                 res = sobol.analyze(problem, y, calc_second_order=sweep["second_order"], conf_level=0.95, seed=seed)
             else:
-                res = morris.analyze(problem, x, y, conf_level=0.95, num_levels=sweep["levels"], seed=seed)
+                res = morris.analyze(problem, xs, y, conf_level=0.95, num_levels=sweep["levels"], seed=seed)
                 # SALib divides by its grid step p / (2(p - 1)); report effects per unit of quantile instead
-                scale = sweep["levels"] / (2 * (sweep["levels"] - 1)) / _morris_step(x, sweep["levels"])
+                scale = sweep["levels"] / (2 * (sweep["levels"] - 1)) / _morris_step(xs, sweep["levels"])
                 res = {k: np.asarray(res[k]) * scale for k in VALUES["morris"]}
         for i, n in enumerate(names):
             rows.append({"kpi": kpi, "parameter": n, **{k: float(res[k][i]) for k in VALUES[sweep["design"]]},

@@ -17,7 +17,9 @@ ID_COLUMNS = ("point", "replication", "seed", "run_id", "status", "error")
 def results_table(plan: Plan, store: Store) -> pd.DataFrame:
     """Rows in design order (point, replication); KPIs read from each run's Parquet metadata.
 
-    Only deterministic columns: it is identical however and wherever the runs were executed.
+    Only deterministic columns: it is identical however and wherever the runs were executed. A KPI is missing
+    (NaN) in a row whose run did not finish, and in a `done` row where the run left that ratio undefined (None
+    in its summary, e.g. `recovery_rate` with nothing written off).
     """
     cache: dict[str, dict[str, Any]] = {}
     rows = []

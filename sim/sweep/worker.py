@@ -27,8 +27,10 @@ def dask_worker() -> str:
         return "local"
 
 
-def kpis_of(summary: dict[str, Any], names: list[str]) -> dict[str, float]:
-    """The chosen KPIs as floats, platform finance shares flattened to `finance_share_<platform>`.
+def kpis_of(summary: dict[str, Any], names: list[str]) -> dict[str, float | None]:
+    """The chosen KPIs as floats, platform finance shares flattened to `finance_share_<platform>`; a ratio the
+    run leaves undefined stays None (null in the run's metadata, missing in results.parquet: the analysis
+    leaves it out and says so), never 0.
 
     A KPI the run does not have (the share of a platform it lacks) fails the run with that reason rather
     than storing NaN; `runner.keep_shared_platforms` leaves such shares out before a sweep starts."""
@@ -37,10 +39,10 @@ def kpis_of(summary: dict[str, Any], names: list[str]) -> dict[str, float]:
     lacking = [name for name in names if name not in flat]
     if lacking:
         raise ValueError(f"this run has no {', '.join(lacking)} (no such platform)")
-    return {name: float(flat[name]) for name in names}
+    return {name: None if flat[name] is None else float(flat[name]) for name in names}
 
 
-def simulate(task: dict[str, Any]) -> tuple[Any, dict[str, float]]:
+def simulate(task: dict[str, Any]) -> tuple[Any, dict[str, float | None]]:
     """Run one model; the daily market series (chosen columns) and the KPIs."""
     from sim import MarketModel
     from sim.results import summarize
