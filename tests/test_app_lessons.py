@@ -116,6 +116,6 @@ def test_lesson_3_intermediaries_raise_write_offs() -> None:
     assert a.loc[a["day"] >= 183, "restructurer_signups"].sum() == 0  # the crackdown stops sign-ups
     assert 8 <= a["restructurer_clients"].max() <= 16  # "about a dozen"
     written_off_a, written_off_b = a["charged_off_principal"].sum() / 1000, b["charged_off_principal"].sum() / 1000
-    assert written_off_a > 3 * written_off_b  # "about five times"
+    assert written_off_a > 5 * written_off_b  # "about ten times" (8.8x to 56x on seeds 1-5)
     _about(written_off_a, 52)
-    _about(written_off_b, 11)
+    _about(written_off_b, 4.5)
