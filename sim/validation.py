@@ -303,7 +303,7 @@ def measure(model: Any, start: Snapshot) -> dict[str, float]:
         out[f"{p.name}_buyers_per_dau"] = float(buyers.mean()) / dau if dau > 0 and len(buyers) else math.nan
         out[f"{p.name}_gmv_per_buyer"] = gmv_month / float(buyers.mean()) if len(buyers) else math.nan
         revenue = float(g["revenue"].sum()) if len(g) else 0.0
-        out[f"{p.name}_finance_share"] = float(g["finance_revenue"].sum()) / revenue if revenue else 0.0
+        out[f"{p.name}_finance_share"] = float(g["finance_revenue"].sum()) / revenue if revenue else math.nan
         merchants = g["active_merchants"].astype(float).to_numpy()
         out[f"{p.name}_merchant_growth"] = ((merchants[-1] / merchants[0]) ** (1 / years) - 1
                                             if len(merchants) and merchants[0] > 0 else math.nan)
