@@ -57,11 +57,6 @@ FINANCE_SHARE_UNDEFINED_WHEN = "no platform revenue"
 NOT_AVAILABLE = "n/a"
 
 
-def ratio(num: float, den: float) -> float:
-    """num / den, or 0.0 when the denominator is zero (never NaN). Not for reported KPIs: see `defined_ratio`."""
-    return float(num) / float(den) if den else 0.0
-
-
 def defined_ratio(num: float, den: float) -> float | None:
     """num / den, or None when the denominator is zero: a reported ratio with nothing to divide by is undefined
     (a 0 would read as "nothing recovered" or "perfect credit")."""

@@ -123,7 +123,7 @@ def test_summary_refuses_a_non_finite_figure_rather_than_hiding_it() -> None:
     with pytest.raises(ValueError, match=r"summary.platform_finance_revenue_share.video is nan"):
         results._finite({"gmv": 1.0, "platform_finance_revenue_share": {"video": float("nan")}})
     assert results._finite({"recovery_rate": None}) == {"recovery_rate": None}
-    assert results.defined_ratio(1, 0) is None and results.ratio(1, 0) == 0.0 and results.defined_ratio(1, 4) == 0.25
+    assert results.defined_ratio(1, 0) is None and results.defined_ratio(1, 4) == 0.25
     assert results.format_kpi("recovery_rate", None) == "n/a" and results.format_kpi("recovery_rate", 0.5) == "50.00%"
 
 
