@@ -384,9 +384,7 @@ def _equity(ax: Any, _: pd.DataFrame, __: pd.DataFrame, lends: pd.DataFrame) -> 
 
 def _kpi_box(ax: Any, summary: dict[str, Any]) -> None:
     ax.axis("off")
-    lines = [f"{label:<26}{format_kpi(key, summary[key]):>14}" for key, label in KPI_LABELS.items()]
-    shares = summary["platform_finance_revenue_share"]
-    lines += [f"{'finance share: ' + name:<26}{format_kpi('finance_share', v):>14}" for name, v in shares.items()]
+    lines = _kpi_rows(summary, 14)
     notes = undefined_notes(summary)
     if notes:  # one wrapped line, in a smaller font, so that the box still fits its panel
         lines += textwrap.wrap("; ".join(notes), 62)
@@ -407,6 +405,15 @@ def format_kpi(key: str, value: Any) -> str:
     return f"{value:,.0f}"
 
 
+def _kpi_rows(summary: dict[str, Any], value_width: int) -> list[str]:
+    """Label and formatted value of each headline figure, labels padded to the longest (platform names vary)."""
+    pairs = [(label, format_kpi(key, summary[key])) for key, label in KPI_LABELS.items()]
+    pairs += [(f"finance share: {name}", format_kpi("finance_share", v))
+              for name, v in summary["platform_finance_revenue_share"].items()]
+    width = max(len(label) for label, _ in pairs) + 1
+    return [f"{label:<{width}}{value:>{value_width}}" for label, value in pairs]
+
+
 def undefined_notes(summary: dict[str, Any]) -> list[str]:
     """One line per undefined ratio of a summary: which, and why (for under a table)."""
     found = [(KPI_LABELS[k], UNDEFINED_WHEN[k]) for k in UNDEFINED_WHEN if summary.get(k, 0) is None]
@@ -417,8 +424,6 @@ def undefined_notes(summary: dict[str, Any]) -> list[str]:
 
 def kpi_table(summary: dict[str, Any]) -> str:
     """A short text table of the headline figures, with a note for each undefined ratio (n/a)."""
-    rows = [f"  {label:<26}{format_kpi(key, summary[key]):>16}" for key, label in KPI_LABELS.items()]
-    rows += [f"  {'finance share: ' + n:<26}{format_kpi('finance_share', v):>16}"
-             for n, v in summary["platform_finance_revenue_share"].items()]
+    rows = [f"  {row}" for row in _kpi_rows(summary, 16)]
     rows += [f"  {note}" for note in undefined_notes(summary)]
     return "\n".join(rows)
