@@ -105,6 +105,10 @@ def RunButtons(session: Session, playing: bool, set_playing: Callable[[bool], No
     def step() -> None:
         apply(lambda: (session.step(1), None)[1])
 
+    def play_or_pause() -> None:
+        session.pause_requested = playing
+        set_playing(not playing)
+
     def reset() -> None:
         set_playing(False)
         apply(session.rebuild)
@@ -113,7 +117,7 @@ def RunButtons(session: Session, playing: bool, set_playing: Callable[[bool], No
         solara.Button("Step", icon_name="mdi-step-forward", on_click=step, disabled=playing or session.finished,
                       classes=["step-button"])
         solara.Button("Pause" if playing else "Play", icon_name="mdi-pause" if playing else "mdi-play",
-                      color="primary", on_click=lambda: set_playing(not playing), disabled=session.finished,
+                      color="primary", on_click=play_or_pause, disabled=session.finished,
                       classes=["play-button"])
         solara.Button("Reset", icon_name="mdi-restart", on_click=reset, classes=["reset-button"])
 

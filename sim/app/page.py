@@ -51,13 +51,15 @@ def Page() -> None:
             session.play_threads += 1
         generation = session.generation  # the runs this thread plays: a rebuild (Reset, a control) ends it
         try:
-            while not cancel.is_set():
+            while not (cancel.is_set() or session.pause_requested):
                 _guard(session, lambda: (session.play_batch(generation=generation), None)[1])
                 redraw()
                 if session.finished or session.error or session.generation != generation:
                     set_playing(False)
                     return
                 cancel.wait(0.01)
+            if session.pause_requested:
+                set_playing(False)
         finally:
             with session.play_threads_lock:
                 session.play_threads -= 1

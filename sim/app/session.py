@@ -102,6 +102,9 @@ class Session:
         self.speed = 0.0  # simulated days per second over the last play batch
         self.play_threads = 0  # running play threads: after Pause, one still finishes its batch
         self.play_threads_lock = threading.Lock()
+        # Set by the Pause button beside the page state: the play thread stops on it and sets the state again,
+        # so a pause still takes if a redraw from the play thread overwrote the button's state update
+        self.pause_requested = False
         self.rng = np.random.default_rng()  # for picking a random consumer to follow
         self.scenario = self._load(self.settings)
         self.variant = Variant(default_platform(self.scenario))
