@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import mesa
 
 from sim.finance.intermediaries import MAX_DRAG
+from sim.results import defined_ratio
 from sim.scenario import LenderParams, PlatformParams, RestructurerParams, Scenario
 
 MONTH = 30  # days between instalments, days in a pay cycle
@@ -723,8 +724,8 @@ class ReferenceModel(mesa.Model):
             self.rows.append({"day": self.day, **self.counts, "dpd90p_share": self.dpd90p_share()})
         self.t += 1
 
-    def dpd90p_share(self) -> float:
-        """Share of outstanding consumer principal more than 90 days past due."""
+    def dpd90p_share(self) -> float | None:
+        """Share of outstanding consumer principal more than 90 days past due (None with none outstanding)."""
         total = late = 0.0
         for c in self.consumers:
             for loan in c.loans:
@@ -732,7 +733,7 @@ class ReferenceModel(mesa.Model):
                     total += loan.outstanding
                     if loan.dpd(self.t) > 90:
                         late += loan.outstanding
-        return late / total if total > 0 else 0.0
+        return defined_ratio(late, total)
 
     def run(self, days: int | None = None) -> ReferenceModel:
         days = self.scenario.days if days is None else days
@@ -748,18 +749,19 @@ KPIS = ("bnpl_uptake", "charge_off_rate", "dpd90p_share", "recovery_rate")
 
 
 def kpis_from_totals(orders: float, bnpl_orders: float, originated: float, charged_off: float, recoveries: float,
-                     dpd90p_share: float) -> dict[str, float]:
+                     dpd90p_share: float | None) -> dict[str, float | None]:
     """KPIs over the recorded days: BNPL share of orders, principal written off / principal lent,
-    90+ share of consumer principal on the last day, recoveries / principal written off."""
+    90+ share of consumer principal on the last day, recoveries / principal written off. A ratio with
+    nothing to divide by is None, as in `sim.results.summarize` (a 0 would read as a measurement)."""
     return {
-        "bnpl_uptake": bnpl_orders / orders if orders else 0.0,
-        "charge_off_rate": charged_off / originated if originated else 0.0,
+        "bnpl_uptake": defined_ratio(bnpl_orders, orders),
+        "charge_off_rate": defined_ratio(charged_off, originated),
         "dpd90p_share": dpd90p_share,
-        "recovery_rate": recoveries / charged_off if charged_off else 0.0,
+        "recovery_rate": defined_ratio(recoveries, charged_off),
     }
 
 
-def run_reference(scenario: Scenario, seed: int) -> dict[str, float]:
+def run_reference(scenario: Scenario, seed: int) -> dict[str, float | None]:
     """Run the per-agent reference (burn-in, then `scenario.days` recorded days) and return its KPIs."""
     model = ReferenceModel(scenario, seed).run()
     tot = {k: sum(row[k] for row in model.rows) for k in ("orders", "bnpl_orders", "amount_originated",
@@ -768,7 +770,7 @@ def run_reference(scenario: Scenario, seed: int) -> dict[str, float]:
                             tot["charged_off_principal"], tot["recoveries"], model.rows[-1]["dpd90p_share"])
 
 
-def consumer_dpd90p_share(model: object) -> float:
+def consumer_dpd90p_share(model: object) -> float | None:
     """90+ share of outstanding *consumer* principal in a vectorized model on its last simulated day
     (the market table's `dpd90p_share` also counts shop loans, which the reference does not model)."""
     book = model.credit.consumer  # type: ignore[attr-defined]
@@ -778,11 +780,10 @@ def consumer_dpd90p_share(model: object) -> float:
     first = book.first_missed[:n][active]
     t = model.t - 1  # type: ignore[attr-defined]
     late = (first >= 0) & (t - first > 90)
-    total = float(out.sum())
-    return float(out[late].sum()) / total if total > 0 else 0.0
+    return defined_ratio(float(out[late].sum()), float(out.sum()))
 
 
-def run_vectorized(scenario: Scenario, seed: int) -> dict[str, float]:
+def run_vectorized(scenario: Scenario, seed: int) -> dict[str, float | None]:
     """Run `sim.MarketModel` and return the same KPIs, from its market table."""
     from sim import MarketModel
 
@@ -809,4 +810,5 @@ if __name__ == "__main__":
     scen = small_scenario()
     for label, fn in (("vectorized", run_vectorized), ("reference", run_reference)):
         start = time.perf_counter()
-        print(label, {k: round(v, 4) for k, v in fn(scen, 1).items()}, f"{time.perf_counter() - start:.1f} s")
+        kpis = {k: None if v is None else round(v, 4) for k, v in fn(scen, 1).items()}
+        print(label, kpis, f"{time.perf_counter() - start:.1f} s")

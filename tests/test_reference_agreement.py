@@ -1,16 +1,25 @@
 """The vectorized MarketModel and the per-agent Mesa reference (benchmarks/reference_mesa.py) agree.
 
-Both run the baseline market at 2,000 consumers and 60 shops (180 days of burn-in so that loans reach
-charge-off during the 180 recorded days) over several seeds. For each KPI the difference of the seed
-means must lie within 3 combined standard errors plus a small floor. The floors absorb what the
-reference simplifies on purpose (abstract merchants, complaint drag measured a day late, per-consumer
-rather than per-stage order within a day) and are documented below.
+Both run a market of 2,000 consumers and 60 shops over several seeds (180 days of burn-in so that loans
+reach charge-off during the 180 recorded days). For each KPI the difference of the seed means must lie
+within 3 combined standard errors plus a small floor. The floors absorb what the reference simplifies on
+purpose (abstract merchants, complaint drag measured a day late, per-consumer rather than per-stage order
+within a day) and are documented below.
 
-The default test uses 6 seeds (~1 min on the 2-core dev machine: ~55 s CPU); the 20-seed version is marked slow.
+The market is the baseline under credit stress (four times the liquidity shocks, self-cure 0.4 instead
+of 0.7). In the baseline itself a 2,000-consumer market writes off nothing in most 180-day windows: the
+charge-off rate is 0 and the recovery rate undefined in most runs, so a comparison there says little
+about the end of the credit lifecycle (charge-off, NPL sale, recovery, intermediaries' settlements). Under
+stress every run writes loans off, and the test requires every run to measure every KPI. The rules are the
+same at any parameter values, so the stressed market tests them more, not differently; the baseline is
+compared too in the 20-seed version.
+
+The default test uses 6 seeds (~1 min on the 2-core dev machine); the 20-seed versions are marked long.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -26,39 +35,62 @@ from benchmarks.reference_mesa import KPIS, run_reference, run_vectorized, small
 FLOORS = {"bnpl_uptake": 0.005, "charge_off_rate": 0.005, "dpd90p_share": 0.01, "recovery_rate": 0.05}
 
 
-def compare(a: list[dict[str, float]], b: list[dict[str, float]], z: float = 3.0) -> dict[str, tuple[float, float]]:
-    """Per KPI: (|difference of means|, allowed = z x combined standard error + floor)."""
+def compare(a: list[dict[str, float | None]], b: list[dict[str, float | None]],
+            z: float = 3.0) -> dict[str, tuple[float, float]]:
+    """Per KPI: (|difference of means|, allowed = z x combined standard error + floor), over the runs that
+    define the KPI. A KPI defined in fewer than 2 runs on a side cannot be compared: (inf, 0)."""
     out = {}
     for k in KPIS:
-        xa, xb = [r[k] for r in a], [r[k] for r in b]
+        xa = [r[k] for r in a if r[k] is not None]
+        xb = [r[k] for r in b if r[k] is not None]
+        if min(len(xa), len(xb)) < 2:
+            out[k] = (math.inf, 0.0)
+            continue
         se = (statistics.variance(xa) / len(xa) + statistics.variance(xb) / len(xb)) ** 0.5
         out[k] = (abs(statistics.fmean(xa) - statistics.fmean(xb)), z * se + FLOORS[k])
     return out
 
 
-def disagreements(a: list[dict[str, float]], b: list[dict[str, float]]) -> list[str]:
+def disagreements(a: list[dict[str, float | None]], b: list[dict[str, float | None]]) -> list[str]:
     return [f"{k}: |diff| {d:.4f} > {tol:.4f}" for k, (d, tol) in compare(a, b).items() if d > tol]
 
 
-def _agree(seeds: int) -> None:
+def stressed_scenario():
+    """The baseline at 2,000 consumers under credit stress: see the module docstring."""
     scenario = small_scenario(consumers=2000, merchants=60, days=180, burn_in_days=180)
+    scenario.consumers.shock_rate *= 4
+    scenario.consumers.self_cure_rate = 0.4
+    return scenario
+
+
+def _agree(scenario, seeds: int, every_kpi_defined: bool = True) -> None:
     vec = [run_vectorized(scenario, seed) for seed in range(seeds)]
     ref = [run_reference(scenario, seed) for seed in range(seeds)]
     assert statistics.fmean(r["bnpl_uptake"] for r in vec) > 0.01  # the market does use BNPL
-    assert statistics.fmean(r["charge_off_rate"] for r in vec) > 0  # and loans do reach charge-off
+    if every_kpi_defined:  # every run writes loans off, so charge-off and recovery are measured in each
+        assert all(r[k] is not None for r in vec + ref for k in KPIS)
+        assert all(r["charge_off_rate"] > 0 for r in vec + ref)
     problems = disagreements(vec, ref)
     assert not problems, "; ".join(problems)
 
 
 def test_vectorized_and_reference_agree() -> None:
-    _agree(seeds=6)
+    _agree(stressed_scenario(), seeds=6)
 
 
 @pytest.mark.slow
 @pytest.mark.long
 def test_vectorized_and_reference_agree_20_seeds() -> None:
     """The issue's full check (20 seeds, ~3 minutes): `pytest -m long`."""
-    _agree(seeds=20)
+    _agree(stressed_scenario(), seeds=20)
+
+
+@pytest.mark.slow
+@pytest.mark.long
+def test_vectorized_and_reference_agree_in_the_baseline_20_seeds() -> None:
+    """The unstressed baseline (few write-offs: KPIs compared over the runs that define them)."""
+    _agree(small_scenario(consumers=2000, merchants=60, days=180, burn_in_days=180), seeds=20,
+           every_kpi_defined=False)
 
 
 def test_agreement_check_detects_bnpl_switched_off() -> None:
@@ -71,3 +103,14 @@ def test_agreement_check_detects_bnpl_switched_off() -> None:
     ref = [run_reference(no_bnpl, seed) for seed in range(4)]
     problems = disagreements(vec, ref)
     assert any(p.startswith("bnpl_uptake") for p in problems)
+
+
+def test_undefined_ratios_are_none_not_zero() -> None:
+    """Nothing lent, written off or ordered: the reference's ratios are undefined, as in `summarize`, so a
+    run without write-offs cannot pass for one that recovered nothing."""
+    from benchmarks.reference_mesa import kpis_from_totals
+
+    kpis = kpis_from_totals(orders=0, bnpl_orders=0, originated=0, charged_off=0, recoveries=0, dpd90p_share=None)
+    assert kpis == {"bnpl_uptake": None, "charge_off_rate": None, "dpd90p_share": None, "recovery_rate": None}
+    both = [{"bnpl_uptake": 0.1, "charge_off_rate": 0.02, "dpd90p_share": 0.01, "recovery_rate": None}] * 3
+    assert any(p.startswith("recovery_rate") for p in disagreements(both, both))

@@ -203,3 +203,25 @@ def test_sweep_summaries_leave_undefined_points_out_and_say_so(tmp_path: Path) -
     assert analysis.undefined_notes(plan, frame) == [
         "recovery_rate: undefined (nothing written off) in 3 of 12 finished runs, at 2 of 6 design points (1 with "
         "no value at all); left out of summary.csv means and the figures (n/a)"]
+
+
+def test_a_folder_that_stored_undefined_ratios_as_zero_is_refused(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Folders written before undefined ratio KPIs were stored as missing hold 0 in their place: resuming
+    would mix the two, and sensitivity indices would count those zeros as measurements."""
+    import json
+
+    import run
+
+    store, _ = _setup(tmp_path)
+    info = json.loads((store.root / "sweep.json").read_text())
+    assert info["kpi_format"] == 2
+    del info["kpi_format"]
+    (store.root / "sweep.json").write_text(json.dumps(info))
+    for args in (["sweep", str(tmp_path / "s.yaml"), "--out", str(store.root), "--resume", "--quiet",
+                  "--ignore-code-change"],
+                 ["sensitivity", str(store.root)]):
+        assert run.main(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {store.root / 'sweep.json'}: written before undefined ratio KPIs"), err
+        assert err.count("\n") == 1, err

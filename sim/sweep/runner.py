@@ -18,7 +18,7 @@ from sim.results import in_the_way
 from sim.scenario_files import ScenarioError
 from sim.sweep.plan import Plan, code_version, overrides_of, resolve
 from sim.sweep.spec import SweepError
-from sim.sweep.store import Store, atomic_write, write_json
+from sim.sweep.store import KPI_FORMAT, Store, atomic_write, check_kpi_format, write_json
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -86,6 +86,7 @@ def prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool = F
             raise SweepError(f"{out}: holds a different sweep ({old.get('name')}, {old.get('file')}): its planned "
                              "runs differ from this file's (changed parameters, or laid out by an earlier version "
                              "of the sampling); cannot resume it with this sweep file")
+        check_kpi_format(out, old, "its runs cannot be mixed with new ones: run the sweep again into another --out")
         if old.get("code_version") != code_version() and not ignore_code_change:
             raise SweepError(f"{out}: the model code (sim/) changed since this sweep started "
                              f"({old.get('code_version')} -> {code_version()}); stored runs came from the earlier "
@@ -112,7 +113,7 @@ def _write_definition(plan: Plan, store: Store, fingerprint: str) -> None:
         "name": plan.sweep.name, "file": plan.path, "fingerprint": fingerprint, "code_version": code_version(),
         "sweep": plan.sweep.model_dump(mode="json"), "seeds": plan.seeds, "kpis": plan.kpis,
         "series": plan.series, "parameters": plan.parameters, "points": len(plan.points), "runs": len(plan.runs),
-        "unique_runs": len(plan.unique()),
+        "unique_runs": len(plan.unique()), "kpi_format": KPI_FORMAT,
     })
 
 

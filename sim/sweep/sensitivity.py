@@ -20,7 +20,7 @@ import pandas as pd
 
 from sim.results import undefined_reason
 from sim.sweep.spec import SweepError
-from sim.sweep.store import atomic_write, read_definition
+from sim.sweep.store import atomic_write, check_kpi_format, read_definition
 
 COLUMNS = {
     "sobol": ["kpi", "parameter", "S1", "S1_conf", "ST", "ST_conf", "note"],
@@ -34,6 +34,8 @@ def _inputs(folder: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     if not (folder / "sweep.json").is_file():
         raise SweepError(f"{folder}: not a sweep folder (no sweep.json)")
     info = read_definition(folder)
+    check_kpi_format(folder, info, "its indices would count those as measurements: run the sweep again into "
+                     "another --out")
     design = info["sweep"].get("design")
     if design not in VALUES:
         raise SweepError(f"{folder}: design {design!r} has no sensitivity indices; allowed: sobol, morris")

@@ -23,6 +23,18 @@ from sim.sweep.spec import SweepError
 
 META_KEY = b"sweep_run"
 DEFINITION_KEYS = ("name", "fingerprint", "code_version", "sweep", "parameters", "kpis")
+# How runs store KPIs, recorded in sweep.json. 2: a ratio with nothing to divide by (recovery rate with
+# nothing written off) is stored as missing. Folders without the key were written when such ratios were
+# stored as 0, which no analysis can tell from a measured 0.
+KPI_FORMAT = 2
+OLD_KPI_FORMAT = ("written before undefined ratio KPIs were stored as missing: its runs hold 0 where nothing "
+                  "was there to divide (a recovery rate with nothing written off)")
+
+
+def check_kpi_format(folder: Path, info: dict[str, Any], then: str) -> None:
+    """A one-line `SweepError` when the folder's runs store undefined ratios as 0 (see `KPI_FORMAT`)."""
+    if info.get("kpi_format") != KPI_FORMAT:
+        raise SweepError(f"{Path(folder) / 'sweep.json'}: {OLD_KPI_FORMAT}; {then}")
 
 
 def atomic_write(path: Path, write: Any) -> None:
