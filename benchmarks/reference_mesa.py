@@ -24,11 +24,18 @@ Simplifications (they do not touch the consumer credit rules):
 * The complaint drag on collections is measured at the end of the previous day (the vectorized
   model measures it just before collections on the same day).
 * Timed events (`scenario.events`) and licence purchases are ignored: run it on markets without them.
+* Each consumer's whole day runs before the next one's (Mesa's `shuffle_do`), so a repayment frees lending
+  room for consumers who step later the same day. The vectorized model runs each stage for everyone (all
+  cash loans before all instalments), so that room is lent the next day. Where lenders are leverage-bound
+  the reference therefore makes more, smaller loans there (in a credit-stressed year at 5,000 consumers,
+  40-50% of the micro-lenders' and cfc's loans used room freed earlier the same day); the amounts lent
+  and the KPIs agree (`tests/test_reference_agreement.py`).
 """
 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 
 import mesa
@@ -211,6 +218,8 @@ class ReferencePlatform:
     params: PlatformParams
     lenders: list[ReferenceLender]
     by_name: dict[str, ReferenceLender] = field(default_factory=dict)
+    _order_key: tuple = ()  # (day, channels) the order of the day was drawn for
+    _order: list[tuple[ReferenceLender, str]] = field(default_factory=list)
 
     def own_lender(self) -> ReferenceLender | None:
         name = self.params.finance.license_lender
@@ -234,9 +243,11 @@ class ReferencePlatform:
             return self.partners()[0], "diversion"
         return None
 
-    def cash_lenders(self) -> list[tuple[ReferenceLender, str]]:
-        """Cash lenders a user finds here with their channel (own licence, diversion partner, loan ad),
-        keeping only those with lending room."""
+    def cash_lenders(self, t: int, rng: random.Random) -> list[tuple[ReferenceLender, str]]:
+        """Cash lenders a user finds here today with their channel (own licence, diversion partner, loan
+        ad), in the platform's order of the day, keeping only those with lending room. The order is drawn
+        once a day and is the same for every user, as the platform lists its lenders one way a day
+        (`commerce.cash_loans` draws one permutation per platform and day)."""
         fin = self.params.finance
         out: list[tuple[ReferenceLender, str]] = []
         if fin.cash_loans:
@@ -248,7 +259,11 @@ class ReferencePlatform:
             taken = {lender.index for lender, _ in out}
             out += [(lender, "ads") for lender in self.lenders
                     if lender.params.advertises and lender.index not in taken]
-        return [(lender, ch) for lender, ch in out if lender.lending_room() > 0]
+        key = (t, tuple((lender.index, ch) for lender, ch in out))
+        if key != self._order_key:
+            self._order_key, self._order = key, out[:]
+            rng.shuffle(self._order)
+        return [(lender, ch) for lender, ch in self._order if lender.lending_room() > 0]
 
     def restructurer_reach(self) -> float:
         return {"allow": 1.0, "restrict": self.params.restrict_factor, "ban": 0.0}[self.params.restructurer_ad_policy]
@@ -403,12 +418,11 @@ class ReferenceConsumer(mesa.Agent):
             self.cash += value * CLAIM_COMPENSATION  # claim paid from the shop's deposit
 
     def seek_cash_loan(self, plat: ReferencePlatform, t: int) -> None:
-        """I look for a cash loan here, trying the lenders I find in random order, at most
+        """I look for a cash loan here, trying the lenders I find in the platform's order of the day, at most
         max_applications in a day over all platforms. Each approved loan (need rounded up to RMB 100,
         within my limit) pays the bill (`commerce.cash_loans`)."""
         p = self.model.scenario.consumers
-        lenders = plat.cash_lenders()
-        self.random.shuffle(lenders)
+        lenders = plat.cash_lenders(t, self.model.random)
         for lender, channel in lenders:
             if self.need < MIN_NEED or self.applications_today >= p.max_applications:
                 break
