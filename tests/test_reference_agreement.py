@@ -29,6 +29,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.reference_mesa import KPIS, run_reference, run_vectorized, small_scenario
+from sim.scenario import Scenario
 
 # Absolute floors added to 3 standard errors: BNPL uptake and charge-off rate are shares of orders
 # and of principal (half a percentage point), the 90+ share one point, the recovery rate five points.
@@ -55,15 +56,20 @@ def disagreements(a: list[dict[str, float | None]], b: list[dict[str, float | No
     return [f"{k}: |diff| {d:.4f} > {tol:.4f}" for k, (d, tol) in compare(a, b).items() if d > tol]
 
 
-def stressed_scenario():
-    """The baseline at 2,000 consumers under credit stress: see the module docstring."""
-    scenario = small_scenario(consumers=2000, merchants=60, days=180, burn_in_days=180)
+def baseline_scenario() -> Scenario:
+    """The baseline at 2,000 consumers and 60 shops, 180 days of burn-in and 180 recorded."""
+    return small_scenario(consumers=2000, merchants=60, days=180, burn_in_days=180)
+
+
+def stressed_scenario() -> Scenario:
+    """The same market under credit stress: see the module docstring."""
+    scenario = baseline_scenario()
     scenario.consumers.shock_rate *= 4
     scenario.consumers.self_cure_rate = 0.4
     return scenario
 
 
-def _agree(scenario, seeds: int, every_kpi_defined: bool = True) -> None:
+def _agree(scenario: Scenario, seeds: int, every_kpi_defined: bool = True) -> None:
     vec = [run_vectorized(scenario, seed) for seed in range(seeds)]
     ref = [run_reference(scenario, seed) for seed in range(seeds)]
     assert statistics.fmean(r["bnpl_uptake"] for r in vec) > 0.01  # the market does use BNPL
@@ -89,8 +95,7 @@ def test_vectorized_and_reference_agree_20_seeds() -> None:
 @pytest.mark.long
 def test_vectorized_and_reference_agree_in_the_baseline_20_seeds() -> None:
     """The unstressed baseline (few write-offs: KPIs compared over the runs that define them)."""
-    _agree(small_scenario(consumers=2000, merchants=60, days=180, burn_in_days=180), seeds=20,
-           every_kpi_defined=False)
+    _agree(baseline_scenario(), seeds=20, every_kpi_defined=False)
 
 
 def test_agreement_check_detects_bnpl_switched_off() -> None:
