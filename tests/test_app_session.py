@@ -137,6 +137,35 @@ def test_a_rebuild_frees_the_models_it_replaces(session: Session) -> None:
     assert [ref() for ref in old] == [None, None]
 
 
+def test_a_closed_session_frees_its_models() -> None:
+    """A closed tab's models must not outlive it (Mesa 3.3 keeps every model in `Agent._ids`)."""
+    session = Session()  # not the fixture: pytest would keep that one alive
+    session.set_compare(True)
+    session.step(3)
+    old = [weakref.ref(run.model) for run in session.runs]
+    session.close()
+    del session
+    gc.collect()
+    assert [ref() for ref in old] == [None, None]
+
+
+def test_closing_the_page_closes_its_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Solara unmounts the page when the tab closes or its kernel is culled; that must reach Session.close."""
+    solara = pytest.importorskip("solara")
+    closed: list[Session] = []
+    close = Session.close
+
+    def spy(self: Session) -> None:
+        closed.append(self)
+        close(self)
+
+    monkeypatch.setattr(Session, "close", spy)
+    _, rc = solara.render(page.Page(), handle_error=False)
+    assert closed == []
+    rc.close()
+    assert len(closed) == 1 and closed[0].runs
+
+
 def test_a_rebuild_during_a_play_batch_ends_the_batch(session: Session) -> None:
     """Reset lands between two days of a batch (the batch takes the lock a day at a time): the new
     runs must stay at day 0. Here the rebuild happens inside day 3, on the play thread itself."""

@@ -33,6 +33,7 @@ def _guard(session: Session, action: Callable[[], str | None]) -> None:
 @solara.component
 def Page() -> None:
     session = solara.use_memo(lambda: Session(os.environ.get(SCENARIO_ENV, str(DEFAULT_SCENARIO))), [])
+    solara.use_effect(lambda: session.close, [])  # on unmount (the tab closed or was culled)
     version, set_version = solara.use_state(0)  # bumped after every change: children redraw
     playing, set_playing = solara.use_state(False)
 

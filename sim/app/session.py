@@ -241,6 +241,12 @@ class Session:
             self._last_batch = None
             return message
 
+    def close(self) -> None:
+        """The tab is gone: let its models be freed. They stay usable (agents are only made when a model
+        is built), so a play batch still running when the page closes finishes harmlessly."""
+        with self.lock:
+            _release(self.runs)
+
     @property
     def day(self) -> int:
         """Recorded days simulated so far."""
