@@ -22,6 +22,8 @@ from sim.scenario_files import load
 from tests.conftest import SMALL, run_small
 
 pytestmark = pytest.mark.slow  # several seeds of several scenarios: minutes; run in the full suite
+# Tests that run the same markets share them (tests.conftest.run_small caches per process), so each group
+# goes to one pytest-xdist worker: the baseline year's seeds, and the intermediary-ads pair.
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = (1, 2, 3, 4, 5)
@@ -99,6 +101,7 @@ def credit_losses(lender: str) -> Metric:
 # --- the facts ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.xdist_group("stylized_baseline_year")
 def test_1_platform_data_and_settlement_control_lower_shop_loan_losses() -> None:
     """Same market, same seed: third-party shop loans (micro_a, no data, no control) lose more than the
     video platform's programme loans."""
@@ -106,6 +109,7 @@ def test_1_platform_data_and_settlement_control_lower_shop_loan_losses() -> None
     assert_positive(stats, "third-party minus programme shop-loan loss rate")
 
 
+@pytest.mark.xdist_group("stylized_baseline_year")
 def test_2_deposits_and_sweeps_raise_recovery_on_shop_loans() -> None:
     off = {"video": {"deposit": {"cap": 0.0, "settlement_sweep": False, "freeze_on_risk": False}}}
     stats = paired(programme_recovery, programme_recovery, {**YEAR, "platforms": off}, YEAR)
@@ -119,6 +123,7 @@ BAN = {**YEAR, "restructurers": BUSY, "platforms": {n: {"restructurer_ad_policy"
 ALLOW = {**YEAR, "restructurers": BUSY, "platforms": {n: {"restructurer_ad_policy": "allow"} for n in ALL}}
 
 
+@pytest.mark.xdist_group("stylized_intermediary_ads")
 def test_3a_intermediary_ads_raise_consumer_defaults() -> None:
     assert_positive(paired(kpi("charge_off_rate"), kpi("charge_off_rate"), BAN, ALLOW),
                     "charge-off rate with intermediary ads allowed minus banned")
@@ -133,6 +138,7 @@ def collection_rate(m: MarketModel) -> float:
     return collected / max(float(mk["consumer_late_principal"].mean()), 1.0)
 
 
+@pytest.mark.xdist_group("stylized_intermediary_ads")
 def test_3b_intermediary_ads_lower_recoveries() -> None:
     """Recoveries in the collections sense: money recovered per RMB of late debt. (The narrower ratio of
     post-write-off recoveries to write-offs is not testable at this size: with intermediary ads banned a
@@ -143,6 +149,7 @@ def test_3b_intermediary_ads_lower_recoveries() -> None:
                     "recoveries per RMB of late debt with intermediary ads banned minus allowed")
 
 
+@pytest.mark.xdist_group("stylized_baseline_year")
 def test_4_more_traffic_brings_more_finance_revenue() -> None:
     """(a) As in the articles, the entertainment platform (500 m users, credit through partners) earns more
     from credit than the community platform (300 m users of better quality, loan ads only). (b) Traffic
@@ -162,6 +169,7 @@ TIGHT = {**YEAR, "regulation": {"rate_cap": 0.12}}
 """A cap of 12% (4 x LPR, half the judicial 24%)."""
 
 
+@pytest.mark.xdist_group("stylized_baseline_year")
 def test_5a_tighter_rate_cap_lowers_approvals() -> None:
     assert_positive(paired(approval_rate, approval_rate, TIGHT, YEAR), "approval rate under 24% minus 12% cap")
 

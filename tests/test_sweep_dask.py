@@ -92,6 +92,30 @@ def test_embedded_workers_run_without_the_dask_profiler() -> None:
     assert list(flags.values()) == [False]
 
 
+def _kept_by_worker_logger() -> tuple[bool, bool]:
+    """Whether this worker's `distributed.worker` logger keeps a lost-heartbeat record and another error."""
+    import logging
+
+    from sim.sweep.runner import HEARTBEAT_LOST
+
+    logger = logging.getLogger("distributed.worker")
+
+    def kept(message: str) -> bool:
+        return bool(logger.filter(logger.makeRecord(logger.name, logging.ERROR, __file__, 0, message, (), None)))
+
+    return kept(HEARTBEAT_LOST + "."), kept("Unexpected exception during heartbeat. Closing worker.")
+
+
+def test_embedded_workers_drop_only_the_lost_heartbeat_traceback_of_a_stopping_driver() -> None:
+    """The embedded scheduler stops with the driver (Ctrl-C, end of sweep); a worker heartbeat in flight then
+    logged a CommClosedError traceback on the user's terminal. Other worker errors are still shown."""
+    from sim.sweep.runner import connect
+
+    with connect(1, None) as client:
+        kept = client.run(_kept_by_worker_logger)
+    assert list(kept.values()) == [(False, True)]
+
+
 def test_one_worker_gives_the_same_table_as_two(reference: pd.DataFrame, tmp_path: Path) -> None:
     table = _sweep(_sweep_file(tmp_path), tmp_path / "out", "--workers", "1", "--no-figures")
     pd.testing.assert_frame_equal(table, reference)

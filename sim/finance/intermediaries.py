@@ -83,8 +83,12 @@ def _recruit(model: MarketModel, t: int, rng: np.random.Generator) -> None:
     reach = _reach(model)
     if not reach.any():
         return
-    since = c.delinquent_since[: c.n]
-    cand = ((since >= 0) & (since <= t - MIN_DPD_TO_RECRUIT) & (c.client_of[: c.n] < 0)).nonzero()[0]
+    if t < MIN_DPD_TO_RECRUIT:
+        return
+    # NOT_DELINQUENT (-1) reads as the largest unsigned value, so one pass over all consumers finds the
+    # spells old enough; only those few are then checked for an intermediary.
+    old_enough = (c.delinquent_since[: c.n].view(np.uint32) <= t - MIN_DPD_TO_RECRUIT).nonzero()[0]
+    cand = old_enough[c.client_of[old_enough] < 0]
     if len(cand) == 0:
         return
     # Daily chance of signing with each intermediary, over the platforms the consumer uses.
@@ -160,14 +164,16 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
     if len(settling) == 0:
         return
     book = model.credit.consumer
-    n = book.n
     mask = np.zeros(c.n, dtype=bool)
     mask[settling] = True
-    status = book.status[:n]
-    # A charged-off loan whose claim is already 0 (recovered or settled before) has nothing left to settle,
-    # and closing its claim again would miscount the debtor's open claims.
-    open_claim = (status == CHARGED_OFF) & (book.claim[:n] > 0)
-    loans = (mask[book.borrower[:n]] & ((status == ACTIVE) | open_claim)).nonzero()[0]
+    # Their active loans and their charged-off loans with a claim left (one whose claim is already 0 has
+    # nothing to settle, and closing it again would miscount the debtor's open claims; sold loans belong
+    # to the NPL buyer), in increasing order as one scan of the book would give them.
+    active = book.active_ids()
+    claims = book.claim_ids()
+    loans = np.concatenate([active[mask[book.borrower[active]]],
+                            claims[mask[book.borrower[claims]] & (book.status[claims] == CHARGED_OFF)]])
+    loans.sort()
     if len(loans) == 0:
         c.client_of[settling] = -1
         return

@@ -136,6 +136,38 @@ def _quiet_cancel_of_unstarted_calls() -> None:
         logger.addFilter(_CancelOfUnstartedCall())
 
 
+HEARTBEAT_LOST = "Failed to communicate with scheduler during heartbeat"
+
+
+class _SchedulerGoneAtShutdown(logging.Filter):
+    """Drops a worker's traceback for a heartbeat that found the scheduler gone. In an embedded cluster the
+    scheduler lives in the driver's process and stops with it (end of sweep, Ctrl-C); a heartbeat in flight
+    at that moment logs a CommClosedError traceback, which would make a clean stop look like a crash.
+    Installed only on the embedded cluster's workers: with an external scheduler a lost heartbeat is news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(HEARTBEAT_LOST)
+
+
+def _quiet_lost_heartbeat() -> None:
+    """Run on each worker (a worker plugin's setup, so restarted workers get it too)."""
+    logger = logging.getLogger("distributed.worker")
+    if not any(isinstance(f, _SchedulerGoneAtShutdown) for f in logger.filters):
+        logger.addFilter(_SchedulerGoneAtShutdown())
+
+
+def _embedded_worker_plugin() -> Any:
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class QuietLostHeartbeat(WorkerPlugin):
+        name = "sim-quiet-lost-heartbeat"
+
+        def setup(self, worker: Any) -> None:
+            _quiet_lost_heartbeat()
+
+    return QuietLostHeartbeat()
+
+
 @contextmanager
 def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
     """A client of an existing scheduler, or of an embedded LocalCluster of `workers` processes."""
@@ -165,6 +197,7 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
     finally:
         signal.signal(signal.SIGINT, previous)
     with cluster, Client(cluster) as client:
+        client.register_plugin(_embedded_worker_plugin())
         yield client
 
 
