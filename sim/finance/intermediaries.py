@@ -79,11 +79,11 @@ def _buy_ads(model: MarketModel) -> None:
 
 
 def _recruit(model: MarketModel, t: int, rng: np.random.Generator) -> None:
+    if t < MIN_DPD_TO_RECRUIT:  # no spell is old enough yet
+        return
     c = model.consumers
     reach = _reach(model)
     if not reach.any():
-        return
-    if t < MIN_DPD_TO_RECRUIT:
         return
     # NOT_DELINQUENT (-1) reads as the largest unsigned value, so one pass over all consumers finds the
     # spells old enough; only those few are then checked for an intermediary.

@@ -128,12 +128,17 @@ class _CancelOfUnstartedCall(logging.Filter):
         return not (isinstance(exc, NameError) and "sync.<locals>.cancel" in record.getMessage())
 
 
+def _add_filter_once(logger_name: str, kind: type[logging.Filter]) -> None:
+    """Add a `kind` filter to the logger unless it has one (connecting again must not stack them)."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, kind) for f in logger.filters):
+        logger.addFilter(kind())
+
+
 def _quiet_cancel_of_unstarted_calls() -> None:
     # Kept for the life of the process: the callback runs on the client's loop thread, possibly after
     # the sweep has already unwound.
-    logger = logging.getLogger("tornado.application")
-    if not any(isinstance(f, _CancelOfUnstartedCall) for f in logger.filters):
-        logger.addFilter(_CancelOfUnstartedCall())
+    _add_filter_once("tornado.application", _CancelOfUnstartedCall)
 
 
 HEARTBEAT_LOST = "Failed to communicate with scheduler during heartbeat"
@@ -149,21 +154,15 @@ class _SchedulerGoneAtShutdown(logging.Filter):
         return not record.getMessage().startswith(HEARTBEAT_LOST)
 
 
-def _quiet_lost_heartbeat() -> None:
-    """Run on each worker (a worker plugin's setup, so restarted workers get it too)."""
-    logger = logging.getLogger("distributed.worker")
-    if not any(isinstance(f, _SchedulerGoneAtShutdown) for f in logger.filters):
-        logger.addFilter(_SchedulerGoneAtShutdown())
-
-
 def _embedded_worker_plugin() -> Any:
+    """Installs `_SchedulerGoneAtShutdown` on each worker (a plugin, so restarted workers get it too)."""
     from distributed.diagnostics.plugin import WorkerPlugin
 
     class QuietLostHeartbeat(WorkerPlugin):
         name = "sim-quiet-lost-heartbeat"
 
         def setup(self, worker: Any) -> None:
-            _quiet_lost_heartbeat()
+            _add_filter_once("distributed.worker", _SchedulerGoneAtShutdown)
 
     return QuietLostHeartbeat()
 
