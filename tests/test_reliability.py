@@ -40,6 +40,13 @@ def wait_for_progress(proc: subprocess.Popen[bytes], timeout: float = 180.0) -> 
     return seen
 
 
+def ctrl_c_at_default() -> None:
+    """`preexec_fn` for a child that stands for a command typed at a terminal, where Ctrl-C interrupts. The
+    test process may itself ignore SIGINT (an xdist worker started from a non-interactive background shell
+    does), and an ignored signal survives exec: the child would then never see the Ctrl-C the test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def reap(proc: subprocess.Popen[bytes]) -> None:
     """Kill the child if it is still running (a failed test must not leave it behind)."""
     if proc.poll() is None:
@@ -61,7 +68,7 @@ def test_sigint_during_a_run_exits_130_and_leaves_no_folder(tmp_path: Path) -> N
     proc = subprocess.Popen(
         [sys.executable, "run.py", "run", "scenarios/classroom.yaml", "--consumers", "20000", "--days", "3000",
          "--out", str(out)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=ctrl_c_at_default,
     )
     try:
         before = wait_for_progress(proc)
@@ -210,7 +217,7 @@ def test_sigint_during_a_sweep_keeps_finished_runs_and_resume_is_byte_identical(
     out = tmp_path / "interrupted"
     proc = subprocess.Popen([sys.executable, "run.py", "sweep", str(path), "--out", str(out), "--workers", "2",
                              "--quiet", "--no-figures"], cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            preexec_fn=ctrl_c_at_default, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 180
         while len(_records(out)) < 2:
