@@ -94,6 +94,9 @@ BAD = [
      "parameters.regulation.rate_cap.sd: NaN is not finite"),
     ("parameters:\n  regulation.rate_cap: {values: [0.1, 0.2], labels: [a, a]}\n",
      "parameters.regulation.rate_cap.labels: 'a' is given twice; each value needs its own label"),
+    # a range reaching out of the schema's is reported at its bound (0.5), not at its midpoint (0.25025)
+    ("design: lhs\nsamples: 4\nparameters:\n  consumers.shock_rate: {low: 0.0005, high: 0.5}\n",
+     "parameters.consumers.shock_rate: consumers.shock_rate: 0.5 is out of range; allowed: >= 0 and <= 0.2"),
     ("design: lhs\nsamples: 4\nparameters:\n  days: {low: 10, high: 20}\n",
      "parameters.days: days takes whole numbers; add 'integer: true' to sample it from a range"),
     ("design: lhs\nsamples: 4\nparameters:\n  consumers.count: {dist: normal, mean: 500, sd: 50, low: 100}\n",

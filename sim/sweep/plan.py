@@ -154,15 +154,17 @@ NORMAL_PROBES = (0.001, 0.999)  # quantiles at which a normal is checked (wider 
 
 def _probe_values(p: Param, unit: np.ndarray | None = None) -> list[Any]:
     """The values of `p` checked before anything runs: all of a list; the bounds of a range; for a normal, its
-    0.1% and 99.9% quantiles (or the design's most extreme ones), not u = 0 or 1, which are 6 sd out."""
+    0.1% and 99.9% quantiles (or the design's most extreme ones), not u = 0 or 1, which are 6 sd out. The
+    midpoint comes last (it finds a fractional value of a whole-number key), so that a range reaching out of
+    the schema's is reported at the bound that does."""
     if p.values is not None:
         return list(p.values)
-    quantiles = [0.0, 0.5, 1.0]
+    quantiles = [0.0, 1.0, 0.5]
     if p.dist == "normal":
         lo, hi = NORMAL_PROBES
         if unit is not None and len(unit):
             lo, hi = min(lo, float(unit.min())), max(hi, float(unit.max()))
-        quantiles = [lo, 0.5, hi]
+        quantiles = [lo, hi, 0.5]
     return [design.from_unit(p, u) for u in quantiles]
 
 
