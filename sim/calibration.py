@@ -125,6 +125,7 @@ class Fit:
     start: Evaluation
     history: list[Evaluation] = field(default_factory=list)
     seconds: float = 0.0
+    fixed: list[str] = field(default_factory=list)  # the --set changes every evaluation ran with
 
 
 def _number(value: float | None) -> float:
@@ -209,6 +210,13 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
     started = time.perf_counter()
     x0 = np.asarray([p.unit(start[p.path]) if start and p.path in start else 0.5 for p in params])
     evaluate(x0)
+    undefined = [t.name for t in targets if not math.isfinite(history[0].figures[t.name])]
+    if undefined:  # every evaluation would count it as the same miss: the budget would buy a fit to the rest
+        size = f"{consumers} consumers" if consumers else "the scenario's consumers"
+        raise CalibrationError(
+            f"target(s) {', '.join(undefined)}: undefined at the start point (no run of seeds {seeds} with "
+            f"{size} gave a value); nothing was fitted. Record more days (--set days=N), simulate more "
+            "consumers, or leave the target out")
     if budget > 1:
         simplex = [x0] + [np.clip(x0 + np.eye(len(params))[i] * (0.25 if x0[i] < 0.5 else -0.25), 0, 1)
                           for i in range(len(params))]
@@ -216,10 +224,15 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
                  options={"maxfev": budget - 1, "initial_simplex": np.asarray(simplex), "xatol": 1e-3,
                           "fatol": 1e-6})
     best = min(history, key=lambda e: e.loss)
-    return Fit(params, targets, best, history[0], history, time.perf_counter() - started)
+    return Fit(params, targets, best, history[0], history, time.perf_counter() - started, list(extra or []))
 
 
 # --- outputs ----------------------------------------------------------------------------------------
+
+
+def figure_text(value: float) -> str:
+    """A figure for the report and the console: `n/a` when the runs left it undefined."""
+    return f"{value:.4g}" if math.isfinite(value) else "n/a"
 
 
 def nested(values: dict[str, float]) -> dict[str, Any]:
@@ -282,6 +295,9 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
              f"loss {fit.start.loss:.4g} -> {fit.best.loss:.4g}).",
              "# Fitted values:"]
     lines += [f"#   {k} = {v:.6g}" for k, v in fit.best.values.items()]
+    if fit.fixed:  # part of how the fit was made, but not of the fitted scenario (e.g. days=730 to measure)
+        lines += ["# Every evaluation also ran with these fixed changes (--set), which this file does not apply:"]
+        lines += [f"#   {change}" for change in fit.fixed]
     body = {"extends": rel, "name": f"{name}_fitted", **nested(fit.best.values)}
     fitted.write_text("\n".join(lines) + "\n" + yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
     load(str(fitted))  # the fitted file must load
@@ -291,7 +307,7 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
         fh.write(",".join(["evaluation", *cols, "loss"]) + "\n")
         for i, e in enumerate(fit.history, 1):
             row = [*(e.values[p.path] for p in fit.params), *(e.figures[t.name] for t in fit.targets), e.loss]
-            fh.write(",".join([str(i), *(f"{x:.6g}" for x in row)]) + "\n")
+            fh.write(",".join([str(i), *(f"{x:.6g}" if math.isfinite(x) else "" for x in row)]) + "\n")
 
     losses = np.asarray([e.loss for e in fit.history])
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -308,13 +324,16 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
 
     rep = [f"# Calibration of {name}", "",
            f"Scenario `{scenario_path}`, seeds {seeds}, {consumers or 'scenario'} consumers, "
-           f"{len(fit.history)} evaluations in {fit.seconds:.0f} s. Fitted scenario: `{fitted.name}`.", "",
-           "| target | value | weight | start | fitted | rel. error |", "|---|---|---|---|---|---|"]
+           f"{len(fit.history)} evaluations in {fit.seconds:.0f} s. Fitted scenario: `{fitted.name}`.", ""]
+    if fit.fixed:
+        rep += [f"Every evaluation ran with `--set {' --set '.join(fit.fixed)}` (not applied in the fitted file).", ""]
+    rep += ["| target | value | weight | start | fitted | rel. error |", "|---|---|---|---|---|---|"]
     for t in fit.targets:
         got = fit.best.figures[t.name]
         rel_err = (got - t.value) / t.value if t.value else got - t.value
-        rep.append(f"| {t.name} | {t.value:.4g} | {t.weight:g} | {fit.start.figures[t.name]:.4g} | {got:.4g} | "
-                   f"{100 * rel_err:+.1f}% |")
+        error = f"{100 * rel_err:+.1f}%" if math.isfinite(got) else "n/a (undefined: counted as a miss of 100%)"
+        rep.append(f"| {t.name} | {t.value:.4g} | {t.weight:g} | {figure_text(fit.start.figures[t.name])} | "
+                   f"{figure_text(got)} | {error} |")
     rep += ["", "| parameter | low | high | start | fitted |", "|---|---|---|---|---|"]
     for p in fit.params:
         rep.append(f"| {p.path} | {p.low:g} | {p.high:g} | {fit.start.values[p.path]:.6g} | "

@@ -171,3 +171,41 @@ def test_outputs_go_only_to_a_new_or_earlier_calibration_folder(
         write_outputs(_fake_fit(), BASELINE, out, [2], 500)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cal", "notes", "t.yaml"]  # no partial folder
+
+
+def test_a_target_undefined_at_the_start_is_refused_and_nothing_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Buyers per DAU counts monthly buyers after the first 30 recorded days. With 20 recorded days every
+    evaluation gave NaN, the loss never moved, and the command "fitted" it: exit 0, `fitted nan`, `+nan%` in
+    the report."""
+    import run
+
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: video_buyers_per_dau, value: 0.33}\n")
+    out = tmp_path / "cal"
+    code = run.main(["calibrate", BASELINE, "--targets", str(targets), "--params",
+                     "platforms.video.purchase_rate:0.005:0.05", "--consumers", "500", "--seeds", "1", "--budget", "3",
+                     "--set", "days=20", "--set", "burn_in_days=0", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: target(s) video_buyers_per_dau: undefined at the start point")
+    assert err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_report_says_n_a_for_an_undefined_figure_and_records_the_fixed_changes(tmp_path: Path) -> None:
+    start = Evaluation({"regulation.rate_cap": 0.2}, {"charge_off_rate": 0.02, "npl_recovery": 0.08}, 1.0)
+    best = Evaluation({"regulation.rate_cap": 0.25}, {"charge_off_rate": 0.011, "npl_recovery": float("nan")}, 1.01)
+    fit = Fit([Param("regulation.rate_cap", 0.1, 0.3)], [Target("charge_off_rate", 0.01), Target("npl_recovery", 0.1)],
+              best, start, [start, best], fixed=["days=730", "burn_in_days=30"])
+    fitted = write_outputs(fit, BASELINE, tmp_path / "cal", [1], 500)
+    report = (tmp_path / "cal" / "fit_report.md").read_text()
+    assert "nan" not in report.lower().replace("n/a", "")
+    assert "| npl_recovery | 0.1 | 1 | 0.08 | n/a | n/a (undefined" in report
+    assert "`--set days=730 --set burn_in_days=30`" in report
+    header = fitted.read_text()
+    assert "#   days=730\n#   burn_in_days=30\n" in header
+    assert load(str(fitted)).scenario.days != 730  # recorded, not applied
+    history = (tmp_path / "cal" / "history.csv").read_text().splitlines()
+    assert history[2].split(",")[3] == ""  # the undefined figure is an empty cell, not "nan"

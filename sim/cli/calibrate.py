@@ -48,6 +48,7 @@ def main(args: argparse.Namespace) -> int:
         Param,
         calibrate,
         check_output,
+        figure_text,
         read_targets,
         with_given,
         write_outputs,
@@ -85,7 +86,7 @@ def main(args: argparse.Namespace) -> int:
     except CalibrationError as exc:  # `out` changed while the fit ran
         raise UsageError(f"--out: {exc}") from None
     for t in targets:
-        print(f"{t.name:<30} target {t.value:10.4g}  fitted {fit.best.figures[t.name]:10.4g}")
+        print(f"{t.name:<30} target {t.value:10.4g}  fitted {figure_text(fit.best.figures[t.name]):>10}")
     for p in params:
         print(f"{p.path:<40} {fit.best.values[p.path]:.6g}")
     print(f"loss {fit.start.loss:.4g} -> {fit.best.loss:.4g}; fitted scenario: {fitted}")
