@@ -23,14 +23,21 @@ import pandas as pd
 from sim.results import KPI_LABELS, NOT_AVAILABLE, UNDEFINED_WHEN, atomic_folder, summarize, undefined_reason
 from sim.scenario_files import Resolved
 
-# two-sided 95% Student t quantiles by degrees of freedom (1..30); 1.96 beyond
+# two-sided 95% Student t quantiles by degrees of freedom (1..30); scipy beyond (imported only then: it is slow)
 T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 KPIS = tuple(KPI_LABELS)
 
 
 def t95(n: int) -> float:
-    return T95[n - 2] if 2 <= n <= 31 else (1.96 if n > 31 else math.nan)
+    """The two-sided 95% Student t quantile for the mean of `n` values (n - 1 degrees of freedom)."""
+    if n < 2:
+        return math.nan
+    if n <= 31:
+        return T95[n - 2]
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, n - 1))
 
 
 def interval(values: np.ndarray) -> tuple[float, float, float]:
@@ -144,7 +151,9 @@ def _cell(kpi: str, row: pd.Series) -> str:
     if not row["n"]:
         return f"{NOT_AVAILABLE} (every seed)"
     mark = "*" if row["significant"] else " "
-    text = f"{_fmt(kpi, row['mean'])} [{_fmt(kpi, row['ci_low'])}, {_fmt(kpi, row['ci_high'])}]{mark}"
+    # one value has no spread to go by: its collapsed "interval" would read as certainty
+    bounds = "[no interval: 1 seed]" if row["n"] == 1 else f"[{_fmt(kpi, row['ci_low'])}, {_fmt(kpi, row['ci_high'])}]"
+    text = f"{_fmt(kpi, row['mean'])} {bounds}{mark}"
     return text + (f" ({row['undefined']} {NOT_AVAILABLE})" if row["undefined"] else "")
 
 

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.compare import t95
 from sim.scenario import Scenario
-from sim.validation import NOTES, ROOT, Figure, pooled_interval, series_checks, validate, wilson
+from sim.validation import NOTES, ROOT, Figure, Result, pooled_interval, series_checks, validate, wilson
 
 SHORT = ("days=40", "burn_in_days=20")
 SETTLED = "shop count settled after the burn-in (last month / first month within 0.8-1.25)"
@@ -73,10 +74,26 @@ def test_pooled_interval_widens_when_seeds_scatter_more_than_binomial() -> None:
     agreeing = [(15.0, 100.0), (16.0, 100.0), (14.0, 100.0), (15.0, 100.0)]
     scattered = [(5.0, 100.0), (25.0, 100.0), (8.0, 100.0), (22.0, 100.0)]
     share, lo, hi = pooled_interval(agreeing)
-    assert (share, lo, hi) == wilson(60, 400)
+    assert (share, lo, hi) == wilson(60, 400, z=t95(4))  # overdispersion estimated from 4 seeds: t with 3 df
     wide = pooled_interval(scattered)
     assert wide[0] == share and wide[1] < lo and wide[2] > hi
     assert all(math.isnan(v) for v in pooled_interval([(0.0, 0.0)]))
+
+
+def test_pooled_interval_of_one_seed_is_the_plain_wilson_interval() -> None:
+    assert pooled_interval([(15.0, 100.0), (0.0, 0.0)]) == wilson(15, 100)
+
+
+def test_report_says_how_many_seeds_gave_a_figure_and_when_there_is_no_interval() -> None:
+    """Undefined seeds were dropped silently (the report still said "over seeds 1..5"), and one value
+    printed as a 95% interval of zero width."""
+    f = figure("charge_off_rate", 0.0, 1.0)
+    some = Result(f, [0.08, math.nan, 0.09, 0.10, math.nan])
+    assert some.stats[0] == pytest.approx(0.09)
+    assert some.interval_text().endswith("(over 3 of 5 seeds; the rest undefined)")
+    assert Result(f, [0.08, math.nan]).interval_text() == "no interval (1 seed) (over 1 of 2 seeds; the rest undefined)"
+    assert Result(f, [math.nan, math.nan]).interval_text() == "n/a"
+    assert "over" not in Result(f, [0.08, 0.09]).interval_text()
 
 
 def test_committed_report_carries_the_current_notes() -> None:

@@ -83,10 +83,9 @@ def main(args: argparse.Namespace) -> int:
         remove_empty(created)
         raise
     for r in results:
-        mean, lo, hi = r.stats
         f = r.figure
         print(f"{'PASS' if r.passed else 'FAIL'}  {f.id:<30} real {validation.fmt(f, f.real):>9}  "
-              f"model {validation.fmt(f, mean):>9} [{validation.fmt(f, lo)}, {validation.fmt(f, hi)}]  "
+              f"model {validation.fmt(f, r.stats[0]):>9} [{r.interval_text()}]  "
               f"band {validation.fmt(f, f.low)}-{validation.fmt(f, f.high)}")
     for name, ok, detail in checks:
         print(f"{'PASS' if ok else 'FAIL'}  series: {name}: {detail}")
