@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 SOURCE_COLORS = dict(zip(REVENUE_SOURCES, ["#4e79a7", "#bab0ac", "#f28e2b", "#e15759", "#76b7b2", "#59a14f"],
                          strict=True))
+SOURCE_NAMES = {"restructurer_ads": "intermediary ads"}
+"""Legend names where the model's name differs from the dashboard's word (intermediaries, as in the controls)."""
 DASH = {"A": "solid", "B": "dashed"}
 EMPTY = pd.DataFrame()
 K = 1000.0  # amounts are shown in thousands of (simulated) RMB
@@ -93,28 +96,46 @@ def base(title: str, series: Series, runs: list[Run], *, y: str = "", y2: str | 
     y_axes: list[dict[str, Any]] = [axis]
     if y2 is not None:
         y_axes.append({"type": "value", "name": y2, "splitLine": {"show": False}, "nameTextStyle": {"align": "right"}})
-    top = 56 + 20 * _legend_rows([s["name"] for s in series])
+    room = _legend_room([s["name"] for s in series], 56)
     return {
         "animation": False,
         "title": {"text": title, "left": 6, "top": 2, "textStyle": {"fontSize": 15}},
-        "tooltip": {"trigger": "axis"},
+        "tooltip": {"trigger": "axis", "confine": True},
         "legend": {"top": 26, "left": 6, "right": 6, "textStyle": {"fontSize": 11}, "itemHeight": 8, "itemGap": 8},
-        "grid": {"left": 56, "right": 56 if y2 else 22, "top": top, "bottom": 26},
-        "xAxis": {"type": "value", "min": 1, "max": days},
+        "grid": {"left": 56, "right": 56 if y2 else 22, "bottom": 26, **room["grid"]},
+        "xAxis": {"type": "value", "min": 1, "max": days, "axisLabel": {"hideOverlap": True}},
         "yAxis": y_axes,
         "series": series,
+        "media": room["media"],
     }
 
 
+WIDTHS = (900, 600, 490, 440, 380, 330, 300, 279, 250, 220)
+"""Chart widths (pixels) between which the plot is pushed down to clear a legend wrapped onto more lines; a
+chart in a band is taken to be as narrow as the band's lower end. Charts are about 280 pixels wide on a
+1280-pixel screen, about 490 on a 1920-pixel one (hence 279 and 490)."""
+
+
 def _legend_rows(names: list[str], width: float = 400.0) -> int:
-    """About how many lines a wrapped legend of these names takes in a chart of `width` pixels."""
+    """About how many lines a wrapped legend of these names takes in a chart of `width` pixels (11-pixel text:
+    a 30-pixel symbol, about 5.7 pixels a character, 8 between items; the legend is inset 6 pixels each side)."""
     rows, used = 1, 0.0
     for name in dict.fromkeys(names):
-        item = 34 + 6.3 * len(name)
-        if used + item > width and used > 0:
+        item = 30 + 5.7 * len(name)
+        if used + item > width - 12 and used > 0:
             rows, used = rows + 1, 0.0
-        used += item
+        used += item + 8
     return rows
+
+
+def _legend_room(names: list[str], top: int) -> dict[str, Any]:
+    """The grid's top, `top` plus 20 pixels a line of this legend, by ECharts media queries on the chart's width
+    (applied again on resize): the legend covers neither the axis names nor the plot however wide the chart is."""
+    def grid(width: float) -> dict[str, Any]:
+        return {"grid": {"top": top + 20 * _legend_rows(names, width)}}
+    # every matching query applies, in order: the narrowest band that matches comes last and wins
+    return {"grid": grid(WIDTHS[0])["grid"],
+            "media": [{"query": {"maxWidth": w}, "option": grid(narrower)} for w, narrower in pairwise(WIDTHS)]}
 
 
 def _agent_lines(runs: list[Run], table: str, agents: Callable[[Any], list[Any]],
@@ -214,18 +235,21 @@ def revenue(runs: list[Run]) -> dict[str, Any]:
             bars.append(p.name + (f" · {run.label}" if len(runs) > 1 else ""))
             for k in REVENUE_SOURCES:
                 values[k].append(round(float(p.revenue[k]) / K, 3))
-    series = [{"name": k.replace("_", " "), "type": "bar", "stack": "revenue", "data": values[k],
+    series = [{"name": SOURCE_NAMES.get(k, k.replace("_", " ")), "type": "bar", "stack": "revenue", "data": values[k],
                "itemStyle": {"color": SOURCE_COLORS[k]}, "emphasis": {"disabled": True}} for k in REVENUE_SOURCES]
+    room = _legend_room([s["name"] for s in series], 38)
     return {
         "animation": False,
-        "title": {"text": "Platform revenue by source (to date, k RMB)", "left": 6, "top": 2,
+        "title": {"text": "Platform revenue by source (to date)", "left": 6, "top": 2,
                   "textStyle": {"fontSize": 15}},
-        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
-        "legend": {"top": 26, "left": 6, "textStyle": {"fontSize": 11}, "itemHeight": 8},
-        "grid": {"left": 110, "right": 20, "top": 78, "bottom": 28},
-        "xAxis": {"type": "value"},
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}, "confine": True},
+        "legend": {"top": 26, "left": 6, "right": 6, "textStyle": {"fontSize": 11}, "itemHeight": 8, "itemGap": 8},
+        "grid": {"left": 110, "right": 20, "bottom": 40, **room["grid"]},
+        "xAxis": {"type": "value", "name": "k RMB", "nameLocation": "middle", "nameGap": 22,
+                  "axisLabel": {"hideOverlap": True}},  # 1,200 and 1,500 ran together in a narrow chart
         "yAxis": {"type": "category", "data": bars, "inverse": True},
         "series": series,
+        "media": room["media"],
     }
 
 
@@ -246,7 +270,9 @@ def intermediaries(runs: list[Run]) -> dict[str, Any]:
                             "#9467bd"))
         series.append(_line("complaints / day", run, _points(m["day"], _rolling(m["complaints"])),
                             "#8c564b", 1))
-    return base("Debt-restructuring intermediaries", series, runs, y="clients", y2="complaints")
+    option = base("Debt-restructuring intermediaries", series, runs, y="clients", y2="complaints")
+    option["yAxis"][0]["minInterval"] = 1  # whole clients: no 0.2-client ticks while there are none or one
+    return option
 
 
 def all_charts(runs: list[Run]) -> list[tuple[str, dict[str, Any]]]:

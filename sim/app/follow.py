@@ -36,7 +36,7 @@ def profile(model: MarketModel, i: int) -> dict[str, str]:
         "uses": ", ".join(platforms) or "no platform",
         "cash": f"{c['cash']:,.0f} RMB",
         "debt": f"{c['debt']:,.0f} RMB",
-        "purchases": f"{c['orders']} orders, {c['bnpl_orders']} with BNPL",
+        "purchases": f"{c['orders']} order{'' if c['orders'] == 1 else 's'}, {c['bnpl_orders']} with BNPL",
         "loans taken": str(c["loans_taken"]),
         "status": f"{model.t - since} days overdue" if since >= 0 else "current",
         "intermediary": model.restructurer_list[client].name if 0 <= client < len(model.restructurer_list) else "none",
@@ -74,12 +74,12 @@ def option(run: Run) -> dict[str, Any]:
     overdue = [[h["day"], h["days_overdue"]] for h in hist]
     return {
         "animation": False,
-        "tooltip": {"trigger": "axis"},
+        "tooltip": {"trigger": "axis", "confine": True},
         "legend": {"top": 0, "right": 6, "textStyle": {"fontSize": 11}},
         "grid": {"left": 58, "right": 48, "top": 48, "bottom": 26},
         "xAxis": {"type": "value", "min": 1, "max": days},
-        "yAxis": [{"type": "value", "name": "RMB"}, {"type": "value", "name": "days overdue", "splitLine":
-                                                    {"show": False}}],
+        "yAxis": [{"type": "value", "name": "RMB"},
+                  {"type": "value", "name": "days overdue", "minInterval": 1, "splitLine": {"show": False}}],
         "series": [
             {"name": "cash", "type": "line", "data": cash, "showSymbol": False, "itemStyle": {"color": "#59a14f"}},
             {"name": "debt", "type": "line", "data": debt, "showSymbol": False, "itemStyle": {"color": "#e15759"}},

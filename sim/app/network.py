@@ -22,6 +22,8 @@ KIND_STYLE = {
     "intermediary": ("#9467bd", "triangle", 2),
 }
 EDGE_COLORS = {"lends": "#4e79a7", "ads": "#9467bd", "claims": "#b30000"}
+LABEL_BOX = {"backgroundColor": "rgba(255,255,255,0.8)", "padding": [1, 3], "borderRadius": 3}
+"""Behind a label, so it stays readable where edges cross it."""
 
 
 def money(x: float) -> str:
@@ -88,8 +90,16 @@ def graph(model: MarketModel) -> nx.DiGraph:
     return g
 
 
+NODE_TIPS = {"lender": "lender, equity", "platform": "platform, revenue to date",
+             "intermediary": "intermediary, fees to date"}
+"""What a node's size stands for, in its tooltip."""
+
+
 def option(model: MarketModel, title: str = "Who pays whom (to date)") -> dict[str, Any]:
-    """An ECharts graph of `graph(model)` laid out by networkx."""
+    """An ECharts graph of `graph(model)` laid out by networkx.
+
+    Drawn on hidden cartesian axes rather than ECharts' own view, which stretches the whole picture to the
+    chart's shape: round nodes turned into flat ellipses on a wide screen and tall ones on a narrow one."""
     g = graph(model)
     pos = nx.multipartite_layout(g, subset_key="layer", align="vertical", scale=1.0) if len(g) else {}
     for layer in range(3):  # keep the scenario's order top to bottom, so nodes stay put between runs
@@ -102,31 +112,44 @@ def option(model: MarketModel, title: str = "Who pays whom (to date)") -> dict[s
     for name, d in g.nodes(data=True):
         color, symbol, _ = KIND_STYLE[d["kind"]]
         x, y = pos[name]
+        tip = f"{name} ({NODE_TIPS[d['kind']]} {money(d['size'])} RMB{'; closed' if d['closed'] else ''})"
         nodes.append({
-            "name": name, "x": round(float(x) * 400, 1), "y": round(float(-y) * 260, 1),
-            "symbol": symbol, "symbolSize": round(18 + 26 * np.sqrt(d["size"] / top), 1),
+            "name": name, "value": [round(float(x), 4), round(float(y), 4)],
+            "symbol": symbol, "symbolSize": round(14 + 20 * np.sqrt(d["size"] / top), 1),
             "itemStyle": {"color": "#cccccc" if d["closed"] else color},
-            "label": {"show": True, "position": "bottom" if d["kind"] == "platform" else
-                      ("left" if d["kind"] == "lender" else "right"), "fontSize": 12},
+            "tooltip": {"formatter": tip.replace("{", "").replace("}", "")},
+            # names above or below their node, not beside it: the columns keep the chart's width between them
+            "label": {"show": True, "position": "bottom" if d["kind"] == "platform" else "top", "fontSize": 12,
+                      "distance": 2, **LABEL_BOX},
         })
     amounts = [d["amount"] for _, _, d in g.edges(data=True)] or [1.0]
     widest = max(max(amounts), 1e-9)
     links = [{
         "source": u, "target": v, "value": money(d["amount"]),
-        "label": {"show": d["amount"] >= 0.2 * widest},
+        "label": {"show": d["amount"] >= 0.5 * widest},  # the widest few only: more overlap where edges meet
         "lineStyle": {"width": round(0.5 + 11 * np.sqrt(d["amount"] / widest), 2), "color": EDGE_COLORS[d["kind"]],
                       "opacity": 0.65, "curveness": 0.08 if d["kind"] == "claims" else 0.0},
     } for u, v, d in g.edges(data=True)]
+    xs = [n["value"][0] for n in nodes] or [0.0]
+    ys = [n["value"][1] for n in nodes] or [0.0]
+    pad = 0.12 * max(max(ys) - min(ys), 1.0)  # room for the nodes' own size at the top and bottom
+    hidden = {"type": "value", "show": False, "scale": True}
     return {
         "animation": False,
         "title": {"text": title, "left": 6, "top": 2, "textStyle": {"fontSize": 15},
-                  "subtext": "blue: lent through the platform · purple: intermediary ads · red: clients' debt to "
-                             "the lender; width = RMB", "subtextStyle": {"fontSize": 11}},
-        "tooltip": {"formatter": "{b}: {c}"},
+                  "subtext": "blue: lent through the platform · purple: intermediary ads\n"
+                             "red: what intermediaries' clients owe the lender · grey node: closed\n"
+                             "line width = RMB; node size = equity, revenue or fees (hover for amounts)",
+                  "subtextStyle": {"fontSize": 11, "lineHeight": 14}},
+        "tooltip": {"formatter": "{b}: {c} RMB", "confine": True},
+        "grid": {"left": 56, "right": 56, "top": 104, "bottom": 30},
+        "xAxis": {**hidden, "min": min(xs) - 0.04, "max": max(xs) + 0.04},
+        "yAxis": {**hidden, "min": min(ys) - pad, "max": max(ys) + pad},
         "series": [{
-            "type": "graph", "layout": "none", "roam": False, "data": nodes, "links": links,
-            "edgeSymbol": ["none", "arrow"], "edgeSymbolSize": 7, "top": 70, "bottom": 30, "left": 90, "right": 110,
-            "edgeLabel": {"show": True, "formatter": "{c}", "fontSize": 10, "color": "#444"},
+            "type": "graph", "coordinateSystem": "cartesian2d", "layout": "none", "roam": False, "data": nodes,
+            "links": links, "edgeSymbol": ["none", "arrow"], "edgeSymbolSize": 7,
+            "edgeLabel": {"show": True, "formatter": "{c}", "fontSize": 11, "color": "#333", **LABEL_BOX},
             "emphasis": {"focus": "adjacency"},
+            "labelLayout": {"hideOverlap": True},  # amounts where edges meet were drawn over each other
         }],
     }

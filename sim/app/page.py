@@ -69,7 +69,12 @@ def Page() -> None:
     solara.use_thread(loop, dependencies=[playing], intrusive_cancel=False)
 
     solara.Title("Platform finance classroom")
-    solara.Style(".v-card { overflow: hidden; } .solara-echarts { min-width: 0; }")
+    # the message sticks to the top of the view: a value refused in a control low down is seen, not scrolled away
+    solara.Style(".v-card { overflow: hidden; } .solara-echarts { min-width: 0; } "
+                 ".app-message { position: sticky; top: 4px; z-index: 5; box-shadow: 0 2px 6px rgba(0,0,0,.25); } "
+                 ".app-message.v-alert { background-color: #fff !important; } "  # opaque over what it covers
+                 ".consumer-loans th, .consumer-loans td { padding: 2px 6px !important; height: auto !important; } "
+                 ".consumer-loans td { white-space: nowrap; }")
     with solara.Row(gap="12px", style={"align-items": "flex-start", "padding": "8px"}):
         with solara.Column(gap="4px", style={"width": "300px", "min-width": "300px", "flex": "0 0 300px"}):
             solara.Markdown("### Platform finance classroom")

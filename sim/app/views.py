@@ -62,7 +62,7 @@ def status(session: Session, playing: bool) -> None:
             solara.Text(f"Day {session.day} of {run.model.scenario.days}", classes=["day-counter"],
                         style={"font-size": "1.6em", "font-weight": "600"})
             solara.Text(state, classes=["run-state"], style={"color": "#666"})
-            if session.speed:
+            if session.speed and not session.finished:  # a run's last batch is short: its speed would mislead
                 solara.Text(f"{session.speed:.0f} days/s", classes=["speed"], style={"color": "#666"})
             solara.Text("amounts in simulated RMB", style={"color": "#888", "font-size": "0.9em"})
         compare = len(session.runs) > 1
@@ -85,7 +85,8 @@ def live_charts(session: Session) -> None:
 
 
 def network_view(session: Session) -> None:
-    _chart("network", network.option(session.runs[0].model), height=420)
+    title = "Who pays whom (to date, run A)" if len(session.runs) > 1 else "Who pays whom (to date)"
+    _chart("network", network.option(session.runs[0].model, title), height=420)
 
 
 def consumer(session: Session, apply: Apply) -> None:
@@ -110,8 +111,11 @@ def consumer(session: Session, apply: Apply) -> None:
                       on_click=lambda: apply(lambda: session.follow(
                           # the model at click time: a reset since this view was drawn replaces it
                           follow.random_borrower(session.runs[0].model, session.rng))))
-        solara.Text(f"followed since day {run.follow[0]['day']}" if run.follow else "press Step or Play to follow",
-                    style={"color": "#666"})
+        if session.finished and len(run.follow) <= 1:
+            hint = "the run has ended: press Reset, then Play, to follow"
+        else:
+            hint = f"followed since day {run.follow[0]['day']}" if run.follow else "press Step or Play to follow"
+        solara.Text(hint, style={"color": "#666"})
     if i >= model.consumers.n:
         return
     info = follow.profile(model, i)
@@ -123,10 +127,12 @@ def consumer(session: Session, apply: Apply) -> None:
             _chart("consumer", follow.option(run), height=220)
     rows = follow.loans(model, i)
     if rows:
-        header = "| taken on day | lender | via | product | principal | outstanding | status | days past due |\n"
-        header += "|---|---|---|---|---:|---:|---|---:|\n"
-        lines = [f"| {'burn-in' if r['day'] <= 0 else r['day']} | {r['lender']} | {r['via']} | {r['product']} | "
-                 f"{r['principal']:,} | {r['outstanding']:,} | {r['status']} | {r['dpd']} |" for r in rows]
-        solara.Markdown(header + "\n".join(lines))
+        # where each loan stands first, compact cells: a 1280-pixel screen cut the last column (days overdue) off
+        header = "| day taken | lender | status | days overdue | principal | owed | via | product |\n"
+        header += "|---|---|---|---:|---:|---:|---|---|\n"
+        lines = [f"| {'burn-in' if r['day'] <= 0 else r['day']} | {r['lender']} | {r['status']} | {r['dpd']} | "
+                 f"{r['principal']:,} | {r['outstanding']:,} | {r['via']} | {r['product']} |" for r in rows]
+        with solara.Div(classes=["consumer-loans"], style={"overflow-x": "auto", "font-size": "0.9em"}):
+            solara.Markdown(header + "\n".join(lines))
     else:
         solara.Text("No loans yet.", style={"color": "#666"})
