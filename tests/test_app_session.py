@@ -233,3 +233,17 @@ def test_the_status_line_says_n_a_rather_than_0_percent(session: Session, monkey
     texts = dict(views.figure_texts(figures))
     assert texts["recovered"] == "20% of write-offs" and texts["BNPL share"] == "n/a (no orders yet)"
     assert texts["90+ dpd"] == "n/a (nothing outstanding)"
+
+
+def test_the_revenue_chart_shows_credit_revenue_at_a_readable_scale(session: Session) -> None:
+    """Commission and other revenue are a hundred times the credit slices Lesson 1 is about: stacked with
+    them, those slices were under a pixel wide. The bars hold the credit sources; each bar ends with the total."""
+    session.step(40)
+    option = dict(charts.all_charts(session.runs))["revenue"]
+    assert [s["name"] for s in option["series"]] == ["lender ads", "intermediary ads", "diversion fees", "lending"]
+    for i, p in enumerate(session.runs[0].model.platform_list):
+        *slices, last = (s["data"][i] for s in option["series"])
+        credit = sum(slices) + last["value"]
+        assert credit == pytest.approx(p.finance_revenue() / 1000 + p.revenue["restructurer_ads"] / 1000, abs=0.01)
+        assert option["yAxis"]["data"][i] == p.name
+        assert last["label"]["formatter"] == f"of {p.total_revenue() / 1000:,.0f}k in all"

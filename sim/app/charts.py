@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 SOURCE_COLORS = dict(zip(REVENUE_SOURCES, ["#4e79a7", "#bab0ac", "#f28e2b", "#e15759", "#76b7b2", "#59a14f"],
                          strict=True))
+CREDIT_SOURCES = tuple(k for k in REVENUE_SOURCES if k not in ("commission", "other"))
+"""Revenue a platform earns from credit: lender ads, intermediary ads, diversion fees, lending."""
 SOURCE_NAMES = {"restructurer_ads": "intermediary ads"}
 """Legend names where the model's name differs from the dashboard's word (intermediaries, as in the controls)."""
 DASH = {"A": "solid", "B": "dashed"}
@@ -227,24 +229,32 @@ def losses(runs: list[Run]) -> dict[str, Any]:
 
 
 def revenue(runs: list[Run]) -> dict[str, Any]:
-    """Each platform's revenue to date, stacked by source (one bar a platform and run)."""
+    """Each platform's revenue from credit to date, stacked by source (one bar a platform and run), with its
+    total revenue written after the bar. Commission and other revenue are left out of the bars: they are a
+    hundred times the credit slices, which were then under a pixel wide on a projector."""
     bars: list[str] = []
-    values: dict[str, list[float]] = {k: [] for k in REVENUE_SOURCES}
+    totals: list[str] = []
+    values: dict[str, list[Any]] = {k: [] for k in CREDIT_SOURCES}
     for run in runs:
         for p in run.model.platform_list:
             bars.append(p.name + (f" · {run.label}" if len(runs) > 1 else ""))
-            for k in REVENUE_SOURCES:
+            totals.append(f"of {p.total_revenue() / K:,.0f}k in all")
+            for k in CREDIT_SOURCES:
                 values[k].append(round(float(p.revenue[k]) / K, 3))
+    # the last segment's label sits at the end of the stack, where the whole bar ends
+    values[CREDIT_SOURCES[-1]] = [{"value": v, "label": {"show": True, "position": "right", "formatter": total,
+                                                          "fontSize": 10, "color": "#555"}}
+                                  for v, total in zip(values[CREDIT_SOURCES[-1]], totals, strict=True)]
     series = [{"name": SOURCE_NAMES.get(k, k.replace("_", " ")), "type": "bar", "stack": "revenue", "data": values[k],
-               "itemStyle": {"color": SOURCE_COLORS[k]}, "emphasis": {"disabled": True}} for k in REVENUE_SOURCES]
+               "itemStyle": {"color": SOURCE_COLORS[k]}, "emphasis": {"disabled": True}} for k in CREDIT_SOURCES]
     room = _legend_room([s["name"] for s in series], 38)
     return {
         "animation": False,
-        "title": {"text": "Platform revenue by source (to date)", "left": 6, "top": 2,
+        "title": {"text": "Revenue from credit (to date)", "left": 6, "top": 2,
                   "textStyle": {"fontSize": 15}},
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}, "confine": True},
         "legend": {"top": 26, "left": 6, "right": 6, "textStyle": {"fontSize": 11}, "itemHeight": 8, "itemGap": 8},
-        "grid": {"left": 110, "right": 20, "bottom": 40, **room["grid"]},
+        "grid": {"left": 110, "right": 76, "bottom": 40, **room["grid"]},  # right: room for "of 1,234k in all"
         "xAxis": {"type": "value", "name": "k RMB", "nameLocation": "middle", "nameGap": 22,
                   "axisLabel": {"hideOverlap": True}},  # 1,200 and 1,500 ran together in a narrow chart
         "yAxis": {"type": "category", "data": bars, "inverse": True},
