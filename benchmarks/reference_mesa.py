@@ -400,8 +400,8 @@ class ReferenceConsumer(mesa.Agent):
         if offer is not None and (not liquid or prefers_bnpl):
             lender, channel = offer
             terms = lender.params.bnpl_terms
-            if (lender.approve(self.risk, channel == "own", terms) and self.credit_limit(lender) >= value
-                    and lender.fits(value, "bnpl", plat.index)):
+            if (lender.approve(self.risk, channel == "own", terms) and not self.known_delinquent_to(lender)
+                    and self.credit_limit(lender) >= value and lender.fits(value, "bnpl", plat.index)):
                 self.borrow(plat, lender, channel, value, terms, t)  # the lender pays the shop
                 m.counts["orders"] += 1
                 m.counts["bnpl_orders"] += 1
@@ -430,7 +430,7 @@ class ReferenceConsumer(mesa.Agent):
             if channel == "ads":  # the lender pays the platform per click
                 lender.equity -= plat.params.loan_ad_click_price
             terms = lender.params.cash_loan_terms
-            approved = lender.approve(self.risk, channel == "own", terms)
+            approved = lender.approve(self.risk, channel == "own", terms) and not self.known_delinquent_to(lender)
             amount = min(math.ceil(self.need / LOAN_STEP) * LOAN_STEP, self.credit_limit(lender))
             if not approved or amount < LOAN_STEP or not lender.fits(amount, "cash", plat.index):
                 continue
@@ -440,6 +440,16 @@ class ReferenceConsumer(mesa.Agent):
             self.cash -= spend
             self.need -= spend
             self.model.counts["cash_loans"] += 1
+
+    def known_delinquent_to(self, lender: ReferenceLender) -> bool:
+        """Whether the lender sees that I am in a delinquency spell, and so refuses me: always when I am behind
+        on (or owe on a written-off) loan of its own; otherwise when the bureau it queries shows it, with the
+        bureau visibility of its kind (`Credit.seen_delinquent`)."""
+        if not lender.params.checks_delinquency or self.delinquent_since < 0:
+            return False
+        if self.random.random() < BUREAU_VISIBILITY[lender.kind]:
+            return True
+        return any(loan.lender is lender and (loan.delinquent or loan.claim > 0) for loan in self.loans)
 
     def credit_limit(self, lender: ReferenceLender) -> float:
         """limit_months of income less the debt the lender can see on the bureau, within the legal

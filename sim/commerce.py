@@ -101,8 +101,10 @@ def shop(model: MarketModel, t: int) -> None:
             ask = (~liquid | prefers_bnpl).nonzero()[0]
             if len(ask):
                 who = buyers[ask]
-                ok = lender.approve(c.risk[who], credit_rng.standard_normal(len(ask)).astype(np.float32),
-                                    with_platform_data=channel == "own", terms=lender.params.bnpl_terms)
+                score_noise = credit_rng.standard_normal(len(ask)).astype(np.float32)
+                ok = lender.approve(c.risk[who], score_noise, with_platform_data=channel == "own",
+                                    terms=lender.params.bnpl_terms,
+                                    refused=model.credit.seen_delinquent(lender, who, credit_rng))
                 if ok.any():  # limits and capacity only matter for approved applications
                     ok &= model.credit.consumer_limits(lender, who) >= value[ask]
                     ok = model.credit.within_capacity(lender, value[ask], ok)
@@ -187,8 +189,10 @@ def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
             tries[who] += 1
             if channel == "ads":
                 _pay_per_click(model, lender, p, len(who))
-            ok = lender.approve(c.risk[who], rng.standard_normal(len(who)).astype(np.float32),
-                                with_platform_data=channel == "own", terms=lender.params.cash_loan_terms)
+            score_noise = rng.standard_normal(len(who)).astype(np.float32)
+            ok = lender.approve(c.risk[who], score_noise, with_platform_data=channel == "own",
+                                terms=lender.params.cash_loan_terms,
+                                refused=model.credit.seen_delinquent(lender, who, rng))
             if not ok.any():  # nobody approved: no amounts to size, nothing to fund
                 continue
             amount = np.minimum(np.ceil(c.need[who] / MIN_LOAN) * MIN_LOAN, model.credit.consumer_limits(lender, who))

@@ -344,6 +344,12 @@ class LenderParams(Strict):
         0.4, "logit-sd", "Noise when the platform shares its user or shop data.", ge=0, le=5
     )
     limit_months: float = param(0.8, "months of income", "Credit limit for a consumer.", ge=0, le=60)
+    checks_delinquency: bool = param(
+        True, "-",
+        "Refuses consumer applicants it knows to be behind: always on its own loans; on other lenders' loans when "
+        "the credit bureau it queries shows it (chance = its kind's bureau visibility: platform and bank 1, "
+        "consumer finance 0.8, micro-lender 0.4). false = lends on score alone, as gray-market lenders do.",
+    )
     cash_loan_terms: int = param(6, "monthly instalments", "Term of a cash loan.", ge=1, le=60)
     bnpl_terms: int = param(3, "monthly instalments", "Term of a BNPL purchase.", ge=1, le=24)
     merchant_loan_terms: int = param(6, "monthly instalments", "Term of a shop loan.", ge=1, le=60)

@@ -380,3 +380,57 @@ def test_shop_demand_spread_settles_when_pulled_back() -> None:
     assert settled[1] < 1.1 * settled[0]  # stationary: no longer widening
     assert growing[1] > 1.3 * growing[0]  # a random walk with lasting trends: widens ~sqrt(2)-2x
     assert settled[1] < growing[0]
+
+
+STRESSED = {"count": 6000, "shock_rate": 0.004}  # liquidity shocks at 2.7x the baseline's: many consumers behind
+
+
+def test_lenders_refuse_applicants_they_know_to_be_behind() -> None:
+    """A lender always knows who is behind on its own loans; on other lenders' loans it knows with the bureau
+    visibility of its kind (platform lender 1, micro-lender 0.4); `checks_delinquency: false` lends on score."""
+    m = run_small(seed=1, consumers=STRESSED)
+    c, credit = m.consumers, m.credit
+    late = (c.delinquent_since[: c.n] >= 0).nonzero()[0]
+    current = (c.delinquent_since[: c.n] < 0).nonzero()[0]
+    assert len(late) >= 20
+    rng = np.random.default_rng(0)
+    platform_lender, micro = m.lender_by_name["video_credit"], m.lender_by_name["micro_a"]
+    assert platform_lender.kind == "platform" and micro.kind == "micro_lender"
+    for lender in m.lender_list:
+        assert not credit.seen_delinquent(lender, current, rng).any()  # a clean record is never refused
+    assert credit.seen_delinquent(platform_lender, late, rng).all()
+    own = np.isin(late, credit._bad_borrowers_of(micro.index))
+    assert own.any() and (~own).sum() >= 10
+    many = np.repeat(late, 200)  # each applicant many times over: the bureau draw is per application
+    seen = credit.seen_delinquent(micro, many, rng).reshape(len(late), 200)
+    assert seen[own].all()  # its own loans: always
+    assert abs(seen[~own].mean() - 0.4) < 0.05  # elsewhere: when the bureau shows it
+    micro.params = micro.params.model_copy(update={"checks_delinquency": False})
+    assert not credit.seen_delinquent(micro, late, rng).any()
+
+
+def test_a_lender_that_sees_everything_never_lends_to_a_consumer_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end: the platform's own lender (bureau visibility 1) makes no loan to a consumer in a delinquency
+    spell; with the check switched off it does."""
+    from sim.finance.credit import Credit
+
+    def loans_to_late_consumers(checks: bool) -> tuple[int, int]:
+        counts = [0, 0]  # loans by the platform's lender, of them to consumers in a spell
+        original = Credit.originate_consumer
+
+        def observed(self: Credit, lender, channel, platform, product, ids, amounts, t, **kw):  # noqa: ANN001
+            if lender.kind == "platform":
+                counts[0] += len(ids)
+                counts[1] += int((self.model.consumers.delinquent_since[ids] >= 0).sum())
+            return original(self, lender, channel, platform, product, ids, amounts, t, **kw)
+
+        monkeypatch.setattr(Credit, "originate_consumer", observed)
+        lenders = [{**lend.model_dump(), "checks_delinquency": checks} for lend in small_scenario().lenders]
+        MarketModel(small_scenario(lenders=lenders, consumers=STRESSED), rng=1).run()
+        monkeypatch.undo()
+        return counts[0], counts[1]
+
+    made, to_late = loans_to_late_consumers(checks=True)
+    assert made > 100 and to_late == 0
+    made, to_late = loans_to_late_consumers(checks=False)
+    assert made > 100 and to_late > 0

@@ -109,23 +109,26 @@ class Lender(mesa.Agent):
         return self._thresholds[key]
 
     def approve(self, risk: np.ndarray, noise: np.ndarray, with_platform_data: bool, terms: int,
-                shops: bool = False) -> np.ndarray:
+                shops: bool = False, refused: np.ndarray | None = None) -> np.ndarray:
         """Approve applicants whose score (risk seen through noise, corrected by the lender's credit
-        reviews of that product) is within the admissible default probability."""
+        reviews of that product) is within the admissible default probability, except those `refused`
+        whatever their score (a delinquency the lender can see: `Credit.seen_delinquent`)."""
         self.applications += len(risk)
         self.quoted = None
         if self.params.risk_pricing > 0 and not shops:
-            return self._approve_priced(risk, noise, with_platform_data, terms)
+            return self._approve_priced(risk, noise, with_platform_data, terms, refused)
         threshold = self.score_threshold(terms)
         if threshold is None:
             return np.zeros(len(risk), dtype=bool)
         sd = self.params.platform_data_noise if with_platform_data else self.params.score_noise
         ok = risk + sd * noise + (self.shop_score_shift if shops else self.score_shift) <= threshold
+        if refused is not None:
+            ok &= ~refused
         self.approvals += int(np.count_nonzero(ok))
         return ok
 
     def _approve_priced(self, risk: np.ndarray, noise: np.ndarray, with_platform_data: bool,
-                        terms: int) -> np.ndarray:
+                        terms: int, refused: np.ndarray | None) -> np.ndarray:
         """Risk-based pricing: each applicant's rate is min(cap, apr + risk_pricing x PD_hat), PD_hat the
         logistic of its score; approve where that rate's margin still covers the expected loss,
         appetite x margin x (n + 1) / 24 >= PD_hat x LGD (the break-even of `max_default_probability`,
@@ -138,6 +141,8 @@ class Lender(mesa.Agent):
         margin = rate - p.funding_rate - p.opex_rate
         ok = p.risk_appetite * margin * ((terms + 1) / 24.0) >= pd_hat * LOSS_GIVEN_DEFAULT
         ok &= margin > 0
+        if refused is not None:
+            ok &= ~refused
         self.quoted = rate
         self.approvals += int(np.count_nonzero(ok))
         return ok

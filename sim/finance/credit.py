@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.agents.consumers import NOT_DELINQUENT
 from sim.finance.loans import CASH, LoanBook
 
 if TYPE_CHECKING:
@@ -48,6 +49,30 @@ class Credit:
         own_limit = lender.params.limit_months * c.income[ids] - seen_debt
         legal_room = self.model.regulation.balance_limit - c.debt[ids]
         return np.maximum(np.minimum(own_limit, legal_room), 0.0)
+
+    def seen_delinquent(self, lender: Lender, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Which applicants `ids` `lender` knows to be in a delinquency spell, and so refuses: those behind on
+        (or written off on) one of its own loans always; the others with the bureau visibility of its kind,
+        the same share of a consumer's record it sees in `consumer_limits`. Draws only for applicants in a
+        spell, who are few."""
+        seen = np.zeros(len(ids), dtype=bool)
+        if not lender.params.checks_delinquency:
+            return seen
+        late = (self.model.consumers.delinquent_since[ids] != NOT_DELINQUENT).nonzero()[0]
+        if len(late) == 0:
+            return seen
+        on_bureau = rng.random(len(late)) < BUREAU_VISIBILITY[lender.kind]
+        rest = late[~on_bureau]
+        seen[late[on_bureau]] = True
+        if len(rest):
+            seen[rest] = np.isin(ids[rest], self._bad_borrowers_of(lender.index))
+        return seen
+
+    def _bad_borrowers_of(self, lender: int) -> np.ndarray:
+        """Consumers behind on a loan from `lender`, or owing on one it wrote off or sold."""
+        book = self.consumer
+        rows = np.concatenate([book.delinquent_ids(), book.claim_ids()])
+        return book.borrower[rows[book.lender[rows] == lender]]
 
     def within_capacity(self, lender: Lender, amounts: np.ndarray, ok: np.ndarray,
                         limit: float = np.inf) -> np.ndarray:
