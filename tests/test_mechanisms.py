@@ -418,7 +418,7 @@ def test_a_lender_that_sees_everything_never_lends_to_a_consumer_behind(monkeypa
         counts = [0, 0]  # loans by the platform's lender, of them to consumers in a spell
         original = Credit.originate_consumer
 
-        def observed(self: Credit, lender, channel, platform, product, ids, amounts, t, **kw):  # noqa: ANN001
+        def observed(self: Credit, lender, channel, platform, product, ids, amounts, t, **kw):
             if lender.kind == "platform":
                 counts[0] += len(ids)
                 counts[1] += int((self.model.consumers.delinquent_since[ids] >= 0).sum())
