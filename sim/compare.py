@@ -27,6 +27,7 @@ from sim.scenario_files import Resolved
 T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 KPIS = tuple(KPI_LABELS)
+SHARES_OF_A_WHOLE = ("bnpl_uptake", "dpd90p_share_end", "reachable_share_6m", "reachable_share_12m")
 
 
 def t95(n: int) -> float:
@@ -40,16 +41,28 @@ def t95(n: int) -> float:
     return float(t.ppf(0.975, n - 1))
 
 
-def interval(values: np.ndarray) -> tuple[float, float, float]:
+def interval(values: np.ndarray, within: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float, float]:
     """Mean and 95% interval of the mean (the interval collapses to the mean for one value; NaN for none:
-    callers leave undefined values out first and say so)."""
+    callers leave undefined values out first and say so).
+
+    `within`: the values' possible range (a share lies in [0, 1]). The interval is cut to it: the mean lies in
+    it too, so the cut interval covers the mean exactly as often, while few seeds can stretch a t-interval
+    far past it (a share's at 2 seeds read [-8.5%, 118.5%])."""
     if len(values) == 0:
         return math.nan, math.nan, math.nan
     mean = float(np.mean(values))
     if len(values) < 2:
         return mean, mean, mean
     half = t95(len(values)) * float(np.std(values, ddof=1)) / math.sqrt(len(values))
-    return mean, mean - half, mean + half
+    low, high = within
+    return mean, max(mean - half, low), min(mean + half, high)
+
+
+def possible_range(kpi: str) -> tuple[float, float]:
+    """Where a KPI's value can lie: every KPI is a count, an amount or a ratio of them, so at least 0; shares of a
+    whole at most 1 (not the charge-off or recovery rate: a window's write-offs or recoveries can come from loans
+    lent or written off before it)."""
+    return (0.0, 1.0) if kpi in SHARES_OF_A_WHOLE or kpi.startswith("finance_share_") else (0.0, math.inf)
 
 
 def shared_platforms(resolved: list[Resolved]) -> tuple[list[str], dict[str, list[str]]]:
@@ -117,7 +130,7 @@ def table(runs: pd.DataFrame) -> pd.DataFrame:
         for kpi in kpis_of(runs):
             values = mine[kpi].astype(float)
             defined = values[np.isfinite(values)].to_numpy()
-            mean, lo, hi = interval(defined)
+            mean, lo, hi = interval(defined, possible_range(kpi))
             paired = (values - ref[kpi].astype(float)).dropna()  # NaN where either run leaves the ratio undefined
             diff = paired.to_numpy(dtype=float)
             d, dlo, dhi = interval(diff)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.compare import interval
+from sim.compare import interval, possible_range
 from sim.results import NOT_AVAILABLE, undefined_reason
 from sim.sweep.plan import Plan
 from sim.sweep.store import Store, atomic_write
@@ -28,7 +28,7 @@ def point_summary(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
         for kpi in plan.kpis:
             values = group[kpi].to_numpy(dtype=float)
             defined = values[np.isfinite(values)]
-            mean, lo, hi = interval(defined)
+            mean, lo, hi = interval(defined, possible_range(kpi))
             rows.append({"point": int(point), **params, "kpi": kpi, "n": len(defined),
                          "undefined": len(values) - len(defined), "mean": mean, "lo": lo, "hi": hi,
                          "note": _undefined_note(kpi, len(values), len(defined))})
@@ -105,10 +105,10 @@ def _save(fig: Any, path: Any, title: str) -> None:
     plt.close(fig)
 
 
-def _band(values: pd.Series) -> tuple[float, float, float]:
+def _band(values: pd.Series, kpi: str) -> tuple[float, float, float]:
     """Mean and 95% band of the defined values (an undefined ratio is NaN, left out; NaN if none is defined)."""
     values = values.to_numpy(dtype=float)
-    return interval(values[np.isfinite(values)])
+    return interval(values[np.isfinite(values)], possible_range(kpi))
 
 
 def _title(kpi: str, done: pd.DataFrame) -> str:
@@ -127,7 +127,7 @@ def _kpi_vs_parameter(plan: Plan, frame: pd.DataFrame, param: str, path: Any) ->
             levels = plan.sweep.parameters[param].levels()
             groups = done.groupby(others[0], sort=False) if len(others) == 1 else [("all", done)]
             for label, g in groups:
-                stats = [_band(g.loc[g[param] == v, kpi]) if (g[param] == v).any() else (np.nan,) * 3
+                stats = [_band(g.loc[g[param] == v, kpi], kpi) if (g[param] == v).any() else (np.nan,) * 3
                          for v in levels]
                 mean, lo, hi = (np.array(x, dtype=float) for x in zip(*stats, strict=True))
                 x = np.arange(len(levels))
