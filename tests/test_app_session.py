@@ -247,3 +247,15 @@ def test_the_revenue_chart_shows_credit_revenue_at_a_readable_scale(session: Ses
         assert credit == pytest.approx(p.finance_revenue() / 1000 + p.revenue["restructurer_ads"] / 1000, abs=0.01)
         assert option["yAxis"]["data"][i] == p.name
         assert last["label"]["formatter"] == f"of {p.total_revenue() / 1000:,.0f}k in all"
+
+
+@pytest.mark.parametrize(("days", "last_day_labelled"), [(180, True), (2000, False)])
+def test_the_last_day_is_labelled_only_where_it_falls_on_a_tick(session: Session, days: int,
+                                                                 last_day_labelled: bool) -> None:
+    """ECharts labels an axis's last value besides its ticks: at 2,000 days the ticks run 300, ..., 1,800 and
+    the extra "2,000" ran into "1,800" on a projector. At 180 days (ticks every 30) it is a tick."""
+    session.set("days", days)
+    for key, option in charts.all_charts(session.runs):
+        if option["xAxis"].get("name") == "day":
+            assert option["xAxis"]["axisLabel"]["showMaxLabel"] is last_day_labelled, key
+    assert [charts._tick_interval(d - 1) for d in (180, 2000)] == [30, 300]  # as ECharts 5 draws them

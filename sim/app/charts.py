@@ -7,6 +7,7 @@ both), so the difference a strategy makes is the gap between a line and its dash
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from itertools import pairwise
@@ -105,12 +106,26 @@ def base(title: str, series: Series, runs: list[Run], *, y: str = "", y2: str | 
         "tooltip": {"trigger": "axis", "confine": True},
         "legend": {"top": 26, "left": 6, "right": 6, "textStyle": {"fontSize": 11}, "itemHeight": 8, "itemGap": 8},
         "grid": {"left": 56, "right": 56 if y2 else 22, "bottom": 40, **room["grid"]},
-        "xAxis": {"type": "value", "min": 1, "max": days, "axisLabel": {"hideOverlap": True},
-                  "name": "day", "nameLocation": "middle", "nameGap": 22},
+        "xAxis": {"type": "value", "min": 1, "max": days, "name": "day", "nameLocation": "middle", "nameGap": 22,
+                  "axisLabel": {"hideOverlap": True, "showMaxLabel": days % _tick_interval(days - 1) == 0}},
         "yAxis": y_axes,
         "series": series,
         "media": room["media"],
     }
+
+
+def _tick_interval(span: float, split: int = 5) -> float:
+    """The tick interval ECharts picks for a value axis spanning `span` (its `nice(span / splitNumber, true)`).
+
+    The last day is labelled in addition to the ticks; unless it falls on a tick, its label ran into the last
+    tick's ("1,8002,000" at 2,000 days), which `hideOverlap` lets through because the two only touch."""
+    if span <= 0:
+        return 1.0
+    raw = span / split
+    exp10 = 10.0 ** math.floor(math.log10(raw))
+    f = raw / exp10
+    nice = 1 if f < 1.5 else 2 if f < 2.5 else 3 if f < 4 else 5 if f < 7 else 10
+    return nice * exp10
 
 
 WIDTHS = (900, 600, 490, 440, 380, 330, 300, 279, 250, 220)
