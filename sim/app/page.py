@@ -74,10 +74,13 @@ def Page() -> None:
                  ".app-message { position: sticky; top: 4px; z-index: 5; box-shadow: 0 2px 6px rgba(0,0,0,.25); } "
                  ".app-message.v-alert { background-color: #fff !important; } "  # opaque over what it covers
                  ".consumer-loans th, .consumer-loans td { padding: 2px 6px !important; height: auto !important; } "
-                 ".consumer-loans td { white-space: nowrap; }")
+                 ".consumer-loans td { white-space: nowrap; } "
+                 ".consumer-loans table { border-collapse: collapse; } "
+                 ".consumer-loans th { font-weight: 600; border-bottom: 1px solid #ccc; } "
+                 ".consumer-loans tbody tr:nth-child(odd) { background: #f5f5f5; }")
     with solara.Row(gap="12px", style={"align-items": "flex-start", "padding": "8px"}):
         with solara.Column(gap="4px", style={"width": "300px", "min-width": "300px", "flex": "0 0 300px"}):
-            solara.Markdown("### Platform finance classroom")
+            solara.HTML(tag="h3", unsafe_innerHTML="Platform finance classroom", style={"margin": "4px 0 8px"})
             controls.RunButtons(session, playing, set_playing, apply, version)
             controls.ScenarioControls(session, apply, version)
             controls.PlatformControls(session, apply, version)

@@ -6,6 +6,7 @@ anything that goes wrong while drawing them and show a message instead of a trac
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -128,11 +129,23 @@ def consumer(session: Session, apply: Apply) -> None:
     rows = follow.loans(model, i)
     if rows:
         # where each loan stands first, compact cells: a 1280-pixel screen cut the last column (days overdue) off
-        header = "| day taken | lender | status | days overdue | principal | owed | via | product |\n"
-        header += "|---|---|---|---:|---:|---:|---|---|\n"
-        lines = [f"| {'burn-in' if r['day'] <= 0 else r['day']} | {r['lender']} | {r['status']} | {r['dpd']} | "
-                 f"{r['principal']:,} | {r['outstanding']:,} | {r['via']} | {r['product']} |" for r in rows]
+        cells = [("burn-in" if r["day"] <= 0 else r["day"], r["lender"], r["status"], r["dpd"],
+                  f"{r['principal']:,}", f"{r['outstanding']:,}", r["via"], r["product"]) for r in rows]
         with solara.Div(classes=["consumer-loans"], style={"overflow-x": "auto", "font-size": "0.9em"}):
-            solara.Markdown(header + "\n".join(lines))
+            solara.HTML(tag="div", unsafe_innerHTML=_table(LOAN_COLUMNS, cells))
     else:
         solara.Text("No loans yet.", style={"color": "#666"})
+
+
+LOAN_COLUMNS = (("day taken", "right"), ("lender", "left"), ("status", "left"), ("days overdue", "right"),
+                ("principal", "right"), ("owed", "right"), ("via", "left"), ("product", "left"))
+
+
+def _table(columns: tuple[tuple[str, str], ...], rows: list[tuple[Any, ...]]) -> str:
+    """A plain HTML table (solara.Markdown would do, but it loads KaTeX from a CDN path Solara does not ship:
+    a 404 in the browser's console on every page)."""
+    def row(tag: str, values: tuple[Any, ...]) -> str:
+        return "<tr>" + "".join(f'<{tag} style="text-align:{align}">{html.escape(str(v))}</{tag}>'
+                                for v, (_, align) in zip(values, columns, strict=True)) + "</tr>"
+    return (f"<table><thead>{row('th', tuple(name for name, _ in columns))}</thead>"
+            f"<tbody>{''.join(row('td', r) for r in rows)}</tbody></table>")
