@@ -152,10 +152,11 @@ class ReferenceLender(mesa.Agent):
             return 0.0
         return max(self.params.leverage_max * max(self.equity, 0.0) - self.book, 0.0)
 
-    def fits(self, amount: float, product: str, platform: int) -> bool:
-        """First come, first served within the leverage room: an application that does not fit is
-        turned away, and a later smaller one may still fit (`Credit.within_capacity`)."""
-        return amount <= self.lending_room()
+    def fits(self, amount: float, plat: ReferencePlatform, channel: str) -> bool:
+        """First come, first served within the leverage room, for the share of the loan it funds itself: an
+        application that does not fit is turned away, and a later smaller one may still fit
+        (`Credit.within_capacity`, `Credit.own_share`)."""
+        return amount * plat.own_share(channel, amount) <= self.lending_room()
 
     def max_default_probability(self, terms: int) -> float:
         """The riskiest lifetime default probability worth lending at the capped rate:
@@ -231,6 +232,18 @@ class ReferencePlatform:
 
     def partners(self) -> list[ReferenceLender]:
         return [self.by_name[n] for n in self.params.finance.partners]
+
+    def co_lender(self, channel: str, amount: float) -> ReferenceLender | None:
+        """Under an own licence, the first partner with leverage room for the partners' share of a loan, which
+        funds that share (`Credit.originate_consumer`); None when the platform's lender funds it all."""
+        share = self.params.finance.co_lending_own_share
+        if channel != "own" or share >= 1.0:
+            return None
+        return next((q for q in self.partners() if q.lending_room() >= (1.0 - share) * amount), None)
+
+    def own_share(self, channel: str, amount: float) -> float:
+        """The share of a loan its lender funds itself, so needs room for (`Credit.own_share`)."""
+        return self.params.finance.co_lending_own_share if self.co_lender(channel, amount) else 1.0
 
     def bnpl_lender(self) -> tuple[ReferenceLender, str] | None:
         """BNPL at checkout: the platform's own lender, or its first partner under diversion."""
@@ -401,7 +414,7 @@ class ReferenceConsumer(mesa.Agent):
             lender, channel = offer
             terms = lender.params.bnpl_terms
             if (lender.approve(self.risk, channel == "own", terms) and not self.known_delinquent_to(lender)
-                    and self.credit_limit(lender) >= value and lender.fits(value, "bnpl", plat.index)):
+                    and self.credit_limit(lender) >= value and lender.fits(value, plat, channel)):
                 self.borrow(plat, lender, channel, value, terms, t)  # the lender pays the shop
                 m.counts["orders"] += 1
                 m.counts["bnpl_orders"] += 1
@@ -432,7 +445,7 @@ class ReferenceConsumer(mesa.Agent):
             terms = lender.params.cash_loan_terms
             approved = lender.approve(self.risk, channel == "own", terms) and not self.known_delinquent_to(lender)
             amount = min(math.ceil(self.need / LOAN_STEP) * LOAN_STEP, self.credit_limit(lender))
-            if not approved or amount < LOAN_STEP or not lender.fits(amount, "cash", plat.index):
+            if not approved or amount < LOAN_STEP or not lender.fits(amount, plat, channel):
                 continue
             self.borrow(plat, lender, channel, amount, terms, t)
             self.cash += amount
@@ -461,14 +474,13 @@ class ReferenceConsumer(mesa.Agent):
     def borrow(self, plat: ReferencePlatform, lender: ReferenceLender, channel: str, amount: float, terms: int,
                t: int) -> None:
         """Book the loan. Through an own licence the platform's lender keeps its co-lending share and its
-        first active partner funds the rest; under diversion the lender pays the platform a fee
+        first partner with room funds the rest; under diversion the lender pays the platform a fee
         (`Credit.originate_consumer`)."""
         fin = plat.params.finance
         split = [(lender, 1.0)]
-        if channel == "own" and fin.co_lending_own_share < 1.0:
-            partners = [q for q in plat.partners() if q.active and q.licensed]
-            if partners:
-                split = [(lender, fin.co_lending_own_share), (partners[0], 1.0 - fin.co_lending_own_share)]
+        partner = plat.co_lender(channel, amount)
+        if partner is not None:
+            split = [(lender, fin.co_lending_own_share), (partner, 1.0 - fin.co_lending_own_share)]
         for funder, share in split:
             part = amount * share
             self.loans.append(Loan(funder, part, funder.rate(), terms, t + MONTH, outstanding=part))

@@ -107,7 +107,8 @@ def shop(model: MarketModel, t: int) -> None:
                                     refused=model.credit.seen_delinquent(lender, who, credit_rng))
                 if ok.any():  # limits and capacity only matter for approved applications
                     ok &= model.credit.consumer_limits(lender, who) >= value[ask]
-                    ok = model.credit.within_capacity(lender, value[ask], ok)
+                    own = model.credit.own_share(channel, p.index, value[ask], ok)
+                    ok = model.credit.within_capacity(lender, value[ask] * own, ok)
                     bnpl[ask[ok]] = True
                     if lender.quoted is not None:
                         rates = lender.quoted[ok]  # ask is sorted: aligned with the BNPL buyers below
@@ -197,7 +198,8 @@ def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
                 continue
             amount = np.minimum(np.ceil(c.need[who] / MIN_LOAN) * MIN_LOAN, model.credit.consumer_limits(lender, who))
             ok &= amount >= MIN_LOAN
-            ok = model.credit.within_capacity(lender, amount, ok)
+            own = model.credit.own_share(channel, p.index, amount, ok)
+            ok = model.credit.within_capacity(lender, amount * own, ok)
             got, amt = who[ok], amount[ok]
             if len(got) == 0:
                 continue

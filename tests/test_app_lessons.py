@@ -9,7 +9,7 @@ The run is seed 0, so it is reproducible and the tolerance is not for luck: it i
 change may move a figure before the doc must be re-measured. On seeds 1-3 the lender-ad figures differ
 from seed 0's by up to 20% (community 0.39-0.45k, video 1.18-1.42k), so ±30% lets through no more than
 a seed change does. Diversion fees (7.2-12.7k) and write-offs, which hinge on a few defaults, move
-more between seeds (lesson 3, A: 19-77k on seeds 0-5; lesson 2, no protection: 1.7-10.5k); they are held to the
+more between seeds (lesson 3, A: 17-71k on seeds 0-5; lesson 2, no protection: 2-11k on seeds 0-3); they are held to the
 same ±30%, so a change that reshuffles the draws may fail here, and the doc then gets the new seed-0
 figures. Figures the doc calls
 about 0 (flat lines) must stay under 0.3k, invisible next to thousands on the chart.
@@ -92,9 +92,9 @@ def test_lesson_2_data_sweeps_and_deposits_hold_shop_loan_losses() -> None:
     assert s.set("settlement_sweep", False, "video") is None
     assert s.set("deposit_cap", 0, "video") is None
     a, b = _played(s)
-    assert _programme(a) < 0.75 * _programme(b)  # "cuts the losses by about half"
+    assert _programme(a) < 0.5 * _programme(b)  # "by two thirds on the default seed" (by 40-75% on seeds 1-3)
     _about(_programme(a), 1.8)
-    _about(_programme(b), 3.5)
+    _about(_programme(b), 5)
     unprotected = _programme(b)
     # step 4: no test, no sweep; A keeps the deposit, B is step 3's unprotected run
     assert s.set("cash_flow_cover", 0, "video") is None
@@ -103,7 +103,7 @@ def test_lesson_2_data_sweeps_and_deposits_hold_shop_loan_losses() -> None:
     a, b = _played(s)
     assert _programme(b) == pytest.approx(unprotected)
     assert _programme(a) < FLAT
-    _about(_programme(b), 3.5)
+    _about(_programme(b), 5)
 
 
 @pytest.mark.slow
@@ -116,7 +116,7 @@ def test_lesson_3_intermediaries_raise_write_offs() -> None:
     assert a.loc[a["day"] >= 183, "restructurer_signups"].sum() == 0  # the crackdown stops sign-ups
     assert 8 <= a["restructurer_clients"].max() <= 16  # "about a dozen"
     written_off_a, written_off_b = a["charged_off_principal"].sum() / 1000, b["charged_off_principal"].sum() / 1000
-    # "far higher": B writes off nothing on seeds 0 and 4, and 1-9k on seeds 1-3 and 5 (6x to 17x less than A)
-    assert written_off_a > 5 * written_off_b
-    _about(written_off_a, 41)
-    assert written_off_b < FLAT  # "none on this seed"
+    # "several times higher": 4.6x on this seed, the closest of seeds 0-5 (8.5x to 250x or more on seeds 1-5)
+    assert written_off_a > 3 * written_off_b
+    _about(written_off_a, 17)
+    _about(written_off_b, 4)

@@ -394,11 +394,14 @@ def test_lenders_refuse_applicants_they_know_to_be_behind() -> None:
     current = (c.delinquent_since[: c.n] < 0).nonzero()[0]
     assert len(late) >= 20
     rng = np.random.default_rng(0)
-    platform_lender, micro = m.lender_by_name["video_credit"], m.lender_by_name["micro_a"]
-    assert platform_lender.kind == "platform" and micro.kind == "micro_lender"
+    platform_lender = m.lender_by_name["video_credit"]
+    assert platform_lender.kind == "platform"
     for lender in m.lender_list:
         assert not credit.seen_delinquent(lender, current, rng).any()  # a clean record is never refused
     assert credit.seen_delinquent(platform_lender, late, rng).all()
+    # the micro-lender owed by most of those behind: some owe it, others only other lenders
+    micro = max((lend for lend in m.lender_list if lend.kind == "micro_lender"),
+                key=lambda lend: np.isin(late, credit._bad_borrowers_of(lend.index)).sum())
     own = np.isin(late, credit._bad_borrowers_of(micro.index))
     assert own.any() and (~own).sum() >= 10
     many = np.repeat(late, 200)  # each applicant many times over: the bureau draw is per application
@@ -434,3 +437,22 @@ def test_a_lender_that_sees_everything_never_lends_to_a_consumer_behind(monkeypa
     assert made > 100 and to_late == 0
     made, to_late = loans_to_late_consumers(checks=False)
     assert made > 100 and to_late > 0
+
+
+def test_an_own_licence_lender_needs_room_only_for_its_co_lending_share() -> None:
+    """Under an own licence the platform's lender funds its co-lending share (0.3) and a partner the rest, so a
+    batch fits when its room holds 0.3 of it; with no partner able to take the rest it funds, and needs room for,
+    all of it."""
+    m = MarketModel(small_scenario(days=1), rng=1)
+    credit, video = m.credit, next(p for p in m.platform_list if p.name == "video")
+    own = m.lender_by_name[video.params.finance.license_lender]
+    room = own.lending_room()
+    amounts = np.full(10, room / 5)  # twice its room in all: 0.6 of its room at a 0.3 share
+    ok = np.ones(10, dtype=bool)
+    assert credit.own_share("own", video.index, amounts, ok) == pytest.approx(0.3)
+    assert credit.own_share("diversion", video.index, amounts, ok) == 1.0
+    assert credit.within_capacity(own, amounts * 0.3, ok).all()
+    assert credit.within_capacity(own, amounts, ok).sum() == 5  # the whole amount: only half fit
+    for partner in video.partners():
+        partner.active = False  # no room anywhere: the platform's lender would fund it all
+    assert credit.own_share("own", video.index, amounts, ok) == 1.0

@@ -74,6 +74,19 @@ class Credit:
         rows = np.concatenate([book.delinquent_ids(), book.claim_ids()])
         return book.borrower[rows[book.lender[rows] == lender]]
 
+    def own_share(self, channel: str, platform: int, amounts: np.ndarray, ok: np.ndarray) -> float:
+        """The share of loans `amounts[ok]` their lender funds itself: under an own licence its co-lending share
+        when a partner has room for the rest of them all (`originate_consumer` splits the same way), else 1.
+        Scale the amounts by it before `within_capacity`: the lender's room need only hold its own share."""
+        fin = self.model.platform_list[platform].params.finance
+        if channel != "own" or fin.co_lending_own_share >= 1.0:
+            return 1.0
+        rest = (1.0 - fin.co_lending_own_share) * float(amounts[ok].sum())
+        return fin.co_lending_own_share if self._partners_with_room(platform, rest) else 1.0
+
+    def _partners_with_room(self, platform: int, amount: float) -> list[Lender]:
+        return [p for p in self.model.platform_list[platform].partners() if p.lending_room() >= amount]
+
     def within_capacity(self, lender: Lender, amounts: np.ndarray, ok: np.ndarray,
                         limit: float = np.inf) -> np.ndarray:
         """Fund approved applications in arrival order while the lender's leverage room (and `limit`, a
@@ -120,8 +133,7 @@ class Credit:
         fin = platform_agent.params.finance
         split: list[tuple[Lender, float]] = [(lender, 1.0)]
         if channel == "own" and fin.co_lending_own_share < 1.0:
-            room = (1.0 - fin.co_lending_own_share) * float(amounts.sum())
-            partners = [p for p in platform_agent.partners() if p.lending_room() >= room]
+            partners = self._partners_with_room(platform, (1.0 - fin.co_lending_own_share) * float(amounts.sum()))
             if partners:
                 split = [(lender, fin.co_lending_own_share), (partners[0], 1.0 - fin.co_lending_own_share)]
         terms = lender.params.cash_loan_terms if product == CASH else lender.params.bnpl_terms
