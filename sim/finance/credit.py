@@ -68,10 +68,9 @@ class Credit:
         on_bureau = rng.random(len(late)) < BUREAU_VISIBILITY[lender.kind]
         rest = late[~on_bureau]
         seen[late[on_bureau]] = True
-        if len(rest):
-            bad = self._bad_borrowers_of(lender.index)
-            at = np.minimum(bad.searchsorted(ids[rest]), max(len(bad) - 1, 0))
-            seen[rest] = bad[at] == ids[rest] if len(bad) else False
+        if len(rest) and len(bad := self._bad_borrowers_of(lender.index)):
+            at = np.minimum(bad.searchsorted(ids[rest]), len(bad) - 1)  # membership in the sorted ids
+            seen[rest] = bad[at] == ids[rest]
         return seen
 
     def _bad_borrowers_of(self, lender: int) -> np.ndarray:
