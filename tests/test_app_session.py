@@ -6,11 +6,13 @@ import gc
 import json
 import threading
 import weakref
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import sim.app.session as session_module
 from sim.app import charts, controls, follow, network, page, views
 from sim.app.session import LIBRARY, Session
 from sim.app.variant import ALL, as_text
@@ -85,6 +87,42 @@ def test_play_batches_measure_speed(session: Session) -> None:
     while not session.finished:
         session.play_batch(budget_s=0.05)
     assert session.day == 40
+
+
+def test_a_pause_does_not_count_as_slow_play(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resumed after a pause, the first batch is timed from its own start: the pause is not simulation time
+    (it read "1 days/s"). A fake clock stands for the seconds that pass."""
+    clock = [100.0]
+    monkeypatch.setattr(session_module.time, "perf_counter", lambda: clock[0])
+    step = session.step
+
+    def one_hundredth_of_a_second_a_day(days: int = 1) -> int:
+        clock[0] += 0.01
+        return step(days)
+
+    monkeypatch.setattr(session, "step", one_hundredth_of_a_second_a_day)
+    assert session.play_batch(budget_s=0.05) == 5 and session.speed == pytest.approx(100)
+    clock[0] += 3.0  # paused
+    session.start_playing()
+    assert session.play_batch(budget_s=0.05) == 5 and session.speed == pytest.approx(100)
+
+
+def _texts(rendered: Any) -> list[str]:
+    import ipyvuetify
+
+    return [w.children[0] for w in rendered.find(ipyvuetify.Html).widgets
+            if w.children and isinstance(w.children[0], str)]
+
+
+def test_the_speed_is_shown_only_while_playing(session: Session) -> None:
+    solara = pytest.importorskip("solara")
+    session.play_batch(budget_s=0.05)
+    assert session.speed > 0
+    shown = {}
+    for playing in (True, False):
+        _, rendered = solara.render(page._Body(session, playing, lambda action: action(), 0), handle_error=False)
+        shown[playing] = [t for t in _texts(rendered) if t.endswith("days/s")]
+    assert len(shown[True]) == 1 and shown[False] == []
 
 
 def test_views_are_drawn_under_the_session_lock(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -51,6 +51,7 @@ def Page() -> None:
         with session.play_threads_lock:  # "paused" is shown only once no play thread is left
             session.play_threads += 1
         generation = session.generation  # the runs this thread plays: a rebuild (Reset, a control) ends it
+        session.start_playing()
         try:
             while not (cancel.is_set() or session.pause_requested):
                 _guard(session, lambda: (session.play_batch(generation=generation), None)[1])

@@ -269,6 +269,12 @@ class Session:
                 done += 1
         return done
 
+    def start_playing(self) -> None:
+        """A play thread starts: its first batch is timed from its own start, so that a pause just before
+        does not count as slow simulation."""
+        with self.lock:
+            self._last_batch = None
+
     def play_batch(self, budget_s: float = 0.25, max_days: int = 60, generation: int | None = None) -> int:
         """Step for about `budget_s` seconds (at least one day) and update `speed`.
 

@@ -63,7 +63,8 @@ def status(session: Session, playing: bool) -> None:
             solara.Text(f"Day {session.day} of {run.model.scenario.days}", classes=["day-counter"],
                         style={"font-size": "1.6em", "font-weight": "600"})
             solara.Text(state, classes=["run-state"], style={"color": "#666"})
-            if session.speed and not session.finished:  # a run's last batch is short: its speed would mislead
+            # only while playing: a paused page has no speed, and a run's short last batch would mislead
+            if state == "playing" and session.speed:
                 solara.Text(f"{session.speed:.0f} days/s", classes=["speed"], style={"color": "#666"})
             solara.Text("amounts in simulated RMB", style={"color": "#888", "font-size": "0.9em"})
         compare = len(session.runs) > 1
