@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -49,6 +50,10 @@ class MarketModel(mesa.Model):
         if params:
             scenario = apply_flat(scenario, params)
         seed = scenario.seed if rng is None else rng
+        if isinstance(seed, numbers.Integral):
+            seed = int(seed)
+            if seed != scenario.seed:  # so the scenario an output holds re-runs this run
+                scenario = scenario.model_copy(update={"seed": seed})
         super().__init__(rng=seed)
         self.scenario = scenario
         self.seed = seed

@@ -68,6 +68,11 @@ def undefined_reason(kpi: str) -> str:
     return FINANCE_SHARE_UNDEFINED_WHEN if kpi.startswith("finance_share_") else UNDEFINED_WHEN.get(kpi, "undefined")
 
 
+def seed_of(model: MarketModel) -> int | None:
+    """The run's seed; None for a run seeded with a `SeedSequence` (Python API), which no integer names."""
+    return None if isinstance(model.seed, np.random.SeedSequence) else int(model.scenario.seed)
+
+
 def summarize(model: MarketModel) -> dict[str, Any]:
     """The run's headline figures (see docs/outputs.md); a ratio with a zero denominator is None."""
     m = model.market_table()
@@ -80,7 +85,7 @@ def summarize(model: MarketModel) -> dict[str, Any]:
     dpd90p_end = float(last["dpd90p_share"]) if len(m) and last["outstanding_principal"] > 0 else None
     out: dict[str, Any] = {
         "scenario": s.name,
-        "seed": int(model.seed) if isinstance(model.seed, int) else int(s.seed),
+        "seed": seed_of(model),
         "days": len(m),
         "consumers": int(model.consumers.n),
         "merchants": int(s.merchants.count),
@@ -165,7 +170,7 @@ def manifest(model: MarketModel, wall_time: float, files: list[str], overrides: 
 
     return {
         "scenario": model.scenario.name,
-        "seed": int(model.scenario.seed),
+        "seed": seed_of(model),
         "days": int(model.scenario.days),
         "burn_in_days": int(model.scenario.burn_in_days),
         "scenario_hash": scenario_hash(model.scenario),
@@ -290,7 +295,7 @@ def dashboard(model: MarketModel, path: Path) -> None:
         panel(ax, market, plats, lends)
         ax.grid(alpha=0.3)
     _kpi_box(axes.flat[-1], summarize(model))
-    fig.suptitle(f"{model.scenario.name} — seed {model.scenario.seed}, {len(market)} days, "
+    fig.suptitle(f"{model.scenario.name} — seed {seed_of(model)}, {len(market)} days, "
                  f"{model.consumers.n:,} consumers", fontsize=14)
     fig.savefig(path, dpi=90)
     plt.close(fig)

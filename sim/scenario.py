@@ -473,7 +473,7 @@ class Scenario(Strict):
     merchants: MerchantParams = Field(default_factory=MerchantParams)
     platforms: list[PlatformParams] = Field(default_factory=lambda: default_platforms(), max_length=8)
     lenders: list[LenderParams] = Field(default_factory=lambda: default_lenders())
-    restructurers: list[RestructurerParams] = Field(default_factory=lambda: default_restructurers())
+    restructurers: list[RestructurerParams] = Field(default_factory=lambda: default_restructurers(), max_length=127)
     regulation: RegulationParams = Field(default_factory=RegulationParams)
     collections: CollectionsParams = Field(default_factory=CollectionsParams)
     events: list[Event] = Field(default_factory=list)

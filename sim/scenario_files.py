@@ -423,6 +423,8 @@ def _problem(err: dict[str, Any], loc: Loc) -> str:
         allowed = bounds(info) if info is not None else _ctx_bound(kind, ctx) or err["msg"]
         return f"{_show(value)} is out of range; allowed: {allowed}"
     if kind in ("too_short", "too_long"):
+        if isinstance(value, list) and any(isinstance(item, dict) for item in value):  # items too long to quote
+            return f"{ctx.get('actual_length')} items; {_length_rule(info, ctx)}"
         return f"{_show(value)} has {ctx.get('actual_length')} items; {_length_rule(info, ctx)}"
     return f"{_show(value)} {TYPE_PROBLEMS.get(kind, err['msg'].lower())}"
 

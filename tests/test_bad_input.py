@@ -344,3 +344,15 @@ def test_real_process(argv: list[str], last_line: str, tmp_path: Path) -> None:
     if last_line.startswith("error: "):
         assert proc.stderr == last_line + "\n"
     assert proc.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_too_many_intermediaries_are_refused_by_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Consumers hold their intermediary's index in an int8: the schema stops at 127, and the message counts the
+    items rather than quoting them all."""
+    items = ", ".join(f"{{name: r{i}}}" for i in range(128))
+    assert cli.main(["run", "scenarios/classroom.yaml", "--set", f"restructurers=[{items}]",
+                     "--out", str(tmp_path / "o")]) == 2
+    error = one_line_error(capsys.readouterr().err)
+    assert error.startswith("--set restructurers=")
+    assert error.endswith(": restructurers: 128 items; at most 127 expected")
+    assert list(tmp_path.iterdir()) == []

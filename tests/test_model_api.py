@@ -102,3 +102,18 @@ def test_flat_parameters_and_mesa_batch_run() -> None:
     assert len({row["RunId"] for row in results}) == 2  # Mesa 3.5 adds a row per platform and lender
     assert {row["rate_cap"] for row in results} == {0.12, 0.24}
     assert all(row["day"] == 10 for row in results)
+
+
+def test_the_seed_given_is_the_seed_reported() -> None:
+    """A NumPy integer seeds the run as the same int does, and the outputs name it (they named the scenario's
+    seed, 0); a SeedSequence, which no integer names, is reported as None."""
+    import numpy as np
+
+    from sim.results import summarize
+
+    small = Scenario(consumers={"count": 300}, merchants={"count": 10}, days=5, burn_in_days=0)
+    as_int, as_numpy = MarketModel(small, rng=5).run(), MarketModel(small, rng=np.int64(5)).run()
+    assert as_numpy.market_table().equals(as_int.market_table())
+    assert summarize(as_numpy)["seed"] == summarize(as_int)["seed"] == as_numpy.scenario.seed == 5
+    assert small.seed == 0  # the caller's scenario is left alone
+    assert summarize(MarketModel(small, rng=np.random.SeedSequence(5)).run())["seed"] is None

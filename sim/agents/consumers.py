@@ -40,7 +40,7 @@ class Consumers(Population):
         "loans_in_arrears": (np.int16, 0),
         "delinquent_since": (np.int32, NOT_DELINQUENT),  # day the current delinquency spell began
         "contact_lost_after": (np.float32, np.inf),  # days overdue after which the consumer cannot be reached
-        "client_of": (np.int8, -1),  # restructurer index, -1 if none
+        "client_of": (np.int8, -1),  # restructurer index, -1 if none (the schema allows at most 127)
         "applications_today": (np.int8, 0),  # lenders tried today for a cash-loan need
         "bought_month": (np.uint8, 0),  # bitmask of platforms bought on this month
         "orders": (np.int32, 0),
