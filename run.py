@@ -93,12 +93,12 @@ def overrides_of(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim import MarketModel
-    from sim.results import check_target, kpi_table, manifest, summarize, write_run
+    from sim.results import RUN_FILES, check_target, kpi_table, manifest, summarize, write_run
 
     resolved = load(args.scenario, *overrides_of(args))
     s = resolved.scenario
     target = args.out or Path("outputs") / s.name / f"{datetime.now():%Y%m%d-%H%M%S}-seed{s.seed}"
-    problem = check_target(target)
+    problem = check_target(target, files=RUN_FILES)
     if problem:
         raise Fail(problem)
     from sim.limits import check_memory  # issue 8: refuse a scenario too large for memory before building it
@@ -108,7 +108,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = MarketModel(s, rng=s.seed)
     step_all(model, s.days, quiet=args.quiet, label=s.name)
     wall = time.perf_counter() - started
-    write_run(model, target, _resolved_yaml(resolved), manifest(model, wall, resolved.files, resolved.overrides))
+    # a default folder is never replaced: two runs started in the same second keep both
+    made = manifest(model, wall, resolved.files, resolved.overrides)
+    target = write_run(model, target, _resolved_yaml(resolved), made, unique=args.out is None)
     if not args.quiet:
         print(f"{s.name}: seed {s.seed}, {s.days} days, {s.consumers.count:,} consumers, {wall:.1f} s")
         print(kpi_table(summarize(model)))
@@ -159,16 +161,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
     at_least("--seeds", args.seeds, 1)
     resolved = [load(path, *overrides_of(args)) for path in args.scenarios]
     target = args.out or Path("outputs") / "compare" / f"{datetime.now():%Y%m%d-%H%M%S}"
+    from sim.compare import COMPARE_FILES
     from sim.results import check_target
 
-    problem = check_target(target)
+    problem = check_target(target, kind="a compare folder", files=COMPARE_FILES)
     if problem:
         raise Fail(problem)
     from sim.limits import check_memory  # issue 8: refuse a scenario too large for memory before building it
 
     for path, r in zip(args.scenarios, resolved, strict=True):
         check_memory(r.scenario, label=path)
-    print(compare(resolved, args.seeds, target, quiet=args.quiet))
+    text, target = compare(resolved, args.seeds, target, quiet=args.quiet, unique=args.out is None)
+    print(text)
     print(f"outputs: {target}")
     return 0
 

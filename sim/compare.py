@@ -251,12 +251,18 @@ def undefined_seeds(runs: pd.DataFrame) -> dict[str, dict[str, list[int]]]:
     return out
 
 
-def compare(resolved: list[Resolved], seeds: int, target: Path, *, quiet: bool = False) -> str:
-    """Run, tabulate and write runs.csv, comparison.csv, manifest.json and comparison.png atomically."""
+COMPARE_FILES = frozenset({"runs.csv", "comparison.csv", "manifest.json", "comparison.png"})
+
+
+def compare(resolved: list[Resolved], seeds: int, target: Path, *, quiet: bool = False, unique: bool = False
+            ) -> tuple[str, Path]:
+    """Run, tabulate and write `COMPARE_FILES` atomically into `target` (with `unique`, the first free name of
+    `target`, `target-2`...); return the printed table and where the files went."""
     runs = run_all(resolved, seeds, quiet=quiet)
     summary = table(runs)
     _, left_out = shared_platforms(resolved)
-    with atomic_folder(target) as tmp:
+    folder = atomic_folder(target, unique=unique)
+    with folder as tmp:
         runs.to_csv(tmp / "runs.csv", index=False)
         summary.to_csv(tmp / "comparison.csv", index=False)
         meta: dict[str, Any] = {"scenarios": [r.files[-1] for r in resolved], "seeds": list(range(1, seeds + 1)),
@@ -265,4 +271,4 @@ def compare(resolved: list[Resolved], seeds: int, target: Path, *, quiet: bool =
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         figure(summary, tmp / "comparison.png")
     notes = [f"{label(kpi)}: left out (no such platform in {', '.join(lacking)})" for kpi, lacking in left_out.items()]
-    return "\n".join([text_table(summary), *notes])
+    return "\n".join([text_table(summary), *notes]), folder.path

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import itertools
 import json
 import os
 import platform as _platform
@@ -11,8 +13,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -187,30 +187,54 @@ def manifest(model: MarketModel, wall_time: float, files: list[str], overrides: 
 # --- writing a run folder ------------------------------------------------------------------------------
 
 
-def write_run(model: MarketModel, target: Path, scenario_yaml: str, manifest_data: dict[str, Any]) -> Path:
-    """Write every output into a temporary folder next to `target`, then rename it into place."""
-    target = Path(target)
-    with atomic_folder(target) as tmp:
+RUN_FILES = frozenset({"scenario.yaml", "manifest.json", "market.csv", "platforms.csv", "lenders.csv", "summary.json",
+                       "dashboard.png"})
+
+
+def write_run(model: MarketModel, target: Path, scenario_yaml: str, manifest_data: dict[str, Any], *,
+              unique: bool = False) -> Path:
+    """Write every output into a temporary folder next to `target`, then rename it into place; return where it
+    went (with `unique`, `target` or the first free `target-2`, `target-3`...)."""
+    folder = atomic_folder(Path(target), unique=unique)
+    with folder as tmp:
         _write_files(model, tmp, scenario_yaml, manifest_data)
-    return target
+    return folder.path
 
 
-@contextmanager
-def atomic_folder(target: Path) -> Iterator[Path]:
-    """A temporary folder next to `target` to write into, renamed to `target` (replacing an earlier output)
-    when the block completes. On any failure or interrupt nothing is left behind: neither the temporary
-    folder nor the parent folders this call created."""
-    created = make_parents(target.parent)
-    # Named before it is made, so that an interrupt arriving inside mkdir still finds it to remove.
-    tmp = target.parent / f".{target.name}.partial-{secrets.token_hex(6)}"
-    try:
-        tmp.mkdir()
-        yield tmp
-        _replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        remove_empty(created)
-        raise
+class atomic_folder:  # lower case: used as the function it was, `with atomic_folder(target) as tmp:`
+    """A temporary folder next to `target` to write into, renamed to `target` when the block completes
+    (replacing an earlier output there, or with `unique` taking the first free name of `target`, `target-2`...,
+    so that two runs started in the same second keep both outputs). On any failure or interrupt nothing is left
+    behind: neither the temporary folder nor the parent folders this call created. `path` is where it went."""
+
+    def __init__(self, target: Path, *, unique: bool = False) -> None:
+        self.target, self.unique = Path(target), unique
+        self.path = self.target
+
+    def __enter__(self) -> Path:
+        self.created = make_parents(self.target.parent)
+        # Named before it is made, so that an interrupt arriving inside mkdir still finds it to remove.
+        self.tmp = self.target.parent / f".{self.target.name}.partial-{secrets.token_hex(6)}"
+        try:
+            self.tmp.mkdir()
+        except BaseException:
+            self._clean()
+            raise
+        return self.tmp
+
+    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> None:
+        if kind is None:
+            try:
+                self.path = _new_name(self.tmp, self.target) if self.unique else _replace(self.tmp, self.target)
+                return
+            except BaseException:
+                self._clean()
+                raise
+        self._clean()
+
+    def _clean(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        remove_empty(self.created)
 
 
 def make_parents(folder: Path) -> list[Path]:
@@ -251,9 +275,14 @@ def in_the_way(path: Path) -> Path | None:
     return None
 
 
-def check_target(target: Path, *, marker: str = "manifest.json", kind: str = "a run folder") -> str | None:
-    """Why `target` cannot receive an output (an unrelated, non-empty folder, a file, or a file where one of its
-    parent folders should be), or None. A folder holding `marker` is an earlier output and may be replaced."""
+def check_target(target: Path, *, marker: str = "manifest.json", kind: str = "a run folder",
+                 files: frozenset[str] | None = None) -> str | None:
+    """Why `target` cannot receive an output (the current folder or one holding it, an unrelated non-empty folder,
+    a file, or a file where one of its parent folders should be), or None. A folder holding `marker`, and no file
+    but the `files` such an output writes, is an earlier output and may be replaced (`files` None: any)."""
+    here, where = Path.cwd(), Path(target).resolve()
+    if where == here or where in here.parents:
+        return f"{target}: is the current folder or holds it, which an output cannot replace; choose a new folder"
     blocker = in_the_way(target)
     if blocker is not None:
         return f"{target}: {blocker} exists and is not a folder; choose another --out"
@@ -263,11 +292,16 @@ def check_target(target: Path, *, marker: str = "manifest.json", kind: str = "a 
         return f"{target} exists and is not a folder"
     if any(target.iterdir()) and not (target / marker).is_file():
         return f"{target} exists, is not empty and is not {kind} (no {marker}); choose another --out"
+    others = sorted(p.name for p in target.iterdir() if files is not None and p.name not in files)
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        return f"{target} holds {shown}, which {kind} does not write and replacing it would delete; choose another " \
+               "--out"
     return None
 
 
-def _replace(tmp: Path, target: Path) -> None:
-    """Move `tmp` to `target`; a previous run folder at `target` is swapped out first."""
+def _replace(tmp: Path, target: Path) -> Path:
+    """Move `tmp` to `target`; a previous output at `target` is swapped out first."""
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.rename(target, old)
@@ -275,6 +309,21 @@ def _replace(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.rename(tmp, target)
+    return target
+
+
+def _new_name(tmp: Path, target: Path) -> Path:
+    """Move `tmp` to the first of `target`, `target-2`, ... that holds nothing. A rename onto a folder with
+    files in it fails, so two processes can never both take one name."""
+    for k in itertools.count(1):
+        name = target if k == 1 else target.with_name(f"{target.name}-{k}")
+        try:
+            os.rename(tmp, name)
+            return name
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+                raise
+    raise AssertionError("unreachable")
 
 
 # --- the dashboard ----------------------------------------------------------------------------------

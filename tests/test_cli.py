@@ -178,6 +178,68 @@ def test_out_refuses_an_unrelated_folder(tmp_path: Path, capsys: pytest.CaptureF
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
+@pytest.mark.parametrize("extra", ["notes.md", "runs.csv"])
+def test_out_keeps_a_folder_holding_files_a_run_does_not_write(
+    extra: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run folder with the researcher's notes added, or a compare folder (also with a manifest.json), was
+    replaced whole: the notes or the comparison were deleted without a word."""
+    _no_simulation(monkeypatch)
+    for name in (*FILES, extra):
+        (tmp_path / name).write_text("kept")
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"holds {extra}, which a run folder does not write" in err
+    assert (tmp_path / extra).read_text() == "kept"
+
+
+def test_compare_keeps_a_run_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    _no_simulation(monkeypatch)
+    for name in FILES:
+        (tmp_path / name).write_text("kept")
+    assert cli.main(["compare", "scenarios/classroom.yaml", *TINY, "--seeds", "1", "--out", str(tmp_path)]) == 2
+    assert "which a compare folder does not write" in capsys.readouterr().err
+    assert {p.name for p in tmp_path.iterdir()} == FILES
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_out_the_current_folder_is_refused_before_any_simulation(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--out .` ran the whole simulation, then failed with a traceback (a folder with an empty name)."""
+    _no_simulation(monkeypatch)
+    scenario = str(ROOT / "scenarios" / "classroom.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([command, scenario, *TINY, "--out", "."]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: .: is the current folder or holds it, which an output cannot replace; choose a new folder\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_runs_started_in_the_same_second_keep_both_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The default folder is named by the second: a second run in it replaced the first."""
+    import datetime as dt
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz: dt.tzinfo | None = None) -> Frozen:
+            return cls(2026, 11, 23, 8, 0, 0)
+
+    monkeypatch.setattr(cli, "datetime", Frozen)
+    monkeypatch.chdir(tmp_path)
+    scenario = str(ROOT / "scenarios" / "classroom.yaml")
+    for consumers in ("800", "900"):
+        assert cli.main(["run", scenario, *TINY, "--consumers", consumers, "--quiet"]) == 0
+    printed = [line.removeprefix("outputs: ") for line in capsys.readouterr().out.splitlines()
+               if line.startswith("outputs: ")]
+    base = Path("outputs") / "classroom" / "20261123-080000-seed0"
+    assert printed == [str(base), f"{base}-2"]
+    counts = [json.loads((tmp_path / p / "summary.json").read_text())["consumers"] for p in printed]
+    assert counts == [800, 900]
+
+
 def test_every_library_scenario_passes_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(LIBRARY) >= 9
     assert cli.main(["check", *map(str, LIBRARY)]) == 0
