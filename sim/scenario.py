@@ -506,11 +506,21 @@ class Scenario(Strict):
                 )
             if p.finance.strategy == "own_license" and not p.finance.license_lender:
                 raise ValueError(f"platforms.{p.name}.finance.license_lender: required for strategy own_license")
-            if p.finance.co_lending_own_share < self.regulation.co_lending_min_share:
+            lends_own = p.finance.strategy == "own_license" or any(
+                e.kind == "strategy" and e.value == "own_license" and e.target in (None, p.name) for e in self.events)
+            if lends_own and p.finance.co_lending_own_share < self.regulation.co_lending_min_share:
                 raise ValueError(
                     f"platforms.{p.name}.finance.co_lending_own_share: {p.finance.co_lending_own_share} is below "
                     f"regulation.co_lending_min_share {self.regulation.co_lending_min_share}"
                 )
+        owner: dict[str, str] = {}
+        for p in self.platforms:
+            licensed = p.finance.license_lender
+            if licensed and licensed in owner:
+                raise ValueError(f"platforms.{p.name}.finance.license_lender: {licensed!r} is also the licence "
+                                 f"lender of {owner[licensed]}; a licensed lender belongs to one platform")
+            if licensed:
+                owner[licensed] = p.name
         names = {"platform": {p.name for p in self.platforms}, "restructurer": {r.name for r in self.restructurers}}
         for i, e in enumerate(self.events):
             if e.day > self.days:
@@ -519,6 +529,13 @@ class Scenario(Strict):
             pool = names["restructurer"] if e.kind == "crackdown" else names["platform"]
             if e.target is not None and e.kind in ("crackdown", "ad_policy", "strategy") and e.target not in pool:
                 raise ValueError(f"events.{i}.target: unknown name {e.target!r} (known: {', '.join(sorted(pool))})")
+            if e.kind == "strategy" and e.value == "own_license":
+                unlicensed = [p.name for p in self.platforms
+                              if e.target in (None, p.name) and not p.finance.license_lender]
+                if unlicensed:
+                    raise ValueError(f"events.{i}.value: own_license needs a licence lender, and "
+                                     f"{', '.join(unlicensed)} {'has' if len(unlicensed) == 1 else 'have'} none "
+                                     f"(set platforms.{unlicensed[0]}.finance.license_lender)")
         return self
 
     @model_validator(mode="after")

@@ -356,3 +356,35 @@ def test_too_many_intermediaries_are_refused_by_count(tmp_path: Path, capsys: py
     assert error.startswith("--set restructurers=")
     assert error.endswith(": restructurers: 128 items; at most 127 expected")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("platforms.community.finance={strategy: own_license, license_lender: video_credit}",
+     "platforms.video.finance.license_lender: 'video_credit' is also the licence lender of community; a licensed "
+     "lender belongs to one platform"),
+    ("events=[{day: 10, kind: strategy, target: community, value: own_license}]",
+     "events.0.value: own_license needs a licence lender, and community has none (set "
+     "platforms.community.finance.license_lender)"),
+    ("events=[{day: 10, kind: strategy, value: own_license}]",
+     "events.0.value: own_license needs a licence lender, and community, entertainment have none (set "
+     "platforms.community.finance.license_lender)"),
+])
+def test_rules_across_platforms_and_events(override: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two platforms owning one lender ran with the lender's revenue booked to the last of them; a strategy event
+    to own_license without a licence lender ran as a silent no-op. Both are refused as a file would be."""
+    assert cli.main(["check", "scenarios/classroom.yaml", "--set", override]) == 2
+    assert one_line_error(capsys.readouterr().err).endswith(f": {message}")
+
+
+def test_the_co_lending_floor_binds_only_platforms_that_lend_under_their_licence() -> None:
+    """A stricter co-lending rule refused every platform's default own share, even on platforms that never
+    co-lend; it binds a platform with strategy own_license, or one an event turns to it."""
+    from sim.scenario_files import ScenarioError, load
+
+    assert load("scenarios/classroom.yaml", ["regulation.co_lending_min_share=1",
+                                             "platforms.video.finance.strategy=none"]).scenario
+    with pytest.raises(ScenarioError, match=re.escape("video.finance.co_lending_own_share: 0.3 is below")):
+        load("scenarios/classroom.yaml", ["regulation.co_lending_min_share=1"])
+    with pytest.raises(ScenarioError, match=re.escape("video.finance.co_lending_own_share: 0.3 is below")):
+        load("scenarios/classroom.yaml", ["regulation.co_lending_min_share=1", "platforms.video.finance.strategy=none",
+                                          "events=[{day: 10, kind: strategy, target: video, value: own_license}]"])
