@@ -101,12 +101,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     problem = check_target(target, files=RUN_FILES)
     if problem:
         raise Fail(problem)
-    from sim.limits import check_memory  # issue 8: refuse a scenario too large for memory before building it
+    from sim.limits import MemoryLimitError, check_memory  # refuse a scenario too large for memory before building it
 
     check_memory(s, label=args.scenario)
     started = time.perf_counter()
     model = MarketModel(s, rng=s.seed)
-    step_all(model, s.days, quiet=args.quiet, label=s.name)
+    try:
+        step_all(model, s.days, quiet=args.quiet, label=s.name)
+    except MemoryLimitError as exc:  # shops outgrew memory mid-run: blame the file, as the up-front check does
+        raise MemoryLimitError(f"{args.scenario}: {exc}") from None
     wall = time.perf_counter() - started
     # a default folder is never replaced: two runs started in the same second keep both
     made = manifest(model, wall, resolved.files, resolved.overrides)

@@ -102,3 +102,23 @@ def check_memory(scenario: Scenario, available: int | None = None, label: str = 
         key, what = "merchants.count", f"{scenario.merchants.count:,} merchants"
     raise MemoryLimitError(f"{label}: {key}: {what} need about {_gb(need)} GB of memory; "
                            f"this machine has {_gb(available)} GB available")
+
+
+def check_shop_growth(shops: int, day: int, available: int | None = None) -> None:
+    """Raise MemoryLimitError if the shop arrays, grown (by doubling) to hold `shops`, would not fit in memory:
+    shop entry compounds (new shops a day are a share of active shops), so a high `merchants.entry_rate` or
+    platform `merchant_growth` can outgrow any machine within weeks, which no estimate made up front can tell
+    from an ordinary market. Called only when the arrays are about to grow."""
+    available = available_memory() if available is None else available
+    need = 2 * MERCHANT * shops
+    if available is not None and need > available:
+        raise MemoryLimitError(
+            f"merchants.entry_rate: on simulated day {day} (burn-in included) shop entry would grow the shops to "
+            f"{shops:,}, which need about {_size(need)} of memory; this machine has {_size(available)} available; "
+            "lower merchants.entry_rate or platforms' merchant_growth"
+        )
+
+
+def _size(n: float) -> str:
+    return f"{_gb(n)} GB" if n >= GB else f"{n / MB:,.0f} MB"
+

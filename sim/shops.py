@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.finance.loans import MONTH
+from sim.limits import check_shop_growth
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -125,6 +126,8 @@ def open_shops(model: MarketModel, t: int) -> None:
     if total == 0:
         return
     platform = np.repeat(np.arange(len(counts)), counts)
+    if mer.n + total > mer.capacity:
+        check_shop_growth(mer.n + total, t)
     old_capacity = mer.capacity
     ids = mer.add(model.scenario, rng, total, t, model.expected_sales, platform=platform)
     if mer.capacity != old_capacity:
