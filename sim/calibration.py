@@ -121,11 +121,22 @@ class Evaluation:
 class Fit:
     params: list[Param]
     targets: list[Target]
-    best: Evaluation
-    start: Evaluation
+    best: Evaluation  # the lowest loss evaluated: the start itself when nothing beat it
+    start: Evaluation  # the first evaluation: the scenario's own values of the parameters (see `start_values`)
     history: list[Evaluation] = field(default_factory=list)
     seconds: float = 0.0
     fixed: list[str] = field(default_factory=list)  # the --set changes every evaluation ran with
+    notes: list[str] = field(default_factory=list)  # where the start is not the scenario as given, and why
+
+    @property
+    def improved(self) -> bool:
+        """Whether the search found a point with a lower loss than the start."""
+        return self.best.loss < self.start.loss
+
+    @property
+    def result(self) -> Evaluation:
+        """What the fitted scenario sets: the best point, or the start when nothing beat it (never worse)."""
+        return self.best if self.improved else self.start
 
 
 def _number(value: float | None) -> float:
@@ -158,6 +169,54 @@ def simulate(scenario_path: str, values: dict[str, float], seeds: list[int], con
     return {**out, **pool_rare_shares(runs)}
 
 
+def scenario_value(scenario: Any, path: str) -> Any:
+    """The value at a dotted path (as in `--set`: platforms, lenders and restructurers by name, other lists by
+    number) of a loaded scenario, or None where the path leads nowhere."""
+    node, parts = scenario, path.split(".")
+    for i, part in enumerate(parts):
+        if isinstance(node, (list, tuple)):
+            if i == 1 and parts[0] in NAMED_LISTS:
+                node = next((x for x in node if getattr(x, "name", None) == part), None)
+            else:
+                node = node[int(part)] if part.isdigit() and int(part) < len(node) else None
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            node = getattr(node, part, None)
+        if node is None:
+            return None
+    return node
+
+
+def start_values(scenario: Any, params: list[Param]) -> tuple[dict[str, float], list[str]]:
+    """Where the search starts: each parameter's value in `scenario`, clipped into its bounds; and a note for
+    each parameter whose start is not the scenario's value (outside the bounds, tied paths that differ, or no
+    number to start from: the middle of the bounds)."""
+    values: dict[str, float] = {}
+    notes: list[str] = []
+    for p in params:
+        found = [scenario_value(scenario, k) for k in p.paths]
+        numbers = [float(v) for v in found if isinstance(v, (int, float)) and not isinstance(v, bool)
+                   and math.isfinite(float(v))]
+        if len(numbers) < len(found):
+            values[p.path] = p.value(0.5)
+            notes.append(f"{p.path}: the scenario gives no number to start from; the search started at the "
+                         f"middle of the bounds, {values[p.path]:.6g}")
+            continue
+        value = float(np.mean(numbers))
+        if len(set(numbers)) > 1:
+            given = ", ".join(f"{k} = {v:.6g}" for k, v in zip(p.paths, numbers, strict=True))
+            notes.append(f"{p.path}: tied paths differ in the scenario ({given}); the search started at their "
+                         f"mean, {value:.6g}")
+        if not p.low <= value <= p.high:
+            clipped = min(max(value, p.low), p.high)
+            notes.append(f"{p.path}: the scenario's value {value:.6g} lies outside the bounds "
+                         f"[{p.low:.6g}, {p.high:.6g}]; the search started at {clipped:.6g}")
+            value = clipped
+        values[p.path] = value
+    return values, notes
+
+
 def with_given(params: list[Param], given: list[Param]) -> list[Param]:
     """A targets file's parameters plus those `given` (on the command line), which replace the file's
     bounds for a parameter they name."""
@@ -165,12 +224,18 @@ def with_given(params: list[Param], given: list[Param]) -> list[Param]:
     return [*(p for p in params if p.path not in named), *given]
 
 
+class _BudgetSpent(Exception):
+    """Raised to stop the optimiser when `budget` evaluations have run."""
+
+
 def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *, budget: int = 40,
               seeds: list[int] | None = None, consumers: int | None = None, start: dict[str, float] | None = None,
               extra: list[str] | None = None, progress: Callable[[Evaluation], None] | None = None,
               workers: int | None = 1) -> Fit:
     """Fit `params` so the scenario's figures match `targets`, with at most `budget` evaluations (each over
-    `seeds`, run in `workers` processes: None = one per core)."""
+    `seeds`, run in `workers` processes: None = one per core). The search starts from `start` (parameter path
+    -> value) or, by default, from the scenario's own values (with `extra` applied, clipped into the bounds):
+    the first evaluation is the scenario as given, and the best point is never worse than it."""
     from scipy.optimize import minimize
 
     if not params:
@@ -196,20 +261,30 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
     history: list[Evaluation] = []
     cache: dict[tuple[float, ...], Evaluation] = {}
 
-    def evaluate(u: np.ndarray) -> float:
-        values = {p.path: p.value(x) for p, x in zip(params, u, strict=True)}
-        key = tuple(round(v, 12) for v in values.values())
+    def run(values: dict[str, float]) -> Evaluation:
+        key = tuple(float(f"{v:.10g}") for v in values.values())  # as `simulate` sets them
         if key not in cache:
+            if len(history) >= budget:  # Nelder-Mead may overrun maxfev within an iteration (a shrink)
+                raise _BudgetSpent
             figures = simulate(scenario_path, values, seeds, consumers, extra, workers)
             cache[key] = Evaluation(values, {t.name: figures[t.name] for t in targets}, loss_of(figures, targets))
             history.append(cache[key])
             if progress:
                 progress(cache[key])
-        return cache[key].loss
+        return cache[key]
+
+    def evaluate(u: np.ndarray) -> float:
+        return run({p.path: p.value(x) for p, x in zip(params, u, strict=True)}).loss
 
     started = time.perf_counter()
-    x0 = np.asarray([p.unit(start[p.path]) if start and p.path in start else 0.5 for p in params])
-    evaluate(x0)
+    initial, notes = start_values(base, params)
+    for p in params:  # a given start replaces the scenario's value (clipped into the bounds like it)
+        if start and p.path in start:
+            initial[p.path] = min(max(float(start[p.path]), p.low), p.high)
+            notes = [n for n in notes if not n.startswith(f"{p.path}: ")]
+            notes.append(f"{p.path}: the search started at {initial[p.path]:.6g} (given), not the scenario's value")
+    run(initial)  # the exact values, so the first evaluation is the scenario as given
+    x0 = np.asarray([p.unit(initial[p.path]) for p in params])
     undefined = [t.name for t in targets if not math.isfinite(history[0].figures[t.name])]
     if undefined:  # every evaluation would count it as the same miss: the budget would buy a fit to the rest
         size = f"{consumers} consumers" if consumers else "the scenario's consumers"
@@ -220,11 +295,14 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
     if budget > 1:
         simplex = [x0] + [np.clip(x0 + np.eye(len(params))[i] * (0.25 if x0[i] < 0.5 else -0.25), 0, 1)
                           for i in range(len(params))]
-        minimize(evaluate, x0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(params),
-                 options={"maxfev": budget - 1, "initial_simplex": np.asarray(simplex), "xatol": 1e-3,
-                          "fatol": 1e-6})
-    best = min(history, key=lambda e: e.loss)
-    return Fit(params, targets, best, history[0], history, time.perf_counter() - started, list(extra or []))
+        try:  # the start is the simplex's first vertex: scipy counts it again, but it is not run again
+            minimize(evaluate, x0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(params),
+                     options={"maxfev": budget, "initial_simplex": np.asarray(simplex), "xatol": 1e-3,
+                              "fatol": 1e-6})
+        except _BudgetSpent:
+            pass
+    best = min(history, key=lambda e: e.loss)  # the first of equals: the start unless something beat it
+    return Fit(params, targets, best, history[0], history, time.perf_counter() - started, list(extra or []), notes)
 
 
 # --- outputs ----------------------------------------------------------------------------------------
@@ -259,12 +337,24 @@ def nested(values: dict[str, float]) -> dict[str, Any]:
     return out
 
 
+def loss_summary(fit: Fit) -> str:
+    """One sentence for the report and the console: the start's loss, the best, and whether it improved."""
+    start = f"loss {fit.start.loss:.4g} at the start" + ("" if fit.notes else " (the scenario as given)")
+    if fit.improved:
+        return f"{start}, {fit.best.loss:.4g} fitted (best of {len(fit.history)} evaluations)"
+    return (f"{start}; the search found no improvement in {len(fit.history)} evaluations, so the fitted scenario "
+            "keeps the starting values")
+
+
 def write_outputs(fit: Fit, scenario_path: str, out: Path, seeds: list[int], consumers: int | None) -> Path:
     """Write `<name>_fitted.yaml` (extends the input), `fit_report.md`, `loss.png` and `history.csv` into a
     temporary folder, then rename it to `out`: all files or none, replacing only an earlier calibration."""
     problem = check_output(out)
     if problem:
         raise CalibrationError(problem)
+    # The full path: `.` (or `..`) has no name to put a sibling next to; the temporary folder would be made
+    # inside it, a level below `out`, where the fitted file's relative `extends` does not hold.
+    out = Path(out).resolve()
     with atomic_folder(out) as tmp:  # a sibling of `out`: the relative `extends` below holds in both
         _write_files(fit, scenario_path, out, tmp, seeds, consumers)
     return out / f"{load(scenario_path).scenario.name}_fitted.yaml"
@@ -289,16 +379,19 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
         rel = os.path.relpath(src, out.resolve())
     except ValueError:
         rel = str(src)
+    result = fit.result  # the best point, or the start when nothing beat it: never worse than the start
     lines = [f"# {name}, calibrated: parameters fitted by `python run.py calibrate` to "
              f"{', '.join(t.name for t in fit.targets)}",
              f"# (seeds {seeds}, {consumers or 'scenario'} consumers, "
-             f"loss {fit.start.loss:.4g} -> {fit.best.loss:.4g}).",
-             "# Fitted values:"]
-    lines += [f"#   {k} = {v:.6g}" for k, v in fit.best.values.items()]
+             f"loss {fit.start.loss:.4g} at the start -> {result.loss:.4g}).",
+             "# Fitted values:" if fit.improved else
+             "# The search found no improvement on the start: these are the starting values.",
+             *(f"# {note}" for note in fit.notes)]
+    lines += [f"#   {k} = {v:.6g}" for k, v in result.values.items()]
     if fit.fixed:  # part of how the fit was made, but not of the fitted scenario (e.g. days=730 to measure)
         lines += ["# Every evaluation also ran with these fixed changes (--set), which this file does not apply:"]
         lines += [f"#   {change}" for change in fit.fixed]
-    body = {"extends": rel, "name": f"{name}_fitted", **nested(fit.best.values)}
+    body = {"extends": rel, "name": f"{name}_fitted", **nested(result.values)}
     fitted.write_text("\n".join(lines) + "\n" + yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
     load(str(fitted))  # the fitted file must load
 
@@ -327,9 +420,16 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
            f"{len(fit.history)} evaluations in {fit.seconds:.0f} s. Fitted scenario: `{fitted.name}`.", ""]
     if fit.fixed:
         rep += [f"Every evaluation ran with `--set {' --set '.join(fit.fixed)}` (not applied in the fitted file).", ""]
+    summary = loss_summary(fit)
+    rep += [f"{summary[0].upper()}{summary[1:]}.", ""]
+    if fit.notes:
+        rep += ["The start is the scenario's own values of the parameters, except:", ""]
+        rep += [f"- {note}" for note in fit.notes] + [""]
+    else:
+        rep += ["The search started from the scenario's own values of the parameters (the first evaluation).", ""]
     rep += ["| target | value | weight | start | fitted | rel. error |", "|---|---|---|---|---|---|"]
     for t in fit.targets:
-        got = fit.best.figures[t.name]
+        got = result.figures[t.name]
         rel_err = (got - t.value) / t.value if t.value else got - t.value
         error = f"{100 * rel_err:+.1f}%" if math.isfinite(got) else "n/a (undefined: counted as a miss of 100%)"
         rep.append(f"| {t.name} | {t.value:.4g} | {t.weight:g} | {figure_text(fit.start.figures[t.name])} | "
@@ -337,7 +437,6 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
     rep += ["", "| parameter | low | high | start | fitted |", "|---|---|---|---|---|"]
     for p in fit.params:
         rep.append(f"| {p.path} | {p.low:g} | {p.high:g} | {fit.start.values[p.path]:.6g} | "
-                   f"{fit.best.values[p.path]:.6g} |")
-    rep += ["", f"Loss: {fit.start.loss:.4g} at the start, {fit.best.loss:.4g} fitted.", "", "![loss curve](loss.png)",
-            ""]
+                   f"{result.values[p.path]:.6g} |")
+    rep += ["", "![loss curve](loss.png)", ""]
     (folder / REPORT).write_text("\n".join(rep), encoding="utf-8")

@@ -196,7 +196,7 @@ def test_a_target_undefined_at_the_start_is_refused_and_nothing_written(
 
 def test_report_says_n_a_for_an_undefined_figure_and_records_the_fixed_changes(tmp_path: Path) -> None:
     start = Evaluation({"regulation.rate_cap": 0.2}, {"charge_off_rate": 0.02, "npl_recovery": 0.08}, 1.0)
-    best = Evaluation({"regulation.rate_cap": 0.25}, {"charge_off_rate": 0.011, "npl_recovery": float("nan")}, 1.01)
+    best = Evaluation({"regulation.rate_cap": 0.25}, {"charge_off_rate": 0.011, "npl_recovery": float("nan")}, 0.99)
     fit = Fit([Param("regulation.rate_cap", 0.1, 0.3)], [Target("charge_off_rate", 0.01), Target("npl_recovery", 0.1)],
               best, start, [start, best], fixed=["days=730", "burn_in_days=30"])
     fitted = write_outputs(fit, BASELINE, tmp_path / "cal", [1], 500)
@@ -209,3 +209,101 @@ def test_report_says_n_a_for_an_undefined_figure_and_records_the_fixed_changes(t
     assert load(str(fitted)).scenario.days != 730  # recorded, not applied
     history = (tmp_path / "cal" / "history.csv").read_text().splitlines()
     assert history[2].split(",")[3] == ""  # the undefined figure is an empty cell, not "nan"
+
+
+QUICK = ["days=60", "burn_in_days=0"]  # buyers per DAU is measured after 30 recorded days
+VIDEO = ["platforms.video.purchase_rate:0.005:0.05", "platforms.video.order_value:60:1500"]
+
+
+def _video_targets(figures: dict[str, float]) -> list[Target]:
+    return [Target("video_buyers_per_dau", figures["video_buyers_per_dau"]),
+            Target("video_gmv_per_buyer", figures["video_gmv_per_buyer"])]
+
+
+def test_the_search_starts_from_the_scenario_and_the_fit_is_never_worse(tmp_path: Path) -> None:
+    """The search started at the middle of the bounds, whatever the scenario said, and the "fit" it wrote
+    could be far worse than the scenario as given (loss 1.9e-05 for classroom's own values, a written fit of
+    0.055, reported as `0.069 -> 0.055`). Targets made from the scenario itself: its own values are the best
+    point, the first evaluation, and what the fitted file keeps."""
+    s = load(BASELINE, QUICK).scenario
+    video = next(p for p in s.platforms if p.name == "video")
+    own = {"platforms.video.purchase_rate": video.purchase_rate, "platforms.video.order_value": video.order_value}
+    targets = _video_targets(simulate(BASELINE, {}, SEEDS, 1000, QUICK))
+    seen: list[Evaluation] = []
+    fit = calibrate(BASELINE, targets, [Param.parse(p) for p in VIDEO], budget=3, seeds=SEEDS, consumers=1000,
+                    extra=QUICK, progress=seen.append)
+    assert seen[0] is fit.history[0] is fit.start
+    assert fit.start.values == own
+    assert fit.start.loss == 0.0  # the scenario as given, on the same seeds as the targets
+    assert fit.notes == []
+    assert len(fit.history) == 3  # the budget is the number of simulated points (the start counts once)
+    assert fit.best is fit.start and not fit.improved and fit.result is fit.start
+    assert all(e.loss > 0 for e in fit.history[1:])
+
+    fitted = write_outputs(fit, BASELINE, tmp_path / "cal", SEEDS, 1000)
+    written = next(p for p in load(str(fitted), QUICK).scenario.platforms if p.name == "video")
+    assert (written.purchase_rate, written.order_value) == (video.purchase_rate, video.order_value)
+    assert loss_of(simulate(str(fitted), {}, SEEDS, 1000, QUICK), targets) <= fit.start.loss
+    report = (tmp_path / "cal" / "fit_report.md").read_text()
+    assert "Loss 0 at the start (the scenario as given); the search found no improvement in 3 evaluations" in report
+    assert "no improvement" in fitted.read_text().splitlines()[2]
+
+
+def test_a_start_outside_the_bounds_is_clipped_and_reported(tmp_path: Path) -> None:
+    s = load(BASELINE, QUICK).scenario
+    rate = next(p for p in s.platforms if p.name == "video").purchase_rate
+    low, high = 2 * rate, 4 * rate
+    targets = _video_targets(simulate(BASELINE, {}, SEEDS, 1000, QUICK))
+    params = [Param.parse(f"platforms.video.purchase_rate:{low:.10g}:{high:.10g}")]
+    fit = calibrate(BASELINE, targets, params, budget=1, seeds=SEEDS, consumers=1000, extra=QUICK)
+    assert fit.start.values == {"platforms.video.purchase_rate": pytest.approx(low)}
+    assert len(fit.notes) == 1
+    assert fit.notes[0].startswith(f"platforms.video.purchase_rate: the scenario's value {rate:.6g} lies outside "
+                                   f"the bounds [{low:.6g}, {high:.6g}]; the search started at {low:.6g}")
+    write_outputs(fit, BASELINE, tmp_path / "cal", SEEDS, 1000)
+    report = (tmp_path / "cal" / "fit_report.md").read_text()
+    assert f"- {fit.notes[0]}" in report
+    assert "(the scenario as given)" not in report  # the start was not the scenario as given
+
+
+def test_a_fit_worse_than_its_start_writes_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command reported `loss 0.06868 -> 0.05468` and wrote the later point although the scenario as given
+    scored 1.9e-05: the written values are the start's whenever nothing beat it, and the summary says so."""
+    import run
+
+    start = Evaluation({"regulation.rate_cap": 0.2}, {"charge_off_rate": 0.0101}, 1e-4)
+    worse = Evaluation({"regulation.rate_cap": 0.25}, {"charge_off_rate": 0.013}, 0.09)
+    fit = Fit([Param("regulation.rate_cap", 0.1, 0.3)], [Target("charge_off_rate", 0.01)], worse, start,
+              [start, worse])
+    fitted = write_outputs(fit, BASELINE, tmp_path / "cal", [1], 500)
+    assert load(str(fitted)).scenario.regulation.rate_cap == pytest.approx(0.2)
+    report = (tmp_path / "cal" / "fit_report.md").read_text()
+    assert "Loss 0.0001 at the start (the scenario as given); the search found no improvement" in report
+    assert "| charge_off_rate | 0.01 | 1 | 0.0101 | 0.0101 | +1.0% |" in report
+
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: charge_off_rate, value: 0.01}\n")
+    monkeypatch.setattr("sim.calibration.calibrate", lambda *_, **__: fit)
+    assert run.main(["calibrate", BASELINE, "--targets", str(targets), "--params", "regulation.rate_cap:0.1:0.3",
+                     "--out", str(tmp_path / "cal2"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "regulation.rate_cap                      0.2\n" in out
+    assert "loss 0.0001 at the start (the scenario as given); the search found no improvement in 2 evaluations" in out
+    assert load(str(tmp_path / "cal2" / "baseline_fitted.yaml")).scenario.regulation.rate_cap == pytest.approx(0.2)
+
+
+def test_the_fitted_file_extends_the_scenario_from_its_final_folder(tmp_path: Path) -> None:
+    """An output path ending in `..` (or `.`) has no name of its own: the temporary folder was made a level
+    below the output, the relative `extends` was wrong there, and the write failed after the whole search."""
+    point = Evaluation({"regulation.rate_cap": 0.2}, {"charge_off_rate": 0.02}, 1.0)
+    better = Evaluation({"regulation.rate_cap": 0.25}, {"charge_off_rate": 0.011}, 0.01)
+    fit = Fit([Param("regulation.rate_cap", 0.1, 0.3)], [Target("charge_off_rate", 0.01)], better, point,
+              [point, better])
+    fitted = write_outputs(fit, BASELINE, tmp_path / "cal" / "sub" / "..", [1], 500)
+    assert fitted == tmp_path / "cal" / "baseline_fitted.yaml"
+    assert load(str(fitted)).scenario.regulation.rate_cap == pytest.approx(0.25)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cal"]
+    assert sorted(p.name for p in (tmp_path / "cal").iterdir()) == [
+        "baseline_fitted.yaml", "fit_report.md", "history.csv", "loss.png"]

@@ -7,8 +7,11 @@ Targets (YAML): a list of {name, value, weight}, where name is a figure measured
 (reachable_6m, reachable_12m, npl_recovery, micro_turnover, micro_yield, micro_net_margin,
 lender_exit_share, <platform>_buyers_per_dau, <platform>_gmv_per_buyer, <platform>_finance_share,
 <platform>_merchant_growth, charge_off_rate); or a mapping with `targets:` and optional `params:`.
-Writes <out>/<scenario>_fitted.yaml (extends the input and states the fitted values), fit_report.md,
-loss.png and history.csv. How to keep simulation noise out of a fit: docs/calibration.md.
+The search starts from the scenario's own values of the parameters (clipped into the bounds), so the
+first evaluation is the scenario as given; the fitted values are never worse than it (when nothing beat
+it, the fitted scenario keeps them). Writes <out>/<scenario>_fitted.yaml (extends the input and states the
+fitted values), fit_report.md, loss.png and history.csv. How to keep simulation noise out of a fit:
+docs/calibration.md.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def main(args: argparse.Namespace) -> int:
         calibrate,
         check_output,
         figure_text,
+        loss_summary,
         read_targets,
         with_given,
         write_outputs,
@@ -72,10 +76,14 @@ def main(args: argparse.Namespace) -> int:
         params = with_given(params, [Param.parse(p) for p in args.params])
         seeds = list(range(1, args.seeds + 1))
 
+        shown: list[object] = []
+
         def show(e: object) -> None:
             if not args.quiet:
                 vals = " ".join(f"{k}={v:.4g}" for k, v in e.values.items())  # type: ignore[attr-defined]
-                print(f"  loss {e.loss:10.4g}  {vals}", file=sys.stderr, flush=True)  # type: ignore[attr-defined]
+                first = "  (start)" if not shown else ""
+                print(f"  loss {e.loss:10.4g}  {vals}{first}", file=sys.stderr, flush=True)  # type: ignore[attr-defined]
+            shown.append(e)
 
         fit = calibrate(args.scenario, targets, params, budget=args.budget, seeds=seeds, consumers=args.consumers,
                         extra=args.overrides, progress=show, workers=args.workers)
@@ -85,10 +93,12 @@ def main(args: argparse.Namespace) -> int:
         fitted = write_outputs(fit, args.scenario, out, seeds, args.consumers)
     except CalibrationError as exc:  # `out` changed while the fit ran
         raise UsageError(f"--out: {exc}") from None
+    for note in fit.notes:
+        print(f"start: {note}")
     for t in targets:
-        print(f"{t.name:<30} target {t.value:10.4g}  fitted {figure_text(fit.best.figures[t.name]):>10}")
+        print(f"{t.name:<30} target {t.value:10.4g}  fitted {figure_text(fit.result.figures[t.name]):>10}")
     for p in params:
-        print(f"{p.path:<40} {fit.best.values[p.path]:.6g}")
-    print(f"loss {fit.start.loss:.4g} -> {fit.best.loss:.4g}; fitted scenario: {fitted}")
+        print(f"{p.path:<40} {fit.result.values[p.path]:.6g}")
+    print(f"{loss_summary(fit)}; fitted scenario: {fitted}")
     print(f"report: {out / 'fit_report.md'}")
     return 0
