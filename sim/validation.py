@@ -1,5 +1,5 @@
 """Validation against the real market: run the scenario library, measure the figures the source articles
-report (../shared/DOMAIN.md section 6), compare them over seeds and write docs/validation.md.
+report (docs/sources.md), compare them over seeds and write docs/validation.md.
 
 Each `Figure` names the scenario it is measured in, the real value, a tolerance band with its
 justification, and whether the figure was used to fit the defaults (`fitted`) or left out to test.
@@ -626,8 +626,7 @@ def report(results: list[Result], checks: list[Check], seeds: int, consumers: in
         "A figure passes when the model's mean lies inside the tolerance band; the interval is a t-interval over "
         "seeds, except for shares of rare events (reachability), which are pooled over seeds with a Wilson "
         "interval widened by the seeds' overdispersion (quasi-binomial, with the t quantile of the seeds). "
-        "Sources: "
-        "`../shared/DOMAIN.md` section 6.",
+        "Sources: [sources.md](sources.md).",
         "",
         f"**{passed} of {len(results)} figures pass; "
         f"{sum(ok for _, ok, _ in checks)} of {len(checks)} series checks pass.**",

@@ -1,5 +1,5 @@
-"""Run the scenario library over seeds, compare the model with real-world figures (../shared/DOMAIN.md
-section 6) and write docs/validation.md with figures under docs/figures/.
+"""Run the scenario library over seeds, compare the model with real-world figures (docs/sources.md)
+and write docs/validation.md with figures under docs/figures/.
 
   python run.py validate --seeds 10 --consumers 20000
   python run.py validate --only reachable_6m,reachable_12m --seeds 20 --set collections.contact_shape=0.7
