@@ -362,7 +362,11 @@ def write_outputs(fit: Fit, scenario_path: str, out: Path, seeds: list[int], con
 
 def check_output(out: Path) -> str | None:
     """Why `out` cannot receive a calibration (a file, or a non-empty folder that is not an earlier one)."""
-    return check_target(out, marker=REPORT, kind="a calibrate output folder")
+    return check_target(out, marker=REPORT, kind="a calibrate output folder", files=_written_by_calibrate)
+
+
+def _written_by_calibrate(name: str) -> bool:
+    return name in (REPORT, "loss.png", "history.csv") or name.endswith("_fitted.yaml")
 
 
 def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: list[int], consumers: int | None

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -276,10 +277,11 @@ def in_the_way(path: Path) -> Path | None:
 
 
 def check_target(target: Path, *, marker: str = "manifest.json", kind: str = "a run folder",
-                 files: frozenset[str] | None = None) -> str | None:
+                 files: frozenset[str] | Callable[[str], bool] | None = None) -> str | None:
     """Why `target` cannot receive an output (the current folder or one holding it, an unrelated non-empty folder,
     a file, or a file where one of its parent folders should be), or None. A folder holding `marker`, and no file
-    but the `files` such an output writes, is an earlier output and may be replaced (`files` None: any)."""
+    but the `files` such an output writes (names, or a test of a name), is an earlier output and may be replaced
+    (`files` None: any)."""
     here, where = Path.cwd(), Path(target).resolve()
     if where == here or where in here.parents:
         return f"{target}: is the current folder or holds it, which an output cannot replace; choose a new folder"
@@ -292,7 +294,8 @@ def check_target(target: Path, *, marker: str = "manifest.json", kind: str = "a 
         return f"{target} exists and is not a folder"
     if any(target.iterdir()) and not (target / marker).is_file():
         return f"{target} exists, is not empty and is not {kind} (no {marker}); choose another --out"
-    others = sorted(p.name for p in target.iterdir() if files is not None and p.name not in files)
+    ours = files.__contains__ if isinstance(files, frozenset) else files
+    others = sorted(p.name for p in target.iterdir() if ours is not None and not ours(p.name))
     if others:
         shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
         return f"{target} holds {shown}, which {kind} does not write and replacing it would delete; choose another " \

@@ -172,6 +172,12 @@ def test_outputs_go_only_to_a_new_or_earlier_calibration_folder(
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cal", "notes", "t.yaml"]  # no partial folder
 
+    monkeypatch.undo()
+    (out / "notes.md").write_text("mine\n")  # a file a calibration does not write: replacing would delete it
+    with pytest.raises(CalibrationError, match=r"holds notes\.md, which a calibrate output folder does not write"):
+        write_outputs(_fake_fit(), BASELINE, out, [3], 500)
+    assert (out / "notes.md").read_text() == "mine\n"
+
 
 def test_a_target_undefined_at_the_start_is_refused_and_nothing_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
