@@ -59,14 +59,34 @@ class YAMLRefused(yaml.MarkedYAMLError):
     """Valid YAML that scenario and sweep files do not accept (duplicate keys, aliases, ...)."""
 
 
+class LeadingZero(YAMLRefused):
+    """A whole number written with a leading zero (`010`): YAML 1.1 reads it as octal 8, YAML 1.2 as 10."""
+
+    def __init__(self, loc: Loc, text: str, mark: Any) -> None:
+        number, digits = int(text), text.lstrip("+0")
+        octal = f" (or 0o{digits} for octal)" if number > 0 and set(digits) <= set("01234567") else ""
+        self.loc, self.detail = loc, f"{text!r} has a leading zero; write {number}{octal}"
+        super().__init__(problem=f"{_join(loc)}: {self.detail}" if loc else self.detail, problem_mark=mark)
+
+
 class _StrictLoader(yaml.SafeLoader):
     """Safe YAML loader that refuses duplicate keys (PyYAML silently keeps the last one), keys that are
     lists or mappings, aliases (`*name`: 1 KB of nested aliases can expand to a billion values; files
-    share values with `extends:` instead) and nesting deeper than `MAX_DEPTH`."""
+    share values with `extends:` instead) and nesting deeper than `MAX_DEPTH`.
 
-    def __init__(self, stream: str) -> None:
+    Plain scalars follow the YAML 1.2 core schema, not PyYAML's YAML 1.1 rules (see `CORE_SCHEMA`):
+    `on`, `yes` and `1:30` are text, `1e-3` is a number, and a whole number with a leading zero (`010`,
+    octal 8 in YAML 1.1) is refused rather than guessed."""
+
+    def __init__(self, stream: str, loc: Loc = ()) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._loc = loc  # where the text goes in a scenario (a --set value), for messages
+
+    def compose_document(self) -> yaml.Node:
+        node = super().compose_document()
+        _refuse_leading_zeros(node, self._loc)
+        return node
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         event = self.peek_event()
@@ -96,6 +116,75 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+# YAML 1.2 core schema (yaml.org/spec/1.2.2, 10.3.2 Tag Resolution) for plain scalars. PyYAML implements
+# YAML 1.1, where `010` is octal 8, `1:30` is 90, `1_000` is 1000, `on`/`off`/`yes`/`no` are true/false,
+# `2024-01-01` is a date and `1e-3` (no dot) is text. Null stays as in both (`null`, `~`, empty), and `<<`
+# stays a merge key, which scenario files refuse.
+BOOL, INT, FLOAT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+CORE_SCHEMA = {
+    BOOL: re.compile(r"^(?:true|True|TRUE|false|False|FALSE)\Z"),
+    INT: re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z"),
+    FLOAT: re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                      r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\Z"),
+}
+_FIRST = {BOOL: "tTfF", INT: "-+0123456789", FLOAT: "-+.0123456789"}  # an int is tried before a float
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:merge")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag in (BOOL, INT, FLOAT):
+    _StrictLoader.add_implicit_resolver(_tag, CORE_SCHEMA[_tag], list(_FIRST[_tag]))
+
+
+def _core_scalar(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
+    """A true/false, whole number or number by the core schema (also when tagged `!!int` etc.)."""
+    text = loader.construct_scalar(node)
+    if not CORE_SCHEMA[node.tag].match(text):
+        kind = {BOOL: "true or false", INT: "a whole number", FLOAT: "a number"}[node.tag]
+        raise YAMLRefused(problem=f"{text!r} is not {kind}", problem_mark=node.start_mark)
+    if node.tag == BOOL:
+        return text.lower() == "true"
+    if node.tag == INT:
+        return int(text[2:], 8 if text[1] == "o" else 16) if text.startswith(("0o", "0x")) else int(text)
+    if text.lstrip("+-").lower() in (".inf", ".nan"):
+        return float(text.replace(".", ""))
+    return float(text)
+
+
+for _tag in (BOOL, INT, FLOAT):
+    _StrictLoader.add_constructor(_tag, _core_scalar)
+
+
+def _refuse_leading_zeros(node: yaml.Node, loc: Loc) -> None:
+    """Refuse `010` (see `LeadingZero`), naming its key path (items of named lists by name)."""
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == INT and _LEADING_ZERO.fullmatch(node.value):
+            raise LeadingZero(loc, node.value, node.start_mark)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            name = i
+            if len(loc) == 1 and loc[0] in NAMED_LISTS and isinstance(item, yaml.MappingNode):
+                name = next((v.value for k, v in item.value if isinstance(k, yaml.ScalarNode) and k.value == "name"
+                             and isinstance(v, yaml.ScalarNode) and v.value), i)
+            _refuse_leading_zeros(item, (*loc, str(name)))
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _refuse_leading_zeros(key, loc)
+            _refuse_leading_zeros(value, (*loc, str(key.value)) if isinstance(key, yaml.ScalarNode) else loc)
+
+
+def parse_yaml(text: str, loc: Loc = ()) -> Any:
+    """YAML text read as scenario files are (the core schema; no aliases, duplicate keys, deep nesting or
+    Python tags). Raises `yaml.YAMLError` (`YAMLRefused`, `LeadingZero` for what these files refuse). `loc` is
+    the key path the text is the value of, for messages."""
+    loader = _StrictLoader(text, loc)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
 
 def read_yaml(path: str) -> dict[str, Any]:
     """One YAML file as a mapping, or a `ScenarioError`."""
@@ -103,9 +192,11 @@ def read_yaml(path: str) -> dict[str, Any]:
     if not p.is_file():
         raise ScenarioError(f"{path}: file not found")
     try:
-        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_StrictLoader)
+        data = parse_yaml(p.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a text file (UTF-8 expected)") from None
+    except LeadingZero as exc:
+        raise ScenarioError(f"{path}: {exc.problem}") from None
     except yaml.MarkedYAMLError as exc:
         raise ScenarioError(f"{path}: {_yaml_where(exc)}YAML error: {exc.problem}") from None
     except yaml.YAMLError as exc:
@@ -237,13 +328,15 @@ class Layers:
         key, sep, raw = text.partition("=")
         if not sep or not key.strip():
             raise ScenarioError(f"{label}: expected KEY=VALUE, e.g. consumers.count=20000")
+        parts = key.strip().split(".")
         try:
-            value = yaml.load(raw, Loader=_StrictLoader) if raw.strip() else None
+            value = parse_yaml(raw, tuple(parts)) if raw.strip() else None
+        except LeadingZero as exc:
+            raise ScenarioError(f"{label}: {exc.problem}") from None
         except YAMLRefused as exc:
             raise ScenarioError(f"{label}: value {_show(raw)}: {exc.problem}") from None
         except yaml.YAMLError:
             raise ScenarioError(f"{label}: value {_show(raw)} is not valid YAML") from None
-        parts = key.strip().split(".")
         parent, loc = self._walk(parts[:-1], label)
         last = parts[-1]
         here = (*loc, last)
@@ -532,9 +625,19 @@ def load(path: str, overrides: list[str] | tuple[str, ...] = (), labels: dict[st
     return Resolved(scenario, [label for label, _ in chain], list(overrides))
 
 
+class _Dumper(yaml.SafeDumper):
+    """Quotes text that the core schema or YAML 1.1 would read as something else (`'1e3'`, `'on'`), so that
+    what it writes reads back the same here and in other YAML readers."""
+
+
+for _tag in (BOOL, INT, FLOAT):
+    _Dumper.add_implicit_resolver(_tag, CORE_SCHEMA[_tag], list(_FIRST[_tag]))
+
+
 def to_yaml(scenario: Scenario, header: str = "") -> str:
     """A fully resolved scenario as YAML that loads back to the same scenario."""
-    body = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=110)
+    body = yaml.dump(scenario.model_dump(mode="json"), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                     width=110)
     return header + body
 
 
@@ -629,6 +732,11 @@ name (`platforms.video.take_rate`), items of other lists by position from 0 (`ev
 Amounts of institutions in `RMB m` are real RMB millions, scaled down to the simulated population.
 A default list of named items (e.g. the three platforms) is given by name; their values are in
 `sim/scenario.py` and in the resolved `scenario.yaml` of any run.
+
+Values in files and in `--set` are read by the YAML 1.2 core rules, not PyYAML's YAML 1.1: true/false are
+only `true` and `false` (`yes`, `no`, `on`, `off` are text); numbers are written `10`, `-3`, `0.5`, `.5`,
+`1e-3`, `.inf`, `.nan` (and `0x1F`, `0o17`); `1_000` and `1:30` are text, and a whole number with a
+leading zero (`010`, octal 8 in YAML 1.1) is refused: write `10`.
 
 """
 

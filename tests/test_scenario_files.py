@@ -192,3 +192,107 @@ def test_no_platform_left_blames_the_file_that_removed_them(tmp_path: Path) -> N
     child.write_text("extends: " + str(ROOT / "scenarios" / "classroom.yaml") + "\nplatforms:\n"
                      + "".join(f"  - {{name: {n}, remove: true}}\n" for n in ("community", "video", "entertainment")))
     assert error_of(str(child)) == f"{child}: platforms: [] has 0 items; a scenario needs at least 1 platform"
+
+
+# --- scalars by the YAML 1.2 core schema, not PyYAML's YAML 1.1 -------------------------------------------
+
+def test_leading_zero_is_refused_naming_the_key(tmp_path: Path) -> None:
+    # YAML 1.1 reads 010 as octal 8 (silently); a researcher who typed it almost surely meant 10
+    days = tmp_path / "days.yaml"
+    days.write_text("days: 010\n")
+    assert error_of(str(days)) == f"{days}: days: '010' has a leading zero; write 10 (or 0o10 for octal)"
+    platform = tmp_path / "platform.yaml"
+    platform.write_text("platforms:\n  - {name: video, order_value: 0100}\n")
+    assert error_of(str(platform)) == (f"{platform}: platforms.video.order_value: '0100' has a leading zero; "
+                                       "write 100 (or 0o100 for octal)")
+    festival = "market.festival_days=[011, 315]"
+    assert error_of("scenarios/classroom.yaml", [festival]) == (
+        f"--set {festival}: market.festival_days.0: '011' has a leading zero; write 11 (or 0o11 for octal)")
+    assert error_of("scenarios/classroom.yaml", ["days=09"]) == "--set days=09: days: '09' has a leading zero; write 9"
+    # 0 itself, octal and hex as YAML 1.2 writes them, and a quoted '010' (text) are not leading zeros
+    s = load("scenarios/classroom.yaml", ["seed=0", "days=0o17", "market.festival_days=[0x1F, +100]"]).scenario
+    assert (s.seed, s.days, s.market.festival_days) == (0, 15, [31, 100])
+    assert error_of("scenarios/classroom.yaml", ["days='010'"]) == "--set days='010': days: '010' is not a whole number"
+
+
+def test_numbers_with_an_exponent_need_no_dot() -> None:
+    s = load("scenarios/classroom.yaml", ["consumers.shock_rate=1e-3", "lenders.cfc.apr=2E-1",
+                                          "platforms.video.order_value=1.5e3", "regulation.rate_cap=.5"]).scenario
+    assert s.consumers.shock_rate == 0.001 and type(s.consumers.shock_rate) is float
+    assert next(x for x in s.lenders if x.name == "cfc").apr == 0.2
+    assert s.platforms[1].order_value == 1500.0 and s.regulation.rate_cap == 0.5
+    assert error_of("scenarios/classroom.yaml", ["regulation.rate_cap=-.inf"]) == (
+        "--set regulation.rate_cap=-.inf: regulation.rate_cap: -Infinity is not a finite number")
+    assert error_of("scenarios/classroom.yaml", ["regulation.rate_cap=.NaN"]) == (
+        "--set regulation.rate_cap=.NaN: regulation.rate_cap: NaN is not a finite number")
+
+
+def test_only_true_and_false_are_booleans(tmp_path: Path) -> None:
+    for word in ("on", "off", "yes", "no"):
+        assert error_of("scenarios/classroom.yaml", [f"platforms.video.finance.bnpl={word}"]) == (
+            f"--set platforms.video.finance.bnpl={word}: platforms.video.finance.bnpl: '{word}' is not true or false")
+    path = tmp_path / "bnpl.yaml"
+    path.write_text("platforms:\n  - name: video\n    finance: {bnpl: on}\n")
+    assert error_of(str(path)) == f"{path}: platforms.video.finance.bnpl: 'on' is not true or false"
+    s = load("scenarios/classroom.yaml", ["platforms.video.finance.bnpl=False",
+                                          "platforms.community.finance.bnpl=TRUE"])
+    assert s.scenario.platforms[1].finance.bnpl is False and s.scenario.platforms[0].finance.bnpl is True
+
+
+def test_sexagesimal_and_underscores_are_text() -> None:
+    # YAML 1.1 reads 1:30 as 90 (base 60) and 1_000 as 1000
+    assert error_of("scenarios/classroom.yaml", ["days=1:30"]) == "--set days=1:30: days: '1:30' is not a whole number"
+    assert error_of("scenarios/classroom.yaml", ["consumers.count=1_000"]) == (
+        "--set consumers.count=1_000: consumers.count: '1_000' is not a whole number")
+
+
+def test_sweep_files_read_scalars_the_same_way(tmp_path: Path) -> None:
+    from sim.sweep.plan import load_sweep
+    from sim.sweep.spec import SweepError
+
+    path = tmp_path / "s.yaml"
+    path.write_text(f"base: {ROOT / 'scenarios' / 'classroom.yaml'}\ndesign: grid\n"
+                    "parameters:\n  consumers.shock_rate: {values: [1e-3, 2E-3]}\n")
+    assert [p["consumers.shock_rate"] for p in load_sweep(str(path)).points] == [0.001, 0.002]
+    path.write_text("design: grid\nreplications: 010\n")
+    with pytest.raises(SweepError) as info:
+        load_sweep(str(path))
+    assert str(info.value) == f"{path}: replications: '010' has a leading zero; write 10 (or 0o10 for octal)"
+
+
+def _typed(value: object) -> object:
+    """A value with the type of every scalar (True == 1 in Python)."""
+    if isinstance(value, dict):
+        return {_typed(k): _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    return (type(value).__name__, value)
+
+
+LIBRARY = sorted((ROOT / "scenarios").rglob("*.yaml"))
+
+
+def test_the_library_reads_as_with_yaml_1_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every shipped scenario, sweep and target file reads to the same data as with PyYAML's YAML 1.1 rules,
+    and every scenario resolves to the same scenario."""
+    import yaml
+
+    import sim.scenario_files as sf
+    from sim.results import scenario_hash
+
+    assert len(LIBRARY) >= 15
+    for path in LIBRARY:
+        text = path.read_text(encoding="utf-8")
+        assert _typed(sf.parse_yaml(text)) == _typed(yaml.safe_load(text)), path
+    scenarios = [str(p.relative_to(ROOT)) for p in LIBRARY if p.parent.name == "scenarios"]
+    now = {p: scenario_hash(load(p).scenario) for p in scenarios}
+    monkeypatch.setattr(sf, "parse_yaml", lambda text, loc=(): yaml.safe_load(text))
+    assert {p: scenario_hash(load(p).scenario) for p in scenarios} == now
+
+
+def test_resolved_yaml_quotes_text_that_reads_as_a_number(tmp_path: Path) -> None:
+    s = load("scenarios/classroom.yaml", ["name='1e3'", "description=on"]).scenario
+    assert (s.name, s.description) == ("1e3", "on")
+    out = tmp_path / "scenario.yaml"
+    out.write_text(to_yaml(s))
+    assert load(str(out)).scenario == s
