@@ -41,7 +41,9 @@ def _common(p: argparse.ArgumentParser, *, seed: bool = True) -> None:
     if seed:
         p.add_argument("--seed", type=int, help="seed of the run (default: the scenario's seed)")
     p.add_argument("--days", type=int, help="recorded days (default: the scenario's days)")
-    p.add_argument("--consumers", type=int, help="simulated consumers (default: the scenario's consumers.count)")
+    p.add_argument("--consumers", type=int, help="simulated consumers (default: the scenario's consumers.count); "
+                   "shops stay at merchants.count (unlike calibrate and validate, which scale them): add "
+                   "--set merchants.count=N to keep the scenario's ratio")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a field by dotted path, e.g. platforms.community.finance.strategy=own_license "
                         "(repeatable; platforms, lenders and restructurers by name)")
@@ -65,7 +67,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="show the scenario library", description="List scenarios/*.yaml with one line each.")
     comp = sub.add_parser("compare", help="run scenarios over the same seeds and compare KPIs",
                           description="Run each scenario over the same seeds (common random numbers); write a KPI "
-                          "table with 95%% intervals, differences from the first scenario and a figure.")
+                          "table with 95% intervals, differences from the first scenario and a figure.")
     comp.add_argument("scenarios", nargs="+", help="scenario YAML files (the first is the reference)")
     comp.add_argument("--seeds", type=int, default=5, help="number of seeds, 1..N (default 5)")
     _common(comp, seed=False)

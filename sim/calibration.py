@@ -23,7 +23,7 @@ import numpy as np
 import yaml
 
 from sim.results import atomic_folder, check_target
-from sim.scenario_files import NAMED_LISTS, ScenarioError, load
+from sim.scenario_files import NAMED_LISTS, ScenarioError, load, parse_yaml
 from sim.validation import measure_seeds, pool_rare_shares, run_measured
 
 REPORT = "fit_report.md"  # marks a folder as a calibration's output (which a new one may replace)
@@ -79,7 +79,7 @@ def read_targets(path: str | Path) -> tuple[list[Target], list[Param]]:
     """A targets YAML: either a list of {name, value, weight}, or a mapping with `targets:` and
     optionally `params:` (a list of PATH:LOW:HIGH strings)."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = parse_yaml(Path(path).read_text(encoding="utf-8"))  # the YAML 1.2 rules of scenario files
     except (OSError, yaml.YAMLError) as exc:
         raise CalibrationError(f"{path}: cannot read targets ({str(exc).splitlines()[0]})") from None
     params: list[Param] = []

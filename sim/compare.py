@@ -180,7 +180,10 @@ def text_table(summary: pd.DataFrame) -> str:
     lines = [f"{'KPI':<26}" + "".join(f"{n:>{width}}" for n in names)]
     for kpi in kpis_of(summary):
         lines.append(f"{label(kpi):<26}" + "".join(f"{cells[kpi, name]:>{width}}" for name in names))
-    lines.append(f"* the paired difference from {names[0]} over the same seeds excludes 0 (95%)")
+    if summary["significant"].astype(bool).any():
+        lines.append(f"* the paired difference from {names[0]} over the same seeds excludes 0 (95%)")
+    elif len(names) > 1:
+        lines.append(f"no paired difference from {names[0]} over the same seeds excludes 0 (95%)")
     return "\n".join([*lines, *undefined_notes(summary)])
 
 

@@ -84,7 +84,7 @@ MORE_FILES = {
     "yaml_alias": f"{MORE}/yaml_alias.yaml: line 2, column 5: YAML error: alias *b is not allowed; write the value "
                   "out (or share values with extends:)",
     # no silent conversion between true/false, text and numbers
-    "days_yes": f"{MORE}/days_yes.yaml: days: true is not a whole number",
+    "days_yes": f"{MORE}/days_yes.yaml: days: 'yes' is not a whole number",
     "days_text": f"{MORE}/days_text.yaml: days: '30' is not a whole number",
     "bool_as_number": f"{MORE}/bool_as_number.yaml: platforms.video.finance.bnpl: 1 is not true or false",
     "event_value_bool": f"{MORE}/event_value_bool.yaml: events.0.value: true is not a number",
@@ -223,7 +223,7 @@ SET_ERRORS = {
     "name=../../escaped": f"name: '../../escaped': {NAME_RULE}",
     "name=/x": f"name: '/x': {NAME_RULE}",
     "name=..": f"name: '..': {NAME_RULE}",
-    "days=yes": "days: true is not a whole number",
+    "days=yes": "days: 'yes' is not a whole number",
     'days="30"': "days: '30' is not a whole number",
     "platforms.video.finance.bnpl=1": "platforms.video.finance.bnpl: 1 is not true or false",
     "events=[{day: 5, kind: rate_cap, value: true}]": "events.0.value: true is not a number",

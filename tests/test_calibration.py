@@ -99,6 +99,16 @@ def test_an_evaluation_is_the_same_whether_its_seeds_run_in_one_process_or_sever
     assert serial["reachable_6m"] == pytest.approx(serial["reach_6m_hits"] / serial["reach_6m_spells"])
 
 
+def test_targets_are_read_by_the_rules_of_scenario_files(tmp_path: Path) -> None:
+    """Target files were read by YAML 1.1: `1e-2` was text (refused), `010` octal 8."""
+    f = tmp_path / "t.yaml"
+    f.write_text("- {name: charge_off_rate, value: 1e-2}\n")
+    assert read_targets(f)[0][0].value == pytest.approx(0.01)
+    f.write_text("- {name: charge_off_rate, value: 010}\n")
+    with pytest.raises(CalibrationError, match="'010' has a leading zero; write 10"):
+        read_targets(f)
+
+
 def test_non_finite_targets_are_refused(tmp_path: Path) -> None:
     """A NaN or infinite target made every loss NaN, and a "fitted" scenario was written anyway."""
     f = tmp_path / "t.yaml"

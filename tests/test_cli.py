@@ -444,6 +444,16 @@ def test_compare_intervals_stay_within_what_a_kpi_can_be() -> None:
     assert "[0.00%, 100.00%]" in compare.text_table(compare.table(runs))
 
 
+def test_the_compare_footnote_explains_a_star_only_where_there_is_one() -> None:
+    """The "* ... excludes 0" footnote was printed under tables with no star in them."""
+    runs = pd.DataFrame({"scenario": ["a"] * 3 + ["b"] * 3, "seed": [1, 2, 3] * 2,
+                         "gmv": [1.0, 2.0, 3.0, 11.0, 12.1, 13.0], "orders": [5.0, 9.0, 7.0, 6.0, 7.0, 8.0]})
+    text = compare.text_table(compare.table(runs))
+    assert "]*" in text and "* the paired difference from a over the same seeds excludes 0 (95%)" in text
+    calm = compare.text_table(compare.table(runs.drop(columns="gmv")))
+    assert "*" not in calm and "no paired difference from a over the same seeds excludes 0 (95%)" in calm
+
+
 def test_validate_replaces_its_report_in_one_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The report is written next to its final name and renamed: an interrupted validation keeps the old one."""
     from sim import validation
