@@ -4,7 +4,7 @@ A scenario is built in layers, later layers winning: the schema's defaults, then
 `extends:` chain from the most basic to the file named on the command line, then `--set KEY=VALUE`
 overrides. Mappings merge key by key. The lists `platforms`, `lenders` and `restructurers` merge by
 `name`: an item whose name is already present changes only the keys it states, a new name adds an
-item, and `{name: x, remove: true}` drops one. Any other list is replaced whole.
+item, `{name: x, remove: true}` drops one and an empty list drops them all. Any other list is replaced whole.
 
 Every problem raises `ScenarioError` whose message is one line naming the file (or the `--set`
 override), the key path (platforms and lenders by name), the value given and what is allowed.
@@ -293,6 +293,12 @@ class Layers:
                 self._mark((*loc, str(k)), v, label)
 
     def _merge_named(self, dst: list[Any], src: list[Any], key: str, label: str) -> None:
+        if not src:  # `restructurers: []` means none, as with --set, not "change nothing" (it kept the defaults)
+            for item in dst:
+                if isinstance(item, dict):
+                    self._mark((key, str(item.get("name"))), None, label)  # so "none left" blames this layer
+            dst.clear()
+            return
         names: set[str] = set()
         for i, item in enumerate(src):
             if not isinstance(item, dict):

@@ -194,6 +194,17 @@ def test_no_platform_left_blames_the_file_that_removed_them(tmp_path: Path) -> N
     assert error_of(str(child)) == f"{child}: platforms: [] has 0 items; a scenario needs at least 1 platform"
 
 
+def test_an_empty_named_list_drops_every_item(tmp_path: Path) -> None:
+    """`restructurers: []` in a file kept the default intermediaries (nothing to merge), while `--set
+    restructurers=[]` dropped them: both now mean none."""
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: " + str(ROOT / "scenarios" / "classroom.yaml") + "\nrestructurers: []\n")
+    assert load(str(child)).scenario.restructurers == []
+    assert load("scenarios/classroom.yaml", ["restructurers=[]"]).scenario.restructurers == []
+    child.write_text("extends: " + str(ROOT / "scenarios" / "classroom.yaml") + "\nplatforms: []\n")
+    assert error_of(str(child)) == f"{child}: platforms: [] has 0 items; a scenario needs at least 1 platform"
+
+
 # --- scalars by the YAML 1.2 core schema, not PyYAML's YAML 1.1 -------------------------------------------
 
 def test_leading_zero_is_refused_naming_the_key(tmp_path: Path) -> None:
