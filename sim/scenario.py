@@ -136,7 +136,8 @@ class ConsumerParams(Strict):
         [-0.3, 0.2, 0.5], "logit", "Risk shift by city tier (top, middle, low).", min_length=3, max_length=3
     )
     tier_shares: Shares = param(
-        [0.40, 0.28, 0.32], "share", "Population in top, middle and low-tier cities.", min_length=3, max_length=3
+        [0.40, 0.28, 0.32], "share", "Population in top, middle and low-tier cities (weights, normalised to sum to 1).",
+        min_length=3, max_length=3,
     )
     young_share: float = param(0.45, "share", "Share of consumers under 30 in the general population.", ge=0, le=1)
     young_risk_shift: float = param(0.4, "logit", "Extra risk for consumers under 30.", ge=-3, le=3)
@@ -177,7 +178,10 @@ Shares = Annotated[list[Annotated[float, Field(ge=0)]], AfterValidator(_some_sha
 
 class CategoryParams(Strict):
     name: str = param("general", "-", "Merchandise category.")
-    share: float = param(1.0, "share", "Share of merchants in this category.", ge=0, le=1)
+    share: float = param(
+        1.0, "share", "Share of merchants in this category (weights over the categories, normalised to sum to 1).",
+        ge=0, le=1,
+    )
     risk: float = param(0.0, "logit", "Category risk shift (volatile demand, returns).", ge=-5, le=5)
     refund_rate: float = param(0.05, "share of GMV", "Refunds and claims against sales.", ge=0, le=0.9)
     volatility: float = param(0.03, "log-sd a day", "Day-to-day volatility of a shop's demand.", ge=0, le=1)
@@ -225,7 +229,7 @@ class MerchantParams(Strict):
     loan_need_days: float = param(10.0, "days of fixed cost", "Cash below which a shop seeks working capital.", ge=0)
     exit_days: float = param(30.0, "days", "Days in a row without cash for costs after which a shop closes.", ge=1)
     entry_rate: float = param(
-        0.002, "per day", "New shops a day as a share of active shops (before platform growth).", ge=0, le=0.5
+        0.002, "per day", "New shops a day as a share of active shops (before platform growth).", ge=0, le=0.05
     )
 
 
@@ -288,7 +292,8 @@ class PlatformParams(Strict):
     mau_m: float = param(300.0, "million", "Monthly active users.", source="seeds 000/001", ge=0)
     dau_ratio: float = param(0.45, "DAU/MAU", "Share of monthly users active on a day.", ge=0, le=1)
     tier_shares: Shares = param(
-        [0.55, 0.25, 0.20], "share", "Users in top, middle and low-tier cities.", min_length=3, max_length=3
+        [0.55, 0.25, 0.20], "share", "Users in top, middle and low-tier cities (weights, normalised to sum to 1).",
+        min_length=3, max_length=3,
     )
     young_share: float = param(0.5, "share", "Users under 30.", ge=0, le=1)
     risk_shift: float = param(
@@ -299,7 +304,10 @@ class PlatformParams(Strict):
     order_value: float = param(120.0, "RMB", "Mean order value.", ge=0)
     take_rate: float = param(0.04, "share of GMV", "Commission the platform keeps at settlement.", ge=0, le=0.5)
     settlement_delay_days: int = param(10, "days", "Days sales wait in the pending balance.", ge=0, le=90)
-    merchant_share: float = param(0.34, "share", "Share of simulated merchants selling here.", ge=0, le=1)
+    merchant_share: float = param(
+        0.34, "share", "Share of simulated merchants selling here (weights over platforms, normalised to sum to 1).",
+        ge=0, le=1,
+    )
     merchant_growth: float = param(0.0, "per year", "Extra yearly growth of shop entries.", ge=-1, le=20)
     cash_m: float = param(5000.0, "RMB m", "Platform's cash at the start.", ge=0)
     other_revenue_per_visit: float = param(

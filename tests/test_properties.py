@@ -84,10 +84,14 @@ def lender(draw: st.DrawFn, name: str) -> dict[str, Any]:
     }
 
 
-def platform(draw: st.DrawFn, name: str, lenders: list[str], min_share: float) -> dict[str, Any]:
-    strategy = draw(st.sampled_from(STRATEGIES if lenders else ("none",)))
-    license_lender = draw(st.sampled_from(lenders)) if lenders and (
+def platform(draw: st.DrawFn, name: str, lenders: list[str], min_share: float, owned: set[str]) -> dict[str, Any]:
+    """One platform; `owned` holds the lenders other platforms already own (a lender belongs to one)."""
+    free = [lender for lender in lenders if lender not in owned]
+    strategy = draw(st.sampled_from(STRATEGIES if free else ("none", "traffic_diversion") if lenders else ("none",)))
+    license_lender = draw(st.sampled_from(free)) if free and (
         strategy == "own_license" or draw(st.booleans())) else None
+    if license_lender:
+        owned.add(license_lender)
     partners = draw(st.lists(st.sampled_from(lenders), unique=True, max_size=len(lenders))) if lenders else []
     floors = sorted(draw(st.lists(num(0.0, 1e6, 10_000.0), min_size=1, max_size=4, unique=True)))  # increasing
     tiers = [(floor, draw(num(0.0, 50_000.0))) for floor in floors]
@@ -153,17 +157,20 @@ def restructurer(draw: st.DrawFn, name: str) -> dict[str, Any]:
     }
 
 
-def event(draw: st.DrawFn, days: int, platforms: list[str], restructurers: list[str]) -> dict[str, Any]:
+def event(draw: st.DrawFn, days: int, platforms: list[str], restructurers: list[str], licensed: set[str]
+          ) -> dict[str, Any]:
+    """One event; a strategy event turns to own_license only platforms with a licence lender (`licensed`)."""
     kind = draw(st.sampled_from(EVENT_KINDS))
     pool = restructurers if kind == "crackdown" else platforms
     target = draw(st.sampled_from(pool)) if pool and kind in ("crackdown", "ad_policy", "strategy") and draw(
         st.booleans()) else None
+    can_license = licensed >= ({target} if target is not None else set(platforms))
     value: float | str | None = {
         "crackdown": None,
         "rate_cap": draw(unit()),
         "balance_limit": draw(num(0.0, 1e6)),
         "ad_policy": draw(st.sampled_from(AD_POLICIES)),
-        "strategy": draw(st.sampled_from(STRATEGIES)),
+        "strategy": draw(st.sampled_from(STRATEGIES if can_license else STRATEGIES[:2])),
     }[kind]
     return {"day": draw(whole(1, days)), "kind": kind, "target": target, "value": value}
 
@@ -176,6 +183,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     lender_names = [f"lender{i}" for i in range(draw(whole(1, 6)))]  # zero lenders: see EDGES
     restructurer_names = [f"fixer{i}" for i in range(draw(whole(0, 3)))]
     platform_names = [f"plat{i}" for i in range(draw(whole(1, 4, 8)))]
+    owned: set[str] = set()
     data: dict[str, Any] = {
         "name": "hypothesis",
         "seed": draw(st.integers(0, 2**31)),
@@ -226,7 +234,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "exit_days": draw(num(1.0, 365.0)),
             "entry_rate": draw(num(0.0, 0.02)),
         },
-        "platforms": [platform(draw, name, lender_names, min_share) for name in platform_names],
+        "platforms": [platform(draw, name, lender_names, min_share, owned) for name in platform_names],
         "lenders": [lender(draw, name) for name in lender_names],
         "restructurers": [restructurer(draw, name) for name in restructurer_names],
         "regulation": {
@@ -247,7 +255,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "npl_buyer_intensity": draw(unit()),
         },
     }
-    data["events"] = [event(draw, days, platform_names, restructurer_names) for _ in range(draw(whole(0, 3)))]
+    licensed = {p["name"] for p in data["platforms"] if p["finance"]["license_lender"]}
+    data["events"] = [event(draw, days, platform_names, restructurer_names, licensed)
+                      for _ in range(draw(whole(0, 3)))]
     return Scenario.model_validate(data)
 
 
