@@ -286,21 +286,23 @@ def test_shops_outgrowing_memory_stop_the_run_with_one_line(tmp_path: Path, monk
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     """Shop entry compounds: at a high entry rate the shops outgrew memory within weeks and the run died with a
     MemoryError traceback. It now stops when the shop arrays are about to outgrow the memory available (here
-    pretended to be 64 MB, with the up-front check, which cannot foresee it, let through), names the key, exits 2
+    pretended to be 16 MB, with the up-front check, which cannot foresee it, let through), names the key, exits 2
     and writes nothing."""
     import run as cli
     from sim import limits
 
     monkeypatch.setattr(limits, "check_memory", lambda *_, **__: None)
-    monkeypatch.setattr(limits, "available_memory", lambda: 64 * 2**20)
+    monkeypatch.setattr(limits, "available_memory", lambda: 16 * 2**20)
     out = tmp_path / "o"
-    argv = ["run", "scenarios/classroom.yaml", "--consumers", "500", "--days", "60", "--set", "burn_in_days=0",
-            "--set", "merchants.entry_rate=0.5", "--out", str(out), "--quiet"]
+    growth = [f"platforms.{name}.merchant_growth=20" for name in ("community", "video", "entertainment")]
+    argv = ["run", "scenarios/classroom.yaml", "--consumers", "500", "--days", "120", "--set", "burn_in_days=0",
+            "--set", "merchants.entry_rate=0.05", *(a for g in growth for a in ("--set", g)), "--out", str(out),
+            "--quiet"]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert re.fullmatch(r"error: scenarios/classroom\.yaml: merchants\.entry_rate: on simulated day \d+ \(burn-in "
                         r"included\) shop entry would grow the shops to [\d,]+, which need about [\d,]+ MB of memory; "
-                        r"this machine has 64 MB available; lower merchants\.entry_rate or platforms' "
+                        r"this machine has 16 MB available; lower merchants\.entry_rate or platforms' "
                         r"merchant_growth\n", err), err
     assert list(tmp_path.iterdir()) == []
