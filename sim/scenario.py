@@ -497,11 +497,12 @@ class Scenario(Strict):
                 seen.add(item.name)
         lenders = {lender.name: lender for lender in self.lenders}
         for p in self.platforms:
-            for ref in [*p.finance.partners, *([p.finance.license_lender] if p.finance.license_lender else [])]:
+            refs = [("partners", ref) for ref in p.finance.partners]
+            refs += [("license_lender", p.finance.license_lender)] if p.finance.license_lender else []
+            for field, ref in refs:
                 if ref not in lenders:
-                    raise ValueError(
-                        f"platforms.{p.name}.finance: unknown lender {ref!r} (known: {', '.join(lenders) or 'none'})"
-                    )
+                    raise ValueError(f"platforms.{p.name}.finance.{field}: unknown lender {ref!r} (known: "
+                                     f"{', '.join(lenders) or 'none'})")
             duplicate = next((ref for i, ref in enumerate(p.finance.partners) if ref in p.finance.partners[:i]), None)
             if duplicate is not None:
                 raise ValueError(f"platforms.{p.name}.finance.partners: duplicate lender {duplicate!r}")

@@ -383,7 +383,12 @@ class Layers:
 
     def source(self, loc: Loc, default: str, *, within: bool = False) -> str:
         """The layer that last set `loc` (or a key above it; with `within`, also a key below it)."""
-        hits = [v for k, v in self.origin.items() if k == loc[: len(k)] or (within and k[: len(loc)] == loc)]
+        return self.latest([loc], default, within=within)
+
+    def latest(self, locs: list[Loc], default: str, *, within: bool = False) -> str:
+        """The layer that last set any of `locs` (as `source`): a rule between keys blames the latest change."""
+        hits = [v for k, v in self.origin.items() for loc in locs
+                if k == loc[: len(k)] or (within and k[: len(loc)] == loc)]
         return max(hits)[1] if hits else default
 
 
@@ -592,8 +597,11 @@ def describe(exc: ValidationError, layers: Layers, default: str) -> str:
         msg = str(err["msg"]).removeprefix("Value error, ")
         path = re.match(r"^([\w.]+): ", msg)
         loc = tuple(path.group(1).split(".")) if path else ()
-        section = loc[:-1] if len(loc) > 1 else loc  # a rule between keys: blame the last layer in the section
-        return f"{layers.source(section, default, within=True)}: {_hint_known(msg)}{more}"
+        section = loc[:-1] if len(loc) > 1 else loc  # a rule between keys: blame the last layer in the section,
+        others = [tuple(p.split(".")) for p in re.findall(r"(?<![\w.])([a-z_]+(?:\.[\w-]+)+)", msg[len(loc):])]
+        others += [("days",)] if "to days (" in msg else []  # or in any other key the rule names
+        others += [("lenders",)] if "unknown lender" in msg else []
+        return f"{layers.latest([section, *others], default, within=True)}: {_hint_known(msg)}{more}"
     loc = _named_loc(err["loc"], layers.data)
     # a value error inside a union (e.g. events.value) carries the union member in loc; drop type tags
     loc = tuple(p for p in loc if p not in UNION_TAGS)

@@ -74,7 +74,8 @@ MORE_FILES = {
     "two_documents": f"{MORE}/two_documents.yaml: line 2, column 1: YAML error: but found another document",
     "unknown_event_platform": f"{MORE}/unknown_event_platform.yaml: events.0.target: unknown name 'comunity' "
                               "(known: community, entertainment, video); did you mean 'community'?",
-    "unknown_license_lender": f"{MORE}/unknown_license_lender.yaml: platforms.community.finance: unknown lender "
+    "unknown_license_lender": f"{MORE}/unknown_license_lender.yaml: platforms.community.finance.license_lender: "
+                              "unknown lender "
                               "'ghost_lender' (known: video_credit, big_bank, cfc, micro_a, micro_b, micro_c)",
     # the name is the output folder: it must not lead out of outputs/
     "name_escapes": f"{MORE}/name_escapes.yaml: name: '../../escaped': {NAME_RULE}",
@@ -388,3 +389,22 @@ def test_the_co_lending_floor_binds_only_platforms_that_lend_under_their_licence
     with pytest.raises(ScenarioError, match=re.escape("video.finance.co_lending_own_share: 0.3 is below")):
         load("scenarios/classroom.yaml", ["regulation.co_lending_min_share=1", "platforms.video.finance.strategy=none",
                                           "events=[{day: 10, kind: strategy, target: video, value: own_license}]"])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["run", "scenarios/restructurer_crackdown.yaml", "--days", "30"],
+     "--days 30: events.0.day: 183 is after the last recorded day, so it would never happen; allowed: 1 to days (30)"),
+    (["check", "scenarios/classroom.yaml", "--set", "regulation.co_lending_min_share=1"],
+     "--set regulation.co_lending_min_share=1: platforms.video.finance.co_lending_own_share: 0.3 is below "
+     "regulation.co_lending_min_share 1.0"),
+    (["check", "scenarios/classroom.yaml", "--set", "lenders.cfc.name=bank2"],
+     "--set lenders.cfc.name=bank2: platforms.video.finance.partners: unknown lender 'cfc' (known: video_credit, "
+     "big_bank, bank2, micro_a, micro_b, micro_c)"),
+])
+def test_a_rule_between_keys_blames_the_latest_change(argv: list[str], message: str, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """These blamed the scenario file, which set neither the value that changed nor, for the co-lending floor,
+    the own share (a default)."""
+    assert cli.main([*argv, *(["--out", str(tmp_path / "o")] if argv[0] == "run" else [])]) == 2
+    assert one_line_error(capsys.readouterr().err) == message
+    assert list(tmp_path.iterdir()) == []

@@ -33,7 +33,7 @@ BAD_FILES = {
     "cycle_a": "extends: cycle cycle_a.yaml -> cycle_b.yaml -> cycle_a.yaml",
     "extends_not_path": "extends: 42 is not a file path (expected e.g. 'baseline.yaml')",
     "duplicate_platform": "platforms: duplicate name 'shop'",
-    "unknown_lender": "platforms.community.finance: unknown lender 'mikro_a' "
+    "unknown_lender": "platforms.community.finance.partners: unknown lender 'mikro_a' "
                       "(known: video_credit, big_bank, cfc, micro_a, micro_b, micro_c); did you mean 'micro_a'?",
     "misspelt_choice": "platforms.community.finance.strategy: 'own_licence' is not allowed (did you mean "
                        "'own_license'?); allowed: none, traffic_diversion, own_license",
