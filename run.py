@@ -13,6 +13,8 @@ Exit codes: 0 done, 2 bad scenario file or arguments (one-line message, nothing 
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 import signal
 import sys
 import threading
@@ -185,6 +187,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        word = argv[0]
+        if not Path(word).exists() and re.fullmatch(r"[a-z]+", word):  # a mistyped command, not a scenario file
+            close = difflib.get_close_matches(word, COMMANDS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            print(f"error: unknown command '{word}'{hint}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
+            return 2
         argv = ["run", *argv]  # python run.py SCENARIO
     args = parser().parse_args(argv)
     built_in = {"run": cmd_run, "check": cmd_check, "list": cmd_list, "compare": cmd_compare}

@@ -20,7 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.results import KPI_LABELS, NOT_AVAILABLE, UNDEFINED_WHEN, atomic_folder, summarize, undefined_reason
+from sim.results import (
+    KPI_LABELS,
+    NOT_AVAILABLE,
+    UNDEFINED_WHEN,
+    atomic_folder,
+    provenance,
+    scenario_hash,
+    summarize,
+    undefined_reason,
+)
 from sim.scenario_files import Resolved
 
 # two-sided 95% Student t quantiles by degrees of freedom (1..30); scipy beyond (imported only then: it is slow)
@@ -270,7 +279,8 @@ def compare(resolved: list[Resolved], seeds: int, target: Path, *, quiet: bool =
         summary.to_csv(tmp / "comparison.csv", index=False)
         meta: dict[str, Any] = {"scenarios": [r.files[-1] for r in resolved], "seeds": list(range(1, seeds + 1)),
                                 "overrides": resolved[0].overrides, "left_out": left_out,
-                                "undefined": undefined_seeds(runs)}
+                                "undefined": undefined_seeds(runs),
+                                "scenario_hashes": [scenario_hash(r.scenario) for r in resolved], **provenance()}
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         figure(summary, tmp / "comparison.png")
     notes = [f"{label(kpi)}: left out (no such platform in {', '.join(lacking)})" for kpi, lacking in left_out.items()]

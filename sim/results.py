@@ -166,6 +166,14 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def provenance() -> dict[str, Any]:
+    """What any output records of how it was made: the command, when, the code and the library versions."""
+    from datetime import UTC, datetime
+
+    return {"command": " ".join(sys.argv), "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "git_commit": _git_commit(), "versions": _versions()}
+
+
 def manifest(model: MarketModel, wall_time: float, files: list[str], overrides: list[str]) -> dict[str, Any]:
     from datetime import UTC, datetime
 

@@ -554,6 +554,8 @@ class Scenario(Strict):
             "strategy": ("none", "traffic_diversion", "own_license"),
         }
         for i, e in enumerate(self.events):
+            if e.kind == "crackdown" and e.value is not None:
+                raise ValueError(f"events.{i}.value: a crackdown takes no value, got {e.value!r}")
             if e.kind in allowed and e.value not in allowed[e.kind]:
                 raise ValueError(f"events.{i}.value: {e.value!r} is not one of {', '.join(allowed[e.kind])}")
             if e.kind in ("rate_cap", "balance_limit"):

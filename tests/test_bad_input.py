@@ -214,6 +214,7 @@ SET_ERRORS = {
     "lenders.0.apr=0.1": "lenders: unknown lender '0'; known: video_credit, big_bank, cfc, micro_a, micro_b, micro_c",
     "regulation.rate_cap=": "regulation.rate_cap: null is not a number",
     "platforms=5": "platforms: 5 is not a list",
+    "events=[{day: 1, kind: crackdown, value: 0.5}]": "events.0.value: a crackdown takes no value, got 0.5",
     "events=[{day: 1, kind: nope}]": "events.0.kind: 'nope' is not allowed; allowed: crackdown, rate_cap, ad_policy, "
                                      "balance_limit, strategy",
     "seed=-1": "seed: -1 is out of range; allowed: >= 0",
@@ -303,7 +304,11 @@ OUR_OPTION_ERRORS = {
                                                               "allowed: >= 0 and <= 50000000",
     ("run", "scenarios/classroom.yaml", "--seed", "-3"): "--seed -3: seed: -3 is out of range; allowed: >= 0",
     ("compare", "scenarios/classroom.yaml", "--seeds", "0"): "--seeds: 0 is out of range; allowed: >= 1",
-    ("frobnicate",): "frobnicate: file not found",
+    ("frobnicate",): "unknown command 'frobnicate'; commands: run, check, list, compare, app, calibrate, "
+                     "sensitivity, sweep, validate",
+    ("compar", "scenarios/classroom.yaml"): "unknown command 'compar' (did you mean 'compare'?); commands: run, "
+                                            "check, list, compare, app, calibrate, sensitivity, sweep, validate",
+    ("frobnicate.yaml",): "frobnicate.yaml: file not found",
     ("run", "scenarios/classroom.yaml", "--out", "README.md"): "README.md exists and is not a folder",
 }
 

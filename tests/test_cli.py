@@ -275,6 +275,11 @@ def test_compare_uses_common_seeds(tmp_path: Path, capsys: pytest.CaptureFixture
     assert (defined[defined["scenario"] == "classroom"]["diff"] == 0).all()
     assert table.loc[table["n"] == 0, "note"].str.startswith("undefined for every seed").all()
     assert "95%" in capsys.readouterr().out
+    meta = json.loads((out / "manifest.json").read_text())  # it can be traced to its code, as a run can
+    assert {"scenario_hashes", "command", "finished_at", "git_commit", "versions"} <= set(meta)
+    assert len(set(meta["scenario_hashes"])) == 2 and "numpy" in meta["versions"]
+    doc = (ROOT / "docs/outputs.md").read_text()
+    assert all(f"`{key}`" in doc for key in meta)
 
 
 def test_outputs_doc_covers_every_column_and_key(classroom: Path) -> None:
