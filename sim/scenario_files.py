@@ -314,6 +314,10 @@ class Layers:
     def _merge_item(self, dst: list[Any], item: dict[str, Any], key: str, name: str, label: str) -> None:
         current = next((d for d in dst if isinstance(d, dict) and d.get("name") == name), None)
         here = (key, name)
+        if REMOVE_KEY in item and not isinstance(item[REMOVE_KEY], bool):
+            raise ScenarioError(f"{label}: {key}.{name}.{REMOVE_KEY}: {_show(item[REMOVE_KEY])} is not true or false")
+        if item.get(REMOVE_KEY) is False:  # an explicit "keep": nothing to remove
+            item = {k: v for k, v in item.items() if k != REMOVE_KEY}
         if item.get(REMOVE_KEY) is True:
             if current is None:
                 raise ScenarioError(f"{label}: {key}.{name}: cannot remove unknown {SINGULAR[key]} {name!r}"
@@ -517,7 +521,8 @@ def _problem(err: dict[str, Any], loc: Loc) -> str:
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     info = _schema_walk(loc)[0]
     if kind == "extra_forbidden":
-        return unknown_key(loc[-1], _fields(loc[:-1]))
+        item_of_named_list = len(loc) == 3 and loc[0] in NAMED_LISTS
+        return unknown_key(loc[-1], [*_fields(loc[:-1]), *([REMOVE_KEY] if item_of_named_list else [])])
     if kind == "missing":
         return "required key missing"
     if kind == "literal_error":

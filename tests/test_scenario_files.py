@@ -205,6 +205,18 @@ def test_an_empty_named_list_drops_every_item(tmp_path: Path) -> None:
     assert error_of(str(child)) == f"{child}: platforms: [] has 0 items; a scenario needs at least 1 platform"
 
 
+def test_remove_false_keeps_the_item_and_remove_is_a_known_key(tmp_path: Path) -> None:
+    """`remove: false` was refused as an unknown key, whose list of allowed keys left `remove` out."""
+    child = tmp_path / "child.yaml"
+    base = "extends: " + str(ROOT / "scenarios" / "classroom.yaml") + "\nrestructurers:\n"
+    child.write_text(base + "  - {name: law_firm, remove: false}\n")
+    assert [r.name for r in load(str(child)).scenario.restructurers] == ["debt_optimizer", "law_firm"]
+    child.write_text(base + "  - {name: law_firm, remvoe: true}\n")
+    assert error_of(str(child)) == f"{child}: restructurers.law_firm.remvoe: unknown key (did you mean 'remove'?)"
+    child.write_text(base + "  - {name: law_firm, remove: yes}\n")
+    assert error_of(str(child)) == f"{child}: restructurers.law_firm.remove: 'yes' is not true or false"
+
+
 # --- scalars by the YAML 1.2 core schema, not PyYAML's YAML 1.1 -------------------------------------------
 
 def test_leading_zero_is_refused_naming_the_key(tmp_path: Path) -> None:
