@@ -189,8 +189,10 @@ def parse_yaml(text: str, loc: Loc = ()) -> Any:
 def read_yaml(path: str) -> dict[str, Any]:
     """One YAML file as a mapping, or a `ScenarioError`."""
     p = Path(path)
+    if p.is_dir():
+        raise ScenarioError(f"{path}: is a folder, not a YAML file")
     if not p.is_file():
-        raise ScenarioError(f"{path}: file not found")
+        raise ScenarioError(f"{path}: file not found" if not p.exists() else f"{path}: not a regular file")
     try:
         data = parse_yaml(p.read_text(encoding="utf-8"))
     except UnicodeDecodeError:

@@ -31,7 +31,7 @@ ITEM_NAME_RULE = ("must be 1 to 100 letters, digits, '_' or '-' (no '.', '=' or 
 
 # file in tests/bad_scenarios/more -> the whole message after "error: "
 MORE_FILES = {
-    "a_directory": f"{MORE}/a_directory.yaml: file not found",
+    "a_directory": f"{MORE}/a_directory.yaml: is a folder, not a YAML file",
     "bad_event_value": f"{MORE}/bad_event_value.yaml: events.0.value: 'forbid' is not one of allow, restrict, ban",
     "binary_file": f"{MORE}/binary_file.yaml: not a text file (UTF-8 expected)",
     "cycle3_a": f"{MORE}/cycle3_a.yaml: extends: cycle cycle3_a.yaml -> cycle3_b.yaml -> cycle3_c.yaml -> "
