@@ -274,8 +274,9 @@ def test_sensitivity_indices_of_sampled_designs(cluster: str, tmp_path: Path, de
                                                 columns: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     path = _sweep_file(tmp_path, SAMPLED.replace("DESIGN", design).replace("SAMPLES", str(samples)))
     out = tmp_path / "out"
-    table = _sweep(path, out, "--scheduler", cluster, "--no-figures")
+    table = _sweep(path, out, "--scheduler", cluster)  # with figures: drawing them failed on every sampled design
     assert len(table) == samples * (5 if design == "sobol" else 4) and (table["status"] == "done").all()
+    assert len(list((out / "figures").glob("kpi_vs_*.png"))) == 3
     first = pd.read_csv(out / "sensitivity.csv")
     assert list(first.columns) == ["kpi", "parameter", *columns, "note"] and len(first) == 4 * 3
     varying = first[first["kpi"].isin(["gmv", "bnpl_uptake"])]

@@ -137,7 +137,7 @@ def _kpi_vs_parameter(plan: Plan, frame: pd.DataFrame, param: str, path: Any) ->
             if len(others) == 1 and kpi == plan.kpis[0]:
                 ax.legend(fontsize=6)
         else:
-            stats = done.groupby("point")[kpi].apply(_band)
+            stats = done.groupby("point")[kpi].apply(_band, kpi=kpi)
             xs = np.array([_numeric(plan.shown(plan.points[int(p)])[param], plan, param) for p in stats.index])
             mean = np.array([s[0] for s in stats]), np.array([s[1] for s in stats]), np.array([s[2] for s in stats])
             ax.errorbar(xs, mean[0], yerr=[mean[0] - mean[1], mean[2] - mean[0]], fmt=".", ms=3, alpha=0.5,
