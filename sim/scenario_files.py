@@ -349,6 +349,12 @@ class Layers:
             raise ScenarioError(f"{label}: value {_show(raw)}: {exc.problem}") from None
         except yaml.YAMLError:
             raise ScenarioError(f"{label}: value {_show(raw)} is not valid YAML") from None
+        if len(parts) == 3 and parts[0] in NAMED_LISTS and parts[2] == REMOVE_KEY:  # platforms.x.remove=true
+            items = self.data.get(parts[0])
+            if not isinstance(items, list):
+                raise ScenarioError(f"{label}: {parts[0]} is {_show(items)}, not a list")
+            self._merge_item(items, {"name": parts[1], REMOVE_KEY: value}, parts[0], parts[1], label)
+            return
         parent, loc = self._walk(parts[:-1], label)
         last = parts[-1]
         here = (*loc, last)

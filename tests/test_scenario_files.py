@@ -217,6 +217,16 @@ def test_remove_false_keeps_the_item_and_remove_is_a_known_key(tmp_path: Path) -
     assert error_of(str(child)) == f"{child}: restructurers.law_firm.remove: 'yes' is not true or false"
 
 
+def test_set_removes_a_named_item_by_its_path() -> None:
+    """`--set platforms.entertainment.remove=true` (and a sweep parameter of that path) was an unknown key, though
+    `remove: true` works in a file."""
+    names = lambda overrides: [p.name for p in load("scenarios/classroom.yaml", overrides).scenario.platforms]  # noqa: E731
+    assert names(["platforms.entertainment.remove=true"]) == ["community", "video"]
+    assert names(["platforms.entertainment.remove=false"]) == ["community", "video", "entertainment"]
+    assert error_of("scenarios/classroom.yaml", ["platforms.nope.remove=true"]) == (
+        "--set platforms.nope.remove=true: platforms.nope: cannot remove unknown platform 'nope'")
+
+
 # --- scalars by the YAML 1.2 core schema, not PyYAML's YAML 1.1 -------------------------------------------
 
 def test_leading_zero_is_refused_naming_the_key(tmp_path: Path) -> None:
