@@ -6,11 +6,14 @@ Runs are tiny (800 consumers, 30 shops, 10 + 20 days) so the module stays well u
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -305,3 +308,46 @@ def test_an_unreachable_scheduler_leaves_no_folder(tmp_path: Path, monkeypatch: 
         err = capsys.readouterr().err
         assert err.startswith("error: --scheduler tcp://127.0.0.1:1: cannot connect") and err.count("\n") == 1
         assert not out.exists()
+
+
+class _Banner(socketserver.BaseRequestHandler):
+    """A server that greets first, as SSH does (Dask read the greeting as a frame length: a MemoryError)."""
+
+    def handle(self) -> None:
+        self.request.sendall(b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n")
+        self.request.recv(1024)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("server", ["banner", "http"])
+def test_a_port_that_is_not_a_dask_scheduler_is_refused_in_one_line(
+        server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """An HTTP server (the dashboard, 8787, taken for 8786) made the sweep wait forever for Dask's greeting;
+    an SSH banner crashed it with a traceback. Both are one line, exit 2, within the connect timeout."""
+    from sim.sweep import runner
+
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "1s")
+    if server == "banner":
+        srv: socketserver.TCPServer = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Banner)
+    else:
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
+    srv.daemon_threads = True
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    address = f"tcp://127.0.0.1:{srv.server_address[1]}"
+    out = tmp_path / "out"
+    try:
+        started = time.monotonic()
+        assert run.main(["sweep", str(_sweep_file(tmp_path)), "--out", str(out), "--scheduler", address,
+                         "--quiet"]) == 2
+        assert time.monotonic() - started < 10
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --scheduler {address}: {address} is not a Dask scheduler (or not answering)")
+    assert err.count("\n") == 1 and not out.exists()

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
 RETRIES = 2
-CONNECT_TIMEOUT = "20s"  # to an existing scheduler
+CONNECT_TIMEOUT = "20s"  # to an existing scheduler: to connect, and then to answer as one
 WINDOW = 256  # runs submitted ahead of completion (at least 4 per worker)
 
 
@@ -167,6 +167,69 @@ def _embedded_worker_plugin() -> Any:
     return QuietLostHeartbeat()
 
 
+def _probe(scheduler: str) -> None:
+    """Refuse, with a one-line `SweepError`, an address where no Dask scheduler answers within
+    `CONNECT_TIMEOUT`. Dask's own client waits for the other side's greeting without a time limit, so a
+    server that never sends one (an HTTP server such as the dashboard, 8787, taken for the scheduler's 8786)
+    would hang the sweep forever; one that greets first (an SSH banner) has its greeting read as a frame
+    length (a MemoryError for exabytes). So connect, exchange Dask's greeting and ask who is there, each step
+    within the timeout."""
+    import asyncio
+
+    from dask.utils import parse_timedelta
+    from distributed.comm.addressing import parse_address
+    from distributed.comm.registry import get_backend
+    from distributed.security import Security
+
+    timeout = parse_timedelta(CONNECT_TIMEOUT, default="seconds")
+    not_scheduler = (f"--scheduler {scheduler}: {scheduler} is not a Dask scheduler (or not answering): "
+                     "{why}; give the scheduler's address (default port 8786; 8787 is its dashboard)")
+
+    async def ask() -> str | None:
+        loop = asyncio.get_running_loop()
+        try:
+            scheme, loc = parse_address(scheduler)
+            connector = get_backend(scheme).get_connector()
+            args = Security().get_connection_args("client")
+        except (ValueError, TypeError) as exc:
+            return f"--scheduler {scheduler}: not an address ({exc})"
+        deadline = loop.time() + timeout
+        while True:  # as Dask does: a scheduler still starting up refuses connections for a moment
+            try:
+                comm = await asyncio.wait_for(connector.connect(loc, **args), max(deadline - loop.time(), 0.01))
+                break
+            except (TimeoutError, OSError, ValueError) as exc:
+                if loop.time() >= deadline - 0.1:
+                    cause = exc.__cause__ or exc
+                    why = f"{type(cause).__name__}: {cause}" if str(cause) else "no connection"
+                    return f"--scheduler {scheduler}: cannot connect ({why.splitlines()[0]}; tried {timeout:g} s)"
+                await asyncio.sleep(0.1)
+        try:
+            async def greet_and_ask() -> Any:
+                mine = comm.handshake_info()
+                await comm.write(mine)
+                theirs = await comm.read()
+                comm.handshake_options = comm.handshake_configuration(mine, theirs)
+                await comm.write({"op": "identity", "reply": True})
+                return await comm.read()
+
+            who = await asyncio.wait_for(greet_and_ask(), timeout)
+        except TimeoutError:
+            return not_scheduler.format(why=f"no Dask reply within {timeout:g} s")
+        except Exception as exc:  # whatever a foreign greeting parses to: MemoryError, a closed stream, ...
+            return not_scheduler.format(why=f"its reply is not Dask's ({type(exc).__name__})")
+        finally:
+            comm.abort()
+        kind = who.get("type") if isinstance(who, dict) else None
+        if kind != "Scheduler":
+            return not_scheduler.format(why=f"it answers as a Dask {kind}" if kind else "its reply is not Dask's")
+        return None
+
+    problem = asyncio.run(ask())
+    if problem is not None:
+        raise SweepError(problem)
+
+
 @contextmanager
 def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
     """A client of an existing scheduler, or of an embedded LocalCluster of `workers` processes."""
@@ -176,6 +239,7 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
     _quiet_cancel_of_unstarted_calls()
 
     if scheduler:
+        _probe(scheduler)
         try:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, ValueError) as exc:
