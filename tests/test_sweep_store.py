@@ -225,3 +225,31 @@ def test_a_folder_that_stored_undefined_ratios_as_zero_is_refused(tmp_path: Path
         err = capsys.readouterr().err
         assert err.startswith(f"error: {store.root / 'sweep.json'}: written before undefined ratio KPIs"), err
         assert err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("stage", ["tables", "figures"])
+def test_ctrl_c_while_writing_tables_and_figures_says_the_runs_are_kept(
+        stage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every run is on disk by then: run.py's generic "interrupted: nothing written" was wrong there."""
+    import run
+    from sim.sweep import analysis, table
+
+    store, tasks = _setup(tmp_path)
+    for task in tasks:
+        execute(task)
+
+    def ctrl_c(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    if stage == "tables":
+        monkeypatch.setattr(table, "manifest_table", ctrl_c)
+    else:
+        monkeypatch.setattr(analysis, "summarize_sweep", ctrl_c)
+    args = ["sweep", str(tmp_path / "s.yaml"), "--out", str(store.root), "--resume", "--quiet", "--ignore-code-change"]
+    assert run.main(args) == 130
+    err = capsys.readouterr().err
+    assert err == (f"interrupted while writing the tables and figures: every run has finished and is kept in "
+                   f"{store.root}; continue with --resume\n")
+    monkeypatch.undo()
+    assert run.main(args) == 0  # the resume runs nothing and writes them
+    assert len(pd.read_csv(store.root / "results.csv")) == 2 and (store.root / "summary.csv").is_file()

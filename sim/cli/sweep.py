@@ -58,19 +58,23 @@ def main(args: argparse.Namespace) -> int:
           f"replications = {len(plan.runs)} runs ({run_count(plan.sweep)} planned, {len(plan.unique())} distinct)")
     for note in notes:
         print(note)
+    phase = ": finished runs are kept"
     try:
         outcome = runner.execute_all(plan, store, workers=args.workers, scheduler=args.scheduler,
                                      retry_failed=args.retry_failed, quiet=args.quiet)
-    except KeyboardInterrupt as exc:
-        print(f"interrupted: finished runs are kept in {store.root}; continue with --resume", file=sys.stderr)
-        return 143 if isinstance(exc, Terminated) else 130
-    frame = write_tables(plan, store)
-    written = ["results.parquet", "results.csv", "manifest.csv"]
-    written += analysis.summarize_sweep(plan, store, frame, figures=not args.no_figures)
-    if plan.sweep.design in ("sobol", "morris"):
-        from sim.sweep.sensitivity import analyze_folder
+        # Ctrl-C from here on finds every run stored: say so, rather than run.py's "nothing written"
+        phase = " while writing the tables and figures: every run has finished and is kept"
+        frame = write_tables(plan, store)
+        written = ["results.parquet", "results.csv", "manifest.csv"]
+        written += analysis.summarize_sweep(plan, store, frame, figures=not args.no_figures)
+        if plan.sweep.design in ("sobol", "morris"):
+            from sim.sweep.sensitivity import analyze_folder
 
-        written += analyze_folder(store.root, figures=not args.no_figures)[1]
+            written += analyze_folder(store.root, figures=not args.no_figures)[1]
+    except KeyboardInterrupt as exc:
+        word = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{word}{phase} in {store.root}; continue with --resume", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
     print(f"runs: {outcome.ran} run now, {outcome.skipped} already stored, {outcome.failed} failed "
           f"(see manifest.csv); {int((frame['status'] == 'done').sum())} of {len(frame)} rows have results")
     for note in analysis.undefined_notes(plan, frame):
