@@ -253,3 +253,34 @@ def test_ctrl_c_while_writing_tables_and_figures_says_the_runs_are_kept(
     monkeypatch.undo()
     assert run.main(args) == 0  # the resume runs nothing and writes them
     assert len(pd.read_csv(store.root / "results.csv")) == 2 and (store.root / "summary.csv").is_file()
+
+
+def test_resume_after_changing_only_kpis_or_series(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Run ids are the same: fewer KPIs or series than the runs store is a resume (new runs still store all,
+    so every run holds the same); asking for one the runs do not store is refused with that reason, not as
+    'a different sweep'."""
+    import run
+    from sim.sweep.spec import SweepError
+
+    store, tasks = _setup(tmp_path)
+    execute(tasks[0])
+    fewer = tmp_path / "fewer.yaml"
+    fewer.write_text(SWEEP.replace("kpis: [gmv, bnpl_uptake]", "kpis: [gmv]"))
+    plan = load_sweep(str(fewer))
+    runner.prepare(plan, store.root, resume=True, ignore_code_change=True)
+    task = runner.task_of(plan, store, plan.unique()[1])
+    assert task["kpis"] == ["gmv", "bnpl_uptake"] and task["series"] == ["day", "orders"]
+    execute(task)
+    assert set(store.read_meta(task["id"])["kpis"]) == {"gmv", "bnpl_uptake"}
+    args = ["sweep", str(fewer), "--out", str(store.root), "--resume", "--quiet", "--ignore-code-change",
+            "--no-figures"]
+    assert run.main(args) == 0
+    table = pd.read_csv(store.root / "results.csv")
+    assert "bnpl_uptake" not in table and (table["status"] == "done").all() and table["gmv"].notna().all()
+    capsys.readouterr()
+    for change, key, lacking in (("kpis: [gmv, bnpl_uptake]", "kpis", "orders"),
+                                 ("series: [orders]", "series", "bnpl_uptake")):
+        more = tmp_path / "more.yaml"
+        more.write_text(SWEEP.replace(change, change.replace("]", f", {lacking}]")))
+        with pytest.raises(SweepError, match=rf"{key}: this file asks for {lacking}, which its runs do not store"):
+            runner.prepare(load_sweep(str(more)), store.root, resume=True, ignore_code_change=True)

@@ -111,6 +111,10 @@ class Plan:
     kpis: list[str]
     series: list[str]
     runs: list[Run] = field(default_factory=list)
+    # What each run stores, when it is more than the tables show: a resume whose file asks for fewer KPIs or
+    # series than the folder's runs hold (`runner.prepare`) keeps storing all of them, so every run holds the same.
+    stored_kpis: list[str] | None = None
+    stored_series: list[str] | None = None
 
     @property
     def parameters(self) -> list[str]:
@@ -127,11 +131,14 @@ class Plan:
             seen.setdefault(run.id, run)
         return list(seen.values())
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, kpis: list[str] | None = None, series: list[str] | None = None) -> str:
         """Hash of what the sweep computes (run ids cover base scenario, values and seeds; then what is kept):
-        resuming into a folder of another sweep is refused."""
-        text = json.dumps({"runs": [r.id for r in self.runs], "parameters": self.parameters, "kpis": self.kpis,
-                           "series": self.series, "design": self.sweep.design}, sort_keys=True)
+        resuming into a folder of another sweep is refused. With `kpis` and `series` (those a folder's runs
+        store), the hash that this sweep would have if it kept those: equal when only they differ."""
+        text = json.dumps({"runs": [r.id for r in self.runs], "parameters": self.parameters,
+                           "kpis": self.kpis if kpis is None else kpis,
+                           "series": self.series if series is None else series, "design": self.sweep.design},
+                          sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -82,10 +82,15 @@ def prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool = F
         old = store.definition()
         if not resume:
             raise SweepError(f"{out}: holds a sweep already; add --resume to finish it, or choose another --out")
-        if old.get("fingerprint") != fingerprint:
+        stored_kpis, stored_series = list(old["kpis"]), list(old.get("series", plan.series))
+        if old.get("fingerprint") != plan.fingerprint(stored_kpis, stored_series):
             raise SweepError(f"{out}: holds a different sweep ({old.get('name')}, {old.get('file')}): its planned "
                              "runs differ from this file's (changed parameters, or laid out by an earlier version "
                              "of the sampling); cannot resume it with this sweep file")
+        _check_kept(out, "kpis", "KPIs", plan.kpis, stored_kpis)
+        _check_kept(out, "series", "daily series", plan.series, stored_series)
+        if (plan.kpis, plan.series) != (stored_kpis, stored_series):
+            plan.stored_kpis, plan.stored_series = stored_kpis, stored_series
         check_kpi_format(out, old, "its runs cannot be mixed with new ones: run the sweep again into another --out")
         if old.get("code_version") != code_version() and not ignore_code_change:
             raise SweepError(f"{out}: the model code (sim/) changed since this sweep started "
@@ -98,6 +103,16 @@ def prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool = F
     if not store.exists():
         _write_definition(plan, store, fingerprint)
     return store
+
+
+def _check_kept(out: Path, key: str, what: str, wanted: list[str], stored: list[str]) -> None:
+    """Only `kpis` or `series` changed: fine if the stored runs hold every one asked for (a run stores only
+    those its sweep file asked for); otherwise a one-line `SweepError` naming what they lack."""
+    lacking = [k for k in wanted if k not in stored]
+    if lacking:
+        raise SweepError(f"{out}: {key}: this file asks for {', '.join(lacking)}, which its runs do not store (a "
+                         f"run stores only the {what} its sweep file asked for: {', '.join(stored)}); resume "
+                         f"without {', '.join(lacking)}, or run the sweep again into another --out")
 
 
 def _write_definition(plan: Plan, store: Store, fingerprint: str) -> None:
@@ -272,8 +287,9 @@ def check_scheduler(scheduler: str) -> None:
 
 
 def task_of(plan: Plan, store: Store, run: Any) -> dict[str, Any]:
-    return {"id": run.id, "seed": run.seed, "params": run.params, "base": plan.base, "kpis": plan.kpis,
-            "series": plan.series, "out": str(store.root)}
+    return {"id": run.id, "seed": run.seed, "params": run.params, "base": plan.base,
+            "kpis": plan.stored_kpis or plan.kpis, "series": plan.stored_series or plan.series,
+            "out": str(store.root)}
 
 
 def execute_all(plan: Plan, store: Store, *, workers: int | None, scheduler: str | None, retry_failed: bool,

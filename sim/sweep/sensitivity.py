@@ -124,7 +124,7 @@ def indices(folder: Path) -> pd.DataFrame:
     rows, used_of = [], {}
     block = {"sobol": len(names) + 2, "sobol2": 2 * len(names) + 2, "morris": len(names) + 1}[kind]
     unit = "trajectories" if kind == "morris" else "base samples"
-    for kpi in info["kpis"]:
+    for kpi in [k for k in info["kpis"] if k in results]:  # a resume may have kept fewer than the runs store
         y, used, note = responses(results, kpi, len(design), total)
         xs = x
         if used:
