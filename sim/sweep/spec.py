@@ -109,6 +109,10 @@ class Sweep(_Strict):
             raise ValueError(f"samples: design {self.design} needs samples (N)")
         if self.design == "grid" and self.samples is not None:
             raise ValueError("samples: only for lhs, sobol and morris; a grid runs every combination")
+        if self.design != "sobol" and self.second_order:
+            raise ValueError(f"second_order: only for sobol (second-order indices); design {self.design} has none")
+        if self.design != "morris" and "levels" in self.model_fields_set:
+            raise ValueError(f"levels: only for morris (its grid levels); design {self.design} has none")
         if self.design in ("sobol", "morris") and len(self.parameters) < 2:
             raise ValueError(f"parameters: design {self.design} needs at least 2 parameters")
         n = self.samples or 0
