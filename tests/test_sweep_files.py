@@ -80,6 +80,11 @@ BAD = [
     ("design: lhs\nsamples: 4\nsecond_order: true\nparameters:\n  regulation.rate_cap: {low: 0.1, high: 0.3}\n",
      "second_order: only for sobol (second-order indices); design lhs has none"),
     ("levels: 4\n", "levels: only for morris (its grid levels); design grid has none"),
+    ("design: lhs\nsamples: 4\nparameters:\n  platforms.video.restructurer_ad_policy: {low: 0, high: 1}\n",
+     "parameters.platforms.video.restructurer_ad_policy: platforms.video.restructurer_ad_policy is a choice, not a "
+     "number: give `values: [allow, restrict, ban]` instead of low/high"),
+    ("design: lhs\nsamples: 4\nparameters:\n  platforms.video.finance.bnpl: {low: 0, high: 1}\n",
+     "platforms.video.finance.bnpl is true or false, not a number: give `values: [true, false]`"),
     ("kpis: [gmv, charge_of_rate]\n", "kpis.1: 'charge_of_rate' is not allowed (did you mean 'charge_off_rate'?)"),
     ("series: [orders, gmvv]\n", "series.1: 'gmvv' is not allowed (did you mean 'gmv'?)"),
     ("set: {days: -1}\n", "set.days: days: -1 is out of range"),

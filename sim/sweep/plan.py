@@ -175,6 +175,20 @@ def _probe_values(p: Param, unit: np.ndarray | None = None) -> list[Any]:
     return [design.from_unit(p, u) for u in quantiles]
 
 
+def _not_a_number(exc: ValidationError) -> tuple[str, str] | None:
+    """For a number given to a key that takes a choice, yes/no or text: what it takes, and example values."""
+    err = exc.errors()[0]
+    if err["type"] == "literal_error":
+        allowed = [a.strip(" '") for a in str((err.get("ctx") or {}).get("expected", "")).replace(" or ", ", ")
+                   .split(",")]
+        return "a choice", ", ".join(allowed)
+    if err["type"] == "bool_type":
+        return "true or false", "true, false"
+    if err["type"] == "string_type":
+        return "text", "..."
+    return None
+
+
 def _check_parameters(sweep: Sweep, path: str, base: dict[str, Any], unit: np.ndarray | None = None) -> None:
     """Each value of each parameter must be valid on the base scenario (combinations are checked per run)."""
     for i, (key, p) in enumerate(sweep.parameters.items()):
@@ -193,6 +207,9 @@ def _check_parameters(sweep: Sweep, path: str, base: dict[str, Any], unit: np.nd
             except ScenarioError as exc:
                 raise SweepError(str(exc)) from None
             except ValidationError as exc:
+                if p.values is None and (choice := _not_a_number(exc)) is not None:
+                    raise SweepError(f"{path}: parameters.{key}: {key} is {choice[0]}, not a number: give "
+                                     f"`values: [{choice[1]}]` instead of low/high") from None
                 if p.values is None and not p.integer and exc.errors()[0]["type"] in WHOLE_NUMBER_ERRORS:
                     raise SweepError(f"{path}: parameters.{key}: {key} takes whole numbers; add 'integer: true' to "
                                      "sample it from a range") from None
