@@ -185,3 +185,23 @@ def test_sampled_whole_numbers_with_integer_and_default_name(tmp_path: Path) -> 
     plan = load_sweep(str(path))
     assert plan.sweep.name == "days_lhs"
     assert all(isinstance(p["days"], int) and 10 <= p["days"] <= 20 for p in plan.points)
+
+
+def test_resume_into_a_folder_that_does_not_exist_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped --out with --resume started the whole sweep again in a new folder."""
+    from sim.sweep import runner
+
+    path = tmp_path / "s.yaml"
+    path.write_text(GOOD)
+    typo = tmp_path / "sweeps" / "sobl"
+    with pytest.raises(SweepError, match="nothing to resume"):
+        runner.prepare(load_sweep(str(path)), typo, resume=True)
+    assert not typo.exists()
+    # refused before connecting to a scheduler (here one that is not there)
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "1s")
+    assert run.main(["sweep", str(path), "--out", str(typo), "--resume", "--quiet", "--scheduler",
+                     "tcp://127.0.0.1:1"]) == 2
+    assert capsys.readouterr().err == (f"error: --resume: nothing to resume at {typo} (no such folder); check "
+                                       "--out, or leave out --resume to start the sweep there\n")
+    assert not typo.exists()

@@ -51,6 +51,8 @@ def main(args: argparse.Namespace) -> int:
     plan = load_sweep(args.sweep)
     notes = runner.keep_shared_platforms(plan)  # before the store: the KPIs kept are part of its fingerprint
     out = args.out or Path("outputs") / "sweeps" / plan.sweep.name
+    if args.resume:
+        runner.check_resumable(out)  # before connecting: a mistyped --out is refused at once
     if args.scheduler:
         runner.check_scheduler(args.scheduler)
     store = runner.prepare(plan, out, resume=args.resume, ignore_code_change=args.ignore_code_change)

@@ -71,8 +71,18 @@ def keep_shared_platforms(plan: Plan) -> list[str]:
             for k, w in absent.items()]
 
 
+def check_resumable(out: Path) -> None:
+    """`--resume` into a folder that does not exist is a one-line `SweepError` (a mistyped --out would
+    otherwise start the whole sweep again, silently)."""
+    if not Path(out).exists():
+        raise SweepError(f"--resume: nothing to resume at {out} (no such folder); check --out, or leave out --resume "
+                         "to start the sweep there")
+
+
 def prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool = False) -> Store:
     """Create the store, or check that it belongs to this sweep (and this model version) when resuming."""
+    if resume:
+        check_resumable(out)
     store = Store(out)
     fingerprint = plan.fingerprint()
     blocker = in_the_way(out)
