@@ -253,6 +253,7 @@ def test_ctrl_c_while_writing_tables_and_figures_says_the_runs_are_kept(
     monkeypatch.undo()
     assert run.main(args) == 0  # the resume runs nothing and writes them
     assert len(pd.read_csv(store.root / "results.csv")) == 2 and (store.root / "summary.csv").is_file()
+    assert not store.running.exists()  # the empty folder of markers of runs in progress is removed at the end
 
 
 def test_resume_after_changing_only_kpis_or_series(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -64,6 +64,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         outcome = runner.execute_all(plan, store, workers=args.workers, scheduler=args.scheduler,
                                      retry_failed=args.retry_failed, quiet=args.quiet)
+        store.remove_running_if_empty()
         # Ctrl-C from here on finds every run stored: say so, rather than run.py's "nothing written"
         phase = " while writing the tables and figures: every run has finished and is kept"
         frame = write_tables(plan, store)

@@ -5,7 +5,8 @@ Layout of a sweep folder:
     design.parquet          one row per design point (parameter values; unit-cube coordinates if sampled)
     runs/<id>.parquet       a finished run's daily market series; its KPIs in the file's metadata
     manifest/<id>.json      id, status (done|failed), error, duration, worker, attempts
-    running/<id>.<worker>   marker while a worker executes a run (left behind by a worker that died)
+    running/<id>.<worker>   marker while a worker executes a run (left behind by a worker that died); the
+                            folder is removed at the end of the sweep when empty
 A run counts as done only when both its manifest record says so and its Parquet file reads back.
 """
 
@@ -139,6 +140,7 @@ class Store:
     # --- markers of runs in progress ---------------------------------------------------------------
 
     def mark_running(self, run_id: str, worker: str) -> Path:
+        self.running.mkdir(exist_ok=True)  # removed when the driver finished (a stray duplicate may follow)
         marker = self.running / f"{run_id}.{worker}"
         marker.write_text("", encoding="utf-8")
         return marker
@@ -149,6 +151,13 @@ class Store:
         for m in markers:
             m.unlink(missing_ok=True)
         return len(markers)
+
+    def remove_running_if_empty(self) -> None:
+        """At the end of a sweep: drop `running/` unless markers are left in it."""
+        try:
+            self.running.rmdir()
+        except OSError:  # not empty, or already gone
+            pass
 
     def clean_temporary(self) -> None:
         """Remove partial files left by a process that was killed while writing."""
