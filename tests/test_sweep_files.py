@@ -122,6 +122,16 @@ BAD = [
      "parameters.platforms.video.restructurer_ad_policy: design morris takes at most 2 values (a switch), not 3"),
     ("design: lhs\nsamples: 4\nparameters:\n  days: {low: 10.5, high: 20, integer: true}\n",
      "parameters.days.low: 10.5 is not a whole number; integer: true needs whole-number bounds"),
+    # a rule tying the value to a key the sweep does not vary: the other value is the base scenario's
+    ("parameters:\n  platforms.video.finance.co_lending_own_share: {values: [0.1, 0.5]}\n",
+     "parameters.platforms.video.finance.co_lending_own_share: platforms.video.finance.co_lending_own_share: 0.1 "
+     "is below regulation.co_lending_min_share 0.3 (the base scenario's regulation.co_lending_min_share; sweep it "
+     "too to vary it with platforms.video.finance.co_lending_own_share)"),
+    # ... and to one it varies, with no value that allows it
+    ("parameters:\n  platforms.video.finance.co_lending_own_share: {values: [0.01, 0.5]}\n"
+     "  regulation.co_lending_min_share: {values: [0.05, 0.2]}\n",
+     "0.01 is below regulation.co_lending_min_share 0.3 (the base scenario's regulation.co_lending_min_share; "
+     "refused too with every value of regulation.co_lending_min_share that the sweep gives"),
     ("set: {platforms: []}\n", "set.platforms: platforms: [] has 0 items; a scenario needs at least 1 platform"),
     ("set: {platforms.video: null}\n", "set.platforms.video: platforms.video: null is not a mapping of keys"),
 ]
@@ -234,3 +244,44 @@ def test_the_batch_run_example_in_the_docs_gives_distinct_replications() -> None
                              **keywords)
     gmv = {row["RunId"]: row["gmv"] for row in results}
     assert len(gmv) >= 2 and len(set(gmv.values())) == len(gmv), gmv
+
+
+CO_LENDING = f"""\
+base: {CLASSROOM}
+set: {{consumers.count: 500, merchants.count: 30, days: 5, burn_in_days: 0}}
+design: DESIGN
+parameters:
+  platforms.video.finance.co_lending_own_share: OWN
+  regulation.co_lending_min_share: MIN
+"""
+
+
+@pytest.mark.parametrize(("design", "own", "floor"), [
+    ("lhs\nsamples: 8", "{low: 0.1, high: 0.5}", "{low: 0.05, high: 0.2}"),
+    ("grid", "{values: [0.1, 0.5]}", "{values: [0.05, 0.2]}"),
+])
+def test_parameters_tied_by_a_rule_can_be_swept_together(tmp_path: Path, design: str, own: str,
+                                                         floor: str) -> None:
+    """Each value was checked alone against the base scenario (co-lending floor 0.3), so an own share of 0.1
+    was refused although the sweep lowers the floor to 0.05."""
+    path = tmp_path / "co.yaml"
+    path.write_text(CO_LENDING.replace("DESIGN", design).replace("OWN", own).replace("MIN", floor))
+    assert len(load_sweep(str(path)).points) == (8 if design != "grid" else 4)
+
+
+def test_a_combination_a_rule_refuses_fails_as_a_run_named_by_its_sweep_parameters(tmp_path: Path) -> None:
+    """Its error named a --set the user never gave."""
+    from sim.sweep import runner
+    from sim.sweep.worker import execute
+
+    path = tmp_path / "co.yaml"
+    path.write_text(CO_LENDING.replace("DESIGN", "grid").replace("OWN", "{values: [0.1, 0.5]}")
+                    .replace("MIN", "{values: [0.05, 0.2]}"))
+    plan = load_sweep(str(path))
+    store = runner.prepare(plan, tmp_path / "out", resume=False)
+    bad = next(r for r in plan.unique() if r.params == {"platforms.video.finance.co_lending_own_share": 0.1,
+                                                       "regulation.co_lending_min_share": 0.2})
+    assert execute(runner.task_of(plan, store, bad))["status"] == "failed"
+    assert store.record(bad.id)["error"] == (
+        "ScenarioError: sweep parameter regulation.co_lending_min_share=0.2: "
+        "platforms.video.finance.co_lending_own_share: 0.1 is below regulation.co_lending_min_share 0.2")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import itertools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,12 +77,19 @@ def overrides_of(params: dict[str, Any]) -> list[str]:
     return [f"{path}={value_text(v)}" for path, v in params.items()]
 
 
-def resolve(base: dict[str, Any], overrides: list[str]) -> Scenario:
-    """The base scenario (as data) with dotted overrides applied, validated like `--set`."""
+def sweep_labels(overrides: list[str]) -> dict[str, str]:
+    """How a run's overrides are named in its messages: they come from the sweep, not from `--set`."""
+    return {text: "replication seed" if text.startswith("seed=") else f"sweep parameter {text}"
+            for text in overrides}
+
+
+def resolve(base: dict[str, Any], overrides: list[str], labels: dict[str, str] | None = None) -> Scenario:
+    """The base scenario (as data) with dotted overrides applied, validated like `--set` (`labels` names
+    each override in messages; default `--set KEY=VALUE`)."""
     layers = Layers()
     layers.data = copy.deepcopy(base)
     for text in overrides:
-        layers.override(text)
+        layers.override(text, (labels or {}).get(text))
     try:
         return Scenario.model_validate(layers.data)
     except ValidationError as exc:
@@ -189,31 +198,91 @@ def _not_a_number(exc: ValidationError) -> tuple[str, str] | None:
     return None
 
 
+def _with(base: dict[str, Any], values: dict[str, Any], path: str) -> tuple[Layers, ValidationError | None]:
+    """The base scenario with sweep parameters set to `values`: its layers, and the validation error if any
+    (an override that cannot apply, such as an unknown path, is a `ScenarioError` naming the parameter)."""
+    layers = Layers()
+    layers.data = copy.deepcopy(base)
+    for key, value in values.items():
+        layers.override(f"{key}={value_text(value)}", f"{path}: parameters.{key}")
+    try:
+        Scenario.model_validate(layers.data)
+    except ValidationError as exc:
+        return layers, exc
+    return layers, None
+
+
+RULE_PATH = re.compile(r"(?<![\w.])([a-z_]+(?:\.[\w-]+)+)")  # dotted keys named in a rule's message
+MAX_PARTNER_CHECKS = 243  # combinations of other swept parameters tried for one value (3 probes of 5 keys)
+
+
+def _named_keys(exc: ValidationError) -> list[str] | None:
+    """The scenario keys named by a rule between keys (the first error), or None for any other error."""
+    err = exc.errors()[0]
+    if err["type"] != "value_error" or err["loc"]:
+        return None
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return [k for k in dict.fromkeys(RULE_PATH.findall(msg)) if k.split(".")[0] in Scenario.model_fields]
+
+
 def _check_parameters(sweep: Sweep, path: str, base: dict[str, Any], unit: np.ndarray | None = None) -> None:
-    """Each value of each parameter must be valid on the base scenario (combinations are checked per run)."""
-    for i, (key, p) in enumerate(sweep.parameters.items()):
+    """Each value of each parameter must be valid on the base scenario (combinations are checked per run).
+
+    A value refused by a rule that ties it to other swept parameters (`co_lending_own_share` at least
+    `co_lending_min_share`) passes if some values of theirs make it valid: each is checked alone otherwise,
+    against the base scenario's value of the other key, and two parameters swept over ranges that overlap
+    could not both be swept. A value that no such combination saves is refused, and so is one that a rule
+    ties to a key the sweep does not vary (the message then says the other value is the base scenario's)."""
+    probes = {key: _probe_values(p, None if unit is None else unit[:, i])
+              for i, (key, p) in enumerate(sweep.parameters.items())}
+    for key, p in sweep.parameters.items():
         if key in RESERVED:
             raise SweepError(f"{path}: parameters.{key}: cannot be varied; seeds come from replications and seed")
         hint = " (a quantile of the normal this design reaches; bound it with low/high)" if p.dist == "normal" else ""
-        for value in _probe_values(p, None if unit is None else unit[:, i]):
+        for value in probes[key]:
             if isinstance(value, float) and not math.isfinite(value):
                 raise SweepError(f"{path}: parameters.{key}: {show(value)} is not finite")
-            text = f"{key}={value_text(value)}"
             try:
-                layers = Layers()
-                layers.data = copy.deepcopy(base)
-                layers.override(text, f"{path}: parameters.{key}")
-                Scenario.model_validate(layers.data)
-            except ScenarioError as exc:
-                raise SweepError(str(exc)) from None
-            except ValidationError as exc:
-                if p.values is None and (choice := _not_a_number(exc)) is not None:
-                    raise SweepError(f"{path}: parameters.{key}: {key} is {choice[0]}, not a number: give "
-                                     f"`values: [{choice[1]}]` instead of low/high") from None
-                if p.values is None and not p.integer and exc.errors()[0]["type"] in WHOLE_NUMBER_ERRORS:
-                    raise SweepError(f"{path}: parameters.{key}: {key} takes whole numbers; add 'integer: true' to "
-                                     "sample it from a range") from None
-                raise SweepError(describe_scenario(exc, layers, f"{path}: parameters.{key}") + hint) from None
+                layers, exc = _with(base, {key: value}, path)
+            except ScenarioError as err:
+                raise SweepError(str(err)) from None
+            if exc is None:
+                continue
+            named = _named_keys(exc)
+            if named is not None:
+                partners = [k for k in sweep.parameters if k != key and k in named]
+                if partners and _saved_by(base, path, key, value, partners, probes):
+                    continue
+                message = describe_scenario(exc, layers, f"{path}: parameters.{key}")
+                others = [k for k in named if k != key]
+                it = "it" if len(others) == 1 else "them"
+                if partners:
+                    message += (f" (the base scenario's {', '.join(others)}; refused too with every value of "
+                                f"{', '.join(partners)} that the sweep gives: bounds and midpoint, or values)")
+                elif others:
+                    message += f" (the base scenario's {', '.join(others)}; sweep {it} too to vary {it} with {key})"
+                raise SweepError(message) from None
+            if p.values is None and (choice := _not_a_number(exc)) is not None:
+                raise SweepError(f"{path}: parameters.{key}: {key} is {choice[0]}, not a number: give "
+                                 f"`values: [{choice[1]}]` instead of low/high") from None
+            if p.values is None and not p.integer and exc.errors()[0]["type"] in WHOLE_NUMBER_ERRORS:
+                raise SweepError(f"{path}: parameters.{key}: {key} takes whole numbers; add 'integer: true' to "
+                                 "sample it from a range") from None
+            raise SweepError(describe_scenario(exc, layers, f"{path}: parameters.{key}") + hint) from None
+
+
+def _saved_by(base: dict[str, Any], path: str, key: str, value: Any, partners: list[str],
+              probes: dict[str, list[Any]]) -> bool:
+    """Whether some checked values of the `partners` (other swept parameters) make `key`=`value` valid."""
+    combos = itertools.islice(itertools.product(*(probes[k] for k in partners)), MAX_PARTNER_CHECKS)
+    for combo in combos:
+        try:
+            _, exc = _with(base, {**dict(zip(partners, combo, strict=True)), key: value}, path)
+        except ScenarioError:
+            continue  # a partner's own problem is reported when its turn comes
+        if exc is None:
+            return True
+    return False
 
 
 def _check_names(given: list[str] | None, allowed: list[str], path: str, key: str) -> list[str]:

@@ -46,9 +46,10 @@ def simulate(task: dict[str, Any]) -> tuple[Any, dict[str, float | None]]:
     """Run one model; the daily market series (chosen columns) and the KPIs."""
     from sim import MarketModel
     from sim.results import summarize
-    from sim.sweep.plan import overrides_of, resolve
+    from sim.sweep.plan import overrides_of, resolve, sweep_labels
 
-    scenario = resolve(task["base"], [f"seed={task['seed']}", *overrides_of(task["params"])])
+    overrides = [f"seed={task['seed']}", *overrides_of(task["params"])]
+    scenario = resolve(task["base"], overrides, sweep_labels(overrides))
     model = MarketModel(scenario, rng=task["seed"]).run()
     series = model.market_table()
     return series[[c for c in task["series"] if c in series]], kpis_of(summarize(model), task["kpis"])
