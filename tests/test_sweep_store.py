@@ -285,3 +285,56 @@ def test_resume_after_changing_only_kpis_or_series(tmp_path: Path, capsys: pytes
         more.write_text(SWEEP.replace(change, change.replace("]", f", {lacking}]")))
         with pytest.raises(SweepError, match=rf"{key}: this file asks for {lacking}, which its runs do not store"):
             runner.prepare(load_sweep(str(more)), store.root, resume=True, ignore_code_change=True)
+
+
+def test_resume_with_more_replications_or_grid_values_extends_the_sweep(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Replication seeds are a prefix (SeedSequence.spawn) and run ids hash the values, so a file that only
+    adds runs extends the folder: only the new runs execute, and the table is the one of a fresh sweep. A file
+    that drops runs is refused in one line, saying how many."""
+    import json
+
+    import run
+    from sim.sweep.spec import SweepError
+
+    one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"
+    one.write_text(SWEEP + "replications: 1\n")
+    two.write_text(SWEEP + "replications: 2\n")
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    common = ["--workers", "1", "--quiet", "--no-figures"]
+    assert run.main(["sweep", str(one), "--out", str(out), *common]) == 0
+    kept = {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    assert len(kept) == 2
+    capsys.readouterr()
+    assert run.main(["sweep", str(two), "--out", str(out), "--resume", *common]) == 0
+    printed = capsys.readouterr().out
+    assert f"extending {out.resolve()}: 2 planned runs -> 4;" in printed
+    assert "runs: 2 run now, 2 already stored, 0 failed" in printed
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir() if p.name in kept} == kept
+    assert len(list((out / "runs").iterdir())) == 4
+    assert all(r["attempts"] == 1 for r in map(json.loads, map(Path.read_text, (out / "manifest").iterdir())))
+    info = json.loads((out / "sweep.json").read_text())
+    assert info["runs"] == 4 and info["sweep"]["replications"] == 2 and len(info["seeds"]) == 2
+    assert run.main(["sweep", str(two), "--out", str(fresh), *common]) == 0
+    assert (out / "results.csv").read_bytes() == (fresh / "results.csv").read_bytes()
+    assert (out / "design.parquet").read_bytes() == (fresh / "design.parquet").read_bytes()
+    capsys.readouterr()
+    # resuming with the file as it is now is an ordinary resume (sweep.json describes the extended sweep)
+    assert run.main(["sweep", str(two), "--out", str(out), "--resume", *common]) == 0
+    printed = capsys.readouterr().out
+    assert "extending" not in printed and "runs: 0 run now, 4 already stored" in printed
+    # dropping a replication is refused, in one line, exit 2
+    assert run.main(["sweep", str(one), "--out", str(out), "--resume", *common]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "this file drops 2 of the folder's 4 planned runs" in err, err
+    # a grid value added extends (checked without running); one replaced by another drops a point
+    more = tmp_path / "more.yaml"
+    more.write_text(two.read_text().replace("[0.12, 0.24]", "[0.12, 0.18, 0.24]"))
+    plan = load_sweep(str(more))
+    runner.prepare(plan, out, resume=True)
+    assert plan.extended_from == 4 and len(plan.runs) == 6
+    assert json.loads((out / "sweep.json").read_text())["runs"] == 6
+    other = tmp_path / "other.yaml"
+    other.write_text(two.read_text().replace("[0.12, 0.24]", "[0.12, 0.18]"))
+    with pytest.raises(SweepError, match=r"holds a different sweep .*this file drops 2 of the folder's 6 planned"):
+        runner.prepare(load_sweep(str(other)), out, resume=True)

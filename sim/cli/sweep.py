@@ -3,6 +3,7 @@
   python run.py sweep scenarios/sweeps/licensing_x_deposit_cap.yaml --workers 2
   python run.py sweep SWEEP --scheduler tcp://10.0.0.5:8786 --out /shared/sweeps/s1
   python run.py sweep SWEEP --out DIR --resume        # after an interruption: runs only what is missing
+                                                      # (or after adding replications or grid values)
 
 Each run's daily market series and KPIs go to DIR/runs/<id>.parquet as soon as it finishes, with a
 record in DIR/manifest/. At the end: results.parquet/.csv (one row per run), summaries, figures, and
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask scheduler, e.g. tcp://host:8786")
     parser.add_argument("--out", type=Path, help="sweep folder (default outputs/sweeps/<name>)")
     parser.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out: run only "
-                        "what is missing or unreadable")
+                        "what is missing or unreadable (also after adding replications or grid values)")
     parser.add_argument("--ignore-code-change", action="store_true", help="with --resume, keep stored runs even "
                         "though the model code (sim/) changed since the sweep started")
     parser.add_argument("--retry-failed", action="store_true", help="with --resume, also rerun failed runs")
@@ -56,6 +57,9 @@ def main(args: argparse.Namespace) -> int:
     if args.scheduler:
         runner.check_scheduler(args.scheduler)
     store = runner.prepare(plan, out, resume=args.resume, ignore_code_change=args.ignore_code_change)
+    if plan.extended_from is not None:
+        print(f"extending {store.root}: {plan.extended_from} planned runs -> {len(plan.runs)}; the runs stored "
+              "are kept, only the missing ones run")
     print(f"{plan.sweep.name}: {plan.sweep.design}, {len(plan.points)} points x {plan.sweep.replications} "
           f"replications = {len(plan.runs)} runs ({run_count(plan.sweep)} planned, {len(plan.unique())} distinct)")
     for note in notes:

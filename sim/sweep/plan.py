@@ -124,6 +124,9 @@ class Plan:
     # series than the folder's runs hold (`runner.prepare`) keeps storing all of them, so every run holds the same.
     stored_kpis: list[str] | None = None
     stored_series: list[str] | None = None
+    base_hash: str = ""  # of the base scenario with `set` applied (run ids hash it)
+    # Planned runs of the folder this plan extends (`runner.prepare`: a resume that only adds runs), else None.
+    extended_from: int | None = None
 
     @property
     def parameters(self) -> list[str]:
@@ -310,7 +313,7 @@ def build(sweep: Sweep, path: str) -> Plan:
     base_hash = scenario_hash(scenario)
     runs = [Run(run_id(base_hash, params, seed), i, r, seed, params)
             for i, params in enumerate(points) for r, seed in enumerate(seeds)]
-    return Plan(sweep, path, base, points, unit, seeds, kpis, series, runs)
+    return Plan(sweep, path, base, points, unit, seeds, kpis, series, runs, base_hash=base_hash)
 
 
 def load_sweep(path: str) -> Plan:

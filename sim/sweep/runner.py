@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -16,8 +17,9 @@ import pandas as pd
 
 from sim.results import in_the_way
 from sim.scenario_files import ScenarioError
-from sim.sweep.plan import Plan, code_version, overrides_of, resolve
-from sim.sweep.spec import SweepError
+from sim.sweep import design
+from sim.sweep.plan import Plan, code_version, overrides_of, resolve, run_id
+from sim.sweep.spec import Param, Sweep, SweepError
 from sim.sweep.store import KPI_FORMAT, Store, atomic_write, check_kpi_format, write_json
 
 if TYPE_CHECKING:
@@ -94,9 +96,18 @@ def prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool = F
             raise SweepError(f"{out}: holds a sweep already; add --resume to finish it, or choose another --out")
         stored_kpis, stored_series = list(old["kpis"]), list(old.get("series", plan.series))
         if old.get("fingerprint") != plan.fingerprint(stored_kpis, stored_series):
-            raise SweepError(f"{out}: holds a different sweep ({old.get('name')}, {old.get('file')}): its planned "
-                             "runs differ from this file's (changed parameters, or laid out by an earlier version "
-                             "of the sampling); cannot resume it with this sweep file")
+            planned = _planned_before(plan, old, stored_kpis, stored_series)
+            different = (f"{out}: holds a different sweep ({old.get('name')}, {old.get('file')}): its planned "
+                         "runs differ from this file's")
+            if planned is None:
+                raise SweepError(f"{different} (changed parameters, or laid out by an earlier version of the "
+                                 "sampling); cannot resume it with this sweep file")
+            dropped = len(set(planned) - {r.id for r in plan.runs})
+            if dropped:
+                raise SweepError(f"{different}: this file drops {dropped} of the folder's {len(set(planned))} "
+                                 "planned runs (a resume may only add runs: more replications, or grid values "
+                                 "added); cannot resume it with this sweep file")
+            plan.extended_from = len(planned)
         _check_kept(out, "kpis", "KPIs", plan.kpis, stored_kpis)
         _check_kept(out, "series", "daily series", plan.series, stored_series)
         if (plan.kpis, plan.series) != (stored_kpis, stored_series):
@@ -112,7 +123,48 @@ def prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool = F
     store.clean_temporary()
     if not store.exists():
         _write_definition(plan, store, fingerprint)
+    elif plan.extended_from is not None:
+        # The runs still to do store what the folder's runs store (`task_of`), so the definition keeps those
+        # lists, the model version the sweep started with and its KPI format; design.parquet first, sweep.json
+        # last: a stop in between leaves the old sweep.json, and the next resume extends again.
+        old = store.definition()
+        kpis, series = list(old["kpis"]), list(old.get("series", plan.series))
+        _write_definition(plan, store, plan.fingerprint(kpis, series), kpis=kpis, series=series,
+                          version=old.get("code_version"), kpi_format=old.get("kpi_format"))
     return store
+
+
+def _read_back(data: dict[str, Any]) -> Sweep:
+    """A sweep as sweep.json stores it (every field, defaults included) parsed again: fields at their default
+    are left out, as a sweep file leaves them (`levels` is refused for a design other than morris)."""
+    def given(model: type[Sweep] | type[Param], values: dict[str, Any]) -> dict[str, Any]:
+        fields = model.model_fields
+        return {k: v for k, v in values.items()
+                if k not in fields or v != fields[k].get_default(call_default_factory=True)}
+
+    sweep = given(Sweep, data)
+    sweep["parameters"] = {k: given(Param, v) for k, v in data["parameters"].items()}
+    return Sweep.model_validate(sweep)
+
+
+def _planned_before(plan: Plan, old: dict[str, Any], kpis: list[str], series: list[str]) -> list[str] | None:
+    """The run ids a folder planned (in design order), when this file defines its runs the same way: the
+    folder's sweep laid out again (its points and seeds) on this file's base scenario gives back the stored
+    fingerprint, and `set`, parameter names and design are unchanged. None otherwise (another base scenario,
+    another sweep, or a folder laid out by an earlier version of the sampling)."""
+    try:
+        before = _read_back(old["sweep"])
+        if (before.set != plan.sweep.set or list(before.parameters) != plan.parameters
+                or list(old.get("parameters", [])) != plan.parameters or before.design != plan.sweep.design):
+            return None
+        points, _ = design.points(before)
+        seeds = design.seeds(before)
+    except Exception:  # a definition this version cannot lay out again: not known to be the same sweep
+        return None
+    ids = [run_id(plan.base_hash, params, seed) for params in points for seed in seeds]
+    text = json.dumps({"runs": ids, "parameters": plan.parameters, "kpis": kpis, "series": series,
+                       "design": before.design}, sort_keys=True)
+    return ids if hashlib.sha256(text.encode()).hexdigest()[:16] == old.get("fingerprint") else None
 
 
 def _check_kept(out: Path, key: str, what: str, wanted: list[str], stored: list[str]) -> None:
@@ -125,7 +177,9 @@ def _check_kept(out: Path, key: str, what: str, wanted: list[str], stored: list[
                          f"without {', '.join(lacking)}, or run the sweep again into another --out")
 
 
-def _write_definition(plan: Plan, store: Store, fingerprint: str) -> None:
+def _write_definition(plan: Plan, store: Store, fingerprint: str, *, kpis: list[str] | None = None,
+                      series: list[str] | None = None, version: str | None = None,
+                      kpi_format: Any = KPI_FORMAT) -> None:
     rows = []
     for i, params in enumerate(plan.points):
         row: dict[str, Any] = {"point": i, **plan.shown(params)}
@@ -135,10 +189,11 @@ def _write_definition(plan: Plan, store: Store, fingerprint: str) -> None:
     frame = pd.DataFrame(rows)
     atomic_write(store.root / "design.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
     write_json(store.root / "sweep.json", {
-        "name": plan.sweep.name, "file": plan.path, "fingerprint": fingerprint, "code_version": code_version(),
-        "sweep": plan.sweep.model_dump(mode="json"), "seeds": plan.seeds, "kpis": plan.kpis,
-        "series": plan.series, "parameters": plan.parameters, "points": len(plan.points), "runs": len(plan.runs),
-        "unique_runs": len(plan.unique()), "kpi_format": KPI_FORMAT,
+        "name": plan.sweep.name, "file": plan.path, "fingerprint": fingerprint,
+        "code_version": version or code_version(), "sweep": plan.sweep.model_dump(mode="json"), "seeds": plan.seeds,
+        "kpis": plan.kpis if kpis is None else kpis, "series": plan.series if series is None else series,
+        "parameters": plan.parameters, "points": len(plan.points), "runs": len(plan.runs),
+        "unique_runs": len(plan.unique()), "kpi_format": kpi_format,
     })
 
 
