@@ -596,6 +596,9 @@ def _hint_known(msg: str) -> str:
 UNION_TAGS = ("float", "str", "int", "none", "list[...]")  # pydantic's names of union members in an error's loc
 
 
+RULE_KEYS = re.compile(r"(?<![\w.])([a-z_]+(?:\.[\w-]+)+)")  # the dotted keys a rule's message names
+
+
 def describe(exc: ValidationError, layers: Layers, default: str) -> str:
     """The first validation error as one line (with a count of the keys with other errors)."""
     errors = exc.errors()
@@ -611,7 +614,7 @@ def describe(exc: ValidationError, layers: Layers, default: str) -> str:
         path = re.match(r"^([\w.]+): ", msg)
         loc = tuple(path.group(1).split(".")) if path else ()
         section = loc[:-1] if len(loc) > 1 else loc  # a rule between keys: blame the last layer in the section,
-        others = [tuple(p.split(".")) for p in re.findall(r"(?<![\w.])([a-z_]+(?:\.[\w-]+)+)", msg[len(loc):])]
+        others = [tuple(p.split(".")) for p in RULE_KEYS.findall(msg[len(loc):])]
         others += [("days",)] if "to days (" in msg else []  # or in any other key the rule names
         others += [("lenders",)] if "unknown lender" in msg else []
         return f"{layers.latest([section, *others], default, within=True)}: {_hint_known(msg)}{more}"

@@ -8,7 +8,6 @@ import hashlib
 import itertools
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from pydantic import ValidationError
 
 from sim.results import KPI_LABELS, scenario_hash
 from sim.scenario import Scenario
-from sim.scenario_files import Layers, ScenarioError, load
+from sim.scenario_files import RULE_KEYS, Layers, ScenarioError, load
 from sim.scenario_files import describe as describe_scenario
 from sim.sweep import design
 from sim.sweep.spec import Param, Sweep, SweepError, read, show, suggest
@@ -86,14 +85,20 @@ def sweep_labels(overrides: list[str]) -> dict[str, str]:
 def resolve(base: dict[str, Any], overrides: list[str], labels: dict[str, str] | None = None) -> Scenario:
     """The base scenario (as data) with dotted overrides applied, validated like `--set` (`labels` names
     each override in messages; default `--set KEY=VALUE`)."""
-    layers = Layers()
-    layers.data = copy.deepcopy(base)
-    for text in overrides:
-        layers.override(text, (labels or {}).get(text))
+    layers = _layered(base, [(text, (labels or {}).get(text)) for text in overrides])
     try:
         return Scenario.model_validate(layers.data)
     except ValidationError as exc:
         raise ScenarioError(describe_scenario(exc, layers, "the combination")) from None
+
+
+def _layered(base: dict[str, Any], overrides: list[tuple[str, str | None]]) -> Layers:
+    """The base scenario (as data) with each `KEY=VALUE` override applied under its label (None: `--set`)."""
+    layers = Layers()
+    layers.data = copy.deepcopy(base)
+    for text, label in overrides:
+        layers.override(text, label)
+    return layers
 
 
 @dataclass(frozen=True)
@@ -147,11 +152,15 @@ class Plan:
         """Hash of what the sweep computes (run ids cover base scenario, values and seeds; then what is kept):
         resuming into a folder of another sweep is refused. With `kpis` and `series` (those a folder's runs
         store), the hash that this sweep would have if it kept those: equal when only they differ."""
-        text = json.dumps({"runs": [r.id for r in self.runs], "parameters": self.parameters,
-                           "kpis": self.kpis if kpis is None else kpis,
-                           "series": self.series if series is None else series, "design": self.sweep.design},
-                          sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return fingerprint([r.id for r in self.runs], self.parameters, self.kpis if kpis is None else kpis,
+                           self.series if series is None else series, self.sweep.design)
+
+
+def fingerprint(run_ids: list[str], parameters: list[str], kpis: list[str], series: list[str], design: str) -> str:
+    """Hash of a sweep's planned runs, parameter names, what its runs store and its design."""
+    text = json.dumps({"runs": run_ids, "parameters": parameters, "kpis": kpis, "series": series, "design": design},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def run_id(base_hash: str, params: dict[str, Any], seed: int) -> str:
@@ -204,10 +213,8 @@ def _not_a_number(exc: ValidationError) -> tuple[str, str] | None:
 def _with(base: dict[str, Any], values: dict[str, Any], path: str) -> tuple[Layers, ValidationError | None]:
     """The base scenario with sweep parameters set to `values`: its layers, and the validation error if any
     (an override that cannot apply, such as an unknown path, is a `ScenarioError` naming the parameter)."""
-    layers = Layers()
-    layers.data = copy.deepcopy(base)
-    for key, value in values.items():
-        layers.override(f"{key}={value_text(value)}", f"{path}: parameters.{key}")
+    layers = _layered(base, [(f"{key}={value_text(value)}", f"{path}: parameters.{key}")
+                             for key, value in values.items()])
     try:
         Scenario.model_validate(layers.data)
     except ValidationError as exc:
@@ -215,7 +222,6 @@ def _with(base: dict[str, Any], values: dict[str, Any], path: str) -> tuple[Laye
     return layers, None
 
 
-RULE_PATH = re.compile(r"(?<![\w.])([a-z_]+(?:\.[\w-]+)+)")  # dotted keys named in a rule's message
 MAX_PARTNER_CHECKS = 243  # combinations of other swept parameters tried for one value (3 probes of 5 keys)
 
 
@@ -225,7 +231,7 @@ def _named_keys(exc: ValidationError) -> list[str] | None:
     if err["type"] != "value_error" or err["loc"]:
         return None
     msg = str(err["msg"]).removeprefix("Value error, ")
-    return [k for k in dict.fromkeys(RULE_PATH.findall(msg)) if k.split(".")[0] in Scenario.model_fields]
+    return [k for k in dict.fromkeys(RULE_KEYS.findall(msg)) if k.split(".")[0] in Scenario.model_fields]
 
 
 def _check_parameters(sweep: Sweep, path: str, base: dict[str, Any], unit: np.ndarray | None = None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -18,7 +17,7 @@ import pandas as pd
 from sim.results import in_the_way
 from sim.scenario_files import ScenarioError
 from sim.sweep import design
-from sim.sweep.plan import Plan, code_version, overrides_of, resolve, run_id
+from sim.sweep.plan import Plan, code_version, fingerprint, overrides_of, resolve, run_id
 from sim.sweep.spec import Param, Sweep, SweepError
 from sim.sweep.store import KPI_FORMAT, Store, atomic_write, check_kpi_format, write_json
 
@@ -86,7 +85,6 @@ def prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool = F
     if resume:
         check_resumable(out)
     store = Store(out)
-    fingerprint = plan.fingerprint()
     blocker = in_the_way(out)
     if blocker is not None:
         raise SweepError(f"{out}: {blocker} exists and is not a folder; choose another --out")
@@ -122,15 +120,13 @@ def prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool = F
     store.create()
     store.clean_temporary()
     if not store.exists():
-        _write_definition(plan, store, fingerprint)
+        _write_definition(plan, store, plan.fingerprint())
     elif plan.extended_from is not None:
         # The runs still to do store what the folder's runs store (`task_of`), so the definition keeps those
         # lists, the model version the sweep started with and its KPI format; design.parquet first, sweep.json
         # last: a stop in between leaves the old sweep.json, and the next resume extends again.
-        old = store.definition()
-        kpis, series = list(old["kpis"]), list(old.get("series", plan.series))
-        _write_definition(plan, store, plan.fingerprint(kpis, series), kpis=kpis, series=series,
-                          version=old.get("code_version"), kpi_format=old.get("kpi_format"))
+        _write_definition(plan, store, plan.fingerprint(stored_kpis, stored_series), kpis=stored_kpis,
+                          series=stored_series, version=old.get("code_version"), kpi_format=old.get("kpi_format"))
     return store
 
 
@@ -162,9 +158,7 @@ def _planned_before(plan: Plan, old: dict[str, Any], kpis: list[str], series: li
     except Exception:  # a definition this version cannot lay out again: not known to be the same sweep
         return None
     ids = [run_id(plan.base_hash, params, seed) for params in points for seed in seeds]
-    text = json.dumps({"runs": ids, "parameters": plan.parameters, "kpis": kpis, "series": series,
-                       "design": before.design}, sort_keys=True)
-    return ids if hashlib.sha256(text.encode()).hexdigest()[:16] == old.get("fingerprint") else None
+    return ids if fingerprint(ids, plan.parameters, kpis, series, before.design) == old.get("fingerprint") else None
 
 
 def _check_kept(out: Path, key: str, what: str, wanted: list[str], stored: list[str]) -> None:
