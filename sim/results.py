@@ -175,8 +175,6 @@ def provenance() -> dict[str, Any]:
 
 
 def manifest(model: MarketModel, wall_time: float, files: list[str], overrides: list[str]) -> dict[str, Any]:
-    from datetime import UTC, datetime
-
     return {
         "scenario": model.scenario.name,
         "seed": seed_of(model),
@@ -185,11 +183,8 @@ def manifest(model: MarketModel, wall_time: float, files: list[str], overrides: 
         "scenario_hash": scenario_hash(model.scenario),
         "scenario_files": files,
         "overrides": overrides,
-        "command": " ".join(sys.argv),
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_time_s": round(wall_time, 3),
-        "git_commit": _git_commit(),
-        "versions": _versions(),
+        **provenance(),
     }
 
 

@@ -134,8 +134,6 @@ _StrictLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:merge")]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-for _tag in (BOOL, INT, FLOAT):
-    _StrictLoader.add_implicit_resolver(_tag, CORE_SCHEMA[_tag], list(_FIRST[_tag]))
 
 
 def _core_scalar(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
@@ -154,6 +152,7 @@ def _core_scalar(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
 
 
 for _tag in (BOOL, INT, FLOAT):
+    _StrictLoader.add_implicit_resolver(_tag, CORE_SCHEMA[_tag], list(_FIRST[_tag]))
     _StrictLoader.add_constructor(_tag, _core_scalar)
 
 
