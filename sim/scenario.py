@@ -496,6 +496,7 @@ class Scenario(Strict):
                     raise ValueError(f"{kind}: duplicate name {item.name!r}")
                 seen.add(item.name)
         lenders = {lender.name: lender for lender in self.lenders}
+        owner: dict[str, str] = {}  # licensed lender -> the platform that owns it
         for p in self.platforms:
             refs = [("partners", ref) for ref in p.finance.partners]
             refs += [("license_lender", p.finance.license_lender)] if p.finance.license_lender else []
@@ -515,15 +516,12 @@ class Scenario(Strict):
                 )
             if p.finance.strategy == "own_license" and not p.finance.license_lender:
                 raise ValueError(f"platforms.{p.name}.finance.license_lender: required for strategy own_license")
-            lends_own = p.finance.strategy == "own_license" or any(
-                e.kind == "strategy" and e.value == "own_license" and e.target in (None, p.name) for e in self.events)
+            lends_own = p.finance.strategy == "own_license" or any(_licenses(e, p.name) for e in self.events)
             if lends_own and p.finance.co_lending_own_share < self.regulation.co_lending_min_share:
                 raise ValueError(
                     f"platforms.{p.name}.finance.co_lending_own_share: {p.finance.co_lending_own_share} is below "
                     f"regulation.co_lending_min_share {self.regulation.co_lending_min_share}"
                 )
-        owner: dict[str, str] = {}
-        for p in self.platforms:
             licensed = p.finance.license_lender
             if licensed and licensed in owner:
                 raise ValueError(f"platforms.{p.name}.finance.license_lender: {licensed!r} is also the licence "
@@ -538,13 +536,11 @@ class Scenario(Strict):
             pool = names["restructurer"] if e.kind == "crackdown" else names["platform"]
             if e.target is not None and e.kind in ("crackdown", "ad_policy", "strategy") and e.target not in pool:
                 raise ValueError(f"events.{i}.target: unknown name {e.target!r} (known: {', '.join(sorted(pool))})")
-            if e.kind == "strategy" and e.value == "own_license":
-                unlicensed = [p.name for p in self.platforms
-                              if e.target in (None, p.name) and not p.finance.license_lender]
-                if unlicensed:
-                    raise ValueError(f"events.{i}.value: own_license needs a licence lender, and "
-                                     f"{', '.join(unlicensed)} {'has' if len(unlicensed) == 1 else 'have'} none "
-                                     f"(set platforms.{unlicensed[0]}.finance.license_lender)")
+            unlicensed = [p.name for p in self.platforms if _licenses(e, p.name) and not p.finance.license_lender]
+            if unlicensed:
+                raise ValueError(f"events.{i}.value: own_license needs a licence lender, and "
+                                 f"{', '.join(unlicensed)} {'has' if len(unlicensed) == 1 else 'have'} none "
+                                 f"(set platforms.{unlicensed[0]}.finance.license_lender)")
         return self
 
     @model_validator(mode="after")
@@ -573,6 +569,11 @@ class Scenario(Strict):
     def institutional(self, rmb_m: float) -> float:
         """Convert an institution's amount in real RMB millions to simulated RMB."""
         return rmb_m * 1e6 / self.scale
+
+
+def _licenses(event: Event, platform: str) -> bool:
+    """Whether `event` turns `platform` to lending under its own licence."""
+    return event.kind == "strategy" and event.value == "own_license" and event.target in (None, platform)
 
 
 def default_platforms() -> list[PlatformParams]:
