@@ -87,9 +87,12 @@ OPTION_KEYS = {"seed": "seed", "days": "days", "consumers": "consumers.count"}
 def overrides_of(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     """The explicit options as overrides (validated like any other value) and their names for messages."""
     extra, labels = [], {}
+    set_keys = {o.split("=", 1)[0].strip(): o for o in args.overrides}
     for option, key in OPTION_KEYS.items():
         value = getattr(args, option, None)
         if value is not None:
+            if key in set_keys:  # otherwise the --set would win without a word
+                raise UsageError(f"--{option} {value} and --set {set_keys[key]} both set {key}; give one of them")
             extra.append(f"{key}={value}")
             labels[extra[-1]] = f"--{option} {value}"
     return [*extra, *args.overrides], labels

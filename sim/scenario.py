@@ -528,6 +528,16 @@ class Scenario(Strict):
                                  f"lender of {owner[licensed]}; a licensed lender belongs to one platform")
             if licensed:
                 owner[licensed] = p.name
+        for lender in self.lenders:
+            # an owned platform lender is checked only once licensed, after its registered capital is paid in
+            holder = next((p for p in self.platforms if p.name == owner.get(lender.name)), None)
+            starts_licensed = lender.kind != "platform" or holder is None or holder.finance.holds_license
+            if starts_licensed and lender.min_capital_m > lender.equity_m:
+                raise ValueError(
+                    f"lenders.{lender.name}.min_capital_m: {lender.min_capital_m:g} is above "
+                    f"lenders.{lender.name}.equity_m {lender.equity_m:g}, so the lender would close at its first "
+                    "capital check; allowed: at most equity_m"
+                )
         names = {"platform": {p.name for p in self.platforms}, "restructurer": {r.name for r in self.restructurers}}
         for i, e in enumerate(self.events):
             if e.day > self.days:

@@ -116,6 +116,9 @@ MORE_FILES = {
     "restructurer_name_with_equals": f"{MORE}/restructurer_name_with_equals.yaml: restructurers.a=b.name: 'a=b': "
                                      f"{ITEM_NAME_RULE}",
     "platform_empty_name": f"{MORE}/platform_empty_name.yaml: platforms.0: every platform needs a name (got '')",
+    "min_capital_above_equity": f"{MORE}/min_capital_above_equity.yaml: lenders.micro_a.min_capital_m: 6000 is "
+                                "above lenders.micro_a.equity_m 5000, so the lender would close at its first capital "
+                                "check; allowed: at most equity_m",
 }
 
 ALL_FILES = {
@@ -310,6 +313,11 @@ OUR_OPTION_ERRORS = {
                                             "check, list, compare, app, calibrate, sensitivity, sweep, validate",
     ("frobnicate.yaml",): "frobnicate.yaml: file not found",
     ("run", "scenarios/classroom.yaml", "--out", "README.md"): "README.md exists and is not a folder",
+    # otherwise the --set won without a word
+    ("run", "scenarios/classroom.yaml", "--days", "30", "--set", "days=60"): "--days 30 and --set days=60 both set "
+                                                                             "days; give one of them",
+    ("compare", "scenarios/classroom.yaml", "--consumers", "500", "--set", "consumers.count = 900"):
+        "--consumers 500 and --set consumers.count = 900 both set consumers.count; give one of them",
 }
 
 
@@ -405,6 +413,9 @@ def test_the_co_lending_floor_binds_only_platforms_that_lend_under_their_licence
     (["check", "scenarios/classroom.yaml", "--set", "lenders.cfc.name=bank2"],
      "--set lenders.cfc.name=bank2: platforms.video.finance.partners: unknown lender 'cfc' (known: video_credit, "
      "big_bank, bank2, micro_a, micro_b, micro_c)"),
+    (["check", "scenarios/classroom.yaml", "--set", "lenders.micro_b.equity_m=100"],
+     "--set lenders.micro_b.equity_m=100: lenders.micro_b.min_capital_m: 2000 is above lenders.micro_b.equity_m 100, "
+     "so the lender would close at its first capital check; allowed: at most equity_m"),
 ])
 def test_a_rule_between_keys_blames_the_latest_change(argv: list[str], message: str, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
