@@ -338,3 +338,19 @@ def test_resume_with_more_replications_or_grid_values_extends_the_sweep(tmp_path
     other.write_text(two.read_text().replace("[0.12, 0.24]", "[0.12, 0.18]"))
     with pytest.raises(SweepError, match=r"holds a different sweep .*this file drops 2 of the folder's 6 planned"):
         runner.prepare(load_sweep(str(other)), out, resume=True)
+
+
+def test_a_stop_between_an_extensions_two_writes_leaves_the_design_of_the_sweep_resumed(tmp_path: Path) -> None:
+    """An extension writes design.parquet, then sweep.json. A stop in between, then a resume with the old
+    file, must not leave the larger plan's design (which sensitivity reads) beside the smaller sweep."""
+    one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"
+    one.write_text(SWEEP + "replications: 1\n")
+    two.write_text(SWEEP.replace("[0.12, 0.24]", "[0.12, 0.18, 0.24]") + "replications: 1\n")
+    out = tmp_path / "out"
+    runner.prepare(load_sweep(str(one)), out, resume=False)
+    small_design, small_definition = (out / "design.parquet").read_bytes(), (out / "sweep.json").read_bytes()
+    runner.prepare(load_sweep(str(two)), out, resume=True)
+    assert len(pd.read_parquet(out / "design.parquet")) == 3
+    (out / "sweep.json").write_bytes(small_definition)  # the stop: sweep.json not yet rewritten
+    runner.prepare(load_sweep(str(one)), out, resume=True)
+    assert (out / "design.parquet").read_bytes() == small_design

@@ -121,7 +121,10 @@ def prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool = F
     store.clean_temporary()
     if not store.exists():
         _write_definition(plan, store, plan.fingerprint())
-    elif plan.extended_from is not None:
+    elif plan.extended_from is None:
+        # a stop between an extension's two writes leaves the larger plan's design beside the old sweep.json
+        _write_design(plan, store)
+    else:
         # The runs still to do store what the folder's runs store (`task_of`), so the definition keeps those
         # lists, the model version the sweep started with and its KPI format; design.parquet first, sweep.json
         # last: a stop in between leaves the old sweep.json, and the next resume extends again.
@@ -174,6 +177,18 @@ def _check_kept(out: Path, key: str, what: str, wanted: list[str], stored: list[
 def _write_definition(plan: Plan, store: Store, fingerprint: str, *, kpis: list[str] | None = None,
                       series: list[str] | None = None, version: str | None = None,
                       kpi_format: Any = KPI_FORMAT) -> None:
+    _write_design(plan, store)
+    write_json(store.root / "sweep.json", {
+        "name": plan.sweep.name, "file": plan.path, "fingerprint": fingerprint,
+        "code_version": version or code_version(), "sweep": plan.sweep.model_dump(mode="json"), "seeds": plan.seeds,
+        "kpis": plan.kpis if kpis is None else kpis, "series": plan.series if series is None else series,
+        "parameters": plan.parameters, "points": len(plan.points), "runs": len(plan.runs),
+        "unique_runs": len(plan.unique()), "kpi_format": kpi_format,
+    })
+
+
+def _write_design(plan: Plan, store: Store) -> None:
+    """design.parquet: one row per design point (its values, and unit-cube coordinates if sampled)."""
     rows = []
     for i, params in enumerate(plan.points):
         row: dict[str, Any] = {"point": i, **plan.shown(params)}
@@ -182,13 +197,6 @@ def _write_definition(plan: Plan, store: Store, fingerprint: str, *, kpis: list[
         rows.append(row)
     frame = pd.DataFrame(rows)
     atomic_write(store.root / "design.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
-    write_json(store.root / "sweep.json", {
-        "name": plan.sweep.name, "file": plan.path, "fingerprint": fingerprint,
-        "code_version": version or code_version(), "sweep": plan.sweep.model_dump(mode="json"), "seeds": plan.seeds,
-        "kpis": plan.kpis if kpis is None else kpis, "series": plan.series if series is None else series,
-        "parameters": plan.parameters, "points": len(plan.points), "runs": len(plan.runs),
-        "unique_runs": len(plan.unique()), "kpi_format": kpi_format,
-    })
 
 
 class _CancelOfUnstartedCall(logging.Filter):
