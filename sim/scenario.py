@@ -17,6 +17,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 LARGEST = 1e12  # no number in a scenario may exceed this: keeps every sum of money finite
 
 
+class RuleBroken(ValueError):
+    """A rule between keys is broken: the message (it starts with the key to fix), and the dotted keys the
+    rule involves, so that an error is blamed on the file or override that last set any of them."""
+
+    def __init__(self, message: str, *keys: str) -> None:
+        super().__init__(message)
+        self.keys = keys
+
+
 def param(default: Any, unit: str, doc: str, *, source: str | None = None, **bounds: Any) -> Any:
     """A documented field: unit and real-world source are kept in the JSON schema for the docs.
     Real numbers without an upper bound get `LARGEST`."""
@@ -493,64 +502,71 @@ class Scenario(Strict):
             seen: set[str] = set()
             for item in items:
                 if item.name in seen:
-                    raise ValueError(f"{kind}: duplicate name {item.name!r}")
+                    raise RuleBroken(f"{kind}: duplicate name {item.name!r}", kind)
                 seen.add(item.name)
         lenders = {lender.name: lender for lender in self.lenders}
         owner: dict[str, str] = {}  # licensed lender -> the platform that owns it
         for p in self.platforms:
+            fin = f"platforms.{p.name}.finance"
             refs = [("partners", ref) for ref in p.finance.partners]
             refs += [("license_lender", p.finance.license_lender)] if p.finance.license_lender else []
             for field, ref in refs:
                 if ref not in lenders:
-                    raise ValueError(f"platforms.{p.name}.finance.{field}: unknown lender {ref!r} (known: "
-                                     f"{', '.join(lenders) or 'none'})")
+                    raise RuleBroken(f"{fin}.{field}: unknown lender {ref!r} (known: {', '.join(lenders) or 'none'})",
+                                     f"{fin}.{field}", "lenders")
             duplicate = next((ref for i, ref in enumerate(p.finance.partners) if ref in p.finance.partners[:i]), None)
             if duplicate is not None:
-                raise ValueError(f"platforms.{p.name}.finance.partners: duplicate lender {duplicate!r}")
-            deposit = p.deposit
+                raise RuleBroken(f"{fin}.partners: duplicate lender {duplicate!r}", f"{fin}.partners")
+            deposit, at = p.deposit, f"platforms.{p.name}.deposit"
             if deposit.restrict_cumulative < deposit.restrict_consecutive:
-                raise ValueError(
-                    f"platforms.{p.name}.deposit.restrict_cumulative: {deposit.restrict_cumulative} is below "
-                    f"restrict_consecutive {deposit.restrict_consecutive}; it must be at least that (instalments "
-                    "missed in total include those missed in a row)"
+                raise RuleBroken(
+                    f"{at}.restrict_cumulative: {deposit.restrict_cumulative} is below restrict_consecutive "
+                    f"{deposit.restrict_consecutive}; it must be at least that (instalments missed in total include "
+                    "those missed in a row)", f"{at}.restrict_cumulative", f"{at}.restrict_consecutive",
                 )
             if p.finance.strategy == "own_license" and not p.finance.license_lender:
-                raise ValueError(f"platforms.{p.name}.finance.license_lender: required for strategy own_license")
+                raise RuleBroken(f"{fin}.license_lender: required for strategy own_license",
+                                 f"{fin}.license_lender", f"{fin}.strategy")
             lends_own = p.finance.strategy == "own_license" or any(_licenses(e, p.name) for e in self.events)
             if lends_own and p.finance.co_lending_own_share < self.regulation.co_lending_min_share:
-                raise ValueError(
-                    f"platforms.{p.name}.finance.co_lending_own_share: {p.finance.co_lending_own_share} is below "
-                    f"regulation.co_lending_min_share {self.regulation.co_lending_min_share}"
+                raise RuleBroken(
+                    f"{fin}.co_lending_own_share: {p.finance.co_lending_own_share} is below "
+                    f"regulation.co_lending_min_share {self.regulation.co_lending_min_share}",
+                    f"{fin}.co_lending_own_share", "regulation.co_lending_min_share", f"{fin}.strategy", "events",
                 )
             licensed = p.finance.license_lender
             if licensed and licensed in owner:
-                raise ValueError(f"platforms.{p.name}.finance.license_lender: {licensed!r} is also the licence "
-                                 f"lender of {owner[licensed]}; a licensed lender belongs to one platform")
+                raise RuleBroken(f"{fin}.license_lender: {licensed!r} is also the licence lender of "
+                                 f"{owner[licensed]}; a licensed lender belongs to one platform",
+                                 f"{fin}.license_lender", f"platforms.{owner[licensed]}.finance.license_lender")
             if licensed:
                 owner[licensed] = p.name
+        platforms = {p.name: p for p in self.platforms}
         for lender in self.lenders:
             # an owned platform lender is checked only once licensed, after its registered capital is paid in
-            holder = next((p for p in self.platforms if p.name == owner.get(lender.name)), None)
+            holder = platforms.get(owner.get(lender.name, ""))
             starts_licensed = lender.kind != "platform" or holder is None or holder.finance.holds_license
             if starts_licensed and lender.min_capital_m > lender.equity_m:
-                raise ValueError(
-                    f"lenders.{lender.name}.min_capital_m: {lender.min_capital_m:g} is above "
-                    f"lenders.{lender.name}.equity_m {lender.equity_m:g}, so the lender would close at its first "
-                    "capital check; allowed: at most equity_m"
-                )
-        names = {"platform": {p.name for p in self.platforms}, "restructurer": {r.name for r in self.restructurers}}
+                at = f"lenders.{lender.name}"
+                raise RuleBroken(f"{at}.min_capital_m: {lender.min_capital_m:g} is above {at}.equity_m "
+                                 f"{lender.equity_m:g}, so the lender would close at its first capital check; "
+                                 "allowed: at most equity_m", f"{at}.min_capital_m", f"{at}.equity_m")
+        names = {"platform": set(platforms), "restructurer": {r.name for r in self.restructurers}}
         for i, e in enumerate(self.events):
             if e.day > self.days:
-                raise ValueError(f"events.{i}.day: {e.day} is after the last recorded day, so it would never happen; "
-                                 f"allowed: 1 to days ({self.days})")
-            pool = names["restructurer"] if e.kind == "crackdown" else names["platform"]
-            if e.target is not None and e.kind in ("crackdown", "ad_policy", "strategy") and e.target not in pool:
-                raise ValueError(f"events.{i}.target: unknown name {e.target!r} (known: {', '.join(sorted(pool))})")
+                raise RuleBroken(f"events.{i}.day: {e.day} is after the last recorded day, so it would never "
+                                 f"happen; allowed: 1 to days ({self.days})", f"events.{i}.day", "days")
+            kind = "restructurer" if e.kind == "crackdown" else "platform"
+            targeted = e.target is not None and e.kind in ("crackdown", "ad_policy", "strategy")
+            if targeted and e.target not in names[kind]:
+                raise RuleBroken(f"events.{i}.target: unknown name {e.target!r} (known: "
+                                 f"{', '.join(sorted(names[kind]))})", f"events.{i}.target", f"{kind}s")
             unlicensed = [p.name for p in self.platforms if _licenses(e, p.name) and not p.finance.license_lender]
             if unlicensed:
-                raise ValueError(f"events.{i}.value: own_license needs a licence lender, and "
+                fix = f"platforms.{unlicensed[0]}.finance.license_lender"
+                raise RuleBroken(f"events.{i}.value: own_license needs a licence lender, and "
                                  f"{', '.join(unlicensed)} {'has' if len(unlicensed) == 1 else 'have'} none "
-                                 f"(set platforms.{unlicensed[0]}.finance.license_lender)")
+                                 f"(set {fix})", f"events.{i}.value", fix)
         return self
 
     @model_validator(mode="after")
@@ -560,15 +576,16 @@ class Scenario(Strict):
             "strategy": ("none", "traffic_diversion", "own_license"),
         }
         for i, e in enumerate(self.events):
+            at = f"events.{i}.value"
             if e.kind == "crackdown" and e.value is not None:
-                raise ValueError(f"events.{i}.value: a crackdown takes no value, got {e.value!r}")
+                raise RuleBroken(f"{at}: a crackdown takes no value, got {e.value!r}", at)
             if e.kind in allowed and e.value not in allowed[e.kind]:
-                raise ValueError(f"events.{i}.value: {e.value!r} is not one of {', '.join(allowed[e.kind])}")
+                raise RuleBroken(f"{at}: {e.value!r} is not one of {', '.join(allowed[e.kind])}", at)
             if e.kind in ("rate_cap", "balance_limit"):
                 if isinstance(e.value, bool) or not isinstance(e.value, int | float) or e.value < 0:
-                    raise ValueError(f"events.{i}.value: {e.kind} needs a number >= 0, got {e.value!r}")
+                    raise RuleBroken(f"{at}: {e.kind} needs a number >= 0, got {e.value!r}", at)
                 if e.kind == "rate_cap" and e.value > 1:
-                    raise ValueError(f"events.{i}.value: rate_cap is a yearly rate between 0 and 1, got {e.value}")
+                    raise RuleBroken(f"{at}: rate_cap is a yearly rate between 0 and 1, got {e.value}", at)
         return self
 
     @property

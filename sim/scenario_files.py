@@ -27,7 +27,7 @@ import annotated_types as at
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.scenario import Scenario
+from sim.scenario import RuleBroken, Scenario
 
 NAMED_LISTS = ("platforms", "lenders", "restructurers")
 SINGULAR = {"platforms": "platform", "lenders": "lender", "restructurers": "restructurer"}
@@ -595,9 +595,6 @@ def _hint_known(msg: str) -> str:
 UNION_TAGS = ("float", "str", "int", "none", "list[...]")  # pydantic's names of union members in an error's loc
 
 
-RULE_KEYS = re.compile(r"(?<![\w.])([a-z_]+(?:\.[\w-]+)+)")  # the dotted keys a rule's message names
-
-
 def describe(exc: ValidationError, layers: Layers, default: str) -> str:
     """The first validation error as one line (with a count of the keys with other errors)."""
     errors = exc.errors()
@@ -608,15 +605,10 @@ def describe(exc: ValidationError, layers: Layers, default: str) -> str:
         loc = _named_loc(err["loc"], layers.data)
         msg = str(err["msg"]).removeprefix("Value error, ")
         return f"{layers.source(loc, default)}: {_join(loc)}: {_show(err.get('input'))}: {msg}{more}"
-    if err["type"] == "value_error":  # a rule between keys: its message names its path
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        path = re.match(r"^([\w.]+): ", msg)
-        loc = tuple(path.group(1).split(".")) if path else ()
-        section = loc[:-1] if len(loc) > 1 else loc  # a rule between keys: blame the last layer in the section,
-        others = [tuple(p.split(".")) for p in RULE_KEYS.findall(msg[len(loc):])]
-        others += [("days",)] if "to days (" in msg else []  # or in any other key the rule names
-        others += [("lenders",)] if "unknown lender" in msg else []
-        return f"{layers.latest([section, *others], default, within=True)}: {_hint_known(msg)}{more}"
+    rule = err.get("ctx", {}).get("error")
+    if isinstance(rule, RuleBroken):  # a rule between keys: blame the latest change to any key it involves
+        involved = [tuple(key.split(".")) for key in rule.keys]
+        return f"{layers.latest(involved, default, within=True)}: {_hint_known(str(rule))}{more}"
     loc = _named_loc(err["loc"], layers.data)
     # a value error inside a union (e.g. events.value) carries the union member in loc; drop type tags
     loc = tuple(p for p in loc if p not in UNION_TAGS)

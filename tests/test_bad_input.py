@@ -413,6 +413,13 @@ def test_the_co_lending_floor_binds_only_platforms_that_lend_under_their_licence
     (["check", "scenarios/classroom.yaml", "--set", "lenders.cfc.name=bank2"],
      "--set lenders.cfc.name=bank2: platforms.video.finance.partners: unknown lender 'cfc' (known: video_credit, "
      "big_bank, bank2, micro_a, micro_b, micro_c)"),
+    # the event that turns the platform to its licence is the change that breaks the floor
+    (["check", "scenarios/classroom.yaml", "--set", "regulation.co_lending_min_share=0.9", "--set",
+      "platforms.video.finance.strategy=none", "--set",
+      "events=[{day: 10, kind: strategy, target: video, value: own_license}]"],
+     "--set events=[{day: 10, kind: strategy, target: video, value: own_license}]: "
+     "platforms.video.finance.co_lending_own_share: 0.3 "
+     "is below regulation.co_lending_min_share 0.9"),
     (["check", "scenarios/classroom.yaml", "--set", "lenders.micro_b.equity_m=100"],
      "--set lenders.micro_b.equity_m=100: lenders.micro_b.min_capital_m: 2000 is above lenders.micro_b.equity_m 100, "
      "so the lender would close at its first capital check; allowed: at most equity_m"),

@@ -16,8 +16,8 @@ import numpy as np
 from pydantic import ValidationError
 
 from sim.results import KPI_LABELS, scenario_hash
-from sim.scenario import Scenario
-from sim.scenario_files import RULE_KEYS, Layers, ScenarioError, load
+from sim.scenario import RuleBroken, Scenario
+from sim.scenario_files import Layers, ScenarioError, load
 from sim.scenario_files import describe as describe_scenario
 from sim.sweep import design
 from sim.sweep.spec import Param, Sweep, SweepError, read, show, suggest
@@ -225,13 +225,10 @@ def _with(base: dict[str, Any], values: dict[str, Any], path: str) -> tuple[Laye
 MAX_PARTNER_CHECKS = 243  # combinations of other swept parameters tried for one value (3 probes of 5 keys)
 
 
-def _named_keys(exc: ValidationError) -> list[str] | None:
-    """The scenario keys named by a rule between keys (the first error), or None for any other error."""
-    err = exc.errors()[0]
-    if err["type"] != "value_error" or err["loc"]:
-        return None
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    return [k for k in dict.fromkeys(RULE_KEYS.findall(msg)) if k.split(".")[0] in Scenario.model_fields]
+def _rule_of(exc: ValidationError) -> RuleBroken | None:
+    """The rule between keys that the first error broke, or None for any other error."""
+    rule = exc.errors()[0].get("ctx", {}).get("error")
+    return rule if isinstance(rule, RuleBroken) else None
 
 
 def _check_parameters(sweep: Sweep, path: str, base: dict[str, Any], unit: np.ndarray | None = None) -> None:
@@ -257,13 +254,13 @@ def _check_parameters(sweep: Sweep, path: str, base: dict[str, Any], unit: np.nd
                 raise SweepError(str(err)) from None
             if exc is None:
                 continue
-            named = _named_keys(exc)
-            if named is not None:
-                partners = [k for k in sweep.parameters if k != key and k in named]
+            rule = _rule_of(exc)
+            if rule is not None:
+                partners = [k for k in sweep.parameters if k != key and k in rule.keys]
                 if partners and _saved_by(base, path, key, value, partners, probes):
                     continue
                 message = describe_scenario(exc, layers, f"{path}: parameters.{key}")
-                others = [k for k in named if k != key]
+                others = [k for k in rule.keys if k != key and k in str(rule)]  # those the message shows
                 it = "it" if len(others) == 1 else "them"
                 if partners:
                     message += (f" (the base scenario's {', '.join(others)}; refused too with every value of "
