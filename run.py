@@ -6,8 +6,9 @@
   python run.py list
   python run.py compare scenarios/baseline.yaml scenarios/closed_loop.yaml --seeds 5
 
-Exit codes: 0 done, 2 bad scenario file or arguments (one-line message, nothing written), 130 interrupted
-(Ctrl-C), 143 terminated (SIGTERM); an interrupted or terminated command leaves no partial output.
+Exit codes: 0 done, 1 a broken money or loan identity (`run --check-invariants`: a bug in the model), 2 bad
+scenario file or arguments (one-line message, nothing written), 130 interrupted (Ctrl-C), 143 terminated
+(SIGTERM); an interrupted or terminated command leaves no partial output.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.cli import Terminated, UsageError, at_least, discover
+from sim.invariants import InvariantError
 from sim.scenario_files import Resolved, ScenarioError, header_comment, load, to_yaml
 
 if TYPE_CHECKING:
@@ -61,6 +63,9 @@ def parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--out", type=Path, help="output folder (replaced if it holds an earlier run)")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no KPI table")
+    run.add_argument("--check-invariants", action="store_true",
+                     help="check every money and loan identity each day (slower); a broken one stops the run "
+                          "(exit 1) naming it, with nothing written")
     check = sub.add_parser("check", help="validate scenario files only (exit 0 or 2)",
                            description="Validate scenario files without running them.")
     check.add_argument("scenarios", nargs="+", help="scenario YAML files")
@@ -112,7 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     check_memory(s, label=args.scenario)
     started = time.perf_counter()
-    model = MarketModel(s, rng=s.seed)
+    model = MarketModel(s, rng=s.seed, check_invariants=args.check_invariants)
     try:
         step_all(model, s.days, quiet=args.quiet, label=s.name)
     except MemoryLimitError as exc:  # shops outgrew memory mid-run: blame the file, as the up-front check does
@@ -206,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, Fail, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except InvariantError as exc:  # a bug in the model (or an extension of it), not in the scenario
+        print(f"error: broken identity, a bug in the model: {exc}; nothing written", file=sys.stderr)
+        return 1
     except Terminated:
         print("terminated: nothing written", file=sys.stderr)
         return 143

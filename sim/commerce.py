@@ -95,7 +95,7 @@ def shop(model: MarketModel, t: int) -> None:
         liquid = cash >= value
         offer = p.bnpl_lender()
         bnpl = np.zeros(len(buyers), dtype=bool)
-        rates = None
+        rates, own = None, 1.0
         if offer is not None:
             lender, channel = offer
             ask = (~liquid | prefers_bnpl).nonzero()[0]
@@ -126,7 +126,7 @@ def shop(model: MarketModel, t: int) -> None:
         if len(bb):
             model.credit.originate_consumer(
                 lender, channel, p.index, BNPL, bnpl_buyers, bnpl_value, t,
-                pay_to=("merchant_pending", (slot, shop_of[bb])), rates=rates,
+                pay_to=("merchant_pending", (slot, shop_of[bb])), rates=rates, own=own,
             )
         _refunds_and_claims(model, refund_rates, after_sale[cb], cash_buyers, cash_value, slot, cash_shops)
         c.orders[buyers[paid]] += 1  # buyers are unique
@@ -204,7 +204,7 @@ def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
             if len(got) == 0:
                 continue
             rates = lender.quoted[ok] if lender.quoted is not None else None
-            model.credit.originate_consumer(lender, channel, p.index, 1, got, amt, t, rates=rates)
+            model.credit.originate_consumer(lender, channel, p.index, 1, got, amt, t, rates=rates, own=own)
             # The loan pays the bill the shock left unpaid.
             spend = np.minimum(amt, c.need[got])
             model.ledger.transfer("shock_expense", acc["consumer"], acc["outside"], spend, got)

@@ -86,7 +86,7 @@ class MarketModel(mesa.Model):
         self.merchants = Merchants.build(scenario, self.streams["population"], self.expected_sales)
         self.credit = Credit(self, len(self.lender_list))
         self.settlement = Settlement(self)
-        self.ledger = Ledger()
+        self.ledger = Ledger(check_unique=check_invariants)
         self._open_accounts()
         self._attach_money_views()
         self.collections = Collections(self)
@@ -276,9 +276,12 @@ class MarketModel(mesa.Model):
     # --- running and results -------------------------------------------------------------------------
 
     def run(self, days: int | None = None) -> MarketModel:
-        """Run the burn-in if not done, then `days` recorded days (default: the scenario's horizon)."""
-        days = self.scenario.days if days is None else int(days)
-        for _ in range(days):
+        """Run the burn-in if not done, then `days` more recorded days (default: on to the scenario's horizon,
+        counting days already stepped)."""
+        if days is None:
+            while self.running:
+                self.step()
+        for _ in range(0 if days is None else int(days)):
             self.step()
         return self
 

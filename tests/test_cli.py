@@ -498,3 +498,30 @@ def test_one_seed_marks_no_difference_significant() -> None:
     two = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "seed": [1, 2, 1, 2], "gmv": [1.0, 1.1, 5.0, 5.2]})
     assert table(two).loc[lambda r: r["scenario"] == "b", "significant"].item()
 
+
+
+def test_check_invariants_checks_every_day_and_a_broken_identity_exits_1_writing_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--check-invariants` is the command line's way to the daily identity checks (an extension that moves
+    money wrongly is caught there); a broken identity is a bug, not bad input: exit 1, one line, no folder."""
+    import sim.model
+    from sim.invariants import InvariantError
+
+    days_checked = []
+    real_check = sim.model.invariants.check
+
+    def check(model: object) -> None:
+        real_check(model)
+        days_checked.append(model.t)
+        if len(days_checked) == 25:
+            raise InvariantError("day 15: money is not conserved (off by 1.00 RMB)")
+
+    monkeypatch.setattr(sim.model.invariants, "check", check)
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(tmp_path / "plain"), "--quiet"]) == 0
+    assert days_checked == []
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--check-invariants", "--out", str(tmp_path / "broken"),
+                     "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err == ("error: broken identity, a bug in the model: day 15: money is not conserved (off by 1.00 RMB); "
+                   "nothing written\n")
+    assert days_checked == list(range(25)) and not (tmp_path / "broken").exists()  # every day, from the first

@@ -60,6 +60,20 @@ def test_a_broken_money_identity_stops_the_run_with_its_name() -> None:
         check(model)
 
 
+def test_a_repeated_index_called_unique_stops_the_transfer_when_checking() -> None:
+    """A source index that repeats but is passed as unique is debited once for several rows: money made from
+    nothing. With checks on, the ledger names the flow instead of letting the day end with a vague imbalance."""
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    acc = model.accounts
+    before = acc["consumer"].balance.copy()
+    with pytest.raises(InvariantError, match="flow listing_fee: the source index repeats consumer 7 but is marked"):
+        model.ledger.transfer("listing_fee", acc["consumer"], acc["outside"], np.ones(3), np.array([7, 7, 8]))
+    assert np.array_equal(acc["consumer"].balance, before)  # stopped before any money moved
+    model.ledger.transfer("listing_fee", acc["consumer"], acc["outside"], np.ones(3), np.array([7, 7, 8]),
+                          src_unique=False)
+    assert acc["consumer"].balance[7] == before[7] - 2
+
+
 def test_a_broken_loan_identity_is_named() -> None:
     model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2)
     model.run(20)

@@ -456,3 +456,23 @@ def test_an_own_licence_lender_needs_room_only_for_its_co_lending_share() -> Non
     for partner in video.partners():
         partner.active = False  # no room anywhere: the platform's lender would fund it all
     assert credit.own_share("own", video.index, amounts, ok) == 1.0
+
+
+def test_loans_are_split_as_the_room_check_decided() -> None:
+    """When no partner has room for the rest of every approved loan, the platform's lender needs room for all of
+    them, and funds all of those that fit: booking them 0.3/0.7 after all (a partner having room for the rest of
+    the smaller funded batch) would leave room unused and refuse loans it could have made."""
+    m = MarketModel(small_scenario(days=1), rng=1)
+    credit, video = m.credit, next(p for p in m.platform_list if p.name == "video")
+    own = m.lender_by_name[video.params.finance.license_lender]
+    room = own.lending_room()
+    amounts, ok = np.full(10, room / 5), np.ones(10, dtype=bool)  # twice its room
+    for partner in video.partners():  # room for 0.7 of what fits (its room), not of all (twice it)
+        partner.lending_room = lambda: 0.84 * room
+    share = credit.own_share("own", video.index, amounts, ok)
+    funded = credit.within_capacity(own, amounts * share, ok)
+    assert share == 1.0 and funded.sum() == 5
+    books = credit.book_by_lender.copy()
+    credit.originate_consumer(own, "own", video.index, 1, np.arange(10)[funded], amounts[funded], 0, own=share)
+    lent = credit.book_by_lender - books
+    assert lent[own.index] == pytest.approx(amounts[funded].sum()) and lent.sum() == pytest.approx(lent[own.index])

@@ -85,6 +85,13 @@ def test_run_defaults_to_the_scenario_horizon_and_continues() -> None:
     assert len(m.market_table()) == 20
     m.run(5)
     assert m.market_table()["day"].iloc[-1] == 25
+    # days already stepped count toward the horizon (run() used to run the whole horizon again after them)
+    stepped = MarketModel(Scenario(days=20, burn_in_days=5, consumers={"count": 500}, merchants={"count": 20}), rng=3)
+    stepped.step()
+    stepped.step()
+    stepped.run()
+    assert len(stepped.market_table()) == 20 and not stepped.running
+    assert stepped.market_table().equals(MarketModel(stepped.scenario, rng=3).run().market_table())
 
 
 def test_flat_parameters_and_mesa_batch_run() -> None:

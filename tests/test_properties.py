@@ -57,11 +57,12 @@ def categories(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 def lender(draw: st.DrawFn, name: str) -> dict[str, Any]:
+    equity = draw(num(0.0, 50_000.0, 3000.0))
     return {
         "name": name,
         "kind": draw(st.sampled_from(LENDER_KINDS)),
-        "equity_m": draw(num(0.0, 50_000.0, 3000.0)),
-        "min_capital_m": draw(num(0.0, 10_000.0, 500.0)),
+        "equity_m": equity,
+        "min_capital_m": min(equity, draw(num(0.0, 10_000.0, 500.0))),  # a lender may not start below it
         "leverage_max": draw(num(0.0, 50.0, 5.0)),
         "funding_rate": draw(num(0.0, 0.5)),
         "opex_rate": draw(num(0.0, 0.5)),

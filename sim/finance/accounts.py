@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.invariants import InvariantError
+
 Index = np.ndarray | int | slice | tuple | None
 SMALL_ACCOUNT = 4096  # at most this many holders: aggregate repeated indices with bincount
 _SCALAR_INDEX = (int, np.integer)
@@ -73,6 +75,9 @@ class Ledger:
     accounts: dict[str, Account] = field(default_factory=dict)
     today: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     cumulative: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    # Verify each index array a transfer calls unique (a repeat would be debited or credited once, not once
+    # per row: money made or lost). Off in normal runs for speed; on with `check_invariants`.
+    check_unique: bool = False
 
     def open(self, name: str, balance: np.ndarray) -> Account:
         account = Account(name, balance)
@@ -110,6 +115,9 @@ class Ledger:
         total = float(amount.sum())
         if total == 0.0 and not amount.any():
             return 0.0
+        if self.check_unique:
+            _check_unique(flow, "source", src, src_idx, src_unique)
+            _check_unique(flow, "destination", dst, dst_idx, dst_unique)
         _apply(src.balance, src_idx, amount, total, False, src_unique)
         _apply(dst.balance, dst_idx, amount, total, True, dst_unique)
         self.today[flow] += total
@@ -125,3 +133,15 @@ class Ledger:
 
     def new_day(self) -> None:
         self.today.clear()
+
+
+def _check_unique(flow: str, side: str, account: Account, idx: Index, unique: bool) -> None:
+    """Stop a transfer whose index array is called unique but repeats a holder."""
+    if not (unique and isinstance(idx, np.ndarray) and idx.ndim == 1 and len(idx) > 1):
+        return
+    holders = np.sort(idx)
+    repeated = holders[1:][holders[1:] == holders[:-1]]
+    if len(repeated):
+        raise InvariantError(f"flow {flow}: the {side} index repeats {account.name} {int(repeated[0])} but is "
+                             f"marked unique ({'src' if side == 'source' else 'dst'}_unique=True): the repeat "
+                             "would move its money once")

@@ -133,12 +133,14 @@ class Credit:
     def originate_consumer(
         self, lender: Lender, channel: str, platform: int, product: int, ids: np.ndarray, amounts: np.ndarray,
         t: int, pay_to: tuple[str, np.ndarray | tuple] | None = None, rates: np.ndarray | None = None,
+        own: float = 1.0,
     ) -> None:
         """Book loans to distinct consumers `ids` and move the money: to the consumer's cash, or for
         BNPL to the merchant.
 
-        Under an own licence the platform's lender keeps its co-lending share and its first partner
-        funds the rest (two loan rows, one schedule). Under diversion the lender pays the platform a fee.
+        `own`: the share `lender` funds itself, as `own_share` decided when its room was checked; below 1 (an
+        own licence that co-lends) its first partner with room funds the rest (two loan rows, one schedule).
+        Under diversion the lender pays the platform a fee.
         `rates`: each loan's own rate under `lender`'s risk-based pricing (a partner's share is at its rate).
         """
         if len(ids) == 0:
@@ -147,10 +149,9 @@ class Credit:
         platform_agent = m.platform_list[platform]
         fin = platform_agent.params.finance
         split: list[tuple[Lender, float]] = [(lender, 1.0)]
-        if channel == "own" and fin.co_lending_own_share < 1.0:
-            partners = self._partners_with_room(platform, (1.0 - fin.co_lending_own_share) * float(amounts.sum()))
-            if partners:
-                split = [(lender, fin.co_lending_own_share), (partners[0], 1.0 - fin.co_lending_own_share)]
+        if own < 1.0:  # a partner had room for the rest of all approved loans, so it has for these
+            partner = self._partners_with_room(platform, (1.0 - own) * float(amounts.sum()))[0]
+            split = [(lender, own), (partner, 1.0 - own)]
         terms = lender.params.cash_loan_terms if product == CASH else lender.params.bnpl_terms
         for funder, share in split:
             part = amounts * share
