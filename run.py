@@ -105,7 +105,7 @@ def overrides_of(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim import MarketModel
-    from sim.results import RUN_FILES, check_target, kpi_table, manifest, summarize, write_run
+    from sim.results import RUN_FILES, check_target, closed_in_burn_in, kpi_table, manifest, summarize, write_run
 
     resolved = load(args.scenario, *overrides_of(args))
     s = resolved.scenario
@@ -129,6 +129,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{s.name}: seed {s.seed}, {s.days} days, {s.consumers.count:,} consumers, {wall:.1f} s")
         print(kpi_table(summarize(model)))
+        closed = closed_in_burn_in(model)
+        if closed:
+            print(f"note: {', '.join(closed)} closed during the burn-in (equity below minimum capital); the recorded "
+                  "days start without them, and lender exits do not count them")
     print(f"outputs: {target}")
     return 0
 

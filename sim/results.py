@@ -129,6 +129,12 @@ def _lender_exits(model: MarketModel) -> int:
     return sum(1 for lend in model.lender_list if lend.name in started and not lend.active)
 
 
+def closed_in_burn_in(model: MarketModel) -> list[str]:
+    """Lenders whose capital ran out during the unrecorded burn-in: the recorded market starts without them, and
+    `lender_exits` (which counts exits over the recorded days) does not count them."""
+    return [lend.name for lend in model.lender_list if lend.exit_day is not None and lend.exit_day < 1]
+
+
 def _finite(value: Any, path: str = "summary") -> Any:
     """`value` unchanged, or a ValueError naming the first NaN or infinity: undefined ratios are None already,
     so a non-finite number is a bug, and writing it as 0 (or null) would hide it."""

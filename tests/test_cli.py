@@ -525,3 +525,15 @@ def test_check_invariants_checks_every_day_and_a_broken_identity_exits_1_writing
     assert err == ("error: broken identity, a bug in the model: day 15: money is not conserved (off by 1.00 RMB); "
                    "nothing written\n")
     assert days_checked == list(range(25)) and not (tmp_path / "broken").exists()  # every day, from the first
+
+
+def test_a_lender_closed_during_the_burn_in_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`lender_exits` counts recorded days only; a lender that closed in the burn-in would otherwise vanish from
+    the story without a word (it starts the recorded days inactive)."""
+    argv = ["run", "scenarios/classroom.yaml", *TINY, "--out", str(tmp_path / "o")]
+    assert cli.main([*argv, "--set", "lenders.micro_a.min_capital_m=5000"]) == 0  # at its equity: the first cost
+    printed = capsys.readouterr().out
+    assert "note: micro_a closed during the burn-in (equity below minimum capital)" in printed
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["lender_exits"] == 0
+    assert cli.main(argv) == 0
+    assert "closed during the burn-in" not in capsys.readouterr().out

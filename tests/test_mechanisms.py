@@ -476,3 +476,20 @@ def test_loans_are_split_as_the_room_check_decided() -> None:
     credit.originate_consumer(own, "own", video.index, 1, np.arange(10)[funded], amounts[funded], 0, own=share)
     lent = credit.book_by_lender - books
     assert lent[own.index] == pytest.approx(amounts[funded].sum()) and lent.sum() == pytest.approx(lent[own.index])
+
+
+def test_a_named_licence_lender_is_the_platforms_own_only_once_it_lends_through_it() -> None:
+    """Naming a licensed micro-lender as `license_lender` under another strategy made its whole interest income
+    the platform's lending revenue from day one. It is the platform's once bought (strategy own_license), and
+    stays so when the strategy changes back."""
+    names = {"finance": {"license_lender": "micro_a", "bnpl": True, "cash_loans": True}}
+
+    def lending(strategy: str, events: list | None = None) -> float:
+        platforms = {"community": {"finance": {**names["finance"], "strategy": strategy}}}
+        m = run_small(seed=2, days=60, platforms=platforms, events=events or [])
+        return next(p for p in m.platform_list if p.name == "community").revenue["lending"]
+
+    assert lending("none") == 0.0
+    assert lending("own_license") > 0.0
+    switched_back = lending("own_license", [{"day": 1, "kind": "strategy", "target": "community", "value": "none"}])
+    assert switched_back > 0.0  # owned during the burn-in, so still owned after day 1

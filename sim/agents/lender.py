@@ -27,7 +27,7 @@ class Lender(mesa.Agent):
         self.params = params
         self.name = params.name
         self.kind = params.kind
-        self.owner = owner  # platform index that owns it (kind "platform"), else None
+        self.owner = owner  # index of the platform that names it its licence lender (owns it, or would), else None
         self.licensed = params.kind != "platform" or owner is None
         self.min_capital = model.scenario.institutional(params.min_capital_m)
         self.debt = 0.0  # funding borrowed from the outside world

@@ -33,6 +33,7 @@ class Platform(mesa.Agent):
         self.revenue_today = {k: 0.0 for k in REVENUE_SOURCES}
         self.license_ready_day: int | None = None
         self.license_denied = False
+        self._owns_lender = params.finance.holds_license
         self.users = model.consumers.users_of(index)
         chance = np.minimum(params.dau_ratio * model.consumers.activity[self.users], 1.0).astype(np.float32)
         self.mean_visit_probability = float(chance.mean()) if len(chance) else 0.0
@@ -58,6 +59,14 @@ class Platform(mesa.Agent):
     def lending_through_license(self) -> bool:
         lender = self.own_lender()
         return self.strategy == "own_license" and lender is not None and lender.licensed and lender.active
+
+    def owns_lender(self) -> bool:
+        """Whether its licence lender's income is this platform's: it holds the licence from the start, or has
+        lent through it under `own_license` (a licence bought stays owned if the strategy changes later). A
+        licence lender it only names, under another strategy, is not yet its own."""
+        if not self._owns_lender and self.lending_through_license():
+            self._owns_lender = True
+        return self._owns_lender
 
     def partners(self) -> list[Lender]:
         return [self.model.lender_by_name[n] for n in self.params.finance.partners]

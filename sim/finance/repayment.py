@@ -33,7 +33,7 @@ def settle_payments(model: MarketModel, book: LoanBook, ids: np.ndarray, princip
 
 
 def book_interest(model: MarketModel, lenders: np.ndarray, interest: np.ndarray) -> None:
-    """Interest income of each lender; for a platform-owned lender it is also the platform's
+    """Interest income of each lender; for a lender its platform owns it is also the platform's
     (consolidated) lending revenue."""
     if len(lenders) == 0:
         return
@@ -41,7 +41,7 @@ def book_interest(model: MarketModel, lenders: np.ndarray, interest: np.ndarray)
     for lender, amount in zip(model.lender_list, by_lender.tolist(), strict=True):
         if amount:
             lender.totals["interest"] += amount
-            if lender.owner is not None:
+            if lender.owner is not None and model.platform_list[lender.owner].owns_lender():
                 model.platform_list[lender.owner].book_revenue("lending", amount)
     model.today["interest_income"] += float(interest.sum())
 
