@@ -32,6 +32,10 @@ from sim.scenario import RuleBroken, Scenario
 NAMED_LISTS = ("platforms", "lenders", "restructurers")
 SINGULAR = {"platforms": "platform", "lenders": "lender", "restructurers": "restructurer"}
 REMOVE_KEY = "remove"
+# A file's own switch (not a scenario key): its platforms, lenders and restructurers are the whole lists, in
+# order, not changes to the defaults or to the file it extends. A run's resolved scenario.yaml sets it, so a
+# default item removed stays removed and the order is kept when it is re-run.
+COMPLETE_KEY = "complete_lists"
 
 Loc = tuple[str, ...]
 
@@ -274,6 +278,13 @@ class Layers:
         self.origin: dict[Loc, tuple[int, str]] = {}  # key path -> (order set, layer label)
 
     def merge(self, label: str, data: dict[str, Any]) -> None:
+        data = dict(data)
+        complete = data.pop(COMPLETE_KEY, False)
+        if not isinstance(complete, bool):
+            raise ScenarioError(f"{label}: {COMPLETE_KEY}: {_show(complete)} is not true or false")
+        for key in NAMED_LISTS if complete else ():
+            if isinstance(data.get(key), list) and isinstance(self.data.get(key), list):
+                self._merge_named(self.data[key], [], key, label)  # then the file's items, in its order
         self._merge_dict(self.data, data, (), label)
 
     def _merge_dict(self, dst: dict[str, Any], src: dict[str, Any], loc: Loc, label: str) -> None:
@@ -656,9 +667,9 @@ for _tag in (BOOL, INT, FLOAT):
 
 
 def to_yaml(scenario: Scenario, header: str = "") -> str:
-    """A fully resolved scenario as YAML that loads back to the same scenario."""
-    body = yaml.dump(scenario.model_dump(mode="json"), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                     width=110)
+    """A fully resolved scenario as YAML that loads back to the same scenario (its named lists are whole)."""
+    body = yaml.dump({COMPLETE_KEY: True, **scenario.model_dump(mode="json")}, Dumper=_Dumper, sort_keys=False,
+                     allow_unicode=True, width=110)
     return header + body
 
 

@@ -146,6 +146,32 @@ def test_resolved_yaml_round_trips(tmp_path: Path) -> None:
     assert again == s
 
 
+@pytest.mark.parametrize("overrides", [
+    ["restructurers.law_firm.remove=true"],  # a default removed came back
+    ["platforms=[" + ", ".join(f"{{name: p{i}}}" for i in range(8)) + "]"],  # 3 defaults + 8: refused as 11
+    ["platforms.community.remove=true", "platforms=[{name: community, mau_m: 50}]"],  # re-added: now last
+])
+def test_resolved_yaml_keeps_the_named_lists_whole_and_in_order(overrides: list[str], tmp_path: Path) -> None:
+    """A resolved scenario.yaml lists every platform, lender and restructurer; loaded as changes to the defaults,
+    removed defaults came back and re-added ones moved. It says its lists are complete, so it re-runs as is."""
+    s = load("scenarios/classroom.yaml", overrides).scenario
+    out = tmp_path / "scenario.yaml"
+    out.write_text(to_yaml(s, "# resolved\n"))
+    assert load(str(out)).scenario == s
+    # a file extending it changes its items as usual
+    child = tmp_path / "child.yaml"
+    child.write_text(f"extends: scenario.yaml\nplatforms: [{{name: {s.platforms[0].name}, mau_m: 7}}]\n")
+    changed = load(str(child)).scenario
+    assert changed.platforms[0].mau_m == 7 and [p.name for p in changed.platforms] == [p.name for p in s.platforms]
+
+
+def test_complete_lists_must_be_true_or_false(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("complete_lists: 'yes'\n")
+    with pytest.raises(ScenarioError, match=r"bad.yaml: complete_lists: 'yes' is not true or false$"):
+        load(str(bad))
+
+
 def test_docs_reference_matches_the_schema() -> None:
     from sim.scenario import Scenario
     from sim.scenario_files import DOCS_PATH, schema_reference
