@@ -74,6 +74,23 @@ def test_a_repeated_index_called_unique_stops_the_transfer_when_checking() -> No
     assert acc["consumer"].balance[7] == before[7] - 2
 
 
+def test_an_overdraft_is_judged_against_its_own_account_and_rounding_against_the_days_flows() -> None:
+    """The tolerance was relative to all the money in the market: a lender 15 RMB overdrawn passed beside large
+    consumer balances, while a day moving 1e14 through the outside world failed on its rounding."""
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    model.run(2)
+    acc = model.accounts
+    acc["consumer"].balance[0] += 1e12  # a rich market (as a transfer: money stays conserved)
+    acc["outside"].balance[0] -= 1e12
+    check(model)
+    model.ledger.transfer("fee", acc["lender"], acc["outside"], float(acc["lender"].balance[0]) + 15.0, 0)
+    with pytest.raises(InvariantError, match=r"negative balance in account 'lender': -15\.0"):
+        check(model)
+    big = Scenario(days=3, burn_in_days=0, platforms=[{"name": "solo"}], lenders=[], restructurers=[],
+                   consumers={"count": 2000, "tier_income": [1e10] * 3, "buffer_months": 0.0, "spend_excess": 1.0})
+    MarketModel(big, rng=0, check_invariants=True).run()  # 1e13 of income a day, rounded in one account
+
+
 def test_a_broken_loan_identity_is_named() -> None:
     model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2)
     model.run(20)

@@ -127,10 +127,6 @@ class Ledger:
     def total_money(self) -> float:
         return math.fsum(account.total() for account in self.accounts.values())
 
-    def gross_money(self) -> float:
-        """Sum of absolute balances: the scale against which rounding is judged."""
-        return sum(float(np.abs(account.balance).sum()) for account in self.accounts.values())
-
     def new_day(self) -> None:
         self.today.clear()
 

@@ -112,9 +112,10 @@ class Credit:
         and the later passes would find nothing more: that common case returns after one pass.
         """
         room = min(lender.lending_room(), limit)
+        ok = ok & (amounts > 0)  # a loan of nothing is no loan (an order of value 0): it would only cost collections
         running = np.where(ok, amounts, 0.0).cumsum()
         if len(running) == 0 or running[-1] <= room:
-            return ok.copy()
+            return ok
         funded = np.zeros(len(ok), dtype=bool)
         waiting = ok.copy()
         for _ in range(CAPACITY_PASSES):
