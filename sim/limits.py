@@ -104,13 +104,18 @@ def check_memory(scenario: Scenario, available: int | None = None, label: str = 
                            f"this machine has {_gb(available)} GB available")
 
 
-def check_shop_growth(shops: int, day: int, available: int | None = None) -> None:
+def check_shop_growth(shops: int, day: int, available: int | None = None, *, settlement_slots: int = 1,
+                      checking: bool = False) -> None:
     """Raise MemoryLimitError if the shop arrays, grown (by doubling) to hold `shops`, would not fit in memory:
     shop entry compounds (new shops a day are a share of active shops), so a high `merchants.entry_rate` or
     platform `merchant_growth` can outgrow any machine within weeks, which no estimate made up front can tell
-    from an ordinary market. Called only when the arrays are about to grow."""
+    from an ordinary market. Called only when the arrays are about to grow.
+
+    Each shop also holds a pending-settlement balance per day of the longest settlement delay
+    (`settlement_slots` float64s); the invariant checks (`checking`) copy every balance once a day."""
     available = available_memory() if available is None else available
-    need = 2 * MERCHANT * shops
+    per_shop = MERCHANT + 8 * settlement_slots * (2 if checking else 1)
+    need = 2 * per_shop * shops
     if available is not None and need > available:
         raise MemoryLimitError(
             f"merchants.entry_rate: on simulated day {day} (burn-in included) shop entry would grow the shops to "

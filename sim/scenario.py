@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 LARGEST = 1e12  # no number in a scenario may exceed this: keeps every sum of money finite
 
@@ -83,6 +83,8 @@ def _deposit_tiers(tiers: list[tuple[float, float]]) -> list[tuple[float, float]
     for i, (floor, deposit) in enumerate(tiers):
         if floor < 0 or deposit < 0:
             raise ValueError(f"tier {i} has a negative number; floors and deposits must be >= 0")
+        if max(floor, deposit) > LARGEST:
+            raise ValueError(f"tier {i} has a number above {LARGEST:g}; floors and deposits must be <= {LARGEST:g}")
     floors = [floor for floor, _ in tiers]
     for i in range(1, len(floors)):
         if floors[i] <= floors[i - 1]:
@@ -92,6 +94,7 @@ def _deposit_tiers(tiers: list[tuple[float, float]]) -> list[tuple[float, float]
 
 
 Pair = Annotated[tuple[float, float], Field(strict=False)]
+Income = Annotated[float, Field(ge=0, le=LARGEST)]
 """Two numbers; strict mode would refuse the list YAML gives for a pair (the numbers stay strict)."""
 
 
@@ -104,7 +107,7 @@ PlatformKind = Literal["community", "video_commerce", "entertainment", "marketpl
 class MarketParams(Strict):
     real_population_m: float = param(
         1100.0, "million people", "Real population the simulated consumers stand for.",
-        source="China's internet users, ~1.1 bn (CNNIC 2025)", gt=0, le=10_000,
+        source="China's internet users, ~1.1 bn (CNNIC 2025)", ge=0.001, le=10_000,
     )
     start_day_of_year: int = param(1, "day of year", "Calendar day the run starts on.", ge=1, le=365)
     festival_days: Annotated[list[int], AfterValidator(_festival_days)] = param(
@@ -118,7 +121,7 @@ class MarketParams(Strict):
 
 class ConsumerParams(Strict):
     count: int = param(100_000, "consumers", "Simulated consumers.", ge=0, le=50_000_000)
-    tier_income: list[float] = param(
+    tier_income: list[Income] = param(
         [11000.0, 6500.0, 4200.0], "RMB a month",
         "Mean monthly income in top (tier-1/new-tier-1/tier-2), middle (tier-3) and low (tier-4 and below) cities.",
         source="NBS urban disposable income by city tier, 2024, rounded", min_length=3, max_length=3,
@@ -222,6 +225,13 @@ class MerchantParams(Strict):
         "drift / rate); 0 = never: demand compounds forever and the market keeps concentrating.",
         source="keeps the spread of shops' demand stationary, so the shop count settles after the burn-in", ge=0,
     )
+
+    @field_validator("demand_half_life_days")
+    @classmethod
+    def _never_or_a_day(cls, days: float) -> float:
+        if 0 < days < 1:  # a faster pull overflows the daily reversion (NaN demand for every shop)
+            raise ValueError("must be 0 (never) or at least 1 day")
+        return days
     loan_months: float = param(
         0.6, "months of sales", "Size of a shop loan.",
         source="repayable from a typical shop's profit (gross margin 28% less fixed costs: ~14% of sales a month) "
@@ -586,6 +596,11 @@ class Scenario(Strict):
                     raise RuleBroken(f"{at}: {e.kind} needs a number >= 0, got {e.value!r}", at)
                 if e.kind == "rate_cap" and e.value > 1:
                     raise RuleBroken(f"{at}: rate_cap is a yearly rate between 0 and 1, got {e.value}", at)
+                if e.value > LARGEST:
+                    raise RuleBroken(f"{at}: {e.kind} needs a number <= {LARGEST:g}, got {e.value!r}", at)
+                if e.target is not None:
+                    raise RuleBroken(f"events.{i}.target: a {e.kind} event applies to the whole market; leave out "
+                                     f"target (got {e.target!r})", f"events.{i}.target")
         return self
 
     @property

@@ -560,7 +560,7 @@ def _ctx_bound(kind: str, ctx: dict[str, Any]) -> str:
     """The rule of a range error on a list item (no field info), from pydantic's error context."""
     symbol = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
     limit = next(iter(ctx.values()), None)
-    return f"{symbol} {limit}" if limit is not None else ""
+    return f"{symbol} {_num(limit)}" if limit is not None else ""
 
 
 def _length_rule(info: Any, ctx: dict[str, Any]) -> str:

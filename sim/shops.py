@@ -127,7 +127,7 @@ def open_shops(model: MarketModel, t: int) -> None:
         return
     platform = np.repeat(np.arange(len(counts)), counts)
     if mer.n + total > mer.capacity:
-        check_shop_growth(mer.n + total, t)
+        check_shop_growth(mer.n + total, t, settlement_slots=model.settlement.ring, checking=model.check_invariants)
     old_capacity = mer.capacity
     ids = mer.add(model.scenario, rng, total, t, model.expected_sales, platform=platform)
     if mer.capacity != old_capacity:

@@ -249,6 +249,19 @@ SET_ERRORS = {
     "platforms.video.deposit.restrict_cumulative=2": "platforms.video.deposit.restrict_cumulative: 2 is below "
                                                      "restrict_consecutive 3; it must be at least that (instalments "
                                                      "missed in total include those missed in a row)",
+    # accepted, then a traceback on the event day, infinite money, NaN demand or a negative balance (fuzzing)
+    "events=[{day: 2, kind: balance_limit, value: 2e12}]": "events.0.value: balance_limit needs a number <= 1e+12, "
+                                                           "got 2000000000000.0",
+    "events=[{day: 2, kind: rate_cap, value: 0.1, target: video}]": "events.0.target: a rate_cap event applies to "
+                                                                    "the whole market; leave out target (got 'video')",
+    "market.real_population_m=1e-310": "market.real_population_m: 1e-310 is out of range; allowed: >= 0.001 and "
+                                       "<= 10000",
+    "consumers.tier_income=[-5000, 6500, 4200]": "consumers.tier_income.0: -5000 is out of range; allowed: >= 0",
+    "consumers.tier_income=[1e39, 6500, 4200]": "consumers.tier_income.0: 1e+39 is out of range; allowed: <= 1e+12",
+    "merchants.demand_half_life_days=1e-300": "merchants.demand_half_life_days: 1e-300: must be 0 (never) or at "
+                                              "least 1 day",
+    "platforms.video.deposit.tiers=[[1e300, 1]]": "platforms.video.deposit.tiers: [[1e+300, 1]]: tier 0 has a number "
+                                                  "above 1e+12; floors and deposits must be <= 1e+12",
 }
 
 

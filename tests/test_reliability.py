@@ -306,3 +306,19 @@ def test_shops_outgrowing_memory_stop_the_run_with_one_line(tmp_path: Path, monk
                         r"this machine has 16 MB available; lower merchants\.entry_rate or platforms' "
                         r"merchant_growth\n", err), err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_shop_growth_guard_counts_the_settlement_slots_and_the_checks_copy() -> None:
+    """The guard counted 1 KB a shop; a shop also holds one float64 per day of the longest settlement delay (up
+    to 91), and the invariant checks copy every balance: a fuzzed market grew past the guard to 23 GB."""
+    from sim import limits
+
+    shops = 1_000_000
+    plain = 2 * (limits.MERCHANT + 8) * shops
+    limits.check_shop_growth(shops, 5, available=plain + 1)  # delay 0: one slot, about what it was
+    with pytest.raises(limits.MemoryLimitError):
+        limits.check_shop_growth(shops, 5, available=plain + 1, settlement_slots=91)
+    with_slots = 2 * (limits.MERCHANT + 8 * 91) * shops
+    limits.check_shop_growth(shops, 5, available=with_slots + 1, settlement_slots=91)
+    with pytest.raises(limits.MemoryLimitError):
+        limits.check_shop_growth(shops, 5, available=with_slots + 1, settlement_slots=91, checking=True)

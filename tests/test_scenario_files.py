@@ -28,7 +28,7 @@ BAD_FILES = {
     "unknown_top_key": "dayz: unknown key (did you mean 'days'?)",
     "negative_population": "consumers.count: -100 is out of range; allowed: >= 0 and <= 50000000",
     "out_of_range": "regulation.rate_cap: 1.5 is out of range; allowed: >= 0 and <= 1",
-    "zero_exclusive": "market.real_population_m: 0 is out of range; allowed: > 0 and <= 10000",
+    "zero_exclusive": "market.real_population_m: 0 is out of range; allowed: >= 0.001 and <= 10000",
     "missing_extends": "extends: file 'no_such_file.yaml' not found (looked for tests/bad_scenarios/no_such_file.yaml)",
     "cycle_a": "extends: cycle cycle_a.yaml -> cycle_b.yaml -> cycle_a.yaml",
     "extends_not_path": "extends: 42 is not a file path (expected e.g. 'baseline.yaml')",
