@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.finance.loans import CHARGED_OFF, SOLD
+from sim.metrics import MARKET_COLUMNS
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -54,6 +55,10 @@ def check(model: MarketModel) -> None:
     if not np.allclose(debt, model.consumers.debt[: model.consumers.n], rtol=1e-9, atol=1e-3):
         raise InvariantError(f"day {day}: consumers' debt differs from the sum of their loans")
     _check_open_claims(model, day)
+    unreported = sorted(set(model.today) - set(MARKET_COLUMNS))
+    if unreported:  # model.today is a defaultdict: a misspelt key would be a column of zeros, silently
+        raise InvariantError(f"day {day}: model.today['{unreported[0]}'] is reported by no market column "
+                             "(misspelt, or missing from metrics.MARKET_COLUMNS)")
 
 
 def _check_open_claims(model: MarketModel, day: int) -> None:

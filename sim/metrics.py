@@ -25,7 +25,8 @@ MARKET_COLUMNS = (
     "active_merchants", "merchant_entries", "merchant_exits", "merchant_loans_originated",
     "merchant_charged_off", "programme_charged_off", "merchant_recoveries", "deposits_held",
     "pending_settlement", "swept", "early_warnings", "restrictions", "shocks", "abandoned_orders",
-    "consumer_late_principal", "delinquent_collections",
+    "consumer_late_principal", "delinquent_collections", "bnpl_gmv", "interest_income", "instalments_due",
+    "instalments_missed", "cures", "refunds", "claims", "merchant_amount_originated", "settlement_recoveries",
 )
 """Columns of the market table, one row a day. Shares of balance are by principal."""
 
@@ -157,5 +158,14 @@ def compute(model: MarketModel, day: int) -> dict[str, float]:
         "restrictions": int(today["restrictions"]),
         "shocks": int(today["shocks"]),
         "abandoned_orders": int(today["abandoned_orders"]),
+        "bnpl_gmv": today["bnpl_gmv"],
+        "interest_income": today["interest_income"],
+        "instalments_due": int(today["instalments_due"]),
+        "instalments_missed": int(today["instalments_missed"]),
+        "cures": int(today["cures"]),
+        "refunds": today["refunds"],
+        "claims": today["claims"],
+        "merchant_amount_originated": today["merchant_amount_originated"],
+        "settlement_recoveries": today["settlement_recoveries"],
     }
     return row

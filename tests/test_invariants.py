@@ -91,6 +91,15 @@ def test_an_overdraft_is_judged_against_its_own_account_and_rounding_against_the
     MarketModel(big, rng=0, check_invariants=True).run()  # 1e13 of income a day, rounded in one account
 
 
+def test_a_daily_figure_no_column_reports_is_named() -> None:
+    """`model.today` defaults a missing key to 0: a figure written under a misspelt name was a column of zeros."""
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    model.run(2)
+    model.today["recoveris"] += 5.0
+    with pytest.raises(InvariantError, match=r"model.today\['recoveris'\] is reported by no market column"):
+        check(model)
+
+
 def test_a_broken_loan_identity_is_named() -> None:
     model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2)
     model.run(20)
