@@ -184,3 +184,18 @@ def test_held_sales_are_kept_when_every_settlement_delay_is_zero() -> None:
         frozen_days += int(model.merchants.frozen[: model.merchants.n].sum())
     assert model.settlement.ring == 1
     assert frozen_days > 0  # the case under test happened
+
+
+def test_the_new_daily_columns_agree_with_the_books(baseline_small: MarketModel) -> None:
+    """interest_income adds up to what the lenders booked; shop-loan amounts to what they lent to shops; missed
+    instalments are some of those due."""
+    market, lenders = baseline_small.market_table(), baseline_small.lender_table()
+    first, last = lenders[lenders["day"] == 1], lenders[lenders["day"] == lenders["day"].max()]
+    booked = last["interest"].sum() - first["interest"].sum() + market["interest_income"].iloc[0]
+    assert market["interest_income"].sum() == pytest.approx(booked, rel=1e-9)
+    lent = last["originated"].sum() - first["originated"].sum()
+    lent_day1 = market["amount_originated"].iloc[0] + market["merchant_amount_originated"].iloc[0]
+    assert (market["amount_originated"] + market["merchant_amount_originated"]).sum() == pytest.approx(
+        lent + lent_day1, rel=1e-9)
+    assert (market["instalments_missed"] <= market["instalments_due"]).all() and market["instalments_due"].sum() > 0
+    assert (market["bnpl_gmv"] <= market["gmv"] + 1e-6).all() and market["bnpl_gmv"].sum() > 0
