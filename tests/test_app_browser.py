@@ -104,10 +104,10 @@ def page(browser_context: BrowserContext, app_url: str) -> Iterator[Page]:
     page.on("requestfailed", lambda request: failed.append(f"{request.url}: {request.failure}"))
     page.on("response", lambda response: failed.append(f"{response.url}: HTTP {response.status}")
             if response.status >= 400 else None)
-    # Solara's echarts component imports ECharts asynchronously on mount and then initializes the chart in its
-    # element; a chart unmounted meanwhile (the views are rebuilt when a run is rebuilt) has no element left, and
-    # ECharts throws this. Harmless (that chart is gone) and Solara's to fix, so it alone is let through.
-    page.on("pageerror", lambda exc: None if str(exc) == "Initialize failed: invalid dom." else failed.append(str(exc)))
+    page.on("pageerror", lambda exc: failed.append(str(exc)))
+    # errors logged to the console, caught or not: Solara's ECharts figure logged "Cannot read properties of
+    # undefined (reading 'setOption')" on control changes (see sim/app/echarts.py)
+    page.on("console", lambda msg: failed.append(f"console: {msg.text}") if msg.type == "error" else None)
     page.load_failures = failed  # type: ignore[attr-defined]
     page.goto(app_url)
     expect(page.locator(".day-counter")).to_have_text(re.compile(r"Day 0 of \d+"), timeout=120_000)

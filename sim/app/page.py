@@ -90,7 +90,8 @@ def Page() -> None:
         with solara.Column(gap="8px", style={"flex": "1 1 auto", "min-width": "0"}):
             if session.error:
                 solara.Error(session.error, classes=["app-message"])
-            _Body(session, playing, apply, version)
+            # keyed: a message appearing above does not make it a new element (that rebuilt every chart)
+            _Body(session, playing, apply, version).key("body")
 
 
 @solara.component

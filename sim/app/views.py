@@ -12,7 +12,7 @@ from typing import Any
 
 import solara
 
-from sim.app import charts, controls, follow, network, variant
+from sim.app import charts, controls, echarts, follow, network, variant
 from sim.app.session import Run, Session
 
 Apply = Callable[[Callable[[], str | None]], None]
@@ -20,9 +20,8 @@ Apply = Callable[[Callable[[], str | None]], None]
 
 def _chart(key: str, option: dict[str, Any], height: int = 290) -> None:
     points = sum(len(s.get("data", [])) for s in option.get("series", []))
-    solara.FigureEcharts(option=option, responsive=True,
-                         attributes={"style": f"height: {height}px; width: 100%;", "class": f"chart chart-{key}",
-                                     "data-chart": key, "data-points": str(points)})
+    echarts.figure(option, {"style": f"height: {height}px; width: 100%;", "class": f"chart chart-{key}",
+                            "data-chart": key, "data-points": str(points)})
 
 
 def _figures(run: Run, label: str) -> None:
