@@ -6,13 +6,15 @@ here rather than in front of a class. Besides the directions, the figures the do
 
 Tolerance: a quoted figure must be within ±30% of the measured one (figures in thousands of RMB).
 The run is seed 0, so it is reproducible and the tolerance is not for luck: it is how far a model
-change may move a figure before the doc must be re-measured. On seeds 1-3 the lender-ad figures differ
-from seed 0's by up to 20% (community 0.39-0.45k, video 1.18-1.42k), so ±30% lets through no more than
-a seed change does. Diversion fees (7.2-12.7k) and write-offs, which hinge on a few defaults, move
-more between seeds (lesson 3, A: 17-71k on seeds 0-5; lesson 2, no protection: 2-11k on seeds 0-3); they are held to the
-same ±30%, so a change that reshuffles the draws may fail here, and the doc then gets the new seed-0
-figures. Figures the doc calls
-about 0 (flat lines) must stay under 0.3k, invisible next to thousands on the chart.
+change may move a figure before the doc must be re-measured. Revenue figures are the recorded days' (from
+day 1, as the dashboard's revenue chart and the command line's platforms.csv count them; the burn-in is
+left out). On seeds 1-3 the community and video lender-ad figures differ from seed 0's by up to about 20%
+(community 0.31-0.40k against 0.33k, video 0.97-1.16k against 1.11k), so ±30% lets through no more than a
+seed change does. Diversion fees (5.9-8.7k on seeds 0-3) and write-offs, which hinge on a few defaults,
+move more between seeds (lesson 3, A: 17-71k on seeds 0-5; lesson 2, no protection: 2-11k on seeds 0-3);
+they are held to the same ±30%, so a change that reshuffles the draws may fail here, and the doc then gets
+the new seed-0 figures. Figures the doc calls about 0 (flat lines) must stay under 0.3k, invisible next to
+thousands on the chart.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sim.agents.platform import REVENUE_SOURCES
 from sim.app.session import LIBRARY, Session
 from sim.app.variant import ALL
 
@@ -35,13 +38,17 @@ def _played(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _revenue(session: Session, run: int, platform: str) -> dict[str, float]:
-    """A platform's revenue by source, in thousands."""
-    revenue = next(p.revenue for p in session.runs[run].model.platform_list if p.name == platform)
-    return {source: amount / 1000 for source, amount in revenue.items()}
+    """A platform's revenue by source on the recorded days (the sums of the command line's platforms.csv, and what
+    the dashboard's revenue chart shows), in thousands; `total` is all of it."""
+    table = session.runs[run].model.platform_table()
+    rows = table[table["name"] == platform]
+    sources = {source: rows[f"revenue_{source}"].sum() / 1000 for source in REVENUE_SOURCES}
+    return {**sources, "total": rows["revenue"].sum() / 1000}
 
 
-def _about(measured: float, quoted: float) -> None:
-    assert measured == pytest.approx(quoted, rel=REL), f"doc says about {quoted}k, the model gives {measured:.3g}k"
+def _about(measured: float, quoted: float, unit: str = "k") -> None:
+    assert measured == pytest.approx(quoted, rel=REL), \
+        f"doc says about {quoted}{unit}, the model gives {measured:.3g}{unit}"
 
 
 def _finance(revenue: dict[str, float]) -> float:
@@ -56,14 +63,16 @@ def test_lesson_1_platforms_without_a_licence_earn_from_credit() -> None:
     ent_a, ent_b = _revenue(s, 0, "entertainment"), _revenue(s, 1, "entertainment")
     assert community["lender_ads"] > 0 and community["lending"] == community["diversion_fees"] == 0
     assert ent_a["diversion_fees"] > 0 and ent_b["diversion_fees"] == 0
-    assert ent_b["lender_ads"] > 3 * ent_a["lender_ads"]  # "about fivefold"
+    assert ent_b["lender_ads"] > 3 * ent_a["lender_ads"]  # "about fourfold" (3.5-5.8x on seeds 0-3)
     assert 0 < _finance(ent_b) < _finance(ent_a) / 10  # ads make up little of the diversion fees
-    _about(community["lender_ads"], 0.45)
-    _about(ent_a["diversion_fees"], 12)
-    _about(ent_a["lender_ads"], 0.10)
-    _about(ent_b["lender_ads"], 0.49)
-    _about(_finance(ent_a), 12)
-    _about(_finance(ent_b), 0.5)
+    _about(community["lender_ads"], 0.33)
+    _about(ent_a["diversion_fees"], 8)
+    _about(ent_a["lender_ads"], 0.09)
+    _about(ent_b["lender_ads"], 0.4)
+    _about(_finance(ent_a), 8)
+    _about(_finance(ent_b), 0.4)
+    for revenue in (community, ent_a, _revenue(s, 0, "video")):  # "mostly memberships and non-finance ads"
+        assert revenue["other"] > 0.5 * revenue["total"] and revenue["other"] > revenue["commission"]
 
     assert s.set_compare(True, platform="video", setting="strategy", value="none") is None
     a, b = _played(s)
@@ -71,9 +80,9 @@ def test_lesson_1_platforms_without_a_licence_earn_from_credit() -> None:
     assert a["bnpl_orders"].sum() > 0 and b["bnpl_orders"].sum() == 0
     assert video_b["lending"] == video_b["diversion_fees"] == 0
     assert video_b["lender_ads"] > 1.5 * video_a["lender_ads"]  # "roughly doubles"
-    _about(video_a["lender_ads"], 1.3)
-    _about(video_b["lender_ads"], 2.8)
-    _about(video_a["lending"] + video_a["diversion_fees"], 20)
+    _about(video_a["lender_ads"], 1.1)
+    _about(video_b["lender_ads"], 2.2)
+    _about(video_a["lending"] + video_a["diversion_fees"], 13)
 
 
 def _programme(table: pd.DataFrame) -> float:

@@ -16,6 +16,8 @@ import sim.app.session as session_module
 from sim.app import charts, controls, follow, network, page, views
 from sim.app.session import LIBRARY, Session
 from sim.app.variant import ALL, as_text
+from sim.model import MarketModel
+from sim.scenario_files import load
 
 
 @pytest.fixture
@@ -68,16 +70,16 @@ def test_views_are_plain_json_and_follow_a_borrower(session: Session) -> None:
     session.set_compare(True)
     session.step(15)
     borrower = follow.random_borrower(session.runs[0].model, np.random.default_rng(0))
-    assert session.follow(borrower) is None
+    assert borrower is not None and session.follow(borrower) is None
     session.step(5)
     assert [h["day"] for h in session.runs[0].follow] == list(range(15, 21))
     assert follow.loans(session.runs[0].model, borrower)
-    json.dumps([charts.all_charts(session.runs), network.option(session.runs[0].model),
+    json.dumps([charts.all_charts(session.runs), network.option(session.runs[0]),
                 follow.option(session.runs[0]), follow.profile(session.runs[0].model, borrower)])
-    g = network.graph(session.runs[0].model)
+    g = network.graph(session.runs[0])
     lent = sum(d["amount"] for _, _, d in g.edges(data=True) if d["kind"] == "lends")
-    book = session.runs[0].model.credit.consumer
-    assert lent >= book.principal[: book.n].sum() * 0.99  # every consumer loan comes through a platform
+    # every consumer loan of the recorded days comes through a platform (the edges add the programmes' shop loans)
+    assert lent >= session.runs[0].model.market_table()["amount_originated"].sum() > 0
     assert session.follow(10**9) is not None
 
 
@@ -279,12 +281,86 @@ def test_the_revenue_chart_shows_credit_revenue_at_a_readable_scale(session: Ses
     session.step(40)
     option = dict(charts.all_charts(session.runs))["revenue"]
     assert [s["name"] for s in option["series"]] == ["lender ads", "intermediary ads", "diversion fees", "lending"]
+    table = session.runs[0].model.platform_table()
     for i, p in enumerate(session.runs[0].model.platform_list):
+        rows = table[table["name"] == p.name]
         *slices, last = (s["data"][i] for s in option["series"])
         credit = sum(slices) + last["value"]
-        assert credit == pytest.approx(p.finance_revenue() / 1000 + p.revenue["restructurer_ads"] / 1000, abs=0.01)
+        expected = rows[["revenue_lender_ads", "revenue_restructurer_ads", "revenue_diversion_fees",
+                         "revenue_lending"]].to_numpy().sum()
+        assert credit == pytest.approx(expected / 1000, abs=0.01)
         assert option["yAxis"]["data"][i] == p.name
-        assert last["label"]["formatter"] == f"of {p.total_revenue() / 1000:,.0f}k in all"
+        assert last["label"]["formatter"] == f"of {rows['revenue'].sum() / 1000:,.0f}k in all"
+
+
+def _command_line_run(days: int) -> MarketModel:
+    """The classroom scenario as `python run.py run scenarios/classroom.yaml --days N` runs it (platforms.csv and
+    lenders.csv are its `platform_table()` and `lender_table()`), with each lender's loans made by the end of the
+    unrecorded burn-in noted in `originated_in_burn_in`."""
+    model = MarketModel(load(str(LIBRARY / "classroom.yaml"), [f"days={days}"]).scenario)
+    model.burn_in()
+    model.originated_in_burn_in = {lend.name: lend.totals["originated"] for lend in model.lender_list}
+    return model.run()
+
+
+def test_figures_to_date_count_the_recorded_days_as_the_command_line_does(session: Session) -> None:
+    """"To date" is the days on the counter: the revenue chart and the network leave the unrecorded burn-in out.
+    After one Step they showed 60 burn-in days of revenue and loans (thousands of RMB on day 1), so they
+    disagreed with the status bar, the time charts and the command line's outputs. Checked against a model run
+    as the command line runs it, after 1 day and after 25."""
+    for days in (1, 25):
+        session.rebuild()
+        session.step(days)
+        run = session.runs[0]
+        cli = _command_line_run(40)
+        platforms, lenders = cli.platform_table(), cli.lender_table()
+        platforms, lenders = platforms[platforms["day"] <= days], lenders[lenders["day"] == days]
+
+        option = dict(charts.all_charts(session.runs))["revenue"]
+        g = network.graph(run)
+        for i, p in enumerate(run.model.platform_list):
+            rows = platforms[platforms["name"] == p.name]
+            for series in option["series"]:
+                point = series["data"][i]
+                shown = point["value"] if isinstance(point, dict) else point
+                column = "revenue_" + {"intermediary ads": "restructurer_ads"}.get(series["name"],
+                                                                                   series["name"].replace(" ", "_"))
+                assert shown == pytest.approx(rows[column].sum() / 1000, abs=1e-3), (days, p.name, column)
+            assert g.nodes[p.name]["size"] == pytest.approx(rows["revenue"].sum())
+            ads = sum(d["amount"] for u, v, d in g.in_edges(p.name, data=True) if d["kind"] == "ads")
+            assert ads == pytest.approx(rows["revenue_restructurer_ads"].sum())
+        # lent through platforms: each lender's originations of the recorded days (lenders.csv counts from the
+        # start, burn-in included) less its shop loans made blind, without a platform (they have no edge)
+        blind, burn = cli.credit.merchant, cli.scenario.burn_in_days
+        start = blind.start_day[: blind.n]
+        recorded = (blind.platform[: blind.n] < 0) & (start >= burn) & (start < burn + days)
+        blind_by_lender = np.bincount(blind.lender[: blind.n][recorded], weights=blind.principal[: blind.n][recorded],
+                                      minlength=len(cli.lender_list))
+        for lend in cli.lender_list:
+            row = lenders[lenders["name"] == lend.name].iloc[0]
+            expected = row["originated"] - cli.originated_in_burn_in[lend.name] - blind_by_lender[lend.index]
+            lent = sum(d["amount"] for _, _, d in g.out_edges(lend.name, data=True) if d["kind"] == "lends")
+            assert lent == pytest.approx(expected, abs=1e-6), (days, lend.name)
+        fees = sum(d["size"] for _, d in g.nodes(data=True) if d["kind"] == "intermediary")
+        assert fees == pytest.approx(cli.market_table().query("day <= @days")["restructurer_fees"].sum())
+        assert charts.headline(run)["lent"] == pytest.approx(
+            cli.market_table().query("day <= @days")["amount_originated"].sum())
+
+
+def test_new_lending_and_lent_say_they_count_consumer_loans(session: Session) -> None:
+    """`amount_originated` is consumer loans only; shown beside balances that hold shop loans, the labels say so,
+    and new shop loans have a line of their own (Lesson 2 is about them)."""
+    session.step(10)
+    lending = dict(charts.all_charts(session.runs))["lending"]
+    lines = {s["name"]: s["data"] for s in lending["series"]}
+    assert {"new consumer loans / day", "new shop loans / day", "outstanding (all loans)"} <= set(lines)
+    market = session.runs[0].model.market_table()
+    for name, column in (("new consumer loans / day", "amount_originated"),
+                         ("new shop loans / day", "merchant_amount_originated")):
+        assert lines[name][-1][1] == pytest.approx(market[column].tail(7).mean() / 1000, abs=1e-6)
+    assert market["merchant_amount_originated"].sum() > 0
+    texts = dict(views.figure_texts(charts.headline(session.runs[0])))
+    assert "lent to consumers" in texts and "lent" not in texts
 
 
 @pytest.mark.parametrize(("days", "last_day_labelled"), [(180, True), (2000, False)])

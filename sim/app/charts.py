@@ -196,15 +196,19 @@ def bnpl_share(runs: list[Run]) -> dict[str, Any]:
 
 
 def lending(runs: list[Run]) -> dict[str, Any]:
-    """New lending a day (7-day mean, left) and the outstanding principal (right)."""
+    """New lending a day, consumer and shop loans apart (7-day means, left), and the outstanding principal of
+    both (right). `amount_originated` is consumer loans only: shop loans are `merchant_amount_originated`."""
     series: Series = []
     for run in runs:
         m = _frame(run, "market")
         if not len(m):
             continue
-        series.append(_line("new lending / day", run,
+        series.append(_line("new consumer loans / day", run,
                             _points(m["day"], _rolling(m["amount_originated"]) / K), "#4e79a7"))
-        series.append(_line("outstanding", run, _points(m["day"], m["outstanding_principal"] / K), "#e15759", 1))
+        series.append(_line("new shop loans / day", run,
+                            _points(m["day"], _rolling(m["merchant_amount_originated"]) / K), "#76b7b2"))
+        series.append(_line("outstanding (all loans)", run, _points(m["day"], m["outstanding_principal"] / K),
+                            "#e15759", 1))
         series.append(_line("of which shop loans", run, _points(m["day"], m["merchant_principal"] / K),
                             "#f28e2b", 1))
     return base("Lending and outstanding balance", series, runs, y="k RMB a day", y2="k RMB owed")
@@ -244,19 +248,34 @@ def losses(runs: list[Run]) -> dict[str, Any]:
     return base("Write-offs vs recoveries (to date)", series, runs, y="k RMB")
 
 
+def recorded_revenue(run: Run) -> dict[str, dict[str, float]]:
+    """Each platform's revenue on recorded days by source (and `total`): the sums of the command line's
+    platforms.csv. The platforms' own running totals (`Platform.revenue`) also hold the unrecorded burn-in."""
+    def build() -> dict[str, dict[str, float]]:
+        groups = _groups(run, "platforms")
+        out = {}
+        for p in run.model.platform_list:
+            rows = groups.get(p.name, EMPTY)
+            sums = {k: float(rows[f"revenue_{k}"].sum()) if len(rows) else 0.0 for k in REVENUE_SOURCES}
+            out[p.name] = {**sums, "total": float(rows["revenue"].sum()) if len(rows) else 0.0}
+        return out
+    return _cached(run.model, "recorded-revenue", build)
+
+
 def revenue(runs: list[Run]) -> dict[str, Any]:
-    """Each platform's revenue from credit to date, stacked by source (one bar a platform and run), with its
+    """Each platform's revenue from credit since day 1, stacked by source (one bar a platform and run), with its
     total revenue written after the bar. Commission and other revenue are left out of the bars: they are a
     hundred times the credit slices, which were then under a pixel wide on a projector."""
     bars: list[str] = []
     totals: list[str] = []
     values: dict[str, list[Any]] = {k: [] for k in CREDIT_SOURCES}
     for run in runs:
+        recorded = recorded_revenue(run)
         for p in run.model.platform_list:
             bars.append(p.name + (f" · {run.label}" if len(runs) > 1 else ""))
-            totals.append(f"of {p.total_revenue() / K:,.0f}k in all")
+            totals.append(f"of {recorded[p.name]['total'] / K:,.0f}k in all")
             for k in CREDIT_SOURCES:
-                values[k].append(round(float(p.revenue[k]) / K, 3))
+                values[k].append(round(recorded[p.name][k] / K, 3))
     # the last segment's label sits at the end of the stack, where the whole bar ends
     values[CREDIT_SOURCES[-1]] = [{"value": v, "label": {"show": True, "position": "right", "formatter": total,
                                                           "fontSize": 10, "color": "#555"}}
@@ -266,7 +285,7 @@ def revenue(runs: list[Run]) -> dict[str, Any]:
     room = _legend_room([s["name"] for s in series], 38)
     return {
         "animation": False,
-        "title": {"text": "Revenue from credit (to date)", "left": 6, "top": 2,
+        "title": {"text": "Revenue from credit (since day 1)", "left": 6, "top": 2,
                   "textStyle": {"fontSize": 15}},
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}, "confine": True},
         "legend": {"top": 26, "left": 6, "right": 6, "textStyle": {"fontSize": 11}, "itemHeight": 8, "itemGap": 8},
@@ -317,7 +336,8 @@ def all_charts(runs: list[Run]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def headline(run: Run) -> dict[str, float | None]:
-    """A few figures to date for the status line; a share with nothing to divide by is None (shown as n/a)."""
+    """A few figures to date for the status line; a share with nothing to divide by is None (shown as n/a).
+    `lent` is consumer loans (`amount_originated`), as the status line says."""
     m = _frame(run, "market")
     if not len(m):
         return {}

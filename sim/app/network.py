@@ -3,6 +3,8 @@
 Edges: lender -> platform, principal lent to the platform's users and shops (both loan books);
 intermediary -> platform, ad money paid (the platform's intermediary-ad revenue, shared by budget);
 intermediary -> lender, what its clients still owe the lender (outstanding and written-off claims).
+Flows (lent, ad money, revenue, fees) count recorded days only, from day 1 as the day counter, the time charts
+and the command line's outputs do: the unrecorded burn-in is left out. Claims and equity are today's.
 Positions come from `networkx.multipartite_layout` (lenders left, platforms middle, intermediaries right).
 """
 
@@ -13,7 +15,10 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
+from sim.app import charts
+
 if TYPE_CHECKING:
+    from sim.app.session import Run
     from sim.model import MarketModel
 
 KIND_STYLE = {
@@ -36,13 +41,14 @@ def money(x: float) -> str:
 
 
 def lent_by_lender_platform(model: MarketModel) -> np.ndarray:
-    """Principal lent so far, lenders x platforms (loans without a platform are left out)."""
+    """Principal lent on recorded days, lenders x platforms (loans without a platform are left out)."""
     n_l, n_p = len(model.lender_list), len(model.platform_list)
     out = np.zeros((n_l, n_p))
     for book in (model.credit.consumer, model.credit.merchant):
         n = book.n
         lender, platform = book.lender[:n].astype(np.int64), book.platform[:n].astype(np.int64)
-        ok = (lender >= 0) & (platform >= 0) & (lender < n_l) & (platform < n_p)
+        recorded = book.start_day[:n] >= model.scenario.burn_in_days
+        ok = recorded & (lender >= 0) & (platform >= 0) & (lender < n_l) & (platform < n_p)
         flat = np.bincount(lender[ok] * n_p + platform[ok], weights=book.principal[:n][ok], minlength=n_l * n_p)
         out += flat.reshape(n_l, n_p)
     return out
@@ -61,15 +67,18 @@ def claims_by_intermediary_lender(model: MarketModel) -> np.ndarray:
     return flat.reshape(n_r, n_l)
 
 
-def graph(model: MarketModel) -> nx.DiGraph:
-    """The network with node kinds and edge amounts (`amount`, `kind`)."""
+def graph(run: Run) -> nx.DiGraph:
+    """The network of a run's model with node kinds and edge amounts (`amount`, `kind`)."""
+    model = run.model
+    revenue = charts.recorded_revenue(run)
     g = nx.DiGraph()
     for lend in model.lender_list:
         g.add_node(lend.name, kind="lender", layer=0, size=max(lend.equity, 0.0), closed=not lend.active)
     for p in model.platform_list:
-        g.add_node(p.name, kind="platform", layer=1, size=p.total_revenue(), closed=False)
+        g.add_node(p.name, kind="platform", layer=1, size=revenue[p.name]["total"], closed=False)
     for r in model.restructurer_list:
-        g.add_node(r.name, kind="intermediary", layer=2, size=r.fees, closed=not r.active)
+        g.add_node(r.name, kind="intermediary", layer=2, size=max(run.recorded_fees(r.name), 0.0),
+                   closed=not r.active)
     lent = lent_by_lender_platform(model)
     for j, lend in enumerate(model.lender_list):
         for k, p in enumerate(model.platform_list):
@@ -79,7 +88,7 @@ def graph(model: MarketModel) -> nx.DiGraph:
     shares = budgets / budgets.sum() if budgets.sum() > 0 else budgets
     for p in model.platform_list:
         for i, r in enumerate(model.restructurer_list):
-            paid = p.revenue["restructurer_ads"] * shares[i]
+            paid = revenue[p.name]["restructurer_ads"] * shares[i]
             if paid > 0:
                 g.add_edge(r.name, p.name, amount=float(paid), kind="ads")
     claims = claims_by_intermediary_lender(model)
@@ -90,17 +99,17 @@ def graph(model: MarketModel) -> nx.DiGraph:
     return g
 
 
-NODE_TIPS = {"lender": "lender, equity", "platform": "platform, revenue to date",
-             "intermediary": "intermediary, fees to date"}
+NODE_TIPS = {"lender": "lender, equity", "platform": "platform, revenue since day 1",
+             "intermediary": "intermediary, fees since day 1"}
 """What a node's size stands for, in its tooltip."""
 
 
-def option(model: MarketModel, title: str = "Who pays whom (to date)") -> dict[str, Any]:
-    """An ECharts graph of `graph(model)` laid out by networkx.
+def option(run: Run, title: str = "Who pays whom (to date)") -> dict[str, Any]:
+    """An ECharts graph of `graph(run)` laid out by networkx.
 
     Drawn on hidden cartesian axes rather than ECharts' own view, which stretches the whole picture to the
     chart's shape: round nodes turned into flat ellipses on a wide screen and tall ones on a narrow one."""
-    g = graph(model)
+    g = graph(run)
     pos = nx.multipartite_layout(g, subset_key="layer", align="vertical", scale=1.0) if len(g) else {}
     for layer in range(3):  # keep the scenario's order top to bottom, so nodes stay put between runs
         names = [n for n, d in g.nodes(data=True) if d["layer"] == layer]
@@ -137,7 +146,7 @@ def option(model: MarketModel, title: str = "Who pays whom (to date)") -> dict[s
     return {
         "animation": False,
         "title": {"text": title, "left": 6, "top": 2, "textStyle": {"fontSize": 15},
-                  "subtext": "blue: lent through the platform · purple: intermediary ads\n"
+                  "subtext": "since day 1 · blue: lent through the platform · purple: intermediary ads\n"
                              "red: what intermediaries' clients owe the lender · grey node: closed\n"
                              "line width = RMB; node size = equity, revenue or fees (hover for amounts)",
                   "subtextStyle": {"fontSize": 11, "lineHeight": 14}},

@@ -79,10 +79,24 @@ class Run:
     label: str
     model: MarketModel
     follow: list[dict[str, Any]] = field(default_factory=list)
+    fees_at_start: dict[str, float] | None = None
+    """Each intermediary's fees at the end of the unrecorded burn-in (None before it has run): figures "to date"
+    count recorded days only, as the day counter, the time charts and the command line's outputs do."""
 
     @property
     def day(self) -> int:
         return max(self.model.day - 1, 0)
+
+    def burn_in(self) -> None:
+        """Run the unrecorded burn-in if it has not run, and note the totals it leaves."""
+        if self.fees_at_start is None:
+            self.model.burn_in()
+            self.fees_at_start = {r.name: float(r.fees) for r in self.model.restructurer_list}
+
+    def recorded_fees(self, name: str) -> float:
+        """An intermediary's fees on recorded days."""
+        r = next(r for r in self.model.restructurer_list if r.name == name)
+        return float(r.fees) - (self.fees_at_start or {}).get(name, float(r.fees))
 
 
 class Session:
@@ -264,6 +278,7 @@ class Session:
                 if self.finished:
                     break
                 for run in self.runs:
+                    run.burn_in()
                     run.model.step()
                 self._record()
                 done += 1
@@ -289,8 +304,8 @@ class Session:
             if generation != self.generation:
                 return 0
             for run in self.runs:
-                if run.model.t < run.model.scenario.burn_in_days:
-                    run.model.burn_in()
+                if run.fees_at_start is None:
+                    run.burn_in()
                     self._last_batch = None
         started = time.perf_counter()
         done = 0

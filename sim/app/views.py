@@ -42,7 +42,7 @@ def figure_texts(figures: dict[str, float | None]) -> list[tuple[str, str]]:
     return [
         ("orders", f"{figures['orders']:,.0f}"),
         ("BNPL share", "n/a (no orders yet)" if share is None else f"{100 * share:.1f}%"),
-        ("lent", f"{network.money(figures['lent'])} RMB"),
+        ("lent to consumers", f"{network.money(figures['lent'])} RMB"),
         ("written off", f"{network.money(figures['written_off'])} RMB"),
         ("recovered", "n/a (nothing written off yet)" if recovered is None else
          f"{100 * recovered:.0f}% of write-offs"),
@@ -86,8 +86,8 @@ def live_charts(session: Session) -> None:
 
 
 def network_view(session: Session) -> None:
-    title = "Who pays whom (to date, run A)" if len(session.runs) > 1 else "Who pays whom (to date)"
-    _chart("network", network.option(session.runs[0].model, title), height=420)
+    title = "Who pays whom (since day 1, run A)" if len(session.runs) > 1 else "Who pays whom (since day 1)"
+    _chart("network", network.option(session.runs[0], title), height=420)
 
 
 def consumer(session: Session, apply: Apply) -> None:
