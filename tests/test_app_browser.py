@@ -140,6 +140,8 @@ def _refuses_bad_values(page: Page) -> None:
     expect(rate).to_have_value("0.24")  # the field shows the value in force again
     _choose(page, "strategy-select", "own_license")  # community has no licence lender to buy
     expect(message).to_contain_text("license_lender: required for strategy own_license")
+    expect(page.locator(".strategy-select")).to_contain_text("none")  # the dropdown too (it kept own_license)
+    expect(page.locator(".strategy-select")).not_to_contain_text("own_license")
     body = page.locator("body").inner_text()
     assert "Traceback" not in body and 'File "' not in body
     assert _day(page) == 0
@@ -147,6 +149,8 @@ def _refuses_bad_values(page: Page) -> None:
 
 def test_dashboard_in_chromium(page: Page, tmp_path: Path) -> None:
     """One browser session (one server, one Chromium: the test runs in one xdist worker)."""
+    # the file the app was started with is the Scenario dropdown's choice (it was blank)
+    expect(page.locator(".scenario-select")).to_contain_text("long_classroom.yaml")
     _refuses_bad_values(page)
 
     # change the community platform's strategy: the model is rebuilt at day 0 and the message goes

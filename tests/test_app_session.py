@@ -373,3 +373,93 @@ def test_the_last_day_is_labelled_only_where_it_falls_on_a_tick(session: Session
         if option["xAxis"].get("name") == "day":
             assert option["xAxis"]["axisLabel"]["showMaxLabel"] is last_day_labelled, key
     assert [charts._tick_interval(d - 1) for d in (180, 2000)] == [30, 300]  # as ECharts 5 draws them
+
+
+def _select(rendered: Any, label: str) -> Any:
+    import ipyvuetify
+
+    return rendered.find(ipyvuetify.Select, label=label).widget
+
+
+def test_a_refused_pick_in_a_dropdown_goes_back_to_the_value_in_force() -> None:
+    """The browser sets the dropdown's value; a refused pick must not stay on screen. It did: the panel read
+    strategy own_license over a run with strategy none, and picking own_license again did nothing."""
+    solara = pytest.importorskip("solara")
+    import ipyvuetify
+
+    _, rendered = solara.render(page.Page(), handle_error=False)
+    strategy = _select(rendered, "Finance strategy")
+    assert strategy.v_model == "none"  # community, the first platform
+    strategy.v_model = "own_license"  # as the browser does: community has no licence lender
+    assert "license_lender: required for strategy own_license" in _texts_of_alerts(rendered)
+    assert _select(rendered, "Finance strategy").v_model == "none"
+    lender = _select(rendered, "Licence lender (for own_license)")
+    lender.v_model = "micro_a"
+    _select(rendered, "Finance strategy").v_model = "own_license"  # accepted now
+    assert _select(rendered, "Finance strategy").v_model == "own_license"
+    _select(rendered, "Licence lender (for own_license)").v_model = "(none)"  # refused: own_license needs one
+    assert _select(rendered, "Licence lender (for own_license)").v_model == "micro_a"
+    assert "community licence lender = (none)" in _texts_of_alerts(rendered)
+    # side by side: a value B cannot take leaves "to" on B's value in force
+    switch = rendered.find(ipyvuetify.Switch, label="Side by side (run B, same seed; restarts at day 0)").widget
+    switch.v_model = True
+    _select(rendered, "B changes, on platform").v_model = "entertainment"
+    _select(rendered, "the setting").v_model = "strategy"
+    before = _select(rendered, "to").v_model
+    assert before != "own_license"
+    _select(rendered, "to").v_model = "own_license"  # entertainment has no licence lender
+    assert _select(rendered, "to").v_model == before
+    assert "side-by-side refused" in _texts_of_alerts(rendered)
+
+
+def _texts_of_alerts(rendered: Any) -> str:
+    import ipyvuetify
+
+    return " ".join(str(c) for w in rendered.find(ipyvuetify.Alert).widgets for c in w.children)
+
+
+def test_a_refusal_names_the_control_changed_and_why(session: Session) -> None:
+    """A rule between two controls blamed the one set earlier ("finance strategy" when the teacher cleared the
+    licence lender), and 1e9 consumers was called "not a whole number" (the schema read it as a float)."""
+    assert session.set("license_lender", "micro_a", "community") is None
+    assert session.set("strategy", "own_license", "community") is None
+    message = session.set("license_lender", None, "community")
+    assert message is not None and message.startswith("community licence lender = (none): ")
+    assert "required for strategy own_license" in message
+    message = session.set("consumers", "1e9")
+    assert message is not None and message.startswith("number of consumers = 1000000000: ")
+    assert "out of range" in message and "whole number" not in message
+    assert "whole number" in (session.set("consumers", "2.5") or "")
+    assert session.set("consumers", "4e3") is None and session.scenario.consumers.count == 4000
+
+
+def test_the_scenario_given_on_the_command_line_is_in_the_dropdown(tmp_path: Any) -> None:
+    """A teacher's own file was not listed (the dropdown showed nothing) and, once another was chosen, could not
+    be chosen again without restarting the server."""
+    mine = tmp_path / "my_class.yaml"
+    mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\ndays: 90\n")
+    s = Session(mine)
+    assert next(iter(s.scenarios())) == "my_class.yaml" and "classroom.yaml" in s.scenarios()
+    assert s.scenario_name == "my_class.yaml"
+    assert s.choose_scenario("classroom.yaml") is None and s.scenario.days == 180
+    assert s.scenario_name == "classroom.yaml" and "my_class.yaml" in s.scenarios()
+    assert s.choose_scenario("my_class.yaml") is None and s.scenario.days == 90
+    assert s.choose_scenario("nothing.yaml") is not None and s.scenario.days == 90
+    solara = pytest.importorskip("solara")
+    _, rendered = solara.render(controls.ScenarioControls(s, lambda action: action(), 0), handle_error=False)
+    select = _select(rendered, "Scenario")
+    assert select.v_model == "my_class.yaml" and select.items[0] == "my_class.yaml"
+
+
+
+
+def test_run_b_the_same_as_run_a_is_pointed_out(session: Session) -> None:
+    """Side by side with B's value already A's, the dashed lines hide under the solid ones: the page says so."""
+    solara = pytest.importorskip("solara")
+    assert session.set_compare(True, platform="video", setting="strategy", value="own_license") is None
+    assert session.same_runs()
+    _, rendered = solara.render(page._Body(session, False, lambda action: action(), 0), handle_error=False)
+    assert any("Run B is the same as run A" in t for t in _texts(rendered))
+    assert session.set_compare(True, value="none") is None and not session.same_runs()
+    _, rendered = solara.render(page._Body(session, False, lambda action: action(), 0), handle_error=False)
+    assert not any("Run B is the same as run A" in t for t in _texts(rendered))

@@ -1,19 +1,19 @@
 """The control panel: scenario, per-platform settings, market settings, run buttons, side-by-side mode.
 
 Every change is handed to the `Session`, which rebuilds the model or refuses the value with a message.
-Each component takes the page's `version` so that it redraws whenever the session changed.
+Each component takes the page's `version` so that it redraws whenever the session changed. Every control
+shows the value in force after a change: a refused value does not stay on screen (the message says why).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import solara
 
 from sim.app import variant
-from sim.app.session import Session, library
+from sim.app.session import Session
 
 STRATEGIES = variant.STRATEGIES
 AD_POLICIES = variant.AD_POLICIES
@@ -43,9 +43,43 @@ def TextControl(label: str, now: Callable[[], str], submit: Callable[[str], None
 
 
 @solara.component
+def SelectControl(label: str, values: list[str], now: Callable[[], str], submit: Callable[[str], None],
+                  css: str = "", version: int = 0) -> None:
+    """A dropdown for a control: on a pick, `submit`; then it shows `now()`, the value in force.
+
+    A plain `solara.Select(value=in_force)` kept showing a refused pick: the value it is given did not change,
+    so nothing told the browser's dropdown to go back, and the class watched a run with other settings than
+    the panel showed."""
+    choice = solara.use_reactive(now())
+
+    def changed(value: str | None) -> None:
+        if value is None or value == now():  # also the echo of resetting the choice below
+            return
+        submit(value)
+        choice.set(now())
+
+    solara.Select(label=label, values=values, value=choice, on_value=changed, classes=[css] if css else [])
+
+
+@solara.component
+def SwitchControl(label: str, now: Callable[[], bool], submit: Callable[[bool], None], css: str = "",
+                  version: int = 0) -> None:
+    """A switch for a control, showing the value in force after a change (as `SelectControl`)."""
+    on = solara.use_reactive(now())
+
+    def changed(value: bool) -> None:
+        if bool(value) == now():
+            return
+        submit(bool(value))
+        on.set(now())
+
+    solara.Switch(label=label, value=on, on_value=changed, classes=[css] if css else [])
+
+
+@solara.component
 def ScenarioControls(session: Session, apply: Apply, version: int = 0) -> None:
-    solara.Select(label="Scenario", values=library(), value=Path(session.path).name,
-                  on_value=lambda name: apply(lambda: session.choose_scenario(name)))
+    SelectControl("Scenario", list(session.scenarios()), lambda: session.scenario_name,
+                  lambda name: apply(lambda: session.choose_scenario(name)), "scenario-select", version)
     solara.Text(session.scenario.description or session.scenario.name, style={"font-size": "0.85em", "color": "#555"})
 
 
@@ -66,22 +100,22 @@ def PlatformControls(session: Session, apply: Apply, version: int = 0) -> None:
     solara.Select(label="Platform", values=names, value=platform, on_value=set_platform,
                   classes=["platform-select"])
     with solara.Column(gap="0px", style={"padding-left": "8px", "border-left": "3px solid #f28e2b"}):
-        solara.Select(label="Finance strategy", values=STRATEGIES, value=session.value("strategy", platform),
-                      on_value=lambda v: put("strategy", v), classes=["strategy-select"])
-        lender = session.value("license_lender", platform) or NO_LENDER
-        solara.Select(label="Licence lender (for own_license)", values=lenders, value=lender,
-                      on_value=lambda v: put("license_lender", None if v == NO_LENDER else v))
-        solara.Switch(label="BNPL at checkout", value=bool(session.value("bnpl", platform)),
-                      on_value=lambda v: put("bnpl", v))
+        SelectControl("Finance strategy", STRATEGIES, lambda: session.value("strategy", platform),
+                      lambda v: put("strategy", v), "strategy-select", version)
+        SelectControl("Licence lender (for own_license)", lenders,
+                      lambda: session.value("license_lender", platform) or NO_LENDER,
+                      lambda v: put("license_lender", None if v == NO_LENDER else v), "lender-select", version)
+        SwitchControl("BNPL at checkout", lambda: bool(session.value("bnpl", platform)), lambda v: put("bnpl", v),
+                      "bnpl-switch", version)
         TextControl("Shop-loan cash-flow cover (x instalment, 0 = no test)",
                     lambda: shown(session, "cash_flow_cover", platform), lambda v: put("cash_flow_cover", v),
                     "cash-flow-cover", version)
         TextControl("Deposit cap (RMB)", lambda: shown(session, "deposit_cap", platform),
                     lambda v: put("deposit_cap", v), "deposit-cap", version)
-        solara.Switch(label="Settlement sweep", value=bool(session.value("settlement_sweep", platform)),
-                      on_value=lambda v: put("settlement_sweep", v))
-        solara.Select(label="Intermediary ad policy", values=AD_POLICIES, value=session.value("ad_policy", platform),
-                      on_value=lambda v: put("ad_policy", v))
+        SwitchControl("Settlement sweep", lambda: bool(session.value("settlement_sweep", platform)),
+                      lambda v: put("settlement_sweep", v), "sweep-switch", version)
+        SelectControl("Intermediary ad policy", AD_POLICIES, lambda: session.value("ad_policy", platform),
+                      lambda v: put("ad_policy", v), "ad-policy-select", version)
 
 
 @solara.component
@@ -103,10 +137,15 @@ def MarketControls(session: Session, apply: Apply, version: int = 0) -> None:
 def RunButtons(session: Session, playing: bool, set_playing: Callable[[bool], None], apply: Apply,
                version: int = 0) -> None:
     def step() -> None:
+        session.error = None  # moving on dismisses the last message
         apply(lambda: (session.step(1), None)[1])
 
     def play_or_pause() -> None:
         session.pause_requested = playing
+        if not playing:
+            # moving on dismisses the last message; the play thread stops on a message, and an old one
+            # (a refused value before Play) stopped it after its first batch
+            session.error = None
         set_playing(not playing)
 
     def reset() -> None:
@@ -125,19 +164,20 @@ def RunButtons(session: Session, playing: bool, set_playing: Callable[[bool], No
 @solara.component
 def CompareControls(session: Session, apply: Apply, version: int = 0) -> None:
     names = [p.name for p in session.scenario.platforms]
-    solara.Switch(label="Side by side (run B, same seed)", value=session.compare,
-                  on_value=lambda on: apply(lambda: session.set_compare(on)), classes=["compare-switch"])
+    # switching it on or off restarts the run (A and B start together, on the same seed): the label says so
+    SwitchControl("Side by side (run B, same seed; restarts at day 0)", lambda: session.compare,
+                  lambda on: apply(lambda: session.set_compare(on)), "compare-switch", version)
     if not (session.compare and names):
         return
     v = session.variant
     with solara.Column(gap="0px", style={"padding-left": "8px", "border-left": "3px dashed #1f4e79"}):
-        solara.Select(label="B changes, on platform", values=[*names, variant.ALL], value=v.platform,
-                      on_value=lambda p: apply(lambda: session.set_compare(True, platform=p)))
-        solara.Select(label="the setting", values=variant.SETTINGS, value=v.setting,
-                      on_value=lambda s: apply(lambda: session.set_compare(True, setting=s)))
+        SelectControl("B changes, on platform", [*names, variant.ALL], lambda: session.variant.platform,
+                      lambda p: apply(lambda: session.set_compare(True, platform=p)), "compare-platform", version)
+        SelectControl("the setting", variant.SETTINGS, lambda: session.variant.setting,
+                      lambda s: apply(lambda: session.set_compare(True, setting=s)), "compare-setting", version)
         if v.setting in variant.CHOICES:
-            solara.Select(label="to", values=variant.CHOICES[v.setting], value=v.value,
-                          on_value=lambda x: apply(lambda: session.set_compare(True, value=x)))
+            SelectControl("to", variant.CHOICES[v.setting], lambda: session.variant.value,
+                          lambda x: apply(lambda: session.set_compare(True, value=x)), "compare-to", version)
         else:
             TextControl("to", lambda: session.variant.value,
                         lambda x: apply(lambda: session.set_compare(True, value=x)), "compare-value", version)

@@ -7,6 +7,8 @@ leaves the running model untouched and returns a one-line message.
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +36,8 @@ PLATFORM_FIELDS = {
 }
 """Per-platform controls and the scenario path each one sets under `platforms.<name>.`."""
 GLOBAL_FIELDS = {"rate_cap": "regulation.rate_cap", "consumers": "consumers.count", "seed": "seed", "days": "days"}
+WHOLE = {"consumers", "seed", "days"}
+"""Controls that take a whole number: `1e9` or `5e3` typed there is read as the number it writes."""
 LABELS = {
     "strategy": "finance strategy", "license_lender": "licence lender", "bnpl": "BNPL",
     "cash_flow_cover": "shop-loan cash-flow cover", "deposit_cap": "deposit cap",
@@ -61,6 +65,16 @@ def value_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value).strip()
+
+
+def whole_text(text: str) -> str:
+    """A whole number typed in exponent notation (`1e9`, `5e3`) as its digits, so that the schema judges the
+    number (1e9 consumers: out of range) rather than its notation (it read `1e9` as a float: "1000000000.0 is not
+    a whole number"). Anything else is left as typed, for the schema's own message."""
+    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+", text):
+        return text
+    number = float(text)
+    return str(int(number)) if math.isfinite(number) and number.is_integer() else text
 
 
 def _release(runs: list[Run]) -> None:
@@ -105,6 +119,7 @@ class Session:
     def __init__(self, scenario: str | Path = DEFAULT_SCENARIO) -> None:
         self.lock = threading.RLock()
         self.path = str(scenario)
+        self.start_path = self.path  # the file the app was started with (it stays in the Scenario dropdown)
         self.settings: dict[str, str] = {}  # dotted key -> value text, applied as overrides
         self.labels: dict[str, str] = {}  # dotted key -> control name for messages
         self.compare = False
@@ -131,13 +146,33 @@ class Session:
         return [f"{k}={v}" for k, v in (self.settings if settings is None else settings).items()]
 
     def _load(self, settings: dict[str, str]) -> Scenario:
+        """The scenario file with the controls' overrides. A rule between two controls is blamed on the latest
+        change (the last override): `set` moves the control it changes to the end."""
         overrides = self.overrides(settings)
-        names = {f"{k}={v}": f"{self.labels.get(k, k)} = {v}" for k, v in settings.items()}
+        names = {f"{k}={v}": f"{self.labels.get(k, k)} = {'(none)' if v == 'null' else v}" for k, v in settings.items()}
         return load(self.path, overrides, names).scenario
 
+    def scenarios(self) -> dict[str, str]:
+        """The Scenario dropdown: file name -> path. The library's files, and the file the app was started with
+        (a teacher's own) if it is not one of them, so it can be chosen again after trying another."""
+        choices = {name: str(LIBRARY / name) for name in library()}
+        start = Path(self.start_path).resolve()
+        if start.parent != LIBRARY.resolve():
+            name = start.name if start.name not in choices else f"{start.name} ({start.parent})"
+            choices = {name: str(start), **choices}
+        return choices
+
+    @property
+    def scenario_name(self) -> str:
+        """The current scenario as the dropdown names it."""
+        here = Path(self.path).resolve()
+        return next((name for name, path in self.scenarios().items() if Path(path).resolve() == here), here.name)
+
     def choose_scenario(self, name: str) -> str | None:
-        """Switch to a library scenario (clears the controls); a message if it cannot be loaded."""
-        path = str(LIBRARY / Path(name).name)
+        """Switch to a scenario of the dropdown (clears the controls); a message if it cannot be loaded."""
+        path = self.scenarios().get(name)
+        if path is None:
+            return self._fail(f"scenario: {name!r} is not in the list; choose one of {', '.join(self.scenarios())}")
         with self.lock:
             old = self.path
             self.path = path
@@ -154,7 +189,11 @@ class Session:
     def set(self, control: str, value: Any, platform: str | None = None) -> str | None:
         """Apply a control (rebuilding the model) or refuse it with a one-line message."""
         key = key_of(control, platform)
-        settings = {**self.settings, key: value_text(value)}
+        text = value_text(value)
+        if control in WHOLE:
+            text = whole_text(text)
+        # the changed control last: a rule it breaks with another control names this one
+        settings = {**{k: v for k, v in self.settings.items() if k != key}, key: text}
         with self.lock:
             self.labels[key] = f"{platform} {LABELS[control]}" if platform else LABELS[control]
             refused = self._refuse_in_app(control, settings[key])
@@ -216,6 +255,11 @@ class Session:
             except (ScenarioError, ValueError):
                 continue
         return values[0] if values else ""
+
+    def same_runs(self) -> bool:
+        """Side by side with a run B that is run A (B's value is already A's): the dashed lines hide behind
+        the solid ones, which looks like "no effect"."""
+        return len(self.runs) > 1 and self.runs[1].model.scenario == self.runs[0].model.scenario
 
     def _fail(self, message: str) -> str:
         self.error = message

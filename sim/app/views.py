@@ -76,6 +76,10 @@ def status(session: Session, playing: bool) -> None:
         solara.Text(f"Side by side, same seed {a.model.scenario.seed}: A (solid) = {v.platform} "
                     f"{v.setting.replace('_', ' ')} {was} · B (dashed) = {v.value}", classes=["compare-legend"],
                     style={"font-size": "1.1em", "font-weight": "600", "color": "#1f4e79", "padding": "2px 8px"})
+        if session.same_runs():
+            solara.Text(f"Run B is the same as run A ({v.setting.replace('_', ' ')} is already {v.value} in A): "
+                        "the dashed lines lie under the solid ones. Change B's value or A's control.",
+                        classes=["compare-same"], style={"color": "#8a5a00", "padding": "0 8px"})
 
 
 def live_charts(session: Session) -> None:
