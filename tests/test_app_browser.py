@@ -1,7 +1,12 @@
 """The teaching dashboard in a real headless Chromium (Debian's `chromium`, driven by Playwright).
 
-Starts `python run.py app` on a free loopback port, waits until it answers, then drives the page like
-a teacher: change a strategy, play, watch the charts grow, switch on side-by-side mode, screenshot.
+Starts `python run.py app` on a free loopback port with a scenario file of its own (as a teacher would), waits
+until it answers, then drives the page like a teacher: change a strategy, play, watch the charts grow, switch
+on side-by-side mode, switch to the classroom scenario and play it to the end, screenshot. Any error in the
+browser's console fails the test.
+
+`UPDATE_DOCS_SCREENSHOT=1 pytest tests/test_app_browser.py` copies the screenshot (the classroom scenario, side
+by side, day 180) to docs/img/dashboard.png.
 """
 
 from __future__ import annotations
@@ -188,14 +193,55 @@ def test_dashboard_in_chromium(page: Page, tmp_path: Path) -> None:
     legend = page.locator(".compare-legend").inner_text()
     assert "A (solid)" in legend and "B (dashed)" in legend
     assert "Traceback" not in page.locator("body").inner_text()
-    # a failed load or an uncaught error shows only in the console (solara.Markdown's KaTeX was a 404 on every page)
-    assert page.load_failures == []  # type: ignore[attr-defined]
     rows = page.locator(".consumer-loans tbody tr")
     assert rows.count() >= 1 and rows.first.locator("td").count() == 8
+    _loan_table_fits(page)
 
+    # another scenario, and back to the teacher's file: it stays in the dropdown
+    _choose(page, "scenario-select", "classroom.yaml")
+    expect(page.locator(".day-counter")).to_have_text("Day 0 of 180")
+    _choose(page, "scenario-select", "long_classroom.yaml")
+    expect(page.locator(".day-counter")).to_have_text("Day 0 of 2000")
+    _choose(page, "scenario-select", "classroom.yaml")
+    expect(page.locator(".day-counter")).to_have_text("Day 0 of 180")
+    expect(page.locator(".scenario-select")).to_contain_text("classroom.yaml")
+    expect(page.locator(".scenario-select")).not_to_contain_text("long_classroom.yaml")
+    # before the first day nobody has a loan: the button says so rather than following someone without one
+    page.get_by_role("button", name="Random borrower").click()
+    expect(page.locator(".app-message")).to_contain_text("nobody has borrowed yet")
+    # Play dismisses the message and plays on (an old message stopped the play thread after its first batch)
+    page.get_by_role("button", name="Play").click()
+    expect(page.locator(".run-state")).to_have_text("finished")
+    expect(page.locator(".day-counter")).to_have_text("Day 180 of 180")
+    expect(page.locator(".compare-legend")).to_contain_text("B (dashed)")
+    expect(page.locator(".app-message")).to_have_count(0)
+    # a failed load or an error shows only in the console (solara.Markdown's KaTeX was a 404 on every page)
+    assert page.load_failures == []  # type: ignore[attr-defined]
+
+    # the docs' picture: a projector's width, tall enough for the network and the followed consumer side by side
+    page.set_viewport_size({"width": 1920, "height": 1640})
+    page.wait_for_function("() => document.documentElement.clientWidth === 1920")
     shot = tmp_path / "dashboard.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 50_000
     if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":  # tests do not rewrite tracked files unless asked
         DOCS_SHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, DOCS_SHOT)
+
+
+def _loan_table_fits(page: Page) -> None:
+    """At 1280x720 (a classroom projector) the followed consumer's loan table fits its card: its last column was cut
+    off at the card's edge."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 1280, "height": 720})
+    try:
+        page.wait_for_function("() => document.documentElement.clientWidth === 1280")
+        # the table's box scrolls sideways (it did, with no scroll bar in sight) only if the table is wider than it
+        box = page.locator(".consumer-loans")
+        assert box.evaluate("e => e.scrollWidth <= e.clientWidth"), box.evaluate("e => [e.scrollWidth, e.clientWidth]")
+        card = page.locator(".v-card", has=box).bounding_box()
+        table = page.locator(".consumer-loans table").bounding_box()
+        assert card is not None and table is not None
+        assert table["x"] + table["width"] <= card["x"] + card["width"], (table, card)
+    finally:
+        page.set_viewport_size(size)

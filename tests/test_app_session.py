@@ -451,6 +451,43 @@ def test_the_scenario_given_on_the_command_line_is_in_the_dropdown(tmp_path: Any
     assert select.v_model == "my_class.yaml" and select.items[0] == "my_class.yaml"
 
 
+def test_the_followed_consumers_days_overdue_agree_with_their_loans() -> None:
+    """The profile gave the age of the consumer's delinquency spell (40 days beside a loan table whose most was 10),
+    and a written-off loan read "owed 0" though its claim was still owed. Here, after the crackdown scenario's year
+    of warm-up, with loans written off and sold."""
+    s = Session(LIBRARY / "restructurer_crackdown.yaml")
+    assert s.set("consumers", 5000) is None  # as in Lesson 3
+    s.step(1)
+    model = s.runs[0].model
+    book = model.credit.consumer
+    late = np.unique(book.borrower[: book.n][book.dpd(np.arange(book.n), model.t) > 0])
+    claims = 0
+    for i in late:
+        rows = follow.loans(model, int(i))
+        owing = [r["dpd"] for r in rows if r["owed"] > 0]
+        status = follow.profile(model, int(i))["status"]
+        most = max(owing, default=0)
+        assert status.startswith(f"{most} days overdue") if most else status == "current", (i, status, rows)
+        assert follow.days_overdue(model, int(i)) == most
+        for r in rows:
+            if r["status"] in ("charged_off", "sold"):
+                claims += r["owed"] > 0
+    assert claims > 0  # written-off loans with something still owed on the claim are shown as owing it
+    assert s.follow(int(late[0])) is None
+    assert s.runs[0].follow[-1]["days_overdue"] == follow.days_overdue(model, int(late[0]))
+
+
+def test_a_random_borrower_has_borrowed() -> None:
+    """Before the first Step nobody has a loan (the warm-up has not run): the button said "borrower" and picked
+    someone with none. It now says there is none yet; after a Step it picks among those with a loan."""
+    s = Session()
+    first = s.follow_id
+    message = s.follow_random()
+    assert message is not None and "nobody has borrowed yet" in message and s.follow_id == first
+    s.step(1)
+    for _ in range(5):
+        assert s.follow_random() is None
+        assert follow.loans(s.runs[0].model, s.follow_id)
 
 
 def test_run_b_the_same_as_run_a_is_pointed_out(session: Session) -> None:

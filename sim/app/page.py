@@ -78,7 +78,10 @@ def Page() -> None:
                  ".consumer-loans td { white-space: nowrap; } "
                  ".consumer-loans table { border-collapse: collapse; } "
                  ".consumer-loans th { font-weight: 600; border-bottom: 1px solid #ccc; } "
-                 ".consumer-loans tbody tr:nth-child(odd) { background: #f5f5f5; }")
+                 ".consumer-loans tbody tr:nth-child(odd) { background: #f5f5f5; } "
+                 ".lower-views { display: grid; gap: 8px; "
+                 "grid-template-columns: repeat(auto-fit, minmax(min(640px, 100%), 1fr)); } "
+                 ".lower-views > * { min-width: 0; }")
     with solara.Row(gap="12px", style={"align-items": "flex-start", "padding": "8px"}):
         with solara.Column(gap="4px", style={"width": "300px", "min-width": "300px", "flex": "0 0 300px"}):
             solara.HTML(tag="h3", unsafe_innerHTML="Platform finance classroom", style={"margin": "4px 0 8px"})
@@ -104,7 +107,9 @@ def _Body(session: Session, playing: bool, apply: Callable[[Callable[[], str | N
         with session.lock:
             views.status(session, playing)
             views.live_charts(session)
-            with solara.Columns([1, 1]):
+            # side by side where both have room, else one above the other: at 1280 pixels the followed consumer's
+            # loan table, in half the width, lost its last column
+            with solara.Div(classes=["lower-views"]):
                 with solara.Card(margin=0):
                     views.network_view(session)
                 with solara.Card("Follow one consumer", margin=0):

@@ -18,6 +18,7 @@ from typing import Any
 import mesa
 import numpy as np
 
+from sim.app import follow
 from sim.app.variant import Variant, default_platform, default_values
 from sim.model import MarketModel
 from sim.scenario import Scenario
@@ -386,17 +387,25 @@ class Session:
             self.error = None
             return None
 
+    def follow_random(self) -> str | None:
+        """Follow a random consumer who has taken a loan (in the warm-up or since); a message if nobody has."""
+        with self.lock:
+            who = follow.random_borrower(self.runs[0].model, self.rng)
+            if who is None:
+                return self._fail("random borrower: nobody has borrowed yet; press Step or Play (the first loans "
+                                  "are made in the unrecorded warm-up before day 1)")
+            return self.follow(who)
+
     def _record(self) -> None:
         run = self.runs[0]
         m = run.model
         if not m.t or not 0 <= self.follow_id < m.consumers.n:
             return
         row = m.consumers[self.follow_id]
-        since = int(row["delinquent_since"])
         entry = {
             "day": run.day, "cash": float(row["cash"]), "debt": float(row["debt"]), "orders": int(row["orders"]),
             "bnpl_orders": int(row["bnpl_orders"]), "loans_taken": int(row["loans_taken"]),
-            "days_overdue": m.t - since if since >= 0 else 0, "client_of": int(row["client_of"]),
+            "days_overdue": follow.days_overdue(m, self.follow_id), "client_of": int(row["client_of"]),
         }
         if run.follow and run.follow[-1]["day"] == entry["day"]:
             run.follow[-1] = entry

@@ -113,9 +113,7 @@ def consumer(session: Session, apply: Apply) -> None:
             controls.TextControl("Consumer id", lambda: str(session.follow_id), pick, "consumer-id",
                                  session.follow_id)
         solara.Button("Random borrower", icon_name="mdi-dice-5", outlined=True,
-                      on_click=lambda: apply(lambda: session.follow(
-                          # the model at click time: a reset since this view was drawn replaces it
-                          follow.random_borrower(session.runs[0].model, session.rng))))
+                      on_click=lambda: apply(session.follow_random), classes=["random-borrower"])
         if session.finished and len(run.follow) <= 1:
             hint = "the run has ended: press Reset, then Play, to follow"
         else:
@@ -132,9 +130,9 @@ def consumer(session: Session, apply: Apply) -> None:
             _chart("consumer", follow.option(run), height=220)
     rows = follow.loans(model, i)
     if rows:
-        # where each loan stands first, compact cells: a 1280-pixel screen cut the last column (days overdue) off
-        cells = [("burn-in" if r["day"] <= 0 else r["day"], r["lender"], r["status"], r["dpd"],
-                  f"{r['principal']:,}", f"{r['outstanding']:,}", r["via"], r["product"]) for r in rows]
+        # where each loan stands first, compact cells (the page puts this card below the network where it is narrow)
+        cells = [("warm-up" if r["day"] <= 0 else r["day"], r["lender"], STATUS.get(r["status"], r["status"]),
+                  r["dpd"], f"{r['principal']:,}", f"{r['owed']:,}", r["via"], r["product"]) for r in rows]
         with solara.Div(classes=["consumer-loans"], style={"overflow-x": "auto", "font-size": "0.9em"}):
             solara.HTML(tag="div", unsafe_innerHTML=_table(LOAN_COLUMNS, cells))
     else:
@@ -143,6 +141,8 @@ def consumer(session: Session, apply: Apply) -> None:
 
 LOAN_COLUMNS = (("day taken", "right"), ("lender", "left"), ("status", "left"), ("days overdue", "right"),
                 ("principal", "right"), ("owed", "right"), ("via", "left"), ("product", "left"))
+STATUS = {"charged_off": "written off", "sold": "sold (NPL)"}
+"""Loan statuses in the table's words; "owed" of a loan written off or sold is what is still owed on the claim."""
 
 
 def _table(columns: tuple[tuple[str, str], ...], rows: list[tuple[Any, ...]]) -> str:
