@@ -123,7 +123,11 @@ def test_lesson_3_intermediaries_raise_write_offs() -> None:
     a, b = _played(s)
     assert a["restructurer_clients"].max() > 0 and b["restructurer_clients"].max() == 0
     assert a.loc[a["day"] >= 183, "restructurer_signups"].sum() == 0  # the crackdown stops sign-ups
-    assert 8 <= a["restructurer_clients"].max() <= 16  # "about a dozen"
+    clients = a["restructurer_clients"]
+    # "starts at a handful (3 on the default seed), rises in the first half (to 8 around day 176)", then falls
+    _about(clients.iloc[0], 3, " clients")
+    _about(clients.max(), 8, " clients")
+    assert 120 <= a.loc[clients.idxmax(), "day"] <= 183 and clients.iloc[-1] < clients.max()
     written_off_a, written_off_b = a["charged_off_principal"].sum() / 1000, b["charged_off_principal"].sum() / 1000
     # "several times higher": 4.6x on this seed, the closest of seeds 0-5 (8.5x to 250x or more on seeds 1-5)
     assert written_off_a > 3 * written_off_b
