@@ -293,6 +293,22 @@ def test_the_revenue_chart_shows_credit_revenue_at_a_readable_scale(session: Ses
         assert last["label"]["formatter"] == f"of {rows['revenue'].sum() / 1000:,.0f}k in all"
 
 
+def test_the_losses_chart_sets_each_recovery_beside_its_write_offs() -> None:
+    """The one 'recovered' line was consumer loans only, beside shop-loan write-offs: a class saw nothing come back
+    on shop loans while the status bar counted 27% recovered."""
+    s = Session()
+    s.set("days", 365)
+    s.step(365)
+    option = dict(charts.all_charts(s.runs))["losses"]
+    lines = {line["name"]: line["data"] for line in option["series"]}
+    market = s.runs[0].model.market_table()
+    for name, column in (("recovered on consumer loans", "recoveries"),
+                         ("recovered on shop loans", "merchant_recoveries"),
+                         ("shop loans written off", "merchant_charged_off")):
+        assert lines[name][-1][1] == pytest.approx(market[column].sum() / 1000, abs=1e-5)
+    assert lines["recovered on shop loans"][-1][1] > 0
+
+
 def _command_line_run(days: int) -> MarketModel:
     """The classroom scenario as `python run.py run scenarios/classroom.yaml --days N` runs it (platforms.csv and
     lenders.csv are its `platform_table()` and `lender_table()`), with each lender's loans made by the end of the

@@ -228,23 +228,24 @@ def delinquency(runs: list[Run]) -> dict[str, Any]:
 
 
 def losses(runs: list[Run]) -> dict[str, Any]:
-    """Cumulative write-offs (consumer and shop loans) against what lenders recovered on defaulted claims.
+    """Cumulative write-offs against what lenders recovered on them, for consumer and for shop loans.
 
     `charged_off_principal` counts consumer loans (and debt forgiven in settlements), `merchant_charged_off`
-    shop loans, of which `programme_charged_off` those of platforms' programmes; `recoveries` covers both and
-    already includes NPL-sale proceeds."""
+    shop loans, of which `programme_charged_off` those of platforms' programmes; `recoveries` and
+    `merchant_recoveries` are what came back on each, NPL-sale proceeds included."""
     series: Series = []
     for run in runs:
         m = _frame(run, "market")
         if not len(m):
             continue
-        series.append(_line("consumer loans written off", run,
-                            _points(m["day"], m["charged_off_principal"].cumsum() / K), "#b30000"))
-        series.append(_line("shop loans written off", run,
-                            _points(m["day"], m["merchant_charged_off"].cumsum() / K), "#f28e2b"))
-        series.append(_line("of which platform programmes", run,
-                            _points(m["day"], m["programme_charged_off"].cumsum() / K), "#9c6b30"))
-        series.append(_line("recovered", run, _points(m["day"], m["recoveries"].cumsum() / K), "#59a14f"))
+        for name, column, color in (
+            ("consumer loans written off", "charged_off_principal", "#b30000"),
+            ("recovered on consumer loans", "recoveries", "#59a14f"),
+            ("shop loans written off", "merchant_charged_off", "#f28e2b"),
+            ("of which platform programmes", "programme_charged_off", "#9c6b30"),
+            ("recovered on shop loans", "merchant_recoveries", "#8cd17d"),
+        ):
+            series.append(_line(name, run, _points(m["day"], m[column].cumsum() / K), color))
     return base("Write-offs vs recoveries (to date)", series, runs, y="k RMB")
 
 
