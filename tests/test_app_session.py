@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gc
 import json
+import re
+import shlex
 import threading
 import weakref
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,7 +16,7 @@ import pandas as pd
 import pytest
 
 import sim.app.session as session_module
-from sim.app import charts, controls, follow, network, page, views
+from sim.app import charts, controls, events, follow, network, page, views
 from sim.app.session import LIBRARY, Session
 from sim.app.variant import ALL, as_text
 from sim.model import MarketModel
@@ -516,3 +519,168 @@ def test_run_b_the_same_as_run_a_is_pointed_out(session: Session) -> None:
     assert session.set_compare(True, value="none") is None and not session.same_runs()
     _, rendered = solara.render(page._Body(session, False, lambda action: action(), 0), handle_error=False)
     assert not any("Run B is the same as run A" in t for t in _texts(rendered))
+
+
+# --- events fired during a run ("Apply from tomorrow") ---------------------------------------------------------
+
+
+def _cli_market(line: str, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run a command line the dashboard shows, as typed in the repository (`python run.py run ...`), and read the
+    market.csv and platforms.csv it writes."""
+    import run as cli
+
+    argv = shlex.split(line)
+    assert argv[:3] == ["python", "run.py", "run"], line
+    assert cli.main([*argv[3:], "--out", str(out), "--quiet"]) == 0
+    return pd.read_csv(out / "market.csv"), pd.read_csv(out / "platforms.csv")
+
+
+def test_an_event_fired_mid_run_is_the_command_lines_scenario_event(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Firing an event on day d in the dashboard gives the run of the scenario with that event on day d: the command
+    line the page shows (the file's own event included) writes the same market table, for run A and run B. The runs
+    are not restarted, and the fired events change them from their day on (not before)."""
+    mine = tmp_path / "my_class.yaml"
+    mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\ndays: 40\n"
+                    "events:\n  - {day: 12, kind: ad_policy, target: video, value: allow}\n")
+    s = Session(mine)
+    assert s.set_compare(True) is None  # B: the video platform's strategy none
+    s.step(8)
+    models = [run.model for run in s.runs]
+    assert s.fire("rate_cap", None, "0.15") is None  # cfc (20%) and the bank's riskier loans are priced out
+    assert s.day == 8 and [run.model for run in s.runs] == models  # not restarted
+    s.step(3)
+    assert s.fire("strategy", "entertainment", "none") is None  # on day 12, after the file's own event of day 12
+    assert s.fire("crackdown", "law_firm") is None
+    s.step(40)
+    assert s.finished and [run.model for run in s.runs] == models
+    assert [(e.day, e.kind, e.target, e.value) for e in s.fired] == [
+        (9, "rate_cap", None, 0.15), (12, "strategy", "entertainment", "none"), (12, "crackdown", "law_firm", None)]
+
+    lines = s.command_lines()
+    listed = ("'events=[{day: 12, kind: ad_policy, target: video, value: allow}, {day: 9, kind: rate_cap, "
+              "value: 0.15}, {day: 12, kind: strategy, target: entertainment, value: none}, {day: 12, kind: "
+              "crackdown, target: law_firm}]'")
+    assert lines["A"] == f"python run.py run {mine} --days 40 --set {listed}"
+    assert lines["B"] == (f"python run.py run {mine} --days 40 --set platforms.video.finance.strategy=none "
+                          f"--set {listed}")
+    monkeypatch.chdir(events.ROOT)
+    for run in s.runs:
+        market, platforms = _cli_market(lines[run.label], tmp_path / run.label)
+        pd.testing.assert_frame_equal(market, run.model.market_table(), check_dtype=False)
+        pd.testing.assert_frame_equal(platforms, run.model.platform_table().reset_index(drop=True), check_dtype=False)
+
+    # the events did something, from their day on: the same scenario without them is the same run until day 8 (on
+    # day 9 itself the two loans approved happen to be the same, at a lower rate: the tables differ from day 10)
+    without = MarketModel(s.scenario).run().market_table()
+    fired = s.runs[0].model.market_table()
+    same = (fired == without).all(axis=1)
+    assert same[fired["day"] <= 8].all() and not same.all()
+    assert fired.loc[fired["day"] > 8, "amount_originated"].sum() < without.loc[without["day"] > 8,
+                                                                                "amount_originated"].sum()
+
+
+@pytest.mark.parametrize(("kind", "target", "value", "expected"), [
+    ("rate_cap", None, "2", "events.0.value: rate_cap is a yearly rate between 0 and 1, got 2"),
+    ("rate_cap", None, "abc", "rate_cap needs a number >= 0, got 'abc'"),
+    ("rate_cap", None, "", "rate_cap needs a number >= 0, got None"),
+    ("balance_limit", None, "1e13", "balance_limit needs a number <= 1e+12"),
+    ("strategy", "community", "own_license", "own_license needs a licence lender, and community has none"),
+    ("ad_policy", "video", "maybe", "'maybe' is not one of allow, restrict, ban"),
+    ("crackdown", "nobody", None, "events.0.target: unknown name 'nobody' (known: debt_optimizer, law_firm)"),
+])
+def test_a_refused_event_changes_nothing(session: Session, kind: str, target: str | None, value: str | None,
+                                         expected: str) -> None:
+    """An event is checked by the scenario's own rules (the scenario with it appended): refused, it gets the usual
+    one-line message naming the event, and the running models, their events and the day are as they were."""
+    assert session.set_compare(True) is None
+    session.step(4)
+    models = [run.model for run in session.runs]
+    scenarios = [run.model.scenario for run in session.runs]
+    message = session.fire(kind, target, value)
+    assert message is not None and message.startswith("event ") and " from day 5: " in message, message
+    assert expected in message and "\n" not in message and session.error == message
+    assert [run.model for run in session.runs] == models and [run.model.scenario for run in session.runs] == scenarios
+    assert session.fired == [] and session.day == 4 and session.command_lines()["A"].endswith("--days 40")
+
+
+def test_a_rebuild_clears_fired_events_and_a_finished_run_takes_none(session: Session) -> None:
+    session.step(2)
+    assert session.fire("ad_policy", "video", "ban") is None
+    assert session.set("rate_cap", "lots") is not None  # refused: no rebuild, the fired event stays
+    assert len(session.fired) == 1 and session.runs[0].model.scenario.events == session.fired
+    assert session.set("seed", 3) is None  # any control change restarts at day 0 with the file's events only
+    assert session.fired == [] and session.runs[0].model.scenario.events == [] and session.marks() == []
+    assert session.fire("balance_limit", None, 3000) is None and session.fired[0].day == 1  # before day 1: day 1
+    session.rebuild()  # Reset
+    assert session.fired == []
+    session.step(40)
+    message = session.fire("crackdown")
+    assert message is not None and message.startswith("event: the run has ended on day 40") and session.fired == []
+
+
+@pytest.mark.parametrize("value", [0.1, 1e-05, 5000.0, 2, "none", "null", "true", "1,5", "a b", "{x}", "day: 3"])
+def test_the_events_list_reads_back_as_written(value: object) -> None:
+    """The command line's `events=[...]` is YAML in one line: every value reads back as the value it writes."""
+    from sim.scenario_files import parse_yaml
+
+    listed = [{"day": 3, "kind": "rate_cap", "value": value}, {"day": 4, "kind": "crackdown", "target": "law_firm"}]
+    assert parse_yaml(events.flow(listed)) == listed
+
+
+def test_the_charts_mark_the_events(session: Session) -> None:
+    """Each time chart has a vertical line on the day of each event (fired ones red, the file's own grey), on a
+    series left out of the legend; the revenue bars have none."""
+    session.step(5)
+    assert session.fire("rate_cap", None, "0.2") is None
+    options = dict(charts.all_charts(session.runs, session.marks()))
+    for key, option in options.items():
+        marks = [s for s in option["series"] if s["name"] == charts.MARKS]
+        if key == "revenue":
+            assert marks == [] and "data" not in option["legend"]
+            continue
+        (mark,) = marks
+        assert mark["data"] == [] and "events" not in option["legend"]["data"]
+        assert [(m["xAxis"], m["label"]["formatter"], m["lineStyle"]["color"]) for m in mark["markLine"]["data"]] == \
+            [(6, "day 6: rate cap 0.2", "#c00000")]
+    s = Session(LIBRARY / "microlender_consolidation.yaml")  # its own events, grey
+    assert [(m["day"], m["text"], m["fired"]) for m in s.marks()] == [
+        (90, "rate cap 0.18", False), (180, "rate cap 0.15", False), (180, "balance limit 50000", False)]
+
+
+def test_the_events_group_fires_from_the_page() -> None:
+    """The Events controls: pick a kind, its target and value, press the button; the event is fired on the next day,
+    listed with the command line; a refused one leaves the message and fires nothing."""
+    solara = pytest.importorskip("solara")
+    import ipyvuetify
+
+    _, rendered = solara.render(page.Page(), handle_error=False)
+
+    def button() -> Any:
+        return rendered.find(ipyvuetify.Btn, class_="event-apply").widget
+
+    assert _select(rendered, "Event").items == ["crackdown", "rate_cap", "ad_policy", "balance_limit", "strategy"]
+    assert _select(rendered, "on intermediary").items == ["all", "debt_optimizer", "law_firm"]
+    rendered.find(ipyvuetify.Btn, class_="step-button").widget.click()
+    _select(rendered, "Event").v_model = "rate_cap"
+    field = rendered.find(ipyvuetify.TextField, label="to (per year, e.g. 0.15)").widget
+    assert field.v_model == "0.24"  # the cap in force, to edit
+    field.v_model = "3"
+    button().click()
+    assert "event rate cap 3 from day 2: " in _texts_of_alerts(rendered)
+    assert not rendered.find(ipyvuetify.Html, class_="event-command").widgets  # nothing fired: no list, no command
+    rendered.find(ipyvuetify.TextField, label="to (per year, e.g. 0.15)").widget.v_model = "0.1"
+    button().click()
+    assert _texts_of_alerts(rendered) == ""
+    _select(rendered, "Event").v_model = "strategy"
+    assert _select(rendered, "on platform").items == ["all", "community", "video", "entertainment"]
+    _select(rendered, "on platform").v_model = "entertainment"
+    assert _select(rendered, "to").v_model == "none"
+    button().click()
+    assert "Events fired in this run" in " ".join(_texts(rendered))
+    table = rendered.find(ipyvuetify.Html, class_="fired-table").widget.children[0].unsafe_innerHTML
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table)
+    assert cells == ["2", "rate_cap", "-", "0.1", "2", "strategy", "entertainment", "none"]
+    (command,) = rendered.find(ipyvuetify.Html, class_="event-command").widgets
+    assert command.children == ["python run.py run scenarios/classroom.yaml --days 180 --set 'events=[{day: 2, kind: "
+                                "rate_cap, value: 0.1}, {day: 2, kind: strategy, target: entertainment, value: none}]'"]

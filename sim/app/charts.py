@@ -321,9 +321,30 @@ def intermediaries(runs: list[Run]) -> dict[str, Any]:
     return option
 
 
-def all_charts(runs: list[Run]) -> list[tuple[str, dict[str, Any]]]:
-    """Every live chart, as (key, option), in display order."""
-    return [
+MARKS = "events"
+"""The name of the series that holds the charts' event marks (left out of the legend)."""
+
+
+def with_marks(option: dict[str, Any], marks: list[dict[str, Any]]) -> dict[str, Any]:
+    """A time chart with a vertical line on each event's day (`marks`: day, text, fired): those fired in the
+    dashboard solid red, the scenario's own dashed grey. The lines hang on a series of no points of their own,
+    named `MARKS` and left out of the legend (the legend lists the other series)."""
+    if not marks:
+        return option
+    names = list(dict.fromkeys(s["name"] for s in option["series"]))
+    lines = [{"xAxis": m["day"], "label": {"formatter": f"day {m['day']}: {m['text']}"},
+              "lineStyle": {"color": "#c00000" if m["fired"] else "#888888",
+                            "type": "solid" if m["fired"] else "dashed", "width": 1.5}} for m in marks]
+    series = {"name": MARKS, "type": "line", "data": [], "silent": True,
+              "markLine": {"symbol": "none", "silent": True, "animation": False, "data": lines,
+                           "label": {"position": "insideEndTop", "fontSize": 10, "color": "#555"}}}
+    return {**option, "legend": {**option["legend"], "data": names}, "series": [*option["series"], series]}
+
+
+def all_charts(runs: list[Run], marks: list[dict[str, Any]] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """Every live chart, as (key, option), in display order; the time charts mark the events in `marks`
+    (`Session.marks`)."""
+    options = [
         ("visits", by_platform(runs, "visits", "Traffic: visits a day", "visits (7-day mean)")),
         ("orders", by_platform(runs, "orders", "Orders a day", "orders (7-day mean)")),
         ("bnpl", bnpl_share(runs)),
@@ -334,6 +355,8 @@ def all_charts(runs: list[Run]) -> list[tuple[str, dict[str, Any]]]:
         ("equity", lender_equity(runs)),
         ("intermediaries", intermediaries(runs)),
     ]
+    return [(key, with_marks(option, marks or []) if option["xAxis"].get("name") == "day" else option)
+            for key, option in options]
 
 
 def headline(run: Run) -> dict[str, float | None]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import solara
 
-from sim.app import variant
+from sim.app import events, variant
 from sim.app.session import Session
 
 STRATEGIES = variant.STRATEGIES
@@ -181,3 +181,56 @@ def CompareControls(session: Session, apply: Apply, version: int = 0) -> None:
         else:
             TextControl("to", lambda: session.variant.value,
                         lambda x: apply(lambda: session.set_compare(True, value=x)), "compare-value", version)
+
+
+EVENT_VALUE_LABELS = {"rate_cap": "to (per year, e.g. 0.15)", "balance_limit": "to (RMB a consumer may owe lenders)"}
+
+
+def event_default(session: Session, kind: str) -> str:
+    """What an event's value field starts with: the rule in force in run A (to edit), or the choice that
+    changes most."""
+    if kind in ("rate_cap", "balance_limit"):
+        return variant.as_text(getattr(session.runs[0].model.regulation, kind))
+    return {"ad_policy": "ban", "strategy": "none"}.get(kind, "")
+
+
+@solara.component
+def EventControls(session: Session, apply: Apply, version: int = 0) -> None:
+    """Fire an event (crackdown, rate cap, ad policy, balance limit, strategy) on the next recorded day of the
+    run in progress, without restarting it. The picks are a draft until the button: read when it is pressed."""
+    kind = solara.use_reactive(events.KINDS[0])
+    target = solara.use_reactive(events.EVERYONE)
+    drafts = solara.use_reactive({})  # kind -> the value picked or typed for it
+
+    def value_of(k: str) -> str:
+        return drafts.value.get(k, event_default(session, k))
+
+    def put_value(v: str | None) -> None:
+        drafts.set({**drafts.value, kind.value: v or ""})
+
+    def fire() -> None:
+        k, names = kind.value, events.targets(session.scenario, kind.value)
+        aim = target.value if target.value in names else events.EVERYONE
+        apply(lambda: session.fire(k, aim, value_of(k) if events.takes_value(k) else None))
+
+    names = events.targets(session.scenario, kind.value)
+    both = " in both runs" if len(session.runs) > 1 else ""
+    solara.Text("Events (during the run)", style={"font-weight": "600", "margin-top": "8px"})
+    with solara.Column(gap="0px", style={"padding-left": "8px", "border-left": "3px solid #c00000"}):
+        solara.Select(label="Event", values=events.KINDS, value=kind, classes=["event-kind"])
+        if names:
+            label = "on platform" if events.TARGETS[kind.value] == "platforms" else "on intermediary"
+            solara.Select(label=label, values=names, value=target.value if target.value in names else events.EVERYONE,
+                          on_value=target.set, classes=["event-target"])
+        if kind.value in events.CHOICES:
+            solara.Select(label="to", values=events.CHOICES[kind.value], value=value_of(kind.value),
+                          on_value=put_value, classes=["event-choice"])
+        elif events.takes_value(kind.value):
+            solara.InputText(label=EVENT_VALUE_LABELS[kind.value], value=value_of(kind.value), on_value=put_value,
+                             continuous_update=True, classes=["event-value"])
+        solara.Button("Apply from tomorrow", icon_name="mdi-flash", color="error", outlined=True, on_click=fire,
+                      disabled=session.finished, classes=["event-apply"], style={"margin": "4px 0"})
+        when = "The run has ended: press Reset to fire events in a new run." if session.finished else \
+            f"Takes effect on day {session.day + 1}{both}, without restarting."
+        solara.Text(f"{when} Reset, or any control above, restarts at day 0 and clears the events fired.",
+                    classes=["event-note"], style={"font-size": "0.85em", "color": "#555"})

@@ -74,10 +74,11 @@ def Page() -> None:
     solara.Style(".v-card { overflow: hidden; } .solara-echarts { min-width: 0; } "
                  ".app-message { position: sticky; top: 4px; z-index: 5; box-shadow: 0 2px 6px rgba(0,0,0,.25); } "
                  ".app-message.v-alert { background-color: #fff !important; } "  # opaque over what it covers
-                 ".consumer-loans th, .consumer-loans td { padding: 2px 6px !important; height: auto !important; } "
-                 ".consumer-loans td { white-space: nowrap; } "
-                 ".consumer-loans table { border-collapse: collapse; } "
-                 ".consumer-loans th { font-weight: 600; border-bottom: 1px solid #ccc; } "
+                 ".consumer-loans th, .consumer-loans td, .fired-table th, .fired-table td "
+                 "{ padding: 2px 6px !important; height: auto !important; } "
+                 ".consumer-loans td, .fired-table td { white-space: nowrap; } "
+                 ".consumer-loans table, .fired-table table { border-collapse: collapse; } "
+                 ".consumer-loans th, .fired-table th { font-weight: 600; border-bottom: 1px solid #ccc; } "
                  ".consumer-loans tbody tr:nth-child(odd) { background: #f5f5f5; } "
                  ".lower-views { display: grid; gap: 8px; "
                  "grid-template-columns: repeat(auto-fit, minmax(min(640px, 100%), 1fr)); } "
@@ -90,6 +91,7 @@ def Page() -> None:
             controls.PlatformControls(session, apply, version)
             controls.MarketControls(session, apply, version)
             controls.CompareControls(session, apply, version)
+            controls.EventControls(session, apply, version)
         with solara.Column(gap="8px", style={"flex": "1 1 auto", "min-width": "0"}):
             if session.error:
                 solara.Error(session.error, classes=["app-message"])
@@ -106,6 +108,7 @@ def _Body(session: Session, playing: bool, apply: Callable[[Callable[[], str | N
     try:
         with session.lock:
             views.status(session, playing)
+            views.fired_events(session)
             views.live_charts(session)
             # side by side where both have room, else one above the other: at 1280 pixels the followed consumer's
             # loan table, in half the width, lost its last column

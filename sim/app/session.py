@@ -2,7 +2,9 @@
 
 Pure Python (no Solara), so it can be tested and timed on its own. Every control change goes through
 `sim.scenario_files.load` with the control as a `--set`-style override: a value the schema refuses
-leaves the running model untouched and returns a one-line message.
+leaves the running model untouched and returns a one-line message. An event fired during a run (`fire`) is
+validated the same way, as the scenario with that event appended, and changes the running models without
+restarting them (see `sim.app.events`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.app import follow
+from sim.app import events, follow
 from sim.app.variant import Variant, default_platform, default_values
 from sim.model import MarketModel
-from sim.scenario import Scenario
+from sim.scenario import Event, Scenario
 from sim.scenario_files import ScenarioError, load
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
@@ -128,6 +130,7 @@ class Session:
         self.follow_id = 0
         self.error: str | None = None
         self.runs: list[Run] = []
+        self.fired: list[Event] = []  # events fired since the last rebuild, in order (a rebuild clears them)
         self.generation = 0  # bumped by every rebuild: a play batch started on older runs stops
         self.speed = 0.0  # simulated days per second over the last play batch
         self.play_threads = 0  # running play threads: after Pause, one still finishes its batch
@@ -294,6 +297,7 @@ class Session:
                     message = self._fail(f"side-by-side refused: {exc}")
             _release(self.runs)
             self.runs = runs
+            self.fired = []  # the new runs start at day 0 with the scenario's own events only
             self.generation += 1
             self.follow_id = min(self.follow_id, max(runs[0].model.consumers.n - 1, 0))
             self.speed = 0.0
@@ -370,6 +374,55 @@ class Session:
                 self.speed = done / (now - since)
             self._last_batch = now
         return done
+
+    # --- events fired during the run ----------------------------------------------------------------
+
+    def events(self) -> list[Event]:
+        """The runs' events: the scenario's own, then those fired in the dashboard (in the order they apply on a
+        day both fall on)."""
+        return [*self.scenario.events, *self.fired]
+
+    def fire(self, kind: str, target: str | None = None, value: Any = None) -> str | None:
+        """Fire an event on the next recorded day of the run(s) in progress, without restarting them: it takes
+        effect tomorrow, as a scenario event of that day does. Validated as the scenario with the event
+        appended, for run A and run B alike; refused (a message, nothing changed) if either cannot take it."""
+        with self.lock:
+            day = self.day + 1
+            if self.finished:
+                return self._fail(f"event: the run has ended on day {self.day}, so there is no tomorrow to fire it on; "
+                                  "press Reset (or set Days higher) and fire it during the run")
+            new = events.draft(day, kind, target, value)
+            text = events.override([*map(events.data, self.events()), new])
+            labels = {text: f"event {events.describe(new)} from day {day}"}
+            checked: list[tuple[Run, list[Event]]] = []
+            for run, extra in zip(self.runs, ([], self.variant.overrides(self.scenario)), strict=False):
+                try:
+                    scenario = load(self.path, [*self.overrides(), *extra, text], labels).scenario
+                except (ScenarioError, ValueError) as exc:
+                    return self._fail(f"{'run B: ' if run.label == 'B' else ''}{exc}")
+                if scenario.model_copy(update={"events": run.model.scenario.events}) != run.model.scenario:
+                    # the file was edited since the run started: the command line would not give this run
+                    return self._fail(f"event: {self.path} has changed since run {run.label} started; press Reset "
+                                      "to run the file as it is now")
+                checked.append((run, scenario.events))
+            for run, scheduled in checked:
+                # the model reads its scenario's events each recorded day (sim.finance.regulation.apply_events)
+                run.model.scenario = run.model.scenario.model_copy(update={"events": scheduled})
+            self.fired.append(checked[0][1][-1])
+            self.error = None
+            return None
+
+    def command_lines(self) -> dict[str, str]:
+        """Each run as `python run.py run ...` (label -> command), to reproduce it: with the events fired, the run's
+        whole `events` list (`--set events=` replaces the file's)."""
+        fired = self.events() if self.fired else []
+        return {run.label: events.command_line(self.path, self.scenario.days, [*self.overrides(), *extra], fired)
+                for run, extra in zip(self.runs, ([], self.variant.overrides(self.scenario)), strict=False)}
+
+    def marks(self) -> list[dict[str, Any]]:
+        """The charts' vertical marks: each event's day and what it does, and whether it was fired here."""
+        own = [{"day": e.day, "text": events.describe(e), "fired": False} for e in self.scenario.events]
+        return own + [{"day": e.day, "text": events.describe(e), "fired": True} for e in self.fired]
 
     # --- the followed consumer ------------------------------------------------------------------
 

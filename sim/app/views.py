@@ -12,7 +12,7 @@ from typing import Any
 
 import solara
 
-from sim.app import charts, controls, echarts, follow, network, variant
+from sim.app import charts, controls, echarts, events, follow, network, variant
 from sim.app.session import Run, Session
 
 Apply = Callable[[Callable[[], str | None]], None]
@@ -20,8 +20,9 @@ Apply = Callable[[Callable[[], str | None]], None]
 
 def _chart(key: str, option: dict[str, Any], height: int = 290) -> None:
     points = sum(len(s.get("data", [])) for s in option.get("series", []))
+    marks = sum(len(s.get("markLine", {}).get("data", [])) for s in option.get("series", []))
     echarts.figure(option, {"style": f"height: {height}px; width: 100%;", "class": f"chart chart-{key}",
-                            "data-chart": key, "data-points": str(points)})
+                            "data-chart": key, "data-points": str(points), "data-marks": str(marks)})
 
 
 def _figures(run: Run, label: str) -> None:
@@ -82,9 +83,34 @@ def status(session: Session, playing: bool) -> None:
                         classes=["compare-same"], style={"color": "#8a5a00", "padding": "0 8px"})
 
 
+def fired_events(session: Session) -> None:
+    """The events fired in this run (day, kind, target, value) and the command line that reproduces the run."""
+    if not session.fired:
+        return
+    rows = [(e.day, e.kind, (e.target or events.EVERYONE) if e.kind in events.TARGETS else "-",
+             "-" if e.value is None else variant.as_text(e.value)) for e in session.fired]
+    with solara.Column(gap="2px", classes=["fired-events"],
+                       style={"background": "#fbf1f1", "border-radius": "6px", "padding": "4px 8px"}):
+        solara.Text("Events fired in this run (Reset or any control change restarts at day 0 and clears them)",
+                    style={"font-weight": "600"})
+        with solara.Div(classes=["fired-table"], style={"font-size": "0.9em"}):
+            solara.HTML(tag="div", unsafe_innerHTML=_table(EVENT_COLUMNS, rows))
+        solara.Text("The same run on the command line (with the scenario's own events, which it replaces):",
+                    style={"color": "#555"})
+        lines = session.command_lines()
+        for label, line in lines.items():
+            # text, not HTML: Vue escapes it
+            solara.v.Html(tag="pre", children=[f"# run {label}\n{line}" if len(lines) > 1 else line],
+                          class_="event-command",
+                          style_="white-space: pre-wrap; word-break: break-all; margin: 0; font-size: 0.85em;")
+
+
+EVENT_COLUMNS = (("day", "right"), ("kind", "left"), ("target", "left"), ("value", "left"))
+
+
 def live_charts(session: Session) -> None:
     with solara.GridFixed(columns=3, column_gap="8px", row_gap="8px"):
-        for key, option in charts.all_charts(session.runs):
+        for key, option in charts.all_charts(session.runs, session.marks()):
             with solara.Card(margin=0):
                 _chart(key, option)
 
