@@ -2,7 +2,8 @@
 
 Starts `python run.py app` on a free loopback port with a scenario file of its own (as a teacher would), waits
 until it answers, then drives the page like a teacher: change a strategy, play, watch the charts grow, switch
-on side-by-side mode, switch to the classroom scenario and play it to the end, screenshot. Any error in the
+on side-by-side mode, fire an event while it plays, switch to the classroom scenario and play it to the end,
+screenshot. Any error in the
 browser's console fails the test.
 
 `UPDATE_DOCS_SCREENSHOT=1 pytest tests/test_app_browser.py` copies the screenshot (the classroom scenario, side
@@ -184,7 +185,7 @@ def test_dashboard_in_chromium(page: Page, tmp_path: Path) -> None:
     expect(page.locator(".compare-legend")).to_contain_text("B (dashed)")
     expect(page.locator(".app-message")).to_have_count(0)
     assert _day(page) == 0
-    page.get_by_role("button", name="Play").click()
+    _fires_an_event_while_playing(page)
     page.wait_for_function(f"() => ({DAY})() >= 90")
     page.get_by_role("button", name="Pause").click()
     expect(page.locator(".run-state")).to_have_text("paused")
@@ -202,6 +203,8 @@ def test_dashboard_in_chromium(page: Page, tmp_path: Path) -> None:
     # another scenario, and back to the teacher's file: it stays in the dropdown
     _choose(page, "scenario-select", "classroom.yaml")
     expect(page.locator(".day-counter")).to_have_text("Day 0 of 180")
+    expect(page.locator(".fired-events")).to_have_count(0)  # a rebuild clears the events fired
+    assert _marks(page, "orders") == 0
     _choose(page, "scenario-select", "long_classroom.yaml")
     expect(page.locator(".day-counter")).to_have_text("Day 0 of 2000")
     _choose(page, "scenario-select", "classroom.yaml")
@@ -229,6 +232,30 @@ def test_dashboard_in_chromium(page: Page, tmp_path: Path) -> None:
     if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":  # tests do not rewrite tracked files unless asked
         DOCS_SHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, DOCS_SHOT)
+
+
+def _marks(page: Page, chart: str) -> int:
+    return int(page.locator(f"[data-chart={chart}]").get_attribute("data-marks"))
+
+
+def _fires_an_event_while_playing(page: Page) -> None:
+    """Events: a rate cap picked while paused, applied while the runs play. It takes effect the next day in both
+    runs without a restart, is listed with the command lines of A and B, and the time charts mark its day."""
+    _choose(page, "event-kind", "rate_cap")
+    page.locator(".event-value input").fill("0.1")
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"() => ({DAY})() >= 20")
+    page.locator(".event-apply").click()
+    expect(page.locator(".fired-table")).to_contain_text("rate_cap")
+    fired = int(page.locator(".fired-table td").first.inner_text())
+    assert fired > 20 and _day(page) >= fired - 1  # played on from where it was: not restarted at day 0
+    commands = page.locator(".event-command")
+    expect(commands).to_have_count(2)  # run A and run B
+    for i in range(2):
+        assert f"--set 'events=[{{day: {fired}, kind: rate_cap, value: 0.1}}]'" in commands.nth(i).inner_text()
+    assert "platforms.video.finance.strategy=none" in commands.nth(1).inner_text()
+    expect(page.locator("[data-chart=orders]")).to_have_attribute("data-marks", "1")
+    expect(page.locator(".app-message")).to_have_count(0)
 
 
 def _loan_table_fits(page: Page) -> None:

@@ -684,3 +684,54 @@ def test_the_events_group_fires_from_the_page() -> None:
     (command,) = rendered.find(ipyvuetify.Html, class_="event-command").widgets
     assert command.children == ["python run.py run scenarios/classroom.yaml --days 180 --set 'events=[{day: 2, kind: "
                                 "rate_cap, value: 0.1}, {day: 2, kind: strategy, target: entertainment, value: none}]'"]
+
+
+def test_a_control_waiting_for_the_lock_ends_the_play_batch(session: Session) -> None:
+    """The lock is not fair: a play batch taking it day after day kept a button pressed while playing (an event
+    fired) waiting while the runs played on. A control waiting in `hold` ends the batch at the next day, and a
+    batch started while one waits plays nothing."""
+    step = session.step
+
+    def a_control_starts_waiting_on_day_3(days: int = 1) -> int:
+        done = step(days)
+        if session.day == 3:
+            session.waiting += 1  # as `hold` counts a thread blocked on the lock
+        return done
+
+    session.step = a_control_starts_waiting_on_day_3  # type: ignore[method-assign]
+    assert session.play_batch(budget_s=60, max_days=20) == 3
+    assert session.play_batch(budget_s=60, max_days=20) == 0 and session.day == 3
+    session.waiting -= 1
+    assert session.play_batch(budget_s=60, max_days=2) == 2
+
+    class Probe:
+        """The session's lock, noting how many wait in `hold` whenever it is acquired."""
+
+        def __init__(self, lock: Any) -> None:
+            self.lock, self.seen = lock, []
+
+        def acquire(self) -> bool:
+            self.seen.append(session.waiting)
+            return self.lock.acquire()
+
+        def release(self) -> None:
+            self.lock.release()
+
+    probe = Probe(session.lock)
+    session.lock = probe  # type: ignore[assignment]
+    with session.hold():
+        assert session.waiting == 0  # counted only while waiting
+    assert probe.seen == [1]
+
+
+def test_the_play_thread_waits_for_the_page_to_draw_its_batch(session: Session) -> None:
+    """`wait_drawn` holds the play thread until the page has drawn the runs as they are (a handler drawing the page
+    in its own thread was marked out of date by every batch, and redrew forever); the page's body notes each
+    drawing once it is committed."""
+    solara = pytest.importorskip("solara")
+    session.step(2)
+    assert not session.wait_drawn(timeout=0)
+    solara.render(page._Body(session, False, lambda action: action(), 0), handle_error=False)
+    assert session.drawn == (session.generation, 2) and session.wait_drawn(timeout=0)
+    session.step(1)
+    assert not session.wait_drawn(timeout=0)

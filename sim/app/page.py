@@ -41,7 +41,7 @@ def Page() -> None:
         set_version(lambda v: v + 1)
 
     def apply(action: Callable[[], str | None]) -> None:
-        with session.lock:
+        with session.hold():  # ahead of the play thread: it ends its batch at the next day
             _guard(session, action)
         redraw()
 
@@ -59,6 +59,7 @@ def Page() -> None:
                 if session.finished or session.error or session.generation != generation:
                     set_playing(False)
                     return
+                session.wait_drawn(timeout=1.0)  # play on once the page shows this batch (see Session.wait_drawn)
                 cancel.wait(0.01)
             if session.pause_requested:
                 set_playing(False)
@@ -105,8 +106,10 @@ def _Body(session: Session, playing: bool, apply: Callable[[Callable[[], str | N
 
     Drawn under the session's lock: the play thread holds it one day at a time, so the views never
     read a model halfway through a day (tables of unequal length, dicts changing size)."""
+    drawn = (session.generation, session.day)
     try:
-        with session.lock:
+        with session.hold():
+            drawn = (session.generation, session.day)  # what this drawing shows
             views.status(session, playing)
             views.fired_events(session)
             views.live_charts(session)
@@ -120,3 +123,5 @@ def _Body(session: Session, playing: bool, apply: Callable[[Callable[[], str | N
     except Exception as exc:  # a drawing bug must not show a traceback
         log.exception("dashboard view failed")
         solara.Error(f"This view could not be drawn: {type(exc).__name__}: {exc}", classes=["app-message"])
+    # once the drawing is committed (an effect, on every render): the play thread waits for it before playing on
+    solara.use_effect(lambda: session.mark_drawn(drawn), None)

@@ -13,6 +13,8 @@ import math
 import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,6 +123,10 @@ class Session:
 
     def __init__(self, scenario: str | Path = DEFAULT_SCENARIO) -> None:
         self.lock = threading.RLock()
+        self.waiting = 0  # threads waiting in `hold` for the lock: a play batch gives way to them
+        self._waiting_lock = threading.Lock()
+        self.drawn = (0, 0)  # (generation, day) of the runs as the page last drew them (`mark_drawn`)
+        self._drawn = threading.Condition()
         self.path = str(scenario)
         self.start_path = self.path  # the file the app was started with (it stays in the Scenario dropdown)
         self.settings: dict[str, str] = {}  # dotted key -> value text, applied as overrides
@@ -143,6 +149,40 @@ class Session:
         self.variant = Variant(default_platform(self.scenario))
         self._last_batch: float | None = None
         self.rebuild()
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """The session's lock for a control or a drawing, ahead of the play thread. The lock is not fair: a play
+        batch takes it day after day, and a button pressed while playing (an event fired) waited for it while the
+        runs played on for hundreds of days; `play_batch` ends its batch, and starts none, while someone waits."""
+        with self._waiting_lock:
+            self.waiting += 1
+        try:
+            self.lock.acquire()
+        finally:
+            with self._waiting_lock:
+                self.waiting -= 1
+        try:
+            yield
+        finally:
+            self.lock.release()
+
+    def mark_drawn(self, at: tuple[int, int]) -> None:
+        """The page has drawn the runs of generation `at[0]` on day `at[1]`."""
+        with self._drawn:
+            self.drawn = max(self.drawn, at)
+            self._drawn.notify_all()
+
+    def wait_drawn(self, timeout: float) -> bool:
+        """Wait until the page has drawn the runs as they are now (at most `timeout` seconds); whether it has.
+
+        The play thread waits so after each batch. A button's handler (an event fired while playing) draws the
+        page in its own thread, and the play thread's redraw then only marks that drawing out of date: played on
+        at once, it marked every drawing out of date, the handler redrew the page over and over, never returned,
+        and the page froze (no further clicks, not even Pause, were handled) while the runs played on."""
+        target = (self.generation, self.day)
+        with self._drawn:
+            return self._drawn.wait_for(lambda: self.drawn >= target, timeout)
 
     # --- scenario and overrides ---------------------------------------------------------------
 
@@ -344,10 +384,13 @@ class Session:
 
         The lock is taken one day at a time (so controls and drawing get in between), hence a rebuild
         can land mid-batch: the batch then stops, and does not play the new runs. With `generation`
-        (a play thread's), a batch on runs rebuilt since does nothing.
+        (a play thread's), a batch on runs rebuilt since does nothing. While a control waits for the lock
+        (`hold`), the batch ends at the next day, and a new one does nothing.
 
         `speed` is days over the wall time since the previous batch ended, so it includes drawing
         the page in between: the rate students see. The unrecorded burn-in is not counted."""
+        if self.waiting:
+            return 0  # a control waits for the lock: let it in first
         with self.lock:
             generation = self.generation if generation is None else generation
             if generation != self.generation:
@@ -363,7 +406,7 @@ class Session:
                 if generation != self.generation or self.finished:
                     break
                 done += self.step(1)
-            if time.perf_counter() - started >= budget_s:
+            if time.perf_counter() - started >= budget_s or self.waiting:
                 break
         with self.lock:
             if generation != self.generation:
