@@ -2,6 +2,7 @@
 
 session   the model(s), the controls' overrides, the followed consumer (no Solara)
 variant   side-by-side mode: what run B changes
+events    events fired during a run, and the command line that reproduces it
 charts    live charts as ECharts options      network   who pays whom, laid out by networkx
 follow    one consumer's loans and history    controls, views, page   the Solara page
 server    starts the page on a loopback port
