@@ -95,8 +95,9 @@ def fired_events(session: Session) -> None:
                     style={"font-weight": "600"})
         with solara.Div(classes=["fired-table"], style={"font-size": "0.9em"}):
             solara.HTML(tag="div", unsafe_innerHTML=_table(EVENT_COLUMNS, rows))
-        solara.Text("The same run on the command line (with the scenario's own events, which it replaces):",
-                    style={"color": "#555"})
+        own = " (its events repeat the scenario's own: --set events= replaces the file's list)" \
+            if session.scenario.events else ""
+        solara.Text(f"The same run on the command line{own}:", style={"color": "#555"})
         lines = session.command_lines()
         for label, line in lines.items():
             # text, not HTML: Vue escapes it
