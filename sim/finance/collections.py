@@ -14,7 +14,7 @@ import numpy as np
 from sim.agents.consumers import NOT_DELINQUENT
 from sim.finance.loans import ACTIVE, CHARGED_OFF, SOLD, LoanBook
 from sim.finance.repayment import all_or_nothing, book_interest
-from sim.uniques import unique
+from sim.uniques import first_indices, unique
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -216,7 +216,7 @@ class Collections:
             return
         # One payment per debtor a day, toward the first claim reached.
         who_hit = book.borrower[ids]
-        _, first = np.unique(who_hit, return_index=True)
+        first = first_indices(who_hit)
         ids = ids[first]
         who_hit = who_hit[first]
         cash = m.accounts["consumer"].balance[who_hit]

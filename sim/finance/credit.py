@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.agents.consumers import NOT_DELINQUENT
 from sim.finance.loans import CASH, LoanBook
-from sim.uniques import unique
+from sim.uniques import unique, unique_inverse
 
 if TYPE_CHECKING:
     from sim.agents.lender import Lender
@@ -26,7 +26,7 @@ BUREAU_VISIBILITY = {"platform": 1.0, "bank": 1.0, "consumer_finance": 0.8, "mic
 
 def group_sum(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sum `values` by `keys`; return (unique keys, sums, inverse index of each row)."""
-    uniq, inverse = np.unique(keys, return_inverse=True)
+    uniq, inverse = unique_inverse(keys)
     return uniq, np.bincount(inverse, weights=values, minlength=len(uniq)), inverse
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from sim.agents.consumers import NOT_DELINQUENT
 from sim.finance.loans import ACTIVE, CHARGED_OFF
 from sim.finance.repayment import book_interest
-from sim.uniques import unique
+from sim.uniques import unique, unique_inverse
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -184,7 +184,7 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
     offer = (1.0 - haircut) * on_book
     who = book.borrower[loans]
     # Each client spends what cash they have across their loans, pro rata to the offers.
-    uniq, inv = np.unique(who, return_inverse=True)
+    uniq, inv = unique_inverse(who)
     offer_total = np.bincount(inv, weights=offer)
     afford = np.minimum(1.0, np.divide(np.maximum(acc["consumer"].balance[uniq], 0.0), offer_total,
                                        out=np.ones(len(uniq)), where=offer_total > 0))

@@ -14,6 +14,7 @@ import numpy as np
 
 from sim.finance.loans import CHARGED_OFF
 from sim.finance.repayment import book_interest
+from sim.uniques import first_indices
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -170,8 +171,8 @@ class Settlement:
         ids = ids[book.status[ids] == CHARGED_OFF]
         if len(ids) == 0:
             return
-        _, first = np.unique(book.borrower[ids], return_index=True)
-        ids = ids[first]  # one claim per shop a day, so a shop's balances are never debited twice
+        # One claim per shop a day, so a shop's balances are never debited twice.
+        ids = ids[first_indices(book.borrower[ids])]
         got = self.sweep(ids, book.claim[ids].copy(), "recovery")
         shops, lenders = book.borrower[ids], book.lender[ids]
         contact = self.contact[lenders]
