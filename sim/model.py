@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numbers
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import mesa
 import numpy as np
 import pandas as pd
 from mesa.agent import AgentSet
+from pydantic import ValidationError
 
 from sim import commerce, households, invariants, metrics, shops
 from sim.agents import Consumers, Lender, Merchants, Platform, Restructurer
@@ -22,7 +23,8 @@ from sim.finance.regulation import apply_events
 from sim.finance.settlement import Settlement
 from sim.parameters import apply_flat
 from sim.rng import spawn_streams
-from sim.scenario import Scenario
+from sim.scenario import Event, Scenario
+from sim.scenario_files import Layers, ScenarioError, describe
 
 MONTH = 30
 
@@ -284,6 +286,47 @@ class MarketModel(mesa.Model):
         for _ in range(0 if days is None else int(days)):
             self.step()
         return self
+
+    # --- events added during a run -------------------------------------------------------------------
+
+    def check_event(self, event: Event | Mapping[str, Any], *, label: str = "add_event") -> Event:
+        """The event `add_event` would schedule, changing nothing; `ScenarioError` (one line, starting with
+        `label`) if the scenario with the event appended to its `events` would not validate, or if its day is
+        not in the future of this run."""
+        given = event.model_dump(mode="json") if isinstance(event, Event) else \
+            dict(event) if isinstance(event, Mapping) else event  # anything else: the schema says what it is not
+        layers = Layers()  # no layer has set any key: a message names `label` where a file's names the file
+        layers.data = self.scenario.model_dump(mode="json")
+        layers.data["events"].append(given)
+        try:
+            scenario = Scenario.model_validate(layers.data)
+        except ValidationError as exc:
+            try:
+                message = describe(exc, layers, label)
+            except Exception:  # as `scenario_files.load`: a message bug must not turn into a traceback
+                err = exc.errors()[0]
+                message = f"{label}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+            raise ScenarioError(message) from None
+        new, at = scenario.events[-1], f"events.{len(scenario.events) - 1}.day"
+        earliest = max(self.day, 1)  # the next recorded day to run: its events are applied as it starts
+        if new.day < earliest:
+            if earliest > self.scenario.days:
+                raise ScenarioError(f"{label}: {at}: {new.day}: the run has ended (day {self.scenario.days} was its "
+                                    "last recorded day), so no day is left for an event")
+            raise ScenarioError(f"{label}: {at}: {new.day} is not in the future of this run (day {earliest - 1} "
+                                f"has run); allowed: {earliest} to {self.scenario.days}")
+        return new
+
+    def add_event(self, event: Event | Mapping[str, Any], *, label: str = "add_event") -> Event:
+        """Schedule a timed event (a crackdown, a rate cap, ...) on a future recorded day of a run in progress.
+
+        Checked as `check_event` does (the scenario schema's rules, with the one-line message of a file's error);
+        then `model.scenario` holds the event at the end of its `events`, which `apply_events` reads each
+        recorded day, so the run is that of the scenario with the event at the end of its file's `events`.
+        Returns the event as the scenario holds it."""
+        new = self.check_event(event, label=label)
+        self.scenario = self.scenario.model_copy(update={"events": [*self.scenario.events, new]})
+        return new
 
     def market_table(self) -> pd.DataFrame:
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)

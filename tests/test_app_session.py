@@ -604,6 +604,23 @@ def test_a_refused_event_changes_nothing(session: Session, kind: str, target: st
     assert session.fired == [] and session.day == 4 and session.command_lines()["A"].endswith("--days 40")
 
 
+def test_an_event_is_refused_once_the_file_has_changed(tmp_path: Path) -> None:
+    """The command line shown runs the file as it is now: once the file is edited (or broken) after the runs started,
+    an event is refused with a line saying so, and nothing is fired, in run A or run B."""
+    mine = tmp_path / "my_class.yaml"
+    mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\ndays: 40\n")
+    s = Session(mine)
+    assert s.set_compare(True) is None
+    s.step(3)
+    for edited in ("days: 50\n", "days: [\n"):
+        mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\n{edited}")
+        message = s.fire("crackdown")
+        assert message == f"event: {mine} has changed since run A started; press Reset to run the file as it is now"
+        assert s.fired == [] and all(run.model.scenario.events == [] for run in s.runs)
+    mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\ndays: 40\n")  # as it was: the event is taken
+    assert s.fire("crackdown") is None and [run.model.scenario.events for run in s.runs] == [s.fired, s.fired]
+
+
 def test_a_rebuild_clears_fired_events_and_a_finished_run_takes_none(session: Session) -> None:
     session.step(2)
     assert session.fire("ad_policy", "video", "ban") is None

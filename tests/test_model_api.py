@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import inspect
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import mesa
+import pandas as pd
 import pytest
 
 from sim import MarketModel, Scenario
 from sim.metrics import MARKET_COLUMNS
+from sim.scenario import Event
+from sim.scenario_files import ScenarioError, load
 
 REQUIRED = [
     "day", "active_consumers", "orders", "gmv", "bnpl_orders", "bnpl_uptake", "loans_originated",
@@ -124,3 +128,85 @@ def test_the_seed_given_is_the_seed_reported() -> None:
     assert summarize(as_numpy)["seed"] == summarize(as_int)["seed"] == as_numpy.scenario.seed == 5
     assert small.seed == 0  # the caller's scenario is left alone
     assert summarize(MarketModel(small, rng=np.random.SeedSequence(5)).run())["seed"] is None
+
+
+# --- events added during a run (MarketModel.add_event) ------------------------------------------------------------
+
+
+def _classroom(days: int = 40, events: list[dict] | None = None) -> Scenario:
+    """The classroom market, short, with the events given (as a file's `events:` would hold them)."""
+    overrides = [f"days={days}", *([f"events={json.dumps(events)}"] if events is not None else [])]
+    return load(str(ROOT / "scenarios" / "classroom.yaml"), overrides).scenario
+
+
+def _tables(m: MarketModel) -> list:
+    return [m.market_table(), m.platform_table(), m.lender_table()]
+
+
+def test_an_event_added_mid_run_gives_the_run_of_the_scenario_with_it_in_its_file() -> None:
+    """Run A has the events in its file from the start; run B has only the file's own event, is run to day 11, gets
+    the others with `add_event` (two on day 12, where the file has one: they apply after it, so the last rate cap
+    wins as in the file's list) and one on day 20 between steps, and runs on: the three tables are identical."""
+    own = [{"day": 12, "kind": "rate_cap", "value": 0.2}]
+    added = [{"day": 12, "kind": "rate_cap", "value": 0.1}, {"day": 12, "kind": "crackdown", "target": "law_firm"},
+             {"day": 20, "kind": "strategy", "target": "entertainment", "value": "none"}]
+    a = MarketModel(_classroom(events=[*own, *added]), rng=3).run()
+    b = MarketModel(_classroom(events=own), rng=3)
+    b.run(11)
+    assert [b.add_event(e) for e in added[:2]] == a.scenario.events[1:3]
+    b.run(5)
+    assert b.add_event(Event(**added[2])) == a.scenario.events[3]  # an Event is taken as well as a mapping
+    b.run()
+    assert b.scenario == a.scenario
+    for table_a, table_b in zip(_tables(a), _tables(b), strict=True):
+        pd.testing.assert_frame_equal(table_a, table_b)
+    # the added events did something from day 12 on: without them the run is the same until day 11 only
+    without = MarketModel(_classroom(events=own), rng=3).run().market_table()
+    same = (a.market_table() == without).all(axis=1)
+    assert same[without["day"] <= 11].all() and not same[without["day"] >= 12].all()
+    strategy = a.platform_table().query("name == 'entertainment'").set_index("day")["strategy"]
+    assert strategy[19] == "traffic_diversion" and strategy[20] == "none"
+
+
+@pytest.mark.parametrize(("event", "expected"), [
+    ({"day": 3, "kind": "crackdown"}, "add_event: events.0.day: 3 is not in the future of this run (day 5 has run); "
+                                      "allowed: 6 to 40"),
+    ({"day": 5, "kind": "crackdown"}, "add_event: events.0.day: 5 is not in the future of this run (day 5 has run); "
+                                      "allowed: 6 to 40"),  # day 5 has run: its events were applied as it began
+    ({"day": 41, "kind": "crackdown"}, "add_event: events.0.day: 41 is after the last recorded day, so it would "
+                                       "never happen; allowed: 1 to days (40)"),
+    ({"day": 0, "kind": "crackdown"}, "add_event: events.0.day: 0 is out of range; allowed: >= 1"),
+    ({"day": 8, "kind": "rate_cap", "value": 2}, "add_event: events.0.value: rate_cap is a yearly rate between 0 "
+                                                 "and 1, got 2"),
+    ({"day": 8, "kind": "strategy", "target": "community", "value": "own_license"},
+     "add_event: events.0.value: own_license needs a licence lender, and community has none"),
+    ({"day": 8, "kind": "crackdown", "target": "nobody"}, "add_event: events.0.target: unknown name 'nobody' (known: "
+                                                          "debt_optimizer, law_firm)"),
+    ({"day": 8, "kind": "crackdwn"}, "add_event: events.0.kind: 'crackdwn' is not allowed (did you mean "
+                                     "'crackdown'?)"),
+    ({"day": 8, "kind": "crackdown", "when": 3}, "add_event: events.0.when: unknown key"),
+    ("crackdown on day 8", "add_event: events.0: 'crackdown on day 8' is not a mapping of keys"),
+])
+def test_an_event_the_scenario_would_refuse_is_refused_and_changes_nothing(event: object, expected: str) -> None:
+    """`add_event` refuses what the schema refuses in a file, and a day that has run, with one line naming the key
+    and what is allowed; the model's scenario and its run are as they were."""
+    m = MarketModel(_classroom(), rng=3)
+    m.run(5)
+    before = m.scenario
+    with pytest.raises(ScenarioError) as refused:
+        m.add_event(event)  # type: ignore[arg-type]
+    assert str(refused.value).startswith(expected) and "\n" not in str(refused.value)
+    assert m.scenario is before and m.scenario.events == []
+    m.run()
+    pd.testing.assert_frame_equal(m.market_table(), MarketModel(_classroom(), rng=3).run().market_table())
+
+
+def test_events_can_be_added_before_day_1_and_not_after_the_last() -> None:
+    m = MarketModel(_classroom(days=10), rng=1)
+    assert m.check_event({"day": 1, "kind": "balance_limit", "value": 3000}).day == 1 and m.scenario.events == []
+    m.burn_in()  # the unrecorded warm-up done, day 1 not yet: day 1 is still to come
+    assert m.add_event({"day": 1, "kind": "balance_limit", "value": 3000}).value == 3000
+    m.run()
+    with pytest.raises(ScenarioError, match=r"^add_event: events\.1\.day: 10: the run has ended \(day 10 was its "
+                                            r"last recorded day\), so no day is left for an event$"):
+        m.add_event({"day": 10, "kind": "crackdown"})

@@ -1,8 +1,8 @@
 """Events fired during a run ("Apply from tomorrow"), as the scenario's own timed events are.
 
-An event fired in the dashboard is a scenario `Event` on the next recorded day: it is validated by loading the
-scenario with the event appended to its `events` (so the schema's rules refuse it exactly as in a file), and
-the running model then holds that scenario, so `sim.finance.regulation.apply_events` applies it on that day
+An event fired in the dashboard is a scenario `Event` on the next recorded day, given to each running model with
+`MarketModel.add_event`: that validates the scenario with the event appended to its `events` (so the schema's rules
+refuse it exactly as in a file) and schedules it, so `sim.finance.regulation.apply_events` applies it on that day
 as it applies the file's events. The run is thus the command line's run of the same scenario with
 `--set 'events=[...]'`, which `command_line` writes out for the class to reproduce.
 """

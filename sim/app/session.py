@@ -3,8 +3,8 @@
 Pure Python (no Solara), so it can be tested and timed on its own. Every control change goes through
 `sim.scenario_files.load` with the control as a `--set`-style override: a value the schema refuses
 leaves the running model untouched and returns a one-line message. An event fired during a run (`fire`) is
-validated the same way, as the scenario with that event appended, and changes the running models without
-restarting them (see `sim.app.events`).
+given to the running models with `MarketModel.add_event`, which checks it as the scenario with that event
+appended, so they play on without restarting (see `sim.app.events`).
 """
 
 from __future__ import annotations
@@ -427,31 +427,31 @@ class Session:
 
     def fire(self, kind: str, target: str | None = None, value: Any = None) -> str | None:
         """Fire an event on the next recorded day of the run(s) in progress, without restarting them: it takes
-        effect tomorrow, as a scenario event of that day does. Validated as the scenario with the event
-        appended, for run A and run B alike; refused (a message, nothing changed) if either cannot take it."""
+        effect tomorrow, as a scenario event of that day does (`MarketModel.add_event`, which checks it as the
+        scenario with the event appended). Refused (a message, nothing changed) if run A or run B cannot take it,
+        or if the file has changed since the runs started (the command line would not give these runs)."""
         with self.lock:
             day = self.day + 1
             if self.finished:
                 return self._fail(f"event: the run has ended on day {self.day}, so there is no tomorrow to fire it on; "
                                   "press Reset (or set Days higher) and fire it during the run")
             new = events.draft(day, kind, target, value)
-            text = events.override([*map(events.data, self.events()), new])
-            labels = {text: f"event {events.describe(new)} from day {day}"}
-            checked: list[tuple[Run, list[Event]]] = []
+            label = f"event {events.describe(new)} from day {day}"
             for run, extra in zip(self.runs, ([], self.variant.overrides(self.scenario)), strict=False):
                 try:
-                    scenario = load(self.path, [*self.overrides(), *extra, text], labels).scenario
-                except (ScenarioError, ValueError) as exc:
-                    return self._fail(f"{'run B: ' if run.label == 'B' else ''}{exc}")
-                if scenario.model_copy(update={"events": run.model.scenario.events}) != run.model.scenario:
-                    # the file was edited since the run started: the command line would not give this run
+                    started = load(self.path, [*self.overrides(), *extra]).scenario
+                except (ScenarioError, ValueError):
+                    started = None  # the file no longer loads: it has changed since the run started
+                if started is None or started.model_copy(update={"events": run.model.scenario.events}) != \
+                        run.model.scenario:
                     return self._fail(f"event: {self.path} has changed since run {run.label} started; press Reset "
                                       "to run the file as it is now")
-                checked.append((run, scenario.events))
-            for run, scheduled in checked:
-                # the model reads its scenario's events each recorded day (sim.finance.regulation.apply_events)
-                run.model.scenario = run.model.scenario.model_copy(update={"events": scheduled})
-            self.fired.append(checked[0][1][-1])
+                try:
+                    run.model.check_event(new, label=label)  # A and B both take it, or neither does
+                except ScenarioError as exc:
+                    return self._fail(f"{'run B: ' if run.label == 'B' else ''}{exc}")
+            scheduled = [run.model.add_event(new, label=label) for run in self.runs]
+            self.fired.append(scheduled[0])
             self.error = None
             return None
 
