@@ -125,13 +125,16 @@ NOTES = """
 **Scale.** Runs use 20,000 consumers by default (shops scaled in proportion); reachability, the micro-lender
 figures and the consolidation scenario use 100,000 (reachability and the micro-lenders over two recorded
 years). A delinquency spell that reaches 6 months overdue is rare (about 130 per run, 90 reach 12 months), so
-reachability shares are pooled over seeds (a Wilson interval, widened by how much more the seeds scatter than
-binomial draws: about 1.1-1.3x in variance), and the default is 10 seeds: with 5, the 6-month share's interval
-is about +/-4 points against a band of +/-2.5, so one report could pass and the next fail on the same model.
-The micro-lenders' margin is a small residual of large flows: at 20,000 consumers over one year its five-seed
-mean moved from 8.5% to 0.3% when an unrelated parameter changed, with intervals of +/-10 points, so a pass or
-fail there said little; at 100,000 over two years and 10 seeds its interval is about +/-1 point. In the
-consolidation scenario the two thin lenders' books are a few hundred loans at 20,000 consumers, and whether
+reachability shares are pooled over seeds (a Wilson interval scaled by how the seeds scatter about the pooled
+share compared with binomial draws: over seeds 1-10, 0.82 times the binomial variance at 6 months and 1.24 times
+at 12 months), and the default is 10 seeds: with 5, the 6-month share's interval is about +/-4 points against a
+band of +/-2.5, so one report could pass and the next fail on the same model. (Until the statistical audit of
+2026-11-23 the scale was floored at 1, which made the 95% intervals cover about 98% at 10 seeds; the 6-month
+interval was 13.3%-17.9%.) The micro-lenders' margin is a small residual of large flows: at 20,000 consumers
+over one year its five-seed mean moved from 8.5% to 0.3% when an unrelated parameter changed, with intervals of
++/-10 points, so a pass or fail there said little; at 100,000 over two years and 10 seeds its interval is about
++/-1 point. In the consolidation scenario the two thin lenders' books are a few hundred loans at 20,000
+consumers, and whether
 they fail in the burn-in (not counted) or in the recorded year was a coin toss. A simulated consumer is one
 real person, so per-person figures (GMV per buyer, reachability) compare directly; institutions are scaled by
 the population, so ratios of a lender's flows to its balance compare directly too. Every run has a year of
@@ -432,31 +435,38 @@ def wilson(hits: float, trials: float, z: float = 1.96) -> tuple[float, float, f
 
 
 def overdispersion(pairs: list[tuple[float, float]]) -> float:
-    """How much more the per-seed shares (hits, trials) scatter than binomial draws of one share would:
-    Pearson chi-square over its degrees of freedom, at least 1 (1 for fewer than two usable seeds)."""
+    """How the per-seed shares (hits, trials) scatter compared with binomial draws of one share: Pearson
+    chi-square over its k - 1 degrees of freedom (above 1: more than binomial; below 1: less, or by chance);
+    1 for fewer than two usable seeds or a pooled share of 0 or 1 (nothing to estimate it from)."""
     pairs = [(h, n) for h, n in pairs if n > 0]
     hits, trials = sum(h for h, _ in pairs), sum(n for _, n in pairs)
     if len(pairs) < 2 or trials <= 0 or hits in (0, trials):
         return 1.0
     p = hits / trials
     chi2 = math.fsum((h - n * p) ** 2 / (n * p * (1 - p)) for h, n in pairs)
-    return max(chi2 / (len(pairs) - 1), 1.0)
+    return chi2 / (len(pairs) - 1)
 
 
 def pooled_interval(pairs: list[tuple[float, float]]) -> tuple[float, float, float]:
-    """The pooled share of per-seed (hits, trials) with its Wilson interval, widened by the seeds'
-    overdispersion (quasi-binomial): runs differ in more than which spells happen to end reachable, so
-    a plain binomial interval over the pooled count would be too narrow. The overdispersion is estimated
-    from the k seeds, so the quantile is Student's t with k - 1 degrees of freedom (z = 1.96 covered
-    only 91% at 5 seeds and twice the binomial variance); one seed keeps the plain Wilson interval."""
+    """The pooled share of per-seed (hits, trials) with its Wilson interval scaled by the seeds' estimated
+    dispersion (quasi-binomial): runs differ in more than which spells happen to end reachable, so a plain
+    binomial interval over the pooled count could be too narrow. The dispersion is estimated from the k
+    seeds, so the quantile is Student's t with k - 1 degrees of freedom (z = 1.96 covered only 91% at 5
+    seeds and twice the binomial variance). The estimate is used as it is, also below 1: the t quantile
+    already pays for its noise, and flooring it at 1 as well made a nominal 95% interval cover 98% at 10
+    seeds (99.5% at 5) when the seeds scatter like binomial draws (tests/test_validation.py). This is the
+    usual ratio estimator's interval: with equal trials per seed the variance is the seeds' own scatter
+    about the pooled share. One seed keeps the plain Wilson interval."""
     seeds = sum(1 for _, n in pairs if n > 0)
     z = t95(seeds) if seeds >= 2 else 1.96
     share, lo, hi = wilson(sum(h for h, _ in pairs), sum(n for _, n in pairs), z)
     if not math.isfinite(share):
         return share, lo, hi
-    widen = math.sqrt(overdispersion(pairs))
+    scale = math.sqrt(overdispersion(pairs))
     centre = (lo + hi) / 2
-    return share, max(centre - widen * (centre - lo), 0.0), min(centre + widen * (hi - centre), 1.0)
+    # Wilson's centre lies a little toward 1/2 from the share: a narrowed interval still holds the share
+    low, high = min(centre - scale * (centre - lo), share), max(centre + scale * (hi - centre), share)
+    return share, max(low, 0.0), min(high, 1.0)
 
 
 @dataclass
@@ -625,7 +635,8 @@ def report(results: list[Result], checks: list[Check], seeds: int, consumers: in
         "named, over seeds 1.." + str(seeds) + ", with the scenario's shops scaled to the consumer count. "
         "A figure passes when the model's mean lies inside the tolerance band; the interval is a t-interval over "
         "seeds, except for shares of rare events (reachability), which are pooled over seeds with a Wilson "
-        "interval widened by the seeds' overdispersion (quasi-binomial, with the t quantile of the seeds). "
+        "interval scaled by the seeds' dispersion about the pooled share (quasi-binomial, with the t quantile of "
+        "the seeds). "
         "Sources: [sources.md](sources.md).",
         "",
         f"**{passed} of {len(results)} figures pass; "
