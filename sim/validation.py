@@ -133,7 +133,7 @@ band of +/-2.5, so one report could pass and the next fail on the same model. (U
 interval was 13.3%-17.9%.) The micro-lenders' margin is a small residual of large flows: at 20,000 consumers
 over one year its five-seed mean moved from 8.5% to 0.3% when an unrelated parameter changed, with intervals of
 +/-10 points, so a pass or fail there said little; at 100,000 over two years and 10 seeds its interval is about
-+/-1 point. In the consolidation scenario the two thin lenders' books are a few hundred loans at 20,000
++/-2 points. In the consolidation scenario the two thin lenders' books are a few hundred loans at 20,000
 consumers, and whether
 they fail in the burn-in (not counted) or in the recorded year was a coin toss. A simulated consumer is one
 real person, so per-person figures (GMV per buyer, reachability) compare directly; institutions are scaled by
