@@ -7,10 +7,11 @@ both), so the difference a strategy makes is the gap between a line and its dash
 
 from __future__ import annotations
 
+import colorsys
 import math
 import threading
 import weakref
-from itertools import pairwise
+from itertools import count, pairwise
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -18,13 +19,37 @@ import pandas as pd
 from sim.agents.platform import REVENUE_SOURCES
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from sim.app.session import Run
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-SOURCE_COLORS = dict(zip(REVENUE_SOURCES, ["#4e79a7", "#bab0ac", "#f28e2b", "#e15759", "#76b7b2", "#59a14f"],
-                         strict=True))
+FIXED_SOURCE_COLORS = {"commission": "#4e79a7", "other": "#bab0ac", "lender_ads": "#f28e2b",
+                       "restructurer_ads": "#e15759", "diversion_fees": "#76b7b2", "lending": "#59a14f"}
+"""The revenue sources' colours that the docs name (Lesson 1: the green lending slice, the teal diversion fees)."""
+SPARE_COLORS = ("#edc948", "#b07aa1", "#ff9da7", "#9c755f")
+"""The rest of the palette the fixed colours come from (Tableau 10), for sources added later."""
+
+
+def spare_color(k: int) -> str:
+    """The `k`-th colour for a source without a fixed one: the spare colours, then hues a golden angle (137.5
+    degrees) apart, so that any number of sources get colours, each far from the last few."""
+    if k < len(SPARE_COLORS):
+        return SPARE_COLORS[k]
+    hue = (40.0 + 137.508 * (k - len(SPARE_COLORS))) % 360.0
+    r, g, b = colorsys.hls_to_rgb(hue / 360.0, 0.5, 0.55)
+    return "#" + "".join(f"{round(255 * x):02x}" for x in (r, g, b))
+
+
+def source_colors(sources: Iterable[str]) -> dict[str, str]:
+    """A colour for every source: its fixed colour, else the next spare one not already taken. Deterministic: it
+    depends only on the sources and their order (a source added at the end leaves the others' colours alone)."""
+    used = set(FIXED_SOURCE_COLORS.values())
+    spare = (c for c in map(spare_color, count()) if c not in used)
+    return {s: FIXED_SOURCE_COLORS[s] if s in FIXED_SOURCE_COLORS else next(spare) for s in dict.fromkeys(sources)}
+
+
+SOURCE_COLORS = source_colors(REVENUE_SOURCES)
 CREDIT_SOURCES = tuple(k for k in REVENUE_SOURCES if k not in ("commission", "other"))
 """Revenue a platform earns from credit: lender ads, intermediary ads, diversion fees, lending."""
 SOURCE_NAMES = {"restructurer_ads": "intermediary ads"}
