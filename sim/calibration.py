@@ -159,8 +159,8 @@ def loss_of(figures: dict[str, float | None], targets: list[Target]) -> float:
 def simulate(scenario_path: str, values: dict[str, float], seeds: list[int], consumers: int | None,
              extra: list[str] | None = None, workers: int | None = 1) -> dict[str, float]:
     """Every measured figure over `seeds` for the scenario with `values` set: the mean over seeds, except
-    shares of rare events (reachability), which are pooled (total hits / total trials) as the validation
-    reports them. `workers` > 1 (None: one per core) runs the seeds in parallel processes."""
+    shares of rare events (reachability, lender exits), which are pooled (total hits / total trials) as the
+    validation reports them. `workers` > 1 (None: one per core) runs the seeds in parallel processes."""
     overrides = [*(extra or []), *(f"{k}={v:.10g}" for ks, v in values.items() for k in ks.split(","))]
     runs = measure_seeds(scenario_path, overrides, seeds, consumers, workers)
     keys = runs[0].keys()
