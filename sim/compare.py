@@ -8,6 +8,10 @@ A ratio undefined in a run (None in its summary: e.g. `recovery_rate` with nothi
 cell in runs.csv, never a 0: means and intervals are over the seeds that define it, paired differences over
 the seeds where both scenarios do, and the count left out is in comparison.csv (`undefined`, `note`), in
 manifest.json (`undefined`) and under the printed table.
+
+A star marks a paired difference whose 95% interval excludes 0, each KPI and scenario tested on its own (no
+correction for multiplicity): with 16 KPIs and nothing real, at least one star appears about half the time, so
+the footnote under a starred table says how many differences were tested and how many stars chance alone gives.
 """
 
 from __future__ import annotations
@@ -191,9 +195,18 @@ def text_table(summary: pd.DataFrame) -> str:
         lines.append(f"{label(kpi):<26}" + "".join(f"{cells[kpi, name]:>{width}}" for name in names))
     if summary["significant"].astype(bool).any():
         lines.append(f"* the paired difference from {names[0]} over the same seeds excludes 0 (95%)")
+        lines.append(f"  {multiplicity(summary)}")
     elif len(names) > 1:
         lines.append(f"no paired difference from {names[0]} over the same seeds excludes 0 (95%)")
     return "\n".join([*lines, *undefined_notes(summary)])
+
+
+def multiplicity(summary: pd.DataFrame) -> str:
+    """What a star means when many differences are tested at once: each is a 5% test on its own (no correction),
+    so among m differences that are all nothing but noise about m / 20 get a star."""
+    tested = int(((summary["scenario"] != summary["scenario"].iloc[0]) & (summary["n_paired"] > 1)).sum())
+    return (f"each of the {tested} differences is tested on its own: were none of them real, about {tested / 20:.1f} "
+            "would be starred by chance")
 
 
 def undefined_notes(summary: pd.DataFrame) -> list[str]:
