@@ -160,8 +160,9 @@ rate and the sector's operating cost, after setting 9-month cash loans (loans li
 funding at 5-6%: micro-lenders price at 11.6% (below the 15% of 4 x LPR), the platform's lender at 11.4%,
 operating cost 2.0% of balance. *Reachability* (`scenarios/targets/reachability.yaml`): first `calibrate` at
 100,000 consumers and 3 seeds, whose objective proved too noisy (+/-2.5 points at 6 months); refitted by hand
-on 20-seed evaluations (+/-0.7 points) after shops' demand became mean-reverting (Weibull scale 158 days,
-shape 0.665). *Video platform* (`scenarios/targets/video_commerce.yaml`): purchase rate and order value. By
+on 20-seed evaluations (a standard error of 0.7 points, so +/-1.5 at 95%) after shops' demand became
+mean-reverting (Weibull scale 158 days, shape 0.665). *Video platform*
+(`scenarios/targets/video_commerce.yaml`): purchase rate and order value. By
 hand, where a figure maps to one parameter: the NPL price (8.5% of the unpaid principal transferred), the
 community platform's entry rate (merchant_growth 8 a year; its scenario keeps a 120-day burn-in because its
 shops are young), the consolidation scenario's thin lenders (equity 1,150 / 1,100 against 1,000 minimum, risk
