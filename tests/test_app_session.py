@@ -251,11 +251,41 @@ def test_days_before_a_scenario_event_are_refused_in_the_controls_words() -> Non
     assert s.set("days", last) is None and s.scenario.days == last
 
 
-def test_no_consumers_is_refused(session: Session) -> None:
+@pytest.mark.parametrize("typed", ["0", "-3"])
+def test_no_consumers_is_refused(session: Session, typed: str) -> None:
     before = session.runs[0].model
-    message = session.set("consumers", 0)
-    assert message is not None and "at least 1 consumer" in message and message.startswith("number of consumers = 0")
+    message = session.set("consumers", typed)
+    assert message == (f"number of consumers = {typed}: {typed} is out of range: the dashboard needs at least 1 "
+                       f"consumer, to follow one; allowed: 1 to {session_module.MAX_CONSUMERS:,}")
     assert session.runs[0].model is before
+
+
+def test_more_consumers_than_the_dashboard_plays_are_refused_with_the_command_line_for_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above `MAX_CONSUMERS` the field is refused (the page plays day by day: a year at a million consumers took 24 to
+    42 s side by side), naming the field and the range, with the command line that runs that market with the
+    controls in force; it runs it. Up to the limit the field is taken, and above the schema's own limit there is no
+    command line (it would refuse the number too)."""
+    s = Session()
+    assert s.set("days", 5) is None and s.set("rate_cap", "0.2") is None
+    before = s.runs[0].model
+    limit = session_module.MAX_CONSUMERS
+    message = s.set("consumers", str(limit + 1))
+    command = ("python run.py run scenarios/classroom.yaml --days 5 --set regulation.rate_cap=0.2 "
+               f"--consumers {limit + 1}")
+    assert message == (f"number of consumers = {limit + 1}: {limit + 1} is out of range for the live dashboard, "
+                       f"which plays day by day; allowed: 1 to {limit:,} (for a bigger market: {command})")
+    assert s.runs[0].model is before and s.scenario.consumers.count == 5000 and "consumers.count" not in s.settings
+    assert s.set("consumers", "1e9") == ("number of consumers = 1000000000: 1000000000 is out of range for the live "
+                                         f"dashboard, which plays day by day; allowed: 1 to {limit:,}")
+    import run as cli
+
+    monkeypatch.chdir(events.ROOT)
+    argv = shlex.split(command)
+    assert cli.main([*argv[3:], "--out", str(tmp_path / "big"), "--quiet"]) == 0
+    resolved = load(str(tmp_path / "big" / "scenario.yaml")).scenario
+    assert resolved.consumers.count == limit + 1 and resolved.regulation.rate_cap == 0.2 and resolved.days == 5
+    assert s.set("consumers", f"{limit // 1000}e3") is None and s.runs[0].model.consumers.n == limit
 
 
 def test_the_status_line_says_n_a_rather_than_0_percent(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
