@@ -7,7 +7,7 @@ screenshot. Any error in the
 browser's console fails the test.
 
 `UPDATE_DOCS_SCREENSHOT=1 pytest tests/test_app_browser.py` copies the screenshot (the classroom scenario, side
-by side, day 180) to docs/img/dashboard.png.
+by side, day 180) to docs/img/dashboard.png, the picture in docs/teaching.md (which says so).
 """
 
 from __future__ import annotations
@@ -224,6 +224,8 @@ def test_dashboard_in_chromium(page: Page, tmp_path: Path) -> None:
     assert page.load_failures == []  # type: ignore[attr-defined]
 
     # the docs' picture: a projector's width, tall enough for the network and the followed consumer side by side
+    # (and once the play thread has let go: "finished" shows first, and the picture caught a greyed-out Pause)
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
     page.set_viewport_size({"width": 1920, "height": 1640})
     page.wait_for_function("() => document.documentElement.clientWidth === 1920")
     shot = tmp_path / "dashboard.png"
