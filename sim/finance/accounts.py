@@ -18,6 +18,7 @@ Index = np.ndarray | int | slice | tuple | None
 SMALL_ACCOUNT = 4096  # at most this many holders: aggregate repeated indices with bincount
 _SCALAR_INDEX = (int, np.integer)
 _SCALAR_AMOUNT = (float, int)
+_sum = np.add.reduce
 
 
 @dataclass
@@ -56,8 +57,11 @@ def _apply(balance: np.ndarray, idx: Index, amount: np.ndarray, total: float, cr
         else:
             balance[idx] -= amount
     elif balance.ndim == 1 and len(balance) <= SMALL_ACCOUNT:  # few holders (platforms, lenders): bincount
-        weights = amount if np.shape(idx) == amount.shape else np.broadcast_to(amount, np.shape(idx))
-        sums = np.bincount(np.ravel(idx), weights=weights.ravel(), minlength=len(balance))
+        if isinstance(idx, np.ndarray) and idx.ndim == 1 and idx.shape == amount.shape:  # the usual case
+            sums = np.bincount(idx, weights=amount, minlength=len(balance))
+        else:  # an index broadcast against the amounts (a sweep's slots x shops)
+            weights = np.broadcast_to(amount, np.shape(idx))
+            sums = np.bincount(np.ravel(idx), weights=weights.ravel(), minlength=len(balance))
         if credit:
             balance += sums
         else:
@@ -112,8 +116,8 @@ class Ledger:
         amount = np.asarray(amount, dtype=np.float64)
         if amount.size == 0:
             return 0.0
-        total = float(amount.sum())
-        if total == 0.0 and not amount.any():
+        total = float(_sum(amount, axis=None))  # what `amount.sum()` computes, without its Python wrapper
+        if total == 0.0 and not np.count_nonzero(amount):
             return 0.0
         if self.check_unique:
             _check_unique(flow, "source", src, src_idx, src_unique)
