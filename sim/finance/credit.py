@@ -42,6 +42,7 @@ class Credit:
         self._bad_day = -1  # the day `_bad_rows` and `_bad_of` were read for
         self._bad_rows: tuple[np.ndarray, np.ndarray] = (np.empty(0, np.int16), np.empty(0, np.int32))
         self._bad_of: dict[int, np.ndarray] = {}
+        self._synced = (-1, -1)  # the merchant book's (version, n) at the last `sync_shop_loans`
 
     # --- underwriting -------------------------------------------------------------------------
 
@@ -49,9 +50,10 @@ class Credit:
         """Most `lender` will lend each consumer now: its limit less the debt it can see, within the
         regulator's per-person balance limit."""
         c = self.model.consumers
-        seen_debt = c.debt[ids] * BUREAU_VISIBILITY[lender.kind]
+        debt = c.debt[ids]
+        seen_debt = debt * BUREAU_VISIBILITY[lender.kind]
         own_limit = lender.params.limit_months * c.income[ids] - seen_debt
-        legal_room = self.model.regulation.balance_limit - c.debt[ids]
+        legal_room = self.model.regulation.balance_limit - debt
         return np.maximum(np.minimum(own_limit, legal_room), 0.0)
 
     def seen_delinquent(self, lender: Lender, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -59,12 +61,18 @@ class Credit:
         (or written off on) one of its own loans always; the others with the bureau visibility of its kind,
         the same share of a consumer's record it sees in `consumer_limits`. Draws only for applicants in a
         spell, who are few."""
-        seen = np.zeros(len(ids), dtype=bool)
+        seen = self.refusals(lender, ids, rng)
+        return np.zeros(len(ids), dtype=bool) if seen is None else seen
+
+    def refusals(self, lender: Lender, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        """`seen_delinquent`, or None when no applicant is in a spell (most batches), which `Lender.approve`
+        takes as nobody refused without building and applying a mask of False."""
         if not lender.params.checks_delinquency:
-            return seen
+            return None
         late = (self.model.consumers.delinquent_since[ids] != NOT_DELINQUENT).nonzero()[0]
         if len(late) == 0:
-            return seen
+            return None
+        seen = np.zeros(len(ids), dtype=bool)
         on_bureau = rng.random(len(late)) < BUREAU_VISIBILITY[lender.kind]
         rest = late[~on_bureau]
         seen[late[on_bureau]] = True
@@ -120,7 +128,7 @@ class Credit:
         waiting = ok.copy()
         for _ in range(CAPACITY_PASSES):
             fits = waiting & (running <= room)
-            if not fits.any():
+            if not np.count_nonzero(fits):
                 break
             funded |= fits
             room -= float(amounts[fits].sum())
@@ -154,29 +162,33 @@ class Credit:
             partner = self._partners_with_room(platform, (1.0 - own) * float(amounts.sum()))[0]
             split = [(lender, own), (partner, 1.0 - own)]
         terms = lender.params.cash_loan_terms if product == CASH else lender.params.bnpl_terms
+        total = None  # amounts.sum(), once moved by the lender funding it all
         for funder, share in split:
-            part = amounts * share
+            part = amounts if share == 1.0 else amounts * share  # times 1.0 would be a copy of the same numbers
             apr = funder.rate()
             if rates is not None and funder is lender:
                 apr = rates
                 lender.priced(part, rates)
             self.consumer.add(ids, funder.index, platform, product, part, apr, terms, t)
             dst_name, dst_idx = pay_to if pay_to else ("consumer", ids)
-            m.ledger.transfer(f"loan_disbursed_{'bnpl' if product != CASH else 'cash'}", m.accounts["lender"],
-                              m.accounts[dst_name], part, funder.index, dst_idx, dst_unique=pay_to is None)
-            lent = part.sum()
-            self.book_by_lender[funder.index] += lent
-            funder.totals["originated"] += float(lent)
+            lent = m.ledger.transfer(f"loan_disbursed_{'bnpl' if product != CASH else 'cash'}", m.accounts["lender"],
+                                     m.accounts[dst_name], part, funder.index, dst_idx, dst_unique=pay_to is None)
+            self.book_by_lender[funder.index] += lent  # what the transfer moved: part.sum()
+            funder.totals["originated"] += lent
+            if share == 1.0:
+                total = lent
         m.consumers.debt[ids] += amounts  # ids are distinct: no repeated index to accumulate
         m.consumers.loans_taken[ids] += 1
+        if total is None:
+            total = float(amounts.sum())
         if channel == "diversion" and fin.diversion_fee > 0:
-            fee = float(amounts.sum()) * fin.diversion_fee
+            fee = total * fin.diversion_fee
             m.ledger.transfer("diversion_fee", m.accounts["lender"], m.accounts["platform"], fee,
                               lender.index, platform)
             lender.totals["fees_paid"] += fee
             platform_agent.book_revenue("diversion_fees", fee)
         m.today["loans_originated"] += len(ids)
-        m.today["amount_originated"] += float(amounts.sum())
+        m.today["amount_originated"] += total
 
     def originate_merchant(
         self, lender: Lender, platform: int, ids: np.ndarray, amounts: np.ndarray, t: int
@@ -186,15 +198,14 @@ class Credit:
             return
         m = self.model
         self.merchant.add(ids, lender.index, platform, 2, amounts, lender.rate(), lender.params.merchant_loan_terms, t)
-        m.ledger.transfer("loan_disbursed_merchant", m.accounts["lender"], m.accounts["merchant_cash"], amounts,
-                          lender.index, ids, dst_unique=True)
-        lent = amounts.sum()
-        self.book_by_lender[lender.index] += lent
-        lender.totals["originated"] += float(lent)
+        lent = m.ledger.transfer("loan_disbursed_merchant", m.accounts["lender"], m.accounts["merchant_cash"],
+                                 amounts, lender.index, ids, dst_unique=True)
+        self.book_by_lender[lender.index] += lent  # what the transfer moved: amounts.sum()
+        lender.totals["originated"] += lent
         m.merchants.has_loan[ids] = True
         m.merchants.loans_taken[ids] += 1
         m.today["merchant_loans_originated"] += len(ids)
-        m.today["merchant_amount_originated"] += float(amounts.sum())
+        m.today["merchant_amount_originated"] += lent
 
     # --- principal leaving the book -------------------------------------------------------------
 
@@ -210,6 +221,11 @@ class Credit:
         """Derive which shops have an active loan (and keep an early-warning watch only while its
         programme loan is open) from the merchant book, whatever closed the loan."""
         mer, book = self.model.merchants, self.merchant
+        # Nothing to do while no shop loan was made or changed status since the last call: shops opened since
+        # then start with neither a loan nor a watch.
+        if self._synced == (book.version, book.n):
+            return
+        self._synced = (book.version, book.n)
         n = mer.n
         active = book.active_ids()
         mer.has_loan[:n] = False

@@ -76,6 +76,10 @@ class LoanBook:
     charged off or sold, so `delinquent_ids` and `claim_ids` look only at such loans. These rely on
     `next_due`, `first_missed` and `status` changing only through these methods, and on callers
     only ever lowering `claim`.
+
+    `version` counts the calls that changed some loan's `status` or `first_missed`: the active and the
+    delinquent loans are kept as last read until it (or the number of loans) moves on. They are read some
+    ten times a day, often with no change in between.
     """
 
     def __init__(self, capacity: int = 1024) -> None:
@@ -86,6 +90,9 @@ class LoanBook:
         self._due_calendar: list[list[np.ndarray]] = [[] for _ in range(MONTH)]
         self._maybe_late = _Candidates()  # loans that have missed an instalment
         self._maybe_claim = _Candidates()  # loans charged off or sold
+        self.version = 0
+        self._active: tuple[int, int, np.ndarray] | None = None  # (version, n, active ids) as last read
+        self._late: tuple[int, np.ndarray] | None = None  # (version, delinquent ids) as last read
 
     def __len__(self) -> int:
         return self.n
@@ -138,7 +145,12 @@ class LoanBook:
     # --- views -----------------------------------------------------------------------------
 
     def active_ids(self) -> np.ndarray:
-        return (self.status[: self.n] == ACTIVE).nonzero()[0]
+        """Active loans, in increasing order (read-only: kept while no loan changes status)."""
+        if self._active is None or self._active[:2] != (self.version, self.n):
+            ids = (self.status[: self.n] == ACTIVE).nonzero()[0]
+            ids.flags.writeable = False
+            self._active = (self.version, self.n, ids)
+        return self._active[2]
 
     def due_ids(self, day: int) -> np.ndarray:
         """Active loans with an instalment falling due today (in increasing order, as a scan of the
@@ -160,7 +172,10 @@ class LoanBook:
 
     def delinquent_ids(self) -> np.ndarray:
         """Active loans with a missed instalment, in increasing order (as a scan of the book gives)."""
-        return self._maybe_late.narrow(lambda rows: (self.first_missed[rows] >= 0) & (self.status[rows] == ACTIVE))
+        if self._late is None or self._late[0] != self.version:  # new loans are current: `n` does not matter
+            late = self._maybe_late.narrow(lambda rows: (self.first_missed[rows] >= 0) & (self.status[rows] == ACTIVE))
+            self._late = (self.version, late)
+        return self._late[1]
 
     def claim_ids(self) -> np.ndarray:
         """Loans (charged off or sold) with something left to collect, in increasing order."""
@@ -196,6 +211,8 @@ class LoanBook:
         self.arrears_interest[ids] += interest
         self.first_missed[ids] = np.where(self.first_missed[ids] < 0, day, self.first_missed[ids])
         self._maybe_late.add(ids)
+        if len(ids):
+            self.version += 1
         self.missed_total[ids] += 1
         self.missed_run[ids] += 1
 
@@ -218,6 +235,8 @@ class LoanBook:
         self.arrears_principal[cleared] = 0.0
         self.arrears_interest[cleared] = 0.0
         self.first_missed[cleared] = -1
+        if len(cleared):
+            self.version += 1
         self.missed_run[cleared] = 0
         self._close_if_repaid(ids)
         return principal, interest
@@ -236,6 +255,8 @@ class LoanBook:
         done = ids[(self.outstanding[ids] <= 1e-6) & (self.next_due[ids] < 0) & (self.arrears_interest[ids] <= 1e-6)]
         self.outstanding[done] = 0.0
         self.status[done] = REPAID
+        if len(done):
+            self.version += 1
 
     # --- default ---------------------------------------------------------------------------
 
@@ -247,6 +268,8 @@ class LoanBook:
         self._maybe_claim.add(ids)
         self._zero_balance(ids)
         self.status[ids] = CHARGED_OFF
+        if len(ids):
+            self.version += 1
         return amount
 
     def sell(self, ids: np.ndarray) -> np.ndarray:
@@ -257,6 +280,8 @@ class LoanBook:
         self._maybe_claim.add(ids)
         self._zero_balance(ids)
         self.status[ids] = SOLD
+        if len(ids):
+            self.version += 1
         return on_book
 
     def settle(self, ids: np.ndarray) -> np.ndarray:
@@ -266,6 +291,8 @@ class LoanBook:
         self.claim[ids] = 0.0
         self._zero_balance(ids)
         self.status[ids] = SETTLED
+        if len(ids):
+            self.version += 1
         return amount
 
     def _zero_balance(self, ids: np.ndarray) -> None:
