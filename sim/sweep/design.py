@@ -31,9 +31,7 @@ def unit_sample(sweep: Sweep) -> np.ndarray:
 
         return qmc.LatinHypercube(d=d, seed=sweep.seed).random(n)
     if sweep.design == "sobol":
-        from SALib.sample import sobol
-
-        return sobol.sample(problem(sweep), n, calc_second_order=sweep.second_order, seed=sweep.seed)
+        return balanced_sobol(sweep)
     if sweep.design == "morris":
         from SALib.sample import morris
 
@@ -41,6 +39,49 @@ def unit_sample(sweep: Sweep) -> np.ndarray:
         grid = morris.sample(problem(sweep), n, num_levels=p, seed=sweep.seed)
         return (np.rint(grid * (p - 1)) + 0.5) / p
     raise ValueError(f"no unit sample for design {sweep.design}")
+
+
+BALANCE = 0.05  # largest |correlation| allowed between a parameter's column in the base samples A and B
+SCRAMBLES = 64  # scrambles tried before keeping the best one
+
+
+def ab_correlations(unit: np.ndarray, d: int, second_order: bool) -> np.ndarray:
+    """Per parameter, the correlation of its values in the Saltelli base samples A and B (the first and last row
+    of every block of a Sobol design)."""
+    blocks = unit.reshape(-1, 2 * d + 2 if second_order else d + 2, d)
+    a, b = blocks[:, 0], blocks[:, -1]
+    if len(a) < 2:
+        return np.zeros(d)
+    return np.array([np.corrcoef(a[:, j], b[:, j])[0, 1] for j in range(d)])
+
+
+def balanced_sobol(sweep: Sweep) -> np.ndarray:
+    """SALib's Saltelli design on a scrambled Sobol sequence whose base samples A and B are uncorrelated in every
+    parameter.
+
+    A is the first D columns of a 2D-dimensional Sobol sequence and B the last D, so parameter j's values in A
+    and B are the sequence's columns j and D + j. At small N some of those pairs are far from independent under
+    most scrambles (N=64, six parameters: columns 2 and 8 correlate at -0.37 or +0.37 for seeds 0, 1 and 64),
+    and the estimators, which assume independent A and B, are then off for that parameter: a KPI set by the
+    second parameter alone got ST = 1.38 instead of 1, with a bootstrap interval of +/-0.21 (the interval
+    resamples rows and keeps the correlation; it held the true index half the time). The first scramble tried
+    is the sweep's seed (the design as before wherever that one is balanced); others come from
+    SeedSequence(seed), in order, until every |correlation| is below `BALANCE` (or the best of `SCRAMBLES`)."""
+    from SALib.sample import sobol
+
+    d, n = len(sweep.parameters), int(sweep.samples or 0)
+    others = np.random.SeedSequence(sweep.seed).spawn(SCRAMBLES - 1)
+    seeds = [sweep.seed, *(int(c.generate_state(1)[0]) for c in others)]
+    best, worst = None, math.inf
+    for seed in seeds:
+        unit = sobol.sample(problem(sweep), n, calc_second_order=sweep.second_order, seed=seed)
+        off = float(np.nan_to_num(np.abs(ab_correlations(unit, d, sweep.second_order)), nan=1.0).max())
+        if off < BALANCE:
+            return unit
+        if off < worst:
+            best, worst = unit, off
+    assert best is not None
+    return best
 
 
 def from_unit(p: Param, u: float) -> Any:
