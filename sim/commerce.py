@@ -15,7 +15,7 @@ import numpy as np
 from sim.binomial import binomial
 from sim.finance.credit import MIN_LOAN, MIN_NEED
 from sim.finance.loans import BNPL
-from sim.uniques import unique
+from sim.uniques import run_starts, unique
 
 if TYPE_CHECKING:
     from sim.agents import Lender, Platform
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 ORDER_VALUE_SIGMA = 0.7  # log-sd of order values around a platform's mean
 CLAIM_SHARE_OF_REFUNDS = 0.1  # one claim for every ten refunds
 CLAIM_COMPENSATION = 0.3  # share of the order value paid to the consumer from the deposit
+_NONE = np.empty(0, dtype=np.intp)  # no rows (read-only)
+_NONE.flags.writeable = False
 
 
 def visit(model: MarketModel, t: int) -> list[np.ndarray]:
@@ -81,9 +83,9 @@ def shop(model: MarketModel, t: int) -> None:
         # only in credit or strategy see the same buyers, order values and shop-choice draws.
         buyers = draw_buyers(p, min(p.params.purchase_rate * festival, 1.0), rng)
         noise = rng.standard_normal(len(buyers))
-        pick = rng.random(len(buyers))
-        prefers_bnpl = rng.random(len(buyers)) < c.bnpl_preference_of(buyers)
-        after_sale = rng.random(len(buyers))  # refunds and claims
+        # Three uniforms per buyer (shop choice, BNPL preference, refunds and claims) in one call: the stream
+        # gives the same numbers as three calls of one per buyer each, in this order.
+        pick, prefer_draw, after_sale = rng.random((3, len(buyers)))
         shops_here = open_shops[mer.platform[open_shops] == p.index]
         if len(buyers) == 0 or len(shops_here) == 0:
             continue
@@ -94,26 +96,30 @@ def shop(model: MarketModel, t: int) -> None:
         cash = acc["consumer"].balance[buyers]
         liquid = cash >= value
         offer = p.bnpl_lender()
-        bnpl = np.zeros(len(buyers), dtype=bool)
+        pay_cash = paid = liquid  # without BNPL the liquid buyers pay cash and the others walk away
+        bb = _NONE  # BNPL buyers (positions in `buyers`, increasing)
         rates, own = None, 1.0
         if offer is not None:
             lender, channel = offer
-            ask = (~liquid | prefers_bnpl).nonzero()[0]
+            ask = (~liquid | (prefer_draw < c.bnpl_preference_of(buyers))).nonzero()[0]
             if len(ask):
-                who = buyers[ask]
+                who, asked = buyers[ask], value[ask]
                 score_noise = credit_rng.standard_normal(len(ask)).astype(np.float32)
                 ok = lender.approve(c.risk[who], score_noise, with_platform_data=channel == "own",
                                     terms=lender.params.bnpl_terms,
-                                    refused=model.credit.seen_delinquent(lender, who, credit_rng))
-                if ok.any():  # limits and capacity only matter for approved applications
-                    ok &= model.credit.consumer_limits(lender, who) >= value[ask]
-                    own = model.credit.own_share(channel, p.index, value[ask], ok)
-                    ok = model.credit.within_capacity(lender, value[ask] * own, ok)
-                    bnpl[ask[ok]] = True
+                                    refused=model.credit.refusals(lender, who, credit_rng))
+                if np.count_nonzero(ok):  # limits and capacity only matter for approved applications
+                    ok &= model.credit.consumer_limits(lender, who) >= asked
+                    own = model.credit.own_share(channel, p.index, asked, ok)
+                    ok = model.credit.within_capacity(lender, asked if own == 1.0 else asked * own, ok)
+                    bb = ask[ok]
                     if lender.quoted is not None:
                         rates = lender.quoted[ok]  # ask is sorted: aligned with the BNPL buyers below
-        pay_cash = liquid & ~bnpl
-        paid = bnpl | pay_cash
+            if len(bb):
+                bnpl = np.zeros(len(buyers), dtype=bool)
+                bnpl[bb] = True
+                pay_cash = liquid & ~bnpl
+                paid = bnpl | pay_cash
         slot = model.settlement.slot_for_sale(t, p.index)  # every sale here today waits in one slot
         # Cash orders: consumer -> shop's pending settlement.
         cb = pay_cash.nonzero()[0]
@@ -121,27 +127,27 @@ def shop(model: MarketModel, t: int) -> None:
         model.ledger.transfer("purchase_cash", acc["consumer"], acc["merchant_pending"], cash_value, cash_buyers,
                               (slot, cash_shops))
         # BNPL orders: the lender pays the shop; the consumer owes the lender.
-        bb = bnpl.nonzero()[0]
-        bnpl_buyers, bnpl_value = buyers[bb], value[bb]
         if len(bb):
+            bnpl_buyers, bnpl_value = buyers[bb], value[bb]
             model.credit.originate_consumer(
                 lender, channel, p.index, BNPL, bnpl_buyers, bnpl_value, t,
                 pay_to=("merchant_pending", (slot, shop_of[bb])), rates=rates, own=own,
             )
+            c.bnpl_orders[bnpl_buyers] += 1
+            model.today["bnpl_gmv"] += float(bnpl_value.sum())
         _refunds_and_claims(model, refund_rates, after_sale[cb], cash_buyers, cash_value, slot, cash_shops)
-        c.orders[buyers[paid]] += 1  # buyers are unique
-        c.bnpl_orders[bnpl_buyers] += 1
+        paying = buyers[paid]
+        c.orders[paying] += 1  # buyers are unique
         gmv = float(value[paid].sum())
-        orders = int(np.count_nonzero(paid))
+        orders = len(paying)
         model.today["orders"] += orders
         model.today["gmv"] += gmv
         model.today["bnpl_orders"] += len(bb)
-        model.today["bnpl_gmv"] += float(bnpl_value.sum())
         model.today["abandoned_orders"] += len(paid) - orders
         p.orders_today += orders
         p.gmv_today += gmv
         p.bnpl_orders_today += len(bb)
-        c.bought_month[buyers[paid]] |= np.uint8(1 << p.index)
+        c.bought_month[paying] |= np.uint8(1 << p.index)
 
 
 def _refunds_and_claims(model: MarketModel, refund_rates: np.ndarray, u: np.ndarray, buyers: np.ndarray,
@@ -152,16 +158,21 @@ def _refunds_and_claims(model: MarketModel, refund_rates: np.ndarray, u: np.ndar
         return
     mer, acc = model.merchants, model.accounts
     refund_rate = refund_rates[mer.category[shops]]
-    refund = u < refund_rate
-    claim = (u >= refund_rate) & (u < refund_rate * (1 + CLAIM_SHARE_OF_REFUNDS))
+    # Orders refunded (u < rate) or claimed (rate <= u < rate x 1.1) are a few a day: find them first, then
+    # tell the two apart among those few.
+    hit = (u < refund_rate * (1 + CLAIM_SHARE_OF_REFUNDS)).nonzero()[0]
     refunded = claimed = 0.0
-    if refund.any():  # a few orders a day at most: skip the empty transfer on most days
-        refunded = model.ledger.transfer("refund", acc["merchant_pending"], acc["consumer"], value[refund],
-                                         (slot, shops[refund]), buyers[refund], src_unique=False, dst_unique=True)
-    if claim.any():
-        pay = _within_balance(value[claim] * CLAIM_COMPENSATION, shops[claim], acc["merchant_deposit"].balance)
-        claimed = model.ledger.transfer("claim", acc["merchant_deposit"], acc["consumer"], pay, shops[claim],
-                                        buyers[claim], src_unique=False, dst_unique=True)
+    if len(hit):
+        refund = u[hit] < refund_rate[hit]
+        some = hit[refund]
+        if len(some):
+            refunded = model.ledger.transfer("refund", acc["merchant_pending"], acc["consumer"], value[some],
+                                             (slot, shops[some]), buyers[some], src_unique=False, dst_unique=True)
+        some = hit[~refund]
+        if len(some):
+            pay = _within_balance(value[some] * CLAIM_COMPENSATION, shops[some], acc["merchant_deposit"].balance)
+            claimed = model.ledger.transfer("claim", acc["merchant_deposit"], acc["consumer"], pay, shops[some],
+                                            buyers[some], src_unique=False, dst_unique=True)
     model.today["refunds"] += refunded
     model.today["claims"] += claimed
 
@@ -193,13 +204,13 @@ def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
             score_noise = rng.standard_normal(len(who)).astype(np.float32)
             ok = lender.approve(c.risk[who], score_noise, with_platform_data=channel == "own",
                                 terms=lender.params.cash_loan_terms,
-                                refused=model.credit.seen_delinquent(lender, who, rng))
-            if not ok.any():  # nobody approved: no amounts to size, nothing to fund
+                                refused=model.credit.refusals(lender, who, rng))
+            if not np.count_nonzero(ok):  # nobody approved: no amounts to size, nothing to fund
                 continue
             amount = np.minimum(np.ceil(c.need[who] / MIN_LOAN) * MIN_LOAN, model.credit.consumer_limits(lender, who))
             ok &= amount >= MIN_LOAN
             own = model.credit.own_share(channel, p.index, amount, ok)
-            ok = model.credit.within_capacity(lender, amount * own, ok)
+            ok = model.credit.within_capacity(lender, amount if own == 1.0 else amount * own, ok)
             got, amt = who[ok], amount[ok]
             if len(got) == 0:
                 continue
@@ -224,11 +235,13 @@ def _pay_per_click(model: MarketModel, lender: Lender, platform: Platform, click
 def _within_balance(want: np.ndarray, holders: np.ndarray, balance: np.ndarray) -> np.ndarray:
     """What each of several debits (in order) can take from its holder's balance when a holder may
     appear more than once: each gets what its holder has left after the earlier ones."""
+    if len(holders) == 1:  # the usual case (one claim at a time): what the general case gives for one debit
+        return np.minimum(np.maximum(balance[holders], 0.0), want)  # clipped to [0, want], as below
     order = np.argsort(holders, kind="stable")
     h, w = holders[order], want[order]
     taken = np.cumsum(w) - w  # before each debit, within the sorted run
-    first = np.r_[True, h[1:] != h[:-1]]
+    first = run_starts(h)
     taken -= np.maximum.accumulate(np.where(first, taken, 0.0))  # restart at each holder
     out = np.empty_like(w)
-    out[order] = np.clip(np.maximum(balance[h], 0.0) - taken, 0.0, w)
+    out[order] = np.minimum(np.maximum(np.maximum(balance[h], 0.0) - taken, 0.0), w)  # np.clip, without its wrapper
     return out

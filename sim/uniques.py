@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _run_starts(ordered: np.ndarray) -> np.ndarray:
+def run_starts(ordered: np.ndarray) -> np.ndarray:
     """Mask of the first element of each run of equal values in a sorted array."""
     first = np.empty(len(ordered), dtype=bool)
     first[:1] = True
@@ -24,7 +24,7 @@ def unique(values: np.ndarray) -> np.ndarray:
     """`np.unique(values)` for a 1-D array: its distinct values in increasing order."""
     ordered = values.copy()  # `np.sort` is this copy and sort behind a Python wrapper
     ordered.sort()
-    return ordered[_run_starts(ordered)]
+    return ordered[run_starts(ordered)]
 
 
 def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +32,7 @@ def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     and for each element the position of its value among them."""
     perm = values.argsort()
     ordered = values[perm]
-    first = _run_starts(ordered)
+    first = run_starts(ordered)
     inverse = np.empty(len(values), dtype=np.intp)
     inverse[perm] = first.cumsum() - 1
     return ordered[first], inverse
@@ -42,4 +42,4 @@ def first_indices(values: np.ndarray) -> np.ndarray:
     """`np.unique(values, return_index=True)[1]` for a 1-D array: the index of the first occurrence of each
     distinct value, in increasing order of the values."""
     perm = values.argsort(kind="stable")
-    return perm[_run_starts(values[perm])]
+    return perm[run_starts(values[perm])]

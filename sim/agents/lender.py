@@ -121,7 +121,11 @@ class Lender(mesa.Agent):
         if threshold is None:
             return np.zeros(len(risk), dtype=bool)
         sd = self.params.platform_data_noise if with_platform_data else self.params.score_noise
-        ok = risk + sd * noise + (self.shop_score_shift if shops else self.score_shift) <= threshold
+        score = risk + sd * noise
+        shift = self.shop_score_shift if shops else self.score_shift
+        if shift:  # adding a shift of 0 (no review has tightened yet) would change no score
+            score += shift
+        ok = score <= threshold
         if refused is not None:
             ok &= ~refused
         self.approvals += int(np.count_nonzero(ok))
