@@ -53,7 +53,7 @@ class Collections:
         lost_after = p.contact_scale_days * (-np.log1p(-u)) ** (1.0 / p.contact_shape)
         clients = c.client_of[starting] >= 0
         factor = np.ones(len(starting))
-        if clients.any():
+        if np.count_nonzero(clients):
             loss = np.asarray([r.params.contact_loss for r in self.model.restructurer_list])
             factor[clients] = loss[c.client_of[starting[clients]]]
         c.delinquent_since[starting] = t
@@ -138,7 +138,7 @@ class Collections:
         late = book.delinquent_ids()
         if len(late) == 0:
             return
-        due = late[book.dpd(late, t) >= self.charge_off_dpd[book.lender[late]]]
+        due = late[t - book.first_missed[late] >= self.charge_off_dpd[book.lender[late]]]  # dpd of late loans
         if len(due) == 0:
             return
         amount = book.charge_off(due)
@@ -182,7 +182,7 @@ class Collections:
         was_active = book.status[sell] == ACTIVE
         on_book = book.sell(sell)
         m.credit.principal_reduced(book, sell, on_book)
-        if was_active.any():
+        if np.count_nonzero(was_active):
             self._count_default(book, sell[was_active], on_book[was_active], consumers)
             key = "charged_off_principal" if consumers else "merchant_charged_off"
             m.today[key] += float(on_book.sum())  # sold while still on the book: a default all the same

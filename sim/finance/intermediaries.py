@@ -83,7 +83,7 @@ def _recruit(model: MarketModel, t: int, rng: np.random.Generator) -> None:
         return
     c = model.consumers
     reach = _reach(model)
-    if not reach.any():
+    if not np.count_nonzero(reach):
         return
     # NOT_DELINQUENT (-1) reads as the largest unsigned value, so one pass over all consumers finds the
     # spells old enough; only those few are then checked for an intermediary.
@@ -97,7 +97,7 @@ def _recruit(model: MarketModel, t: int, rng: np.random.Generator) -> None:
     p_sign = table[c.platforms[cand]]
     total = p_sign.sum(axis=1)
     signs = rng.random(len(cand)) < total
-    if not signs.any():
+    if not np.count_nonzero(signs):
         return
     who = cand[signs]
     cum = np.cumsum(p_sign[signs], axis=1) / total[signs, None]

@@ -61,12 +61,13 @@ def consumer_instalments(model: MarketModel, t: int, rng: np.random.Generator) -
 
     pays = all_or_nothing(book.borrower[due], principal + interest, cash, willing)
     book.advance_schedule(due)
-    paid = due[pays]
-    settle_payments(model, book, paid, principal[pays], interest[pays], "consumer", "consumer_repayment")
-    book.record_payment(paid, principal[pays], interest[pays])
-    missed = due[~pays]
+    paid, paid_principal, paid_interest = due[pays], principal[pays], interest[pays]
+    settle_payments(model, book, paid, paid_principal, paid_interest, "consumer", "consumer_repayment")
+    book.record_payment(paid, paid_principal, paid_interest)
+    miss = ~pays
+    missed = due[miss]
     newly_late = missed[book.first_missed[missed] < 0]
-    book.record_miss(missed, principal[~pays], interest[~pays], t)
+    book.record_miss(missed, principal[miss], interest[miss], t)
     model.collections.consumers_fell_behind(newly_late, t)
     model.today["instalments_due"] += len(due)
     model.today["instalments_missed"] += len(missed)

@@ -60,10 +60,11 @@ class Settlement:
             pending[slot, frozen] = 0.0
         # With every delay 0 there is one slot, which is also tomorrow's: held money stays where it is.
         shops = ((pending[slot, :n] > 0) & ~mer.frozen[:n]).nonzero()[0]
-        self._pay_out(np.full(len(shops), slot), shops)
+        self._pay_out(slot, shops)
 
-    def _pay_out(self, slots: np.ndarray, shops: np.ndarray) -> None:
-        """Release pending slots: the platform's commission, the cost of goods, the rest to the shop."""
+    def _pay_out(self, slots: np.ndarray | int, shops: np.ndarray) -> None:
+        """Release pending slots (one per shop, or one for all): the platform's commission, the cost of goods,
+        the rest to the shop."""
         if len(shops) == 0:
             return
         m = self.model
@@ -104,7 +105,7 @@ class Settlement:
         held = pending[:, shops]
         total = held.sum(axis=0)
         take = np.minimum(want, total)
-        if take.any():  # else nothing would move: skip building the per-slot amounts
+        if np.count_nonzero(take):  # else nothing would move: skip building the per-slot amounts
             frac = np.divide(take, total, out=np.zeros_like(take), where=total > 0)
             per_slot = held * frac
             ledger.transfer(f"sweep_pending_{flow}", acc["merchant_pending"], acc["lender"], per_slot,
