@@ -25,11 +25,12 @@ def update_demand(model: MarketModel) -> None:
     params = model.scenario.merchants
     vol = np.asarray([c.volatility for c in params.categories], dtype=np.float32)
     change = mer.drift[ids] + vol[mer.category[ids]] * rng.standard_normal(len(ids)).astype(np.float32)
+    demand = mer.demand[ids]
     if params.demand_half_life_days > 0:
         pull = np.float32(np.log(2.0) / params.demand_half_life_days)
-        change -= pull * np.log(mer.demand[ids])
+        change -= pull * np.log(demand)
     # np.clip(x, 1e-3, 1e3), the same floats without np.clip's Python layers (several microseconds)
-    mer.demand[ids] = np.minimum(np.maximum(mer.demand[ids] * np.exp(change), 1e-3), 1e3)
+    mer.demand[ids] = np.minimum(np.maximum(demand * np.exp(change), 1e-3), 1e3)
     mer.update_trend(ids, change)
 
 

@@ -15,8 +15,9 @@ import numpy as np
 def run_starts(ordered: np.ndarray) -> np.ndarray:
     """Mask of the first element of each run of equal values in a sorted array."""
     first = np.empty(len(ordered), dtype=bool)
-    first[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    if len(ordered):
+        first[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
     return first
 
 

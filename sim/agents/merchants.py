@@ -95,6 +95,8 @@ class Merchants(Population):
 
     def update_trend(self, ids: np.ndarray, log_change: np.ndarray) -> None:
         alpha = 1 - 0.5 ** (1 / TREND_HALF_LIFE)
-        self.trend[ids] += alpha * (log_change - self.trend[ids])
-        falling = self.trend[ids] < 0
+        trend = self.trend[ids]
+        trend += alpha * (log_change - trend)
+        self.trend[ids] = trend
+        falling = trend < 0
         self.falling_days[ids] = np.where(falling, self.falling_days[ids] + 1, 0)

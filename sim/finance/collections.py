@@ -31,6 +31,8 @@ class Collections:
         self.charge_off_dpd = np.asarray([lender.params.charge_off_dpd for lender in lenders], dtype=np.int64)
         self.npl_dpd = np.asarray([lender.params.npl_sale_dpd for lender in lenders], dtype=np.int64)
         self.npl_price = np.asarray([lender.params.npl_price for lender in lenders])
+        # the youngest age at which any lender sells (none sells: never)
+        self.min_sale_dpd = int(self.npl_dpd[self.npl_dpd > 0].min()) if (self.npl_dpd > 0).any() else 1 << 40
         self.drag = np.zeros(len(lenders))  # loss of contact from complaint load, set by intermediaries
         self.open_claims = np.zeros(model.consumers.n, dtype=np.int32)
         self.reach_counts = {d: [0, 0] for d in REACH_CHECKPOINTS}  # [reached, reachable]
@@ -171,9 +173,13 @@ class Collections:
         m = self.model
         claims = book.claim_ids()
         open_claims = claims[book.status[claims] == CHARGED_OFF]
-        cand = np.sort(np.concatenate([open_claims, book.delinquent_ids()]))  # disjoint: charged off, active
-        if len(cand) == 0:
+        cand = np.concatenate([open_claims, book.delinquent_ids()])  # disjoint: charged off, active
+        # A sale needs days past due >= the youngest sale age (0 <= first missed <= t - that age): on most days
+        # no loan is that late, and the sort and the per-lender test below are skipped.
+        first = book.first_missed[cand]
+        if not np.count_nonzero((first >= 0) & (first <= t - self.min_sale_dpd)):
             return
+        cand.sort()
         lender = book.lender[cand]
         sale_dpd = self.npl_dpd[lender]
         sell = cand[(sale_dpd > 0) & (book.dpd(cand, t) >= sale_dpd)]

@@ -129,20 +129,20 @@ def _complain(model: MarketModel) -> None:
     for lend in model.lender_list:
         lend.complaints_today = 0.0
     if len(late):
-        client = c.client_of[book.borrower[late]]
-        lender = book.lender[late]
+        borrower, lender = book.borrower[late], book.lender[late]
+        is_client = c.client_of[borrower] >= 0
+        client_lender = lender[is_client]
         late_by_lender = np.bincount(lender, minlength=n_l)
-        client_by_lender = np.bincount(lender[client >= 0], minlength=n_l)
+        client_by_lender = np.bincount(client_lender, minlength=n_l)
         share = np.divide(client_by_lender, late_by_lender, out=np.zeros(n_l), where=late_by_lender > 0)
         drag = np.minimum(model.regulation.complaint_drag * share, MAX_DRAG)
         per_client = np.asarray([r.params.complaints_per_client for r in model.restructurer_list])
-        is_client = client >= 0
         # Each (client, lender) pair once, ordered by client then lender: unique keys of one array.
-        pair = book.borrower[late][is_client].astype(np.int64) * n_l + lender[is_client]
+        pair = borrower[is_client].astype(np.int64) * n_l + client_lender
         who, at = np.divmod(unique(pair), n_l)
         complaints = np.bincount(at, weights=per_client[c.client_of[who]] / 30.0, minlength=n_l)
-        for lend in model.lender_list:
-            lend.complaints_today = float(complaints[lend.index])
+        for lend, count in zip(model.lender_list, complaints.tolist(), strict=True):
+            lend.complaints_today = float(count)  # bincount of no pairs gives integer zeros
             cost = lend.complaints_today * model.regulation.complaint_cost
             if cost:
                 model.ledger.transfer("complaint_cost", model.accounts["lender"], model.accounts["outside"], cost,
