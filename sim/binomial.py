@@ -15,6 +15,7 @@ every NumPy. Only its scalar form is needed: the model draws one count per platf
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -56,23 +57,7 @@ def _inversion(rng: np.random.Generator, n: int, p: float) -> int:
 def _btpe(rng: np.random.Generator, n: int, p: float) -> int:
     """Binomial, Triangle, Parallelogram, Exponential: rejection from a hat made of a triangle over the
     mode, two parallelograms beside it and exponential tails, for p <= 0.5 and n * p > 30."""
-    q = 1.0 - p
-    mode_f = n * p + p
-    mode = math.floor(mode_f)
-    half = math.floor(2.195 * math.sqrt(n * p * q) - 4.6 * q) + 0.5  # half-width of the triangle
-    centre = mode + 0.5
-    left, right = centre - half, centre + half
-    c = 0.134 + 20.5 / (15.3 + mode)  # height of the parallelograms relative to the triangle
-    a = (mode_f - left) / (mode_f - left * p)
-    lam_left = a * (1.0 + a / 2.0)  # decay rates of the exponential tails
-    a = (right - mode_f) / (right * q)
-    lam_right = a * (1.0 + a / 2.0)
-    # Cumulative areas of the hat's pieces: triangle, parallelograms, left tail, right tail.
-    area_1 = half
-    area_2 = area_1 * (1.0 + 2.0 * c)
-    area_3 = area_2 + c / lam_left
-    area_4 = area_3 + c / lam_right
-    npq = n * p * q
+    q, mode, half, centre, left, right, c, lam_left, lam_right, area_1, area_2, area_3, area_4, npq = _hat(n, p)
     while True:
         u = rng.random() * area_4
         v = rng.random()
@@ -100,6 +85,30 @@ def _btpe(rng: np.random.Generator, n: int, p: float) -> int:
             v = v * (u - area_3) * lam_right
         if _accept(v, y, n, p, q, mode, centre, npq):
             return y
+
+
+@lru_cache(maxsize=64)
+def _hat(n: int, p: float) -> tuple:
+    """The hat of `_btpe` for (n, p). The model draws with the same few (n, p) day after day (a platform's
+    users and their mean visit chance), so it is built once for each."""
+    q = 1.0 - p
+    mode_f = n * p + p
+    mode = math.floor(mode_f)
+    half = math.floor(2.195 * math.sqrt(n * p * q) - 4.6 * q) + 0.5  # half-width of the triangle
+    centre = mode + 0.5
+    left, right = centre - half, centre + half
+    c = 0.134 + 20.5 / (15.3 + mode)  # height of the parallelograms relative to the triangle
+    a = (mode_f - left) / (mode_f - left * p)
+    lam_left = a * (1.0 + a / 2.0)  # decay rates of the exponential tails
+    a = (right - mode_f) / (right * q)
+    lam_right = a * (1.0 + a / 2.0)
+    # Cumulative areas of the hat's pieces: triangle, parallelograms, left tail, right tail.
+    area_1 = half
+    area_2 = area_1 * (1.0 + 2.0 * c)
+    area_3 = area_2 + c / lam_left
+    area_4 = area_3 + c / lam_right
+    npq = n * p * q
+    return q, mode, half, centre, left, right, c, lam_left, lam_right, area_1, area_2, area_3, area_4, npq
 
 
 def _accept(v: float, y: int, n: int, p: float, q: float, mode: int, centre: float, npq: float) -> bool:

@@ -165,8 +165,10 @@ class Lender(mesa.Agent):
         p = self.params
         funding = self.debt * p.funding_rate / 365.0
         opex = self.book * p.opex_rate / 365.0
-        ledger.transfer("lender_funding_cost", acc, out, funding, self.index)
-        ledger.transfer("lender_opex", acc, out, opex, self.index)
+        if funding:  # nothing to move without debt (or book): skip the call
+            ledger.transfer("lender_funding_cost", acc, out, funding, self.index)
+        if opex:
+            ledger.transfer("lender_opex", acc, out, opex, self.index)
         self.totals["funding_cost"] += funding
         self.totals["opex"] += opex
         self.balance_funding()

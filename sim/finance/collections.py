@@ -71,6 +71,7 @@ class Collections:
             del self.spell_starts[next(iter(self.spell_starts))]
 
     def _end_spells(self, consumers: np.ndarray) -> None:
+        """End the spells of `consumers` (repeats allowed: each is set the same way) with nothing left late."""
         c = self.model.consumers
         done = consumers[(c.loans_in_arrears[consumers] == 0) & (self.open_claims[consumers] == 0)]
         c.delinquent_since[done] = NOT_DELINQUENT
@@ -132,7 +133,7 @@ class Collections:
         m.credit.principal_reduced(book, paid, principal)
         book_interest(m, book.lender[paid], interest)
         np.subtract.at(c.loans_in_arrears, book.borrower[paid], 1)
-        self._end_spells(unique(book.borrower[paid]))
+        self._end_spells(book.borrower[paid])
         m.today["cures"] += len(paid)
 
     def _charge_off(self, book: LoanBook, t: int, consumers: bool) -> None:
@@ -253,7 +254,7 @@ class Collections:
         book.claim[done] = 0.0
         who = book.borrower[done]
         np.subtract.at(self.open_claims, who, 1)
-        self._end_spells(unique(who))
+        self._end_spells(who)
 
     def _measure_reachability(self, t: int) -> None:
         """Consumers whose spell reaches 6 or 12 months today: are they still reachable?"""

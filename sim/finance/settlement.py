@@ -31,6 +31,8 @@ class Settlement:
         self.delay = np.asarray([p.settlement_delay_days for p in plats], dtype=np.int64)
         self.take_rate = np.asarray([p.take_rate for p in plats], dtype=np.float64)
         self.sweep_on = np.asarray([p.deposit.settlement_sweep for p in plats], dtype=bool)
+        # by a loan's platform + 1 (0 for a third-party loan, platform -1): is it swept?
+        self._swept_from = np.concatenate([[False], self.sweep_on])
         self.freeze_on = np.asarray([p.deposit.freeze_on_risk for p in plats], dtype=bool)
         self.warn_on = np.asarray([p.deposit.early_warning for p in plats], dtype=bool)
         self.warn_days = np.asarray([p.deposit.early_warning_days for p in plats], dtype=np.int64)
@@ -95,7 +97,7 @@ class Settlement:
         if len(loan_ids) == 0:
             return got
         plat = book.platform[loan_ids]
-        eligible = ((plat >= 0) & self.sweep_on[np.maximum(plat, 0)] & (amounts > 0)).nonzero()[0]
+        eligible = (self._swept_from[plat + 1] & (amounts > 0)).nonzero()[0]
         if len(eligible) == 0:
             return got
         ids, want = loan_ids[eligible], amounts[eligible]
