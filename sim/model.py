@@ -11,7 +11,6 @@ import mesa
 import numpy as np
 import pandas as pd
 from mesa.agent import AgentSet
-from pydantic import ValidationError
 
 from sim import commerce, households, invariants, metrics, shops
 from sim.agents import Consumers, Lender, Merchants, Platform, Restructurer
@@ -24,7 +23,7 @@ from sim.finance.settlement import Settlement
 from sim.parameters import apply_flat
 from sim.rng import spawn_streams
 from sim.scenario import Event, Scenario
-from sim.scenario_files import Layers, ScenarioError, describe
+from sim.scenario_files import Layers, ScenarioError, validated
 
 MONTH = 30
 
@@ -298,15 +297,7 @@ class MarketModel(mesa.Model):
         layers = Layers()  # no layer has set any key: a message names `label` where a file's names the file
         layers.data = self.scenario.model_dump(mode="json")
         layers.data["events"].append(given)
-        try:
-            scenario = Scenario.model_validate(layers.data)
-        except ValidationError as exc:
-            try:
-                message = describe(exc, layers, label)
-            except Exception:  # as `scenario_files.load`: a message bug must not turn into a traceback
-                err = exc.errors()[0]
-                message = f"{label}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
-            raise ScenarioError(message) from None
+        scenario = validated(layers, label)
         new, at = scenario.events[-1], f"events.{len(scenario.events) - 1}.day"
         earliest = max(self.day, 1)  # the next recorded day to run: its events are applied as it starts
         if new.day < earliest:

@@ -606,6 +606,19 @@ def _hint_known(msg: str) -> str:
 UNION_TAGS = ("float", "str", "int", "none", "list[...]")  # pydantic's names of union members in an error's loc
 
 
+def validated(layers: Layers, default: str) -> Scenario:
+    """The scenario the layers' data make; `ScenarioError` with `describe`'s one line if the schema refuses it."""
+    try:
+        return Scenario.model_validate(layers.data)
+    except ValidationError as exc:
+        try:
+            message = describe(exc, layers, default)
+        except Exception:  # never let a message bug turn into a traceback
+            err = exc.errors()[0]
+            message = f"{default}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+        raise ScenarioError(message) from None
+
+
 def describe(exc: ValidationError, layers: Layers, default: str) -> str:
     """The first validation error as one line (with a count of the keys with other errors)."""
     errors = exc.errors()
@@ -642,15 +655,7 @@ def load(path: str, overrides: list[str] | tuple[str, ...] = (), labels: dict[st
         layers.data["name"] = Path(path).stem
     for text in overrides:
         layers.override(text, (labels or {}).get(text))
-    try:
-        scenario = Scenario.model_validate(layers.data)
-    except ValidationError as exc:
-        try:
-            message = describe(exc, layers, path)
-        except Exception:  # never let a message bug turn into a traceback
-            err = exc.errors()[0]
-            message = f"{path}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
-        raise ScenarioError(message) from None
+    scenario = validated(layers, path)
     if not scenario.platforms:  # the model runs without platforms (tests do), but a run's KPIs and figures need one
         where = layers.source(("platforms",), path, within=True)
         raise ScenarioError(f"{where}: platforms: [] has 0 items; a scenario needs at least 1 platform")

@@ -247,9 +247,8 @@ class Session:
         settings = {**{k: v for k, v in self.settings.items() if k != key}, key: text}
         with self.lock:
             self.labels[key] = f"{platform} {LABELS[control]}" if platform else LABELS[control]
-            refused = self._refuse_in_app(control, settings[key])
-            if control == "consumers":
-                refused = self._refuse_consumers(settings, key)
+            refused = (self._refuse_consumers(settings, key) if control == "consumers"
+                       else self._refuse_in_app(control, settings[key]))
             if refused:
                 return self._fail(refused)
             try:
