@@ -288,6 +288,39 @@ def test_more_consumers_than_the_dashboard_plays_are_refused_with_the_command_li
     assert s.set("consumers", f"{limit // 1000}e3") is None and s.runs[0].model.consumers.n == limit
 
 
+@pytest.mark.parametrize(("count", "why"), [
+    (0, "out of range: the dashboard needs at least 1 consumer, to follow one"),
+    (session_module.MAX_CONSUMERS + 1, "out of range for the live dashboard, which plays day by day"),
+])
+def test_a_file_with_more_consumers_than_the_dashboard_plays_is_refused_at_start(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], count: int, why: str) -> None:
+    """The consumers field's range holds for the file the app is started with too: one line naming the file and
+    the key, exit code 2, no server started; the line's command runs the file."""
+    classroom = (LIBRARY / "classroom.yaml").read_text()
+    path = tmp_path / "class.yaml"
+    path.write_text(classroom.replace("extends: baseline.yaml", f"extends: {LIBRARY / 'baseline.yaml'}")
+                    .replace("  count: 5000\n", f"  count: {count}\n"))
+    assert load(str(path)).scenario.consumers.count == count
+    import run as cli
+
+    assert cli.main(["app", str(path), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: {path}: consumers.count = {count}: {count} is {why}; allowed: 1 to "
+                   f"{session_module.MAX_CONSUMERS:,} (run it with: python run.py run {path})\n")
+
+
+def test_a_scenario_chosen_in_the_dropdown_above_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library's files all play; with a lower limit the dropdown refuses one above it and keeps the run."""
+    s = Session()
+    before = s.runs[0].model
+    monkeypatch.setattr(session_module, "MAX_CONSUMERS", s.scenario.consumers.count)
+    big = load(str(LIBRARY / "baseline.yaml")).scenario.consumers.count
+    assert big > s.scenario.consumers.count
+    message = s.choose_scenario("baseline.yaml")
+    assert message is not None and message.startswith(f"{LIBRARY / 'baseline.yaml'}: consumers.count = {big}: ")
+    assert s.runs[0].model is before and s.scenario_name == "classroom.yaml"
+
+
 def test_the_status_line_says_n_a_rather_than_0_percent(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing written off yet: "recovered" is n/a, not "0% of write-offs" (nothing recovered); no orders: no
     BNPL share. The recovered share counts shop-loan recoveries too, as the write-offs it divides by do."""

@@ -58,6 +58,19 @@ LABELS = {
 }
 
 
+def unplayable(scenario: Scenario, path: str | Path) -> str | None:
+    """Why the live dashboard will not play a scenario file (its consumers outside 1 to `MAX_CONSUMERS`): one line
+    naming the file and the key, worded as the consumers field's refusal, with the command line that runs the file.
+    None if it plays."""
+    count = scenario.consumers.count
+    if 1 <= count <= MAX_CONSUMERS:
+        return None
+    why = (": the dashboard needs at least 1 consumer, to follow one" if count < 1
+           else " for the live dashboard, which plays day by day")
+    return (f"{path}: consumers.count = {count}: {count} is out of range{why}; allowed: 1 to {MAX_CONSUMERS:,} "
+            f"(run it with: python run.py run {path})")
+
+
 def library() -> list[str]:
     """Scenario files of the library, by file name."""
     return sorted(p.name for p in LIBRARY.glob("*.yaml"))
@@ -232,6 +245,10 @@ class Session:
             except (ScenarioError, ValueError) as exc:
                 self.path = old
                 return self._fail(str(exc))
+            refused = unplayable(scenario, path)
+            if refused:
+                self.path = old
+                return self._fail(refused)
             self.settings, self.labels, self.scenario = {}, {}, scenario
             if not self.variant.targets(scenario):
                 self.variant = Variant(default_platform(scenario))

@@ -25,9 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from sim.app.session import unplayable
     from sim.scenario_files import load
 
-    load(args.scenario)  # a bad file stops here with one line (ScenarioError)
+    refused = unplayable(load(args.scenario).scenario, args.scenario)  # a bad file stops here (ScenarioError)
+    if refused:
+        raise UsageError(refused)
     try:
         from sim.app import server
     except ImportError as exc:
