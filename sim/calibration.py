@@ -113,8 +113,9 @@ def read_targets(path: str | Path) -> tuple[list[Target], list[Param]]:
 @dataclass
 class Evaluation:
     values: dict[str, float]  # parameter path -> value
-    figures: dict[str, float]  # target name -> model mean over seeds
+    figures: dict[str, float]  # target name -> model mean over the seeds where it is defined
     loss: float
+    defined: dict[str, float] = field(default_factory=dict)  # target name -> share of seeds defining it (absent: 1)
 
 
 @dataclass
@@ -144,29 +145,43 @@ def _number(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def loss_of(figures: dict[str, float | None], targets: list[Target]) -> float:
+def loss_of(figures: dict[str, float | None], targets: list[Target], defined: dict[str, float] | None = None
+            ) -> float:
     """Weighted sum of squared relative errors (absolute where the target is 0); an undefined figure (NaN or
-    None) counts as a miss of 1."""
+    None) counts as a miss of 1. A figure defined on a share d of the seeds (`defined`, from `simulate_seeds`)
+    counts d x its squared error + (1 - d) x 1: its mean over the other seeds alone would let a point where
+    the figure vanishes on the seeds that miss it look as good as one where every seed gets it right."""
     total = 0.0
     for t in targets:
         got = _number(figures.get(t.name))
         scale = abs(t.value) if t.value else 1.0
         err = (got - t.value) / scale if np.isfinite(got) else 1.0
-        total += t.weight * err * err
+        share = (defined or {}).get(t.name, 1.0) if np.isfinite(got) else 0.0
+        total += t.weight * (share * err * err + (1.0 - share))
     return total
 
 
 def simulate(scenario_path: str, values: dict[str, float], seeds: list[int], consumers: int | None,
              extra: list[str] | None = None, workers: int | None = 1) -> dict[str, float]:
-    """Every measured figure over `seeds` for the scenario with `values` set: the mean over seeds, except
-    shares of rare events (reachability, lender exits), which are pooled (total hits / total trials) as the
-    validation reports them. `workers` > 1 (None: one per core) runs the seeds in parallel processes."""
+    """Every measured figure over `seeds` for the scenario with `values` set (see `simulate_seeds`)."""
+    return simulate_seeds(scenario_path, values, seeds, consumers, extra, workers)[0]
+
+
+def simulate_seeds(scenario_path: str, values: dict[str, float], seeds: list[int], consumers: int | None,
+                   extra: list[str] | None = None, workers: int | None = 1
+                   ) -> tuple[dict[str, float], dict[str, float]]:
+    """Every measured figure over `seeds` for the scenario with `values` set, and the share of the seeds on
+    which each is defined. A figure is the mean over the seeds that define it (as the validation report
+    averages), except shares of rare events (reachability, lender exits), which are pooled (total hits /
+    total trials) over all seeds. `workers` > 1 (None: one per core) runs the seeds in parallel processes."""
     overrides = [*(extra or []), *(f"{k}={v:.10g}" for ks, v in values.items() for k in ks.split(","))]
     runs = measure_seeds(scenario_path, overrides, seeds, consumers, workers)
-    keys = runs[0].keys()
-    out = {k: float(np.nanmean([_number(r[k]) for r in runs])) if any(np.isfinite(_number(r[k])) for r in runs)
-           else math.nan for k in keys}
-    return {**out, **pool_rare_shares(runs)}
+    per_seed = {k: np.asarray([_number(r[k]) for r in runs]) for k in runs[0]}
+    defined = {k: float(np.isfinite(x).mean()) for k, x in per_seed.items()}
+    out = {k: float(np.nanmean(x)) if defined[k] > 0 else math.nan for k, x in per_seed.items()}
+    pooled = pool_rare_shares(runs)
+    defined.update({k: 1.0 if math.isfinite(v) else 0.0 for k, v in pooled.items()})
+    return {**out, **pooled}, defined
 
 
 def scenario_value(scenario: Any, path: str) -> Any:
@@ -266,8 +281,10 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
         if key not in cache:
             if len(history) >= budget:  # Nelder-Mead may overrun maxfev within an iteration (a shrink)
                 raise _BudgetSpent
-            figures = simulate(scenario_path, values, seeds, consumers, extra, workers)
-            cache[key] = Evaluation(values, {t.name: figures[t.name] for t in targets}, loss_of(figures, targets))
+            figures, defined = simulate_seeds(scenario_path, values, seeds, consumers, extra, workers)
+            shares = {t.name: defined[t.name] for t in targets if defined[t.name] < 1.0}
+            cache[key] = Evaluation(values, {t.name: figures[t.name] for t in targets},
+                                    loss_of(figures, targets, shares), shares)
             history.append(cache[key])
             if progress:
                 progress(cache[key])
@@ -311,6 +328,13 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
 def figure_text(value: float) -> str:
     """A figure for the report and the console: `n/a` when the runs left it undefined."""
     return f"{value:.4g}" if math.isfinite(value) else "n/a"
+
+
+def _cell(evaluation: Evaluation, name: str, seeds: int) -> str:
+    """A figure of the report, with the seeds defining it when some did not."""
+    share = evaluation.defined.get(name, 1.0)
+    text = figure_text(evaluation.figures[name])
+    return f"{text} ({round(share * seeds)} of {seeds} seeds)" if 0 < share < 1 else text
 
 
 def nested(values: dict[str, float]) -> dict[str, Any]:
@@ -436,8 +460,11 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
         got = result.figures[t.name]
         rel_err = (got - t.value) / t.value if t.value else got - t.value
         error = f"{100 * rel_err:+.1f}%" if math.isfinite(got) else "n/a (undefined: counted as a miss of 100%)"
-        rep.append(f"| {t.name} | {t.value:.4g} | {t.weight:g} | {figure_text(fit.start.figures[t.name])} | "
-                   f"{figure_text(got)} | {error} |")
+        rep.append(f"| {t.name} | {t.value:.4g} | {t.weight:g} | {_cell(fit.start, t.name, len(seeds))} | "
+                   f"{_cell(result, t.name, len(seeds))} | {error} |")
+    if any(e.defined for e in (fit.start, result)):
+        rep += ["", "A figure undefined on some seeds (e.g. a recovery rate where nothing was written off) is the mean "
+                "over the seeds that define it, and counts in the loss as a miss of 100% on the others."]
     rep += ["", "| parameter | low | high | start | fitted |", "|---|---|---|---|---|"]
     for p in fit.params:
         rep.append(f"| {p.path} | {p.low:g} | {p.high:g} | {fit.start.values[p.path]:.6g} | "

@@ -17,10 +17,12 @@ from sim.calibration import (
     nested,
     read_targets,
     simulate,
+    simulate_seeds,
     with_given,
     write_outputs,
 )
 from sim.scenario_files import load
+from sim.validation import measure_seeds
 
 BASELINE = str(Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml")
 SMALL = ["days=90", "burn_in_days=30"]
@@ -54,6 +56,35 @@ def test_an_undefined_figure_is_a_miss_not_a_crash() -> None:
     assert loss_of({"reachable_6m": None, "npl_recovery": 0.1}, targets) == pytest.approx(2.0)
     assert loss_of({"reachable_6m": float("nan"), "npl_recovery": 0.1}, targets) == pytest.approx(2.0)
     assert loss_of({"npl_recovery": 0.1}, targets) == pytest.approx(2.0)
+
+
+def test_seeds_that_leave_a_figure_undefined_count_as_misses() -> None:
+    """A figure defined on a share d of the seeds counts d x its squared error + (1 - d): the mean over the
+    seeds that define it alone would rate a point where it vanishes on most seeds as a perfect fit."""
+    targets = [Target("npl_recovery", 0.1, 2.0)]
+    assert loss_of({"npl_recovery": 0.1}, targets, {"npl_recovery": 0.75}) == pytest.approx(2.0 * 0.25)
+    assert loss_of({"npl_recovery": 0.2}, targets, {"npl_recovery": 0.5}) == pytest.approx(2.0 * (0.5 + 0.5))
+    assert loss_of({"npl_recovery": 0.2}, targets, {}) == pytest.approx(2.0)
+
+
+def test_a_figure_undefined_on_some_seeds_is_their_mean_and_the_report_says_how_many(tmp_path: Path) -> None:
+    """500 consumers over 100 recorded days: the community platform's figures are undefined on one seed of four.
+    The figure is the mean of the other three (as validation averages), the loss charges the fourth as a miss,
+    and the report says "3 of 4 seeds"."""
+    seeds, extra = [1, 2, 3, 4], ["days=100", "burn_in_days=300"]
+    runs = measure_seeds(BASELINE, extra, seeds, 500, workers=1)
+    figures, defined = simulate_seeds(BASELINE, {}, seeds, 500, extra)
+    name = "community_buyers_per_dau"
+    values = [r[name] for r in runs if r[name] is not None and r[name] == r[name]]
+    assert len(values) == 3 and defined[name] == 0.75
+    assert figures[name] == pytest.approx(sum(values) / 3, rel=1e-12)
+    target = Target(name, figures[name])
+    fit = calibrate(BASELINE, [target], [Param.parse("platforms.community.purchase_rate:0.001:0.1")], budget=1,
+                    seeds=seeds, consumers=500, extra=extra)
+    assert fit.start.defined == {name: 0.75} and fit.start.loss == pytest.approx(0.25)
+    write_outputs(fit, BASELINE, tmp_path / "cal", seeds, 500)
+    assert f"| {name} | {target.value:.4g} | 1 | {target.value:.4g} (3 of 4 seeds) |" in (
+        tmp_path / "cal" / "fit_report.md").read_text()
 
 
 def test_parameter_and_target_specifications(tmp_path: Path) -> None:
