@@ -78,10 +78,13 @@ def make_datacollector(model: MarketModel) -> mesa.DataCollector:
 
 
 def agent_table(model: MarketModel, kind: type, columns: dict) -> pd.DataFrame:
-    """The tidy per-day table of one kind of agent (empty, with its columns, when there are none)."""
-    if kind not in model.datacollector.agenttype_reporters:
+    """The tidy per-day table of one kind of agent (empty, with its columns, when there are none or no day has
+    been recorded yet)."""
+    collector = model.datacollector
+    # before the first recorded day Mesa's table is not empty but two rows of NaN with its index as columns
+    if kind not in collector.agenttype_reporters or not collector.model_vars["day"]:
         return pd.DataFrame(columns=["day", "name", *columns])
-    return model.datacollector.get_agenttype_vars_dataframe(kind).reset_index(drop=True)
+    return collector.get_agenttype_vars_dataframe(kind).reset_index(drop=True)
 
 
 def principal_by_dpd(model: MarketModel) -> tuple[float, float, float, float]:

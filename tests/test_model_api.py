@@ -83,6 +83,17 @@ def test_platform_and_lender_tables_are_tidy(baseline_small: MarketModel) -> Non
     assert {"day", "name", "equity", "book", "write_offs"} <= set(lenders.columns)
 
 
+def test_tables_before_the_first_recorded_day_are_empty_with_their_columns() -> None:
+    m = MarketModel(Scenario(days=5, burn_in_days=3, consumers={"count": 300}, merchants={"count": 10}), rng=1)
+    ran = MarketModel(m.scenario, rng=1).run(1)
+    for burnt_in in (False, True):  # built, then with the burn-in run: no recorded day yet either way
+        if burnt_in:
+            m.burn_in()
+        for table, after in ((m.platform_table(), ran.platform_table()), (m.lender_table(), ran.lender_table())):
+            assert len(table) == 0  # Mesa's own table here is two rows of NaN, with Step and AgentID columns
+            assert list(table.columns) == list(after.columns)
+
+
 def test_run_defaults_to_the_scenario_horizon_and_continues() -> None:
     m = MarketModel(Scenario(days=20, burn_in_days=5, consumers={"count": 500}, merchants={"count": 20}), rng=3)
     m.run()
