@@ -47,7 +47,9 @@ class MarketModel(mesa.Model):
     ) -> None:
         """`params` are flat parameter names (see `sim.parameters`), e.g. `consumers=5000,
         rate_cap=0.15`, applied on top of `scenario`; they make the model usable by `mesa.batch_run`."""
-        scenario = scenario if scenario is not None else Scenario()
+        # The model keeps a copy of its own: a Scenario changed after the model is built (the next variant in a
+        # notebook loop) must change neither this run nor the scenario it reports; parts are read during the run.
+        scenario = scenario.model_copy(deep=True) if scenario is not None else Scenario()
         if params:
             scenario = apply_flat(scenario, params)
         seed = scenario.seed if rng is None else rng

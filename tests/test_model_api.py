@@ -94,6 +94,22 @@ def test_tables_before_the_first_recorded_day_are_empty_with_their_columns() -> 
             assert list(table.columns) == list(after.columns)
 
 
+def test_a_scenario_changed_after_the_model_is_built_changes_neither_its_run_nor_its_report() -> None:
+    """A notebook loop that builds one model per variant by changing one Scenario object: each model keeps the
+    scenario it was built with (the run read some parts at build time and others daily, mixing two variants)."""
+    def scenario() -> Scenario:
+        return Scenario(consumers={"count": 1000}, merchants={"count": 40}, days=30, burn_in_days=30)
+
+    shared = scenario()
+    built = MarketModel(shared, rng=1)
+    shared.platforms[2].finance.cash_loans = False  # the next variant
+    shared.days = 10
+    built.run()
+    expected = MarketModel(scenario(), rng=1).run()
+    assert built.scenario == expected.scenario and built.scenario.platforms[2].finance.cash_loans
+    pd.testing.assert_frame_equal(built.market_table(), expected.market_table())
+
+
 def test_run_defaults_to_the_scenario_horizon_and_continues() -> None:
     m = MarketModel(Scenario(days=20, burn_in_days=5, consumers={"count": 500}, merchants={"count": 20}), rng=3)
     m.run()
