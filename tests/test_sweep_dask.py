@@ -222,6 +222,30 @@ def test_external_scheduler_gives_the_same_table(reference: pd.DataFrame, cluste
     assert workers <= set(_workers(cluster)) and len(workers) == 2
 
 
+def test_two_sweeps_of_the_same_runs_on_one_cluster_each_fill_their_own_folder(cluster: str, tmp_path: Path) -> None:
+    """Tasks were keyed by run id alone, so a sweep of the same runs into another folder while one was in
+    flight (here its tasks held by another client) got the other folder's tasks: it reported every run done and
+    its table had results in none."""
+    from distributed import Client, wait
+
+    from sim.sweep import runner
+    from sim.sweep.plan import load_sweep
+    from sim.sweep.worker import execute
+
+    path = _sweep_file(tmp_path)
+    plan = load_sweep(str(path))
+    other = Store(tmp_path / "other")
+    other.create()
+    with Client(cluster, timeout="30s") as client:
+        runs = plan.unique()
+        held = client.map(execute, [runner.task_of(plan, other, r) for r in runs],
+                          key=[runner.task_key(other, r.id) for r in runs], pure=False)
+        wait(held)
+        table = _sweep(path, tmp_path / "out", "--scheduler", cluster, "--no-figures")
+    assert (table["status"] == "done").all() and table["gmv"].notna().all()
+    assert len(list((tmp_path / "out" / "runs").glob("*.parquet"))) == len(runs)
+
+
 def _workers(address: str) -> list[str]:
     from distributed import Client
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -353,6 +354,18 @@ def check_scheduler(scheduler: str) -> None:
         pass
 
 
+def task_key(store: Store, run_id: str) -> str:
+    """The Dask key of a run's task: the run id and its sweep folder.
+
+    A scheduler treats tasks with the same key as one task. Run ids depend only on the scenario, the values
+    and the seed, so two sweeps of the same runs into different folders on a shared cluster (a rerun into a
+    new --out while the first is going) would get the other folder's task: it writes there, and this folder
+    gets nothing. The same folder keeps its key, so a resumed driver still picks up runs that workers are
+    finishing for the driver it replaces."""
+    folder = hashlib.sha256(str(store.root).encode()).hexdigest()[:12]
+    return f"run-{run_id}-{folder}"
+
+
 def task_of(plan: Plan, store: Store, run: Any) -> dict[str, Any]:
     return {"id": run.id, "seed": run.seed, "params": run.params, "base": plan.base,
             "kpis": plan.stored_kpis or plan.kpis, "series": plan.stored_series or plan.series,
@@ -385,7 +398,7 @@ def execute_all(plan: Plan, store: Store, *, workers: int | None, scheduler: str
         def submit(count: int) -> list[Any]:
             runs = [r for _, r in zip(range(count), queue, strict=False)]
             futures = client.map(execute, [task_of(plan, store, r) for r in runs],
-                                 key=[f"run-{r.id}" for r in runs], retries=RETRIES, pure=False)
+                                 key=[task_key(store, r.id) for r in runs], retries=RETRIES, pure=False)
             by_key.update({f.key: r for f, r in zip(futures, runs, strict=True)})
             return futures
 
