@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,9 +158,22 @@ def _resolved_yaml(resolved: Resolved) -> str:
     return to_yaml(resolved.scenario, header)
 
 
+def load_each(paths: list[str], overrides: list[str], labels: dict[str, str] | None = None) -> Iterator[Resolved]:
+    """Each file with the same overrides, in turn. Among several files, an error that an override causes in one
+    of them also names that file: the override's own message (`--days 5: events.0.day: ...`) does not say which."""
+    given = [(labels or {}).get(o, f"--set {o}") + ":" for o in overrides]
+    for path in paths:
+        try:
+            yield load(path, overrides, labels)
+        except ScenarioError as exc:
+            if len(paths) > 1 and str(exc).startswith(tuple(given)):
+                raise ScenarioError(f"{path}: {exc}") from None
+            raise
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    for path in args.scenarios:
-        s = load(path, args.overrides).scenario
+    for path, resolved in zip(args.scenarios, load_each(args.scenarios, args.overrides), strict=True):
+        s = resolved.scenario
         print(f"ok  {path}: {s.name}, {len(s.platforms)} platforms, {len(s.lenders)} lenders, {s.days} days")
     return 0
 
@@ -178,7 +192,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.compare import compare
 
     at_least("--seeds", args.seeds, 1)
-    resolved = [load(path, *overrides_of(args)) for path in args.scenarios]
+    resolved = list(load_each(args.scenarios, *overrides_of(args)))
     target = args.out or Path("outputs") / "compare" / f"{datetime.now():%Y%m%d-%H%M%S}"
     from sim.compare import COMPARE_FILES
     from sim.results import check_target

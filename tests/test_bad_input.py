@@ -331,6 +331,16 @@ OUR_OPTION_ERRORS = {
                                                                              "days; give one of them",
     ("compare", "scenarios/classroom.yaml", "--consumers", "500", "--set", "consumers.count = 900"):
         "--consumers 500 and --set consumers.count = 900 both set consumers.count; give one of them",
+    # an option that breaks one of several files names that file (alone, the message did not say which)
+    ("compare", "scenarios/classroom.yaml", "scenarios/restructurer_crackdown.yaml", "--days", "5"):
+        "scenarios/restructurer_crackdown.yaml: --days 5: events.0.day: 183 is after the last recorded day, so it "
+        "would never happen; allowed: 1 to days (5)",
+    ("check", "scenarios/classroom.yaml", "scenarios/restructurer_crackdown.yaml", "--set", "days=5"):
+        "scenarios/restructurer_crackdown.yaml: --set days=5: events.0.day: 183 is after the last recorded day, so "
+        "it would never happen; allowed: 1 to days (5)",
+    ("check", "scenarios/restructurer_crackdown.yaml", "--set", "days=5"):
+        "--set days=5: events.0.day: 183 is after the last recorded day, so it would never happen; allowed: 1 to "
+        "days (5)",
 }
 
 
