@@ -188,6 +188,23 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "file not found" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("resume", [False, True])
+def test_an_out_the_file_system_refuses_is_one_line(tmp_path: Path, resume: bool,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder name longer than the file system allows (or no permission, a read-only mount) was a traceback."""
+    path = tmp_path / "s.yaml"
+    path.write_text(GOOD)
+    out = tmp_path / ("x" * 300)
+    assert run.main(["sweep", str(path), "--out", str(out), "--quiet", *(["--resume"] if resume else [])]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {out}: cannot be used as the sweep folder (File name too long); choose another --out\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+    assert run.main(["sensitivity", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: {out}: no such folder\n"
+    assert run.main(["sensitivity", str(path)]) == 2
+    assert capsys.readouterr().err == f"error: {path}: a file, not a sweep folder\n"
+
+
 def test_sampled_whole_numbers_with_integer_and_default_name(tmp_path: Path) -> None:
     path = tmp_path / "days_lhs.yaml"
     path.write_text(GOOD.replace("design: grid", "design: lhs\nsamples: 4").replace(

@@ -9,6 +9,7 @@ prints the table. `run.py sweep` does this by itself at the end of a sobol or mo
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from sim.cli import UsageError
@@ -25,8 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from sim.sweep.sensitivity import analyze_folder, text_table
 
-    if not args.results.is_dir():
-        raise UsageError(f"{args.results}: no such folder")
+    if not os.path.isdir(args.results):  # False, not an OSError, for a name the file system refuses
+        what = "a file, not a sweep folder" if os.path.isfile(args.results) else "no such folder"
+        raise UsageError(f"{args.results}: {what}")
     table, written = analyze_folder(args.results, figures=not args.no_figures)
     print(text_table(table))
     print(f"outputs: {args.results} ({', '.join(written)})")

@@ -73,16 +73,34 @@ def keep_shared_platforms(plan: Plan) -> list[str]:
             for k, w in absent.items()]
 
 
+@contextmanager
+def _usable_out(out: Path) -> Iterator[None]:
+    """An --out the file system refuses (a name too long, no permission, a read-only or pseudo file system) is a
+    one-line `SweepError` rather than a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise SweepError(f"{out}: cannot be used as the sweep folder ({exc.strerror or exc}); choose another "
+                         "--out") from None
+
+
 def check_resumable(out: Path) -> None:
     """`--resume` into a folder that does not exist is a one-line `SweepError` (a mistyped --out would
     otherwise start the whole sweep again, silently)."""
-    if not Path(out).exists():
+    with _usable_out(out):
+        missing = not Path(out).exists()
+    if missing:
         raise SweepError(f"--resume: nothing to resume at {out} (no such folder); check --out, or leave out --resume "
                          "to start the sweep there")
 
 
 def prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool = False) -> Store:
     """Create the store, or check that it belongs to this sweep (and this model version) when resuming."""
+    with _usable_out(out):
+        return _prepare(plan, out, resume=resume, ignore_code_change=ignore_code_change)
+
+
+def _prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool) -> Store:
     if resume:
         check_resumable(out)
     store = Store(out)
