@@ -106,7 +106,16 @@ def overrides_of(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim import MarketModel
-    from sim.results import RUN_FILES, check_target, closed_in_burn_in, kpi_table, manifest, summarize, write_run
+    from sim.results import (
+        RUN_FILES,
+        check_target,
+        closed_in_burn_in,
+        kpi_table,
+        licences_denied,
+        manifest,
+        summarize,
+        write_run,
+    )
 
     resolved = load(args.scenario, *overrides_of(args))
     s = resolved.scenario
@@ -134,6 +143,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if closed:
             print(f"note: {', '.join(closed)} closed during the burn-in (equity below minimum capital); the recorded "
                   "days start without them, and lender exits do not count them")
+        for name in licences_denied(model):
+            print(f"note: {name} could not pay for its licence (registered capital and licence cost above its cash), "
+                  "so it never lent under a licence of its own (docs/model.md 3.3.4); raise its cash_m")
     print(f"outputs: {target}")
     return 0
 

@@ -135,6 +135,12 @@ def closed_in_burn_in(model: MarketModel) -> list[str]:
     return [lend.name for lend in model.lender_list if lend.exit_day is not None and lend.exit_day < 1]
 
 
+def licences_denied(model: MarketModel) -> list[str]:
+    """Platforms whose licence purchase under `own_license` failed for want of cash (registered capital plus licence
+    cost): the attempt is dropped for the run, so the strategy never lends under a licence of its own."""
+    return [p.name for p in model.platform_list if p.license_denied]
+
+
 def _finite(value: Any, path: str = "summary") -> Any:
     """`value` unchanged, or a ValueError naming the first NaN or infinity: undefined ratios are None already,
     so a non-finite number is a bug, and writing it as 0 (or null) would hide it."""

@@ -119,6 +119,37 @@ def test_a_run_without_write_offs_has_no_recovery_rate(tmp_path: Path, capsys: p
     assert "reachable at 12 months: n/a, no borrower reached 12 months overdue" in printed
 
 
+def _readme_variant(tmp_path: Path) -> Path:
+    """The README's example scenario file (the community platform buys a licence), extending the library's baseline."""
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("# scenarios/my_variant.yaml"):].split("```", 1)[0]
+    path = tmp_path / "my_variant.yaml"
+    path.write_text(block.replace("extends: baseline.yaml", f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}"))
+    return path
+
+
+@pytest.mark.parametrize("cash_m", [None, 5000])
+def test_the_readme_variant_buys_its_licence_and_a_platform_that_cannot_pay_is_noted(
+    cash_m: int | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's "buys a licence" example pays for one and lends under it once the delay is over (it named an
+    already licensed micro-lender: nothing bought, and all that lender's interest counted as the platform's); with
+    the default cash the purchase fails, which the run says rather than leaving the strategy silently inert."""
+    out = tmp_path / "r"
+    cash = ["--set", f"platforms.community.cash_m={cash_m}"] if cash_m else []
+    assert cli.main(["run", str(_readme_variant(tmp_path)), "--consumers", "800", "--set", "merchants.count=20",
+                     "--set", "burn_in_days=185", "--days", "2", *cash, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    lenders = pd.read_csv(out / "lenders.csv")
+    own = lenders[lenders["name"] == "community_credit"]
+    assert len(own) == 2  # the platform's own lender, on both recorded days
+    note = "note: community could not pay for its licence"
+    if cash_m is None:
+        assert own["active"].all() and (own["equity"] > 0).all() and note not in printed
+    else:
+        assert not own["active"].any() and (own["equity"] == 0).all() and note in printed
+
+
 def test_summary_refuses_a_non_finite_figure_rather_than_hiding_it() -> None:
     """Undefined ratios are None before the final check, so a NaN left is a bug: it stops, naming the figure."""
     with pytest.raises(ValueError, match=r"summary.platform_finance_revenue_share.video is nan"):
