@@ -546,9 +546,10 @@ class Scenario(Strict):
                 )
             licensed = p.finance.license_lender
             if licensed and licensed in owner:
-                raise RuleBroken(f"{fin}.license_lender: {licensed!r} is also the licence lender of "
-                                 f"{owner[licensed]}; a licensed lender belongs to one platform",
-                                 f"{fin}.license_lender", f"platforms.{owner[licensed]}.finance.license_lender")
+                # both keys, in list order: the file blamed may have set either of them
+                first = f"platforms.{owner[licensed]}.finance.license_lender"
+                raise RuleBroken(f"{first} and {fin}.license_lender both name {licensed!r}; a licensed lender "
+                                 "belongs to one platform", f"{fin}.license_lender", first)
             if licensed:
                 owner[licensed] = p.name
         platforms = {p.name: p for p in self.platforms}

@@ -397,8 +397,9 @@ def test_too_many_intermediaries_are_refused_by_count(tmp_path: Path, capsys: py
 
 @pytest.mark.parametrize(("override", "message"), [
     ("platforms.community.finance={strategy: own_license, license_lender: video_credit}",
-     "platforms.video.finance.license_lender: 'video_credit' is also the licence lender of community; a licensed "
-     "lender belongs to one platform"),
+     # the override set community's key: the message named only video's, which no file or override here had set
+     "platforms.community.finance.license_lender and platforms.video.finance.license_lender both name "
+     "'video_credit'; a licensed lender belongs to one platform"),
     ("events=[{day: 10, kind: strategy, target: community, value: own_license}]",
      "events.0.value: own_license needs a licence lender, and community has none (set "
      "platforms.community.finance.license_lender)"),
