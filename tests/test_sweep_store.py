@@ -94,6 +94,34 @@ def test_resume_is_refused_after_a_model_change_or_for_another_sweep(tmp_path: P
         runner.prepare(load_sweep(str(other)), store.root, resume=True)
 
 
+@pytest.mark.parametrize(("edit", "reason"), [
+    (lambda t: t.replace("days: 20", "days: 30"), "(set differs in days)"),
+    (lambda t: t.replace("regulation.rate_cap", "regulation.complaint_drag"),
+     "(parameters differ: the folder varies regulation.rate_cap)"),
+    (lambda t: t.replace("design: grid", "design: lhs\nsamples: 2"), "(design differs: the folder's is grid)"),
+    (lambda t: t + "seed: 1\n", "drops 2 of the folder's 2 planned runs: its master seed is 0, this file's 1,"),
+    (None, "(the base scenario (base.yaml, with the files it extends) resolves to another scenario)"),
+])
+def test_a_resume_that_cannot_extend_the_folder_says_what_differs(tmp_path: Path, edit: object, reason: str) -> None:
+    """Every such refusal said "changed parameters, or laid out by an earlier version of the sampling", also when
+    only `set`, the design or the base scenario had changed."""
+    from sim.sweep.spec import SweepError
+
+    base = tmp_path / "base.yaml"
+    base.write_text(f"extends: {ROOT / 'scenarios' / 'classroom.yaml'}\n")
+    text = SWEEP.replace(str(ROOT / "scenarios" / "classroom.yaml"), "base.yaml")
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    runner.prepare(load_sweep(str(path)), tmp_path / "out", resume=False)
+    if edit is None:
+        base.write_text(base.read_text() + "regulation: {co_lending_min_share: 0.25}\n")
+    else:
+        path.write_text(edit(text))  # type: ignore[operator]
+    with pytest.raises(SweepError, match="holds a different sweep") as refused:
+        runner.prepare(load_sweep(str(path)), tmp_path / "out", resume=True)
+    assert reason in str(refused.value)
+
+
 def test_a_damaged_sweep_json_is_one_line_for_resume_and_sensitivity(tmp_path: Path,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     import run

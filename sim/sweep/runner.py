@@ -117,13 +117,15 @@ def _prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool) -
             different = (f"{out}: holds a different sweep ({old.get('name')}, {old.get('file')}): its planned "
                          "runs differ from this file's")
             if planned is None:
-                raise SweepError(f"{different} (changed parameters, or laid out by an earlier version of the "
-                                 "sampling); cannot resume it with this sweep file")
+                raise SweepError(f"{different} ({_what_differs(plan, old)}); cannot resume it with this sweep file")
             dropped = len(set(planned) - {r.id for r in plan.runs})
             if dropped:
+                seed = old["sweep"].get("seed")
+                reseeded = (f": its master seed is {seed}, this file's {plan.sweep.seed}, which changes every run's "
+                            "seed" if seed != plan.sweep.seed else "")
                 raise SweepError(f"{different}: this file drops {dropped} of the folder's {len(set(planned))} "
-                                 "planned runs (a resume may only add runs: more replications, or grid values "
-                                 "added); cannot resume it with this sweep file")
+                                 f"planned runs{reseeded} (a resume may only add runs: more replications, or grid "
+                                 "values added); cannot resume it with this sweep file")
             plan.extended_from = len(planned)
         _check_kept(out, "kpis", "KPIs", plan.kpis, stored_kpis)
         _check_kept(out, "series", "daily series", plan.series, stored_series)
@@ -150,6 +152,25 @@ def _prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool) -
         _write_definition(plan, store, plan.fingerprint(stored_kpis, stored_series), kpis=stored_kpis,
                           series=stored_series, version=old.get("code_version"), kpi_format=old.get("kpi_format"))
     return store
+
+
+def _what_differs(plan: Plan, old: dict[str, Any]) -> str:
+    """Why a folder's sweep lays out other runs than this file, when this file cannot extend it: the first of
+    `set`, parameter names, design and base scenario that differs, as far as sweep.json tells."""
+    before = old["sweep"]
+    fixed = before.get("set", {})
+    changed = sorted(k for k in {*fixed, *plan.sweep.set} if fixed.get(k, None) != plan.sweep.set.get(k, None))
+    if changed:
+        return f"set differs in {', '.join(changed)}"
+    if list(old.get("parameters", [])) != plan.parameters:
+        return f"parameters differ: the folder varies {', '.join(old.get('parameters', []))}"
+    if before.get("design") != plan.sweep.design:
+        return f"design differs: the folder's is {before.get('design')}"
+    base = f"the base scenario ({plan.sweep.base}, with the files it extends) resolves to another scenario"
+    if old.get("base_hash") not in (None, plan.base_hash):
+        return base
+    earlier = "the folder was laid out by an earlier version of the sampling"
+    return earlier if old.get("base_hash") == plan.base_hash else f"{base}, or {earlier}"
 
 
 def _read_back(data: dict[str, Any]) -> Sweep:
@@ -202,7 +223,7 @@ def _write_definition(plan: Plan, store: Store, fingerprint: str, *, kpis: list[
         "code_version": version or code_version(), "sweep": plan.sweep.model_dump(mode="json"), "seeds": plan.seeds,
         "kpis": plan.kpis if kpis is None else kpis, "series": plan.series if series is None else series,
         "parameters": plan.parameters, "points": len(plan.points), "runs": len(plan.runs),
-        "unique_runs": len(plan.unique()), "kpi_format": kpi_format,
+        "unique_runs": len(plan.unique()), "kpi_format": kpi_format, "base_hash": plan.base_hash,
     })
 
 
