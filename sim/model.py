@@ -133,7 +133,10 @@ class MarketModel(mesa.Model):
         """Each platform's expected GMV a day per unit of shop size: sets shops' costs and loan sizes."""
         s = self.scenario
         shares = np.asarray([p.merchant_share for p in s.platforms], dtype=np.float64)
-        shops = s.merchants.count * shares / shares.sum() if shares.sum() > 0 else shares
+        if shares.sum() > 0:
+            shops = s.merchants.count * shares / shares.sum()
+        else:  # every share 0: shops are placed evenly (`Merchants.add`), so they are sized for an even split too
+            shops = np.full(len(shares), s.merchants.count / max(len(shares), 1))
         out = np.zeros(len(s.platforms))
         for p, params in enumerate(s.platforms):
             users = len(self.platform_list[p].users)

@@ -493,3 +493,16 @@ def test_a_named_licence_lender_is_the_platforms_own_only_once_it_lends_through_
     assert lending("own_license") > 0.0
     switched_back = lending("own_license", [{"day": 1, "kind": "strategy", "target": "community", "value": "none"}])
     assert switched_back > 0.0  # owned during the burn-in, so still owned after day 1
+
+
+def test_shops_placed_evenly_when_every_merchant_share_is_0_are_sized_for_that_split() -> None:
+    """Shares are weights: all 0 places shops evenly, as equal shares do; shops were then sized as though each
+    platform had one shop (fixed costs, deposits and loans scaled by the shop count), so the two markets differed."""
+    def market(share: float) -> MarketModel:
+        each = {name: {"merchant_share": share} for name in ALL}
+        scenario = small_scenario(each, consumers={"count": 600}, merchants={"count": 30}, burn_in_days=5, days=10)
+        return MarketModel(scenario, rng=1).run()
+
+    zero, equal = market(0.0), market(0.5)
+    np.testing.assert_array_equal(zero.expected_sales, equal.expected_sales)
+    assert zero.market_table().equals(equal.market_table())
