@@ -225,12 +225,32 @@ def test_sweep_summaries_leave_undefined_points_out_and_say_so(tmp_path: Path) -
     assert (never["n"], never["undefined"]) == (0, 2) and pd.isna(never["mean"])
     assert never["note"] == "undefined in every replication (nothing written off): no mean"
     assert (once["n"], once["undefined"], once["mean"]) == (1, 1, pytest.approx(0.2))  # not (0.2 + 0) / 2
-    assert once["note"] == "undefined in 1 of 2 replications (nothing written off): mean over the other 1"
+    assert once["note"] == ("undefined in 1 of 2 replications (nothing written off): mean over the other 1; no "
+                            "interval: 1 replication (lo and hi are its value)")
     assert (always["n"], always["mean"]) == (2, pytest.approx(0.25)) and pd.isna(always["note"])
     assert (summary.xs("gmv", level="kpi")["n"] == 2).all()
     assert analysis.undefined_notes(plan, frame) == [
         "recovery_rate: undefined (nothing written off) in 3 of 12 finished runs, at 2 of 6 design points (1 with "
         "no value at all); left out of summary.csv means and the figures (n/a)"]
+
+
+def test_a_mean_over_one_replication_is_said_to_have_no_interval(tmp_path: Path) -> None:
+    """With one replication (the default, usual for lhs, sobol and morris) lo and hi equal the mean: summary.csv
+    gave that zero-width "95% interval" with an empty note, as if the mean were certain."""
+    from sim.sweep import analysis
+    from sim.sweep.table import write_tables
+
+    path = tmp_path / "g.yaml"
+    path.write_text(GRID.replace("replications: 2", "replications: 1"))
+    plan = load_sweep(str(path))
+    store = runner.prepare(plan, tmp_path / "out", resume=False)
+    for r in plan.unique():
+        store.write_run(r.id, pd.DataFrame({"day": [1, 2], "orders": [3, 4]}),
+                        {"id": r.id, "seed": r.seed, "params": r.params, "kpis": {"gmv": 5.0, "recovery_rate": 0.2}})
+        store.write_record(r.id, {"id": r.id, "status": "done"})
+    summary = analysis.point_summary(plan, write_tables(plan, store))
+    assert (summary["n"] == 1).all() and (summary["lo"] == summary["mean"]).all()
+    assert (summary["note"] == "no interval: 1 replication (lo and hi are its value)").all()
 
 
 def test_a_folder_that_stored_undefined_ratios_as_zero_is_refused(tmp_path: Path,

@@ -35,13 +35,20 @@ def point_summary(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["point", *plan.parameters, "kpi", "n", "undefined", "mean", "lo", "hi", "note"])
 
 
+ONE_VALUE = "no interval: 1 replication (lo and hi are its value)"
+
+
 def _undefined_note(kpi: str, runs: int, defined: int) -> str:
-    if defined == runs:
-        return ""
+    """What a point's row leaves out, and when its lo and hi are no interval (a single value), as
+    `run.py compare` says for one seed: a zero-width band would otherwise read as a certain mean."""
     if not defined:
         return f"undefined in every replication ({undefined_reason(kpi)}): no mean"
-    return (f"undefined in {runs - defined} of {runs} replications ({undefined_reason(kpi)}): mean over the other "
-            f"{defined}")
+    single = ONE_VALUE if defined == 1 else ""
+    if defined == runs:
+        return single
+    left_out = (f"undefined in {runs - defined} of {runs} replications ({undefined_reason(kpi)}): mean over the "
+                f"other {defined}")
+    return "; ".join(filter(None, [left_out, single]))
 
 
 def undefined_notes(plan: Plan, frame: pd.DataFrame) -> list[str]:
