@@ -173,9 +173,31 @@ def _refuse_leading_zeros(node: yaml.Node, loc: Loc) -> None:
                              and isinstance(v, yaml.ScalarNode) and v.value), i)
             _refuse_leading_zeros(item, (*loc, str(name)))
     elif isinstance(node, yaml.MappingNode):
+        if node.flow_style:
+            _refuse_thousands_separators(node, loc)
         for key, value in node.value:
             _refuse_leading_zeros(key, loc)
             _refuse_leading_zeros(value, (*loc, str(key.value)) if isinstance(key, yaml.ScalarNode) else loc)
+
+
+def _refuse_thousands_separators(node: yaml.MappingNode, loc: Loc) -> None:
+    """`{cap: 20,000}`: in a {...} mapping a comma ends the entry, so YAML reads `cap: 20` and a key `000`
+    without a value. Refused naming the number as written (a bare three-digit key is no scenario key)."""
+    entries = node.value
+    for i, (key, number) in enumerate(entries):
+        if not (isinstance(number, yaml.ScalarNode) and number.tag == INT):
+            continue
+        groups = []
+        for group, empty in entries[i + 1:]:
+            if not (isinstance(group, yaml.ScalarNode) and re.fullmatch(r"\d{3}", group.value)
+                    and isinstance(empty, yaml.ScalarNode) and empty.value == ""):
+                break
+            groups.append(group.value)
+        if groups:
+            written = ",".join([number.value, *groups])
+            raise YAMLRefused(problem=f"{_join((*loc, str(key.value)))}: '{written}': a comma ends an entry of a "
+                              f"{{...}} mapping; write the number without thousands separators: "
+                              f"{written.replace(',', '')}", problem_mark=number.start_mark)
 
 
 def parse_yaml(text: str, loc: Loc = ()) -> Any:
@@ -553,7 +575,14 @@ def _problem(err: dict[str, Any], loc: Loc) -> str:
         if isinstance(value, list) and any(isinstance(item, dict) for item in value):  # items too long to quote
             return f"{ctx.get('actual_length')} items; {_length_rule(info, ctx)}"
         return f"{_show(value)} has {ctx.get('actual_length')} items; {_length_rule(info, ctx)}"
-    return f"{_show(value)} {TYPE_PROBLEMS.get(kind, err['msg'].lower())}"
+    problem = f"{_show(value)} {TYPE_PROBLEMS.get(kind, err['msg'].lower())}"
+    if isinstance(value, str) and _THOUSANDS.fullmatch(value.strip()):
+        problem += f"; write it without the thousands separators: {value.strip().replace(',', '')}"
+    return problem
+
+
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
+"""A number written with thousands separators (`200,000`): YAML reads it as text."""
 
 
 def _ctx_bound(kind: str, ctx: dict[str, Any]) -> str:
@@ -773,7 +802,9 @@ A default list of named items (e.g. the three platforms) is given by name; their
 Values in files and in `--set` are read by the YAML 1.2 core rules, not PyYAML's YAML 1.1: true/false are
 only `true` and `false` (`yes`, `no`, `on`, `off` are text); numbers are written `10`, `-3`, `0.5`, `.5`,
 `1e-3`, `.inf`, `.nan` (and `0x1F`, `0o17`); `1_000` and `1:30` are text, and a whole number with a
-leading zero (`010`, octal 8 in YAML 1.1) is refused: write `10`.
+leading zero (`010`, octal 8 in YAML 1.1) is refused: write `10`. Write numbers without thousands
+separators: `200,000` is text, and in a `{...}` mapping the comma would end the entry (both are refused
+naming the number as written).
 
 """
 

@@ -274,6 +274,25 @@ def test_leading_zero_is_refused_naming_the_key(tmp_path: Path) -> None:
     assert error_of("scenarios/classroom.yaml", ["days='010'"]) == "--set days='010': days: '010' is not a whole number"
 
 
+def test_a_number_with_thousands_separators_is_named_as_written(tmp_path: Path) -> None:
+    """`200,000` is text to YAML ("is not a number" alone left the reader looking for the fault), and in a {...}
+    mapping `{cap: 20,000}` became `cap: 20` and a key `000` ("'000' has a leading zero; write 0")."""
+    limit = tmp_path / "limit.yaml"
+    limit.write_text("regulation:\n  balance_limit: 200,000\n")
+    assert error_of(str(limit)) == (f"{limit}: regulation.balance_limit: '200,000' is not a number; write it without "
+                                    "the thousands separators: 200000")
+    cap = tmp_path / "cap.yaml"
+    cap.write_text("platforms:\n  - {name: video, deposit: {cap: 1,200,500, tiers: []}}\n")
+    assert error_of(str(cap)).endswith("YAML error: platforms.video.deposit.cap: '1,200,500': a comma ends an entry "
+                                       "of a {...} mapping; write the number without thousands separators: 1200500")
+    assert error_of("scenarios/classroom.yaml", ["platforms.video.deposit={cap: 20,000}"]).endswith(
+        "platforms.video.deposit.cap: '20,000': a comma ends an entry of a {...} mapping; write the number without "
+        "thousands separators: 20000")
+    # a {...} mapping whose entries are numbers and names stays as it was
+    s = load("scenarios/classroom.yaml", ["platforms.video.deposit={cap: 20000, settlement_sweep: true}"]).scenario
+    assert next(p for p in s.platforms if p.name == "video").deposit.cap == 20000
+
+
 def test_numbers_with_an_exponent_need_no_dot() -> None:
     s = load("scenarios/classroom.yaml", ["consumers.shock_rate=1e-3", "lenders.cfc.apr=2E-1",
                                           "platforms.video.order_value=1.5e3", "regulation.rate_cap=.5"]).scenario
