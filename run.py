@@ -109,10 +109,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.results import (
         RUN_FILES,
         check_target,
-        closed_in_burn_in,
         kpi_table,
-        licences_denied,
         manifest,
+        run_notes,
         summarize,
         write_run,
     )
@@ -139,13 +138,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{s.name}: seed {s.seed}, {s.days} days, {s.consumers.count:,} consumers, {wall:.1f} s")
         print(kpi_table(summarize(model)))
-        closed = closed_in_burn_in(model)
-        if closed:
-            print(f"note: {', '.join(closed)} closed during the burn-in (equity below minimum capital); the recorded "
-                  "days start without them, and lender exits do not count them")
-        for name in licences_denied(model):
-            print(f"note: {name} could not pay for its licence (registered capital and licence cost above its cash), "
-                  "so it never lent under a licence of its own (docs/model.md 3.3.4); raise its cash_m")
+        for note in run_notes(model):
+            print(f"note: {note}")
     print(f"outputs: {target}")
     return 0
 

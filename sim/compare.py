@@ -30,6 +30,7 @@ from sim.results import (
     UNDEFINED_WHEN,
     atomic_folder,
     provenance,
+    run_notes,
     scenario_hash,
     summarize,
     undefined_reason,
@@ -95,24 +96,33 @@ def _labels(resolved: list[Resolved]) -> list[str]:
     return [n if names.count(n) == 1 else f"{n}#{i + 1}" for i, n in enumerate(names)]
 
 
-def run_all(resolved: list[Resolved], seeds: int, *, quiet: bool) -> pd.DataFrame:
+def run_all(resolved: list[Resolved], seeds: int, *, quiet: bool, notes: list[str] | None = None) -> pd.DataFrame:
     """One row per (scenario, seed) with the KPIs (NaN where a ratio is undefined in that run); seed k is the same
-    for every scenario. Finance shares only of the platforms every scenario has (see `shared_platforms`)."""
+    for every scenario. Finance shares only of the platforms every scenario has (see `shared_platforms`). What
+    `run.py run` notes about a run (a licence a platform could not pay for, lenders closed in the burn-in) is
+    appended to `notes`, one line per scenario and finding, with the seeds it happened on."""
     from tqdm import tqdm
 
     from sim import MarketModel
 
     rows = []
+    found: dict[tuple[str, str], list[int]] = {}  # (scenario, note) -> seeds
     labels = _labels(resolved)
     shared, _ = shared_platforms(resolved)
     with tqdm(total=len(resolved) * seeds, desc="runs", disable=quiet, leave=False) as bar:
         for r, name in zip(resolved, labels, strict=True):
             for seed in range(1, seeds + 1):
                 s = r.scenario.model_copy(update={"seed": seed, "name": name})
-                summary = summarize(MarketModel(s, rng=seed).run())
+                model = MarketModel(s, rng=seed).run()
+                summary = summarize(model)
+                for note in run_notes(model):
+                    found.setdefault((s.name, note), []).append(seed)
                 shares = {f"finance_share_{k}": summary["platform_finance_revenue_share"][k] for k in shared}
                 rows.append({"scenario": s.name, "seed": seed, **{k: summary[k] for k in KPIS}, **shares})
                 bar.update()
+    if notes is not None:
+        notes += [f"note: {name}: {note} (seed{'s' if len(on) > 1 else ''} {', '.join(map(str, on))})"
+                  for (name, note), on in found.items()]
     frame = pd.DataFrame(rows)
     # an undefined ratio (None) becomes NaN explicitly, also in a column that is None in every run (object
     # dtype); counts keep their integer type
@@ -283,7 +293,8 @@ def compare(resolved: list[Resolved], seeds: int, target: Path, *, quiet: bool =
             ) -> tuple[str, Path]:
     """Run, tabulate and write `COMPARE_FILES` atomically into `target` (with `unique`, the first free name of
     `target`, `target-2`...); return the printed table and where the files went."""
-    runs = run_all(resolved, seeds, quiet=quiet)
+    run_notes_found: list[str] = []
+    runs = run_all(resolved, seeds, quiet=quiet, notes=run_notes_found)
     summary = table(runs)
     _, left_out = shared_platforms(resolved)
     folder = atomic_folder(target, unique=unique)
@@ -292,9 +303,9 @@ def compare(resolved: list[Resolved], seeds: int, target: Path, *, quiet: bool =
         summary.to_csv(tmp / "comparison.csv", index=False)
         meta: dict[str, Any] = {"scenarios": [r.files[-1] for r in resolved], "seeds": list(range(1, seeds + 1)),
                                 "overrides": resolved[0].overrides, "left_out": left_out,
-                                "undefined": undefined_seeds(runs),
+                                "undefined": undefined_seeds(runs), "notes": run_notes_found,
                                 "scenario_hashes": [scenario_hash(r.scenario) for r in resolved], **provenance()}
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         figure(summary, tmp / "comparison.png")
     notes = [f"{label(kpi)}: left out (no such platform in {', '.join(lacking)})" for kpi, lacking in left_out.items()]
-    return "\n".join([text_table(summary), *notes]), folder.path
+    return "\n".join([text_table(summary), *notes, *run_notes_found]), folder.path

@@ -141,6 +141,18 @@ def licences_denied(model: MarketModel) -> list[str]:
     return [p.name for p in model.platform_list if p.license_denied]
 
 
+def run_notes(model: MarketModel) -> list[str]:
+    """What a reader of a finished run's KPIs should know that they do not show: lenders closed during the burn-in,
+    licences a platform could not pay for. One line each, without the "note: " that `run` and `compare` print."""
+    closed = closed_in_burn_in(model)
+    notes = [f"{', '.join(closed)} closed during the burn-in (equity below minimum capital); the recorded days "
+             "start without them, and lender exits do not count them"] if closed else []
+    notes += [f"{name} could not pay for its licence (registered capital and licence cost above its cash), so it "
+              "never lent under a licence of its own (docs/model.md 3.3.4); raise its cash_m"
+              for name in licences_denied(model)]
+    return notes
+
+
 def _finite(value: Any, path: str = "summary") -> Any:
     """`value` unchanged, or a ValueError naming the first NaN or infinity: undefined ratios are None already,
     so a non-finite number is a bug, and writing it as 0 (or null) would hide it."""

@@ -150,6 +150,23 @@ def test_the_readme_variant_buys_its_licence_and_a_platform_that_cannot_pay_is_n
         assert not own["active"].any() and (own["equity"] == 0).all() and note in printed
 
 
+def test_compare_notes_what_run_notes_naming_the_scenario_and_seeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A licence the platform cannot pay for left compare's table silently showing an inert strategy: it prints
+    `run`'s note under the table, naming the scenario and the seeds, and keeps it in manifest.json."""
+    out = tmp_path / "c"
+    assert cli.main(["compare", str(ROOT / "scenarios" / "baseline.yaml"), str(_readme_variant(tmp_path)),
+                     "--seeds", "2", "--consumers", "800", "--set", "merchants.count=20", "--set", "burn_in_days=185",
+                     "--days", "2", "--set", "platforms.community.cash_m=5000", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    note = ("note: my_variant: community could not pay for its licence (registered capital and licence cost above its "
+            "cash), so it never lent under a licence of its own (docs/model.md 3.3.4); raise its cash_m (seeds 1, 2)")
+    assert note in printed.splitlines()
+    assert "note: baseline" not in printed  # the baseline's community platform does not seek a licence
+    assert json.loads((out / "manifest.json").read_text())["notes"] == [note]
+
+
 def test_summary_refuses_a_non_finite_figure_rather_than_hiding_it() -> None:
     """Undefined ratios are None before the final check, so a NaN left is a bug: it stops, naming the figure."""
     with pytest.raises(ValueError, match=r"summary.platform_finance_revenue_share.video is nan"):
