@@ -120,6 +120,23 @@ def test_embedded_workers_drop_only_the_lost_heartbeat_traceback_of_a_stopping_d
     assert list(kept.values()) == [(False, True)]
 
 
+def test_a_worker_that_does_not_see_the_sweep_folder_says_so(tmp_path: Path) -> None:
+    """A worker without the --out folder (not on the shared file system) failed every run with Dask's bare
+    "No such file or directory: .../running"; the error now says what the workers need."""
+    from sim.sweep import runner
+    from sim.sweep.plan import load_sweep
+    from sim.sweep.worker import execute
+
+    plan = load_sweep(str(_sweep_file(tmp_path)))
+    elsewhere = Store(tmp_path / "not-shared")  # never created: as on a worker that does not share the folder
+    with runner.connect(1, None) as client:
+        future = client.submit(execute, runner.task_of(plan, elsewhere, plan.runs[0]), pure=False)
+        with pytest.raises(FileNotFoundError, match=f"sweep folder {elsewhere.root} not found on worker .*: "
+                           "workers need the --out folder at the same path as the driver"):
+            future.result()
+    assert not elsewhere.root.exists()
+
+
 def test_one_worker_gives_the_same_table_as_two(reference: pd.DataFrame, tmp_path: Path) -> None:
     table = _sweep(_sweep_file(tmp_path), tmp_path / "out", "--workers", "1", "--no-figures")
     pd.testing.assert_frame_equal(table, reference)

@@ -62,6 +62,10 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     that dies mid-run raises nothing here; the scheduler reruns the task elsewhere.
     """
     store = Store(task["out"])
+    if not store.runs.is_dir():
+        # the driver made it before submitting: a worker that lacks it does not share the driver's file system
+        raise FileNotFoundError(f"sweep folder {store.root} not found on worker {worker_name()}: workers need the "
+                                "--out folder at the same path as the driver (a shared file system)")
     run_id = task["id"]
     store.mark_running(run_id, worker_name())
     started = time.perf_counter()
