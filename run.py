@@ -7,14 +7,16 @@
   python run.py compare scenarios/baseline.yaml scenarios/closed_loop.yaml --seeds 5
 
 Exit codes: 0 done, 1 a broken money or loan identity (`run --check-invariants`: a bug in the model), 2 bad
-scenario file or arguments (one-line message, nothing written), 130 interrupted (Ctrl-C), 143 terminated
-(SIGTERM); an interrupted or terminated command leaves no partial output.
+scenario file or arguments (one-line message, nothing written), 130 interrupted (Ctrl-C), 141 the reader of
+its output went away (`| head`), 143 terminated (SIGTERM); an interrupted or terminated command leaves no
+partial output.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import re
 import signal
 import sys
@@ -244,9 +246,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing written", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (`run.py list | head -1`): stop quietly with SIGPIPE's exit code, as Unix
+    tools do, instead of a traceback. Output still buffered goes to /dev/null, or flushing it at exit would raise
+    again. What was written stays as a Ctrl-C leaves it (a sweep folder can be resumed)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def _raise_terminated(*_: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -585,3 +586,14 @@ def test_a_lender_closed_during_the_burn_in_is_named(tmp_path: Path, capsys: pyt
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["lender_exits"] == 0
     assert cli.main(argv) == 0
     assert "closed during the burn-in" not in capsys.readouterr().out
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly_with_141() -> None:
+    """`run.py list | head -1` ended in a BrokenPipeError traceback. The pipe's reading end is closed before the
+    command writes (it takes a moment to import), so its first write meets a reader that has gone, every time."""
+    read, write = os.pipe()
+    proc = subprocess.Popen([sys.executable, "run.py", "list"], cwd=ROOT, stdout=write, stderr=subprocess.PIPE)
+    os.close(write)
+    os.close(read)
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err.decode()) == (141, "")
