@@ -393,3 +393,15 @@ def test_a_port_that_is_not_a_dask_scheduler_is_refused_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith(f"error: --scheduler {address}: {address} is not a Dask scheduler (or not answering)")
     assert err.count("\n") == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("port", [0, 99999])
+def test_a_scheduler_port_out_of_range_is_refused_at_once(
+        port: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`tcp://127.0.0.1:99999` was retried for the whole connect timeout (20 s), then reported as "Connection
+    refused"; the port is named as out of range, with nothing written."""
+    address, out = f"tcp://127.0.0.1:{port}", tmp_path / "out"
+    assert run.main(["sweep", str(_sweep_file(tmp_path)), "--out", str(out), "--scheduler", address, "--quiet"]) == 2
+    assert capsys.readouterr().err == (f"error: --scheduler {address}: port {port} is out of range; allowed: 1 to "
+                                       "65535 (default 8786)\n")
+    assert not out.exists()

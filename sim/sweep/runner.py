@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 from contextlib import contextmanager
@@ -289,6 +290,14 @@ def _embedded_worker_plugin() -> Any:
     return QuietLostHeartbeat()
 
 
+def _port_of(scheme: str, loc: str) -> int | None:
+    """The port of a tcp:// or tls:// address, None for other schemes or no port."""
+    if scheme not in ("tcp", "tls"):
+        return None
+    found = re.fullmatch(r".*:(\d+)", loc)
+    return int(found.group(1)) if found else None
+
+
 def _probe(scheduler: str) -> None:
     """Refuse, with a one-line `SweepError`, an address where no Dask scheduler answers within
     `CONNECT_TIMEOUT`. Dask's own client waits for the other side's greeting without a time limit, so a
@@ -315,6 +324,9 @@ def _probe(scheduler: str) -> None:
             args = Security().get_connection_args("client")
         except (ValueError, TypeError) as exc:
             return f"--scheduler {scheduler}: not an address ({exc})"
+        port = _port_of(scheme, loc)
+        if port is not None and not 1 <= port <= 65535:  # else the connection is retried for the whole timeout
+            return f"--scheduler {scheduler}: port {port} is out of range; allowed: 1 to 65535 (default 8786)"
         deadline = loop.time() + timeout
         while True:  # as Dask does: a scheduler still starting up refuses connections for a moment
             try:
