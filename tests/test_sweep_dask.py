@@ -177,6 +177,25 @@ def test_out_folder_of_a_finished_sweep_needs_resume(reference: pd.DataFrame, tm
     assert "is not a sweep folder" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_folder_left_before_sweep_json_was_written_takes_the_sweep(
+        reference: pd.DataFrame, tmp_path: Path, resume: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    """A driver stopped between making the folder's skeleton and writing sweep.json left a folder that neither a
+    new sweep ("exists and is not a sweep folder") nor `--resume` would take. It holds nothing of a run, so both
+    start the sweep there; a run's file in it still makes it someone else's folder."""
+    path, out = _sweep_file(tmp_path), tmp_path / "out"
+    for folder in ("runs", "manifest", "running"):
+        (out / folder).mkdir(parents=True)
+    (out / "design.parquet").write_bytes(b"left by a stopped driver")
+    (out / ".sweep.json.tmp-1234").write_text("{")
+    pd.testing.assert_frame_equal(_sweep(path, out, *(["--resume"] if resume else [])), reference)
+    other = tmp_path / "other"
+    (other / "runs").mkdir(parents=True)
+    (other / "runs" / "x.parquet").write_bytes(b"")
+    assert run.main(["sweep", str(path), "--out", str(other), "--quiet"]) == 2
+    assert "is not a sweep folder" in capsys.readouterr().err
+
+
 def test_driver_killed_then_resumed_gives_the_same_table(reference: pd.DataFrame, tmp_path: Path) -> None:
     path = _sweep_file(tmp_path)
     out = tmp_path / "out"

@@ -137,7 +137,7 @@ def _prepare(plan: Plan, out: Path, *, resume: bool, ignore_code_change: bool) -
             raise SweepError(f"{out}: the model code (sim/) changed since this sweep started "
                              f"({old.get('code_version')} -> {code_version()}); stored runs came from the earlier "
                              "version: choose another --out, or add --ignore-code-change to keep them")
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())) and not store.unstarted():
         raise SweepError(f"{out}: exists and is not a sweep folder; choose another --out")
     store.create()
     store.clean_temporary()

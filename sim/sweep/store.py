@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,21 @@ class Store:
 
     def exists(self) -> bool:
         return (self.root / "sweep.json").is_file()
+
+    def unstarted(self) -> bool:
+        """The folder holds only what `create` and the design write before sweep.json (a driver stopped in
+        between): empty runs/, manifest/ and running/ folders, design.parquet, temporary files. Nothing of a
+        run is in it, so a sweep may start there."""
+        if not self.root.is_dir():
+            return False
+        skeleton = {self.runs.name, self.manifest.name, self.running.name}
+        for entry in self.root.iterdir():
+            if entry.name in skeleton and entry.is_dir() and not entry.is_symlink():
+                if any(entry.iterdir()):
+                    return False
+            elif entry.name != "design.parquet" and not re.fullmatch(r"\..*\.tmp-.*", entry.name):
+                return False
+        return True
 
     def definition(self) -> dict[str, Any]:
         """sweep.json; a damaged one is a one-line `SweepError` (it is only ever written atomically, so it
