@@ -90,7 +90,7 @@ def test_all_replications_are_used_when_all_finished(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("fail", "note"), [
     (lambda run: run.point % 7 == run.replication, "not analysable: no replication has results at every design"),
-    (lambda run: run.point == 3, "not analysable: 1 design points without results"),
+    (lambda run: run.point == 3, "not analysable: 1 design point without results"),
 ])
 def test_a_kpi_without_a_complete_replication_is_not_analysed(tmp_path: Path, fail: Callable[[Run], bool],
                                                               note: str) -> None:

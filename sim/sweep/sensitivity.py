@@ -68,7 +68,7 @@ def responses(results: pd.DataFrame, kpi: str, points: int, replications: int) -
     complete = ok.all(axis=0)
     used = int(complete.sum())
     if empty:
-        return np.full(points, np.nan), 0, (f"not analysable: {empty} design points without results (every "
+        return np.full(points, np.nan), 0, (f"not analysable: {_points(empty)} without results (every "
                                             "replication failed or is missing)")
     if not used:
         return np.full(points, np.nan), 0, (
@@ -81,7 +81,11 @@ def responses(results: pd.DataFrame, kpi: str, points: int, replications: int) -
     dropped = [str(r) for r in table.columns[~complete]]
     which = f"replication {dropped[0]}" if len(dropped) == 1 else f"replications {', '.join(dropped)}"
     return y, used, (f"mean over {used} of {replications} replications; {which} left out: no results at "
-                     f"{int((~ok.all(axis=1)).sum())} design points (every point's mean is over the same seeds)")
+                     f"{_points(int((~ok.all(axis=1)).sum()))} (every point's mean is over the same seeds)")
+
+
+def _points(n: int) -> str:
+    return f"{n} design point{'' if n == 1 else 's'}"
 
 
 def undefined_blocks(y: np.ndarray, kpi: str, block: int, unit: str) -> tuple[np.ndarray | None, str]:
