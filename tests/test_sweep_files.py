@@ -302,3 +302,34 @@ def test_a_combination_a_rule_refuses_fails_as_a_run_named_by_its_sweep_paramete
     assert store.record(bad.id)["error"] == (
         "ScenarioError: sweep parameter regulation.co_lending_min_share=0.2: "
         "platforms.video.finance.co_lending_own_share: 0.1 is below regulation.co_lending_min_share 0.2")
+
+
+MORRIS = "design: morris\nsamples: {n}\nparameters:\n  regulation.rate_cap: {{low: 0.1, high: 0.3}}\n" \
+         "  consumers.shock_rate: {{low: 0.001, high: 0.003}}\n"
+GRID = "design: grid\nparameters:\n  regulation.rate_cap: {{values: [{rates}]}}\n" \
+       "  consumers.shock_rate: {{values: [{shocks}]}}\nreplications: {n}\n"
+
+
+@pytest.mark.parametrize(("text", "planned"), [
+    (MORRIS.format(n=333_334), 1_000_002),
+    (GRID.format(rates=", ".join(f"0.{i:03d}" for i in range(100, 201)),
+                 shocks=", ".join(f"0.00{i}" for i in range(1, 10)) + ", 0.01", n=1000), 1_010_000),
+])
+def test_a_design_of_more_than_a_million_runs_is_refused_before_it_is_laid_out(
+        text: str, planned: int, tmp_path: Path) -> None:
+    """A Morris design of 10^6 trajectories was laid out for minutes with nothing printed (it looked hung), for a
+    folder of millions of files; the planned count is refused at once, in one line naming the file."""
+    path = tmp_path / "huge.yaml"
+    path.write_text(f"base: {CLASSROOM}\n{text}")
+    with pytest.raises(SweepError) as info:
+        load_sweep(str(path))
+    assert str(info.value) == (f"{path}: the design plans {planned:,} runs; allowed: at most 1,000,000 in one sweep "
+                               "(fewer samples, values or replications, or split it into several sweeps)")
+
+
+@pytest.mark.parametrize("text", [MORRIS.format(n=4), GRID.format(rates="0.15, 0.24", shocks="0.001, 0.002", n=3)])
+def test_the_planned_count_is_the_runs_laid_out(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "small.yaml"
+    path.write_text(f"base: {CLASSROOM}\n{text}")
+    plan = load_sweep(str(path))
+    assert design.run_count(plan.sweep) == len(plan.runs) > 0

@@ -301,8 +301,18 @@ def _check_names(given: list[str] | None, allowed: list[str], path: str, key: st
     return list(dict.fromkeys(given))
 
 
+MAX_RUNS = 1_000_000
+"""The most runs a sweep file may plan. Its folder holds a file per run, and laying out a million runs takes about
+half a minute before anything is printed (a Morris design of 10^6 trajectories: several minutes, silent); a
+bigger study is several sweeps, each resumable on its own."""
+
+
 def build(sweep: Sweep, path: str) -> Plan:
     """Validate a parsed sweep against its base scenario and lay out every run."""
+    planned = design.run_count(sweep)
+    if planned > MAX_RUNS:
+        raise SweepError(f"{path}: the design plans {planned:,} runs; allowed: at most {MAX_RUNS:,} in one sweep "
+                         "(fewer samples, values or replications, or split it into several sweeps)")
     scenario = _load_base(sweep, path)
     base = scenario.model_dump(mode="json")
     points, unit = design.points(sweep)
