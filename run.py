@@ -33,6 +33,7 @@ from sim.scenario_files import Resolved, ScenarioError, header_comment, load, to
 
 if TYPE_CHECKING:
     from sim import MarketModel
+    from sim.scenario import Scenario
 
 BUILT_IN = ("run", "check", "list", "compare")
 PLUGINS = {module.NAME: module for module in discover()}
@@ -180,10 +181,28 @@ def load_each(paths: list[str], overrides: list[str], labels: dict[str, str] | N
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from sim.scenario import Scenario
+
+    defaults = Scenario()
     for path, resolved in zip(args.scenarios, load_each(args.scenarios, args.overrides), strict=True):
         s = resolved.scenario
-        print(f"ok  {path}: {s.name}, {len(s.platforms)} platforms, {len(s.lenders)} lenders, {s.days} days")
+        print(f"ok  {path}: {s.name}, {len(s.platforms)} platforms, {len(s.lenders)} lenders, {s.days} days"
+              f"{added_items(s, defaults)}")
     return 0
+
+
+def added_items(scenario: Scenario, defaults: Scenario) -> str:
+    """The platforms, lenders and intermediaries a scenario has beyond the defaults, for `check`: a file item
+    whose name is not one of its parent's adds an item with default values (`{name: vidio, ...}` adds a fourth
+    platform), which only the count showed."""
+    parts = []
+    for key, one in (("platforms", "platform"), ("lenders", "lender"), ("restructurers", "intermediary")):
+        known = {item.name for item in getattr(defaults, key)}
+        new = [item.name for item in getattr(scenario, key) if item.name not in known]
+        if new:
+            kind = one if len(new) == 1 else {"intermediary": "intermediaries"}.get(one, f"{one}s")
+            parts.append(f"{kind} {', '.join(new)}")
+    return f"; beyond the defaults: {'; '.join(parts)}" if parts else ""
 
 
 def cmd_list(_: argparse.Namespace) -> int:

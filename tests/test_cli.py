@@ -597,3 +597,16 @@ def test_a_reader_that_goes_away_ends_the_command_quietly_with_141() -> None:
     os.close(read)
     _, err = proc.communicate(timeout=60)
     assert (proc.returncode, err.decode()) == (141, "")
+
+
+def test_check_names_what_a_file_adds_beyond_the_defaults(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`{name: vidio, ...}` (a typo for video) adds a fourth platform with default values, as the merge rule says;
+    `check` showed only "4 platforms". It names the items beyond the defaults; the library's views add none."""
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
+                    "platforms:\n  - {name: vidio, take_rate: 0.05}\n")
+    assert cli.main(["check", str(typo), "scenarios/baseline.yaml", "scenarios/microlender_consolidation.yaml"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"ok  {typo}: typo, 4 platforms, 6 lenders, 365 days; beyond the defaults: platform vidio"
+    assert lines[1] == "ok  scenarios/baseline.yaml: baseline, 3 platforms, 6 lenders, 365 days"
+    assert lines[2].endswith("10 lenders, 365 days; beyond the defaults: lenders micro_d, micro_e, micro_f, micro_g")
