@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from sim.results import (
     summarize,
     undefined_reason,
 )
+from sim.scenario import Scenario
 from sim.scenario_files import Resolved
 
 # two-sided 95% Student t quantiles by degrees of freedom (1..30); scipy beyond (imported only then: it is slow)
@@ -289,23 +292,66 @@ def undefined_seeds(runs: pd.DataFrame) -> dict[str, dict[str, list[int]]]:
 COMPARE_FILES = frozenset({"runs.csv", "comparison.csv", "manifest.json", "comparison.png"})
 
 
+@dataclass
+class Comparison:
+    """Scenarios run over the same seeds: `runs` (one row per scenario and seed: the KPIs, NaN where a run leaves a
+    ratio undefined), `table` (per scenario and KPI: mean, 95% interval, paired difference from the first
+    scenario; the columns of comparison.csv, docs/outputs.md), `left_out` (finance shares of platforms some
+    scenario lacks -> those scenarios) and `run_notes` (what `run` notes about a run, with the seeds)."""
+
+    runs: pd.DataFrame
+    table: pd.DataFrame
+    left_out: dict[str, list[str]]
+    run_notes: list[str]
+
+    @property
+    def notes(self) -> list[str]:
+        """The lines printed under the table."""
+        return [*(f"{label(kpi)}: left out (no such platform in {', '.join(lacking)})"
+                  for kpi, lacking in self.left_out.items()), *self.run_notes]
+
+    def __str__(self) -> str:
+        return "\n".join([text_table(self.table), *self.notes])
+
+
+def run_and_compare(resolved: list[Resolved], seeds: int, *, quiet: bool) -> Comparison:
+    """Run every scenario over seeds 1..`seeds` and compare them with the first."""
+    run_notes: list[str] = []
+    runs = run_all(resolved, seeds, quiet=quiet, notes=run_notes)
+    return Comparison(runs, table(runs), shared_platforms(resolved)[1], run_notes)
+
+
+def compare_scenarios(scenarios: Mapping[str, Scenario | str | Path] | Sequence[Scenario | str | Path],
+                      seeds: int = 5, *, progress: bool = False) -> Comparison:
+    """`run.py compare` from Python: each scenario (a `Scenario`, or a scenario file's path) over seeds 1..`seeds`,
+    seed k the same for every scenario (common random numbers), compared with the first. A mapping's keys label
+    the scenarios; otherwise they go by their names. Nothing is written; `print()` the result for the table."""
+    from sim.scenario_files import load
+
+    items = list(scenarios.items()) if isinstance(scenarios, Mapping) else [(None, s) for s in scenarios]
+    if not items or seeds < 1:
+        raise ValueError("compare_scenarios needs at least one scenario and seeds >= 1")
+    resolved = []
+    for name, item in items:
+        r = Resolved(item, []) if isinstance(item, Scenario) else load(str(item))
+        resolved.append(r if name is None else Resolved(r.scenario.model_copy(update={"name": str(name)}), r.files))
+    return run_and_compare(resolved, seeds, quiet=not progress)
+
+
 def compare(resolved: list[Resolved], seeds: int, target: Path, *, quiet: bool = False, unique: bool = False
             ) -> tuple[str, Path]:
     """Run, tabulate and write `COMPARE_FILES` atomically into `target` (with `unique`, the first free name of
     `target`, `target-2`...); return the printed table and where the files went."""
-    run_notes_found: list[str] = []
-    runs = run_all(resolved, seeds, quiet=quiet, notes=run_notes_found)
-    summary = table(runs)
-    _, left_out = shared_platforms(resolved)
+    result = run_and_compare(resolved, seeds, quiet=quiet)
+    runs, summary = result.runs, result.table
     folder = atomic_folder(target, unique=unique)
     with folder as tmp:
         runs.to_csv(tmp / "runs.csv", index=False)
         summary.to_csv(tmp / "comparison.csv", index=False)
         meta: dict[str, Any] = {"scenarios": [r.files[-1] for r in resolved], "seeds": list(range(1, seeds + 1)),
-                                "overrides": resolved[0].overrides, "left_out": left_out,
-                                "undefined": undefined_seeds(runs), "notes": run_notes_found,
+                                "overrides": resolved[0].overrides, "left_out": result.left_out,
+                                "undefined": undefined_seeds(runs), "notes": result.run_notes,
                                 "scenario_hashes": [scenario_hash(r.scenario) for r in resolved], **provenance()}
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         figure(summary, tmp / "comparison.png")
-    notes = [f"{label(kpi)}: left out (no such platform in {', '.join(lacking)})" for kpi, lacking in left_out.items()]
-    return "\n".join([text_table(summary), *notes, *run_notes_found]), folder.path
+    return str(result), folder.path

@@ -610,3 +610,28 @@ def test_check_names_what_a_file_adds_beyond_the_defaults(tmp_path: Path, capsys
     assert lines[0] == f"ok  {typo}: typo, 4 platforms, 6 lenders, 365 days; beyond the defaults: platform vidio"
     assert lines[1] == "ok  scenarios/baseline.yaml: baseline, 3 platforms, 6 lenders, 365 days"
     assert lines[2].endswith("10 lenders, 365 days; beyond the defaults: lenders micro_d, micro_e, micro_f, micro_g")
+
+
+def test_compare_scenarios_from_python_is_the_command_lines_compare(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`sim.compare_scenarios` (a notebook's `run.py compare`) gives the command's runs.csv, comparison.csv and
+    printed table for the same files, seeds and changes, from `Scenario` objects or paths, labelled by a mapping."""
+    from sim import Scenario, compare_scenarios
+
+    files = ["scenarios/classroom.yaml", "scenarios/closed_loop.yaml"]
+    out = tmp_path / "cmp"
+    assert cli.main(["compare", *files, "--seeds", "2", *TINY, "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    changes = [f"days={TINY[TINY.index('--days') + 1]}", f"consumers.count={TINY[TINY.index('--consumers') + 1]}",
+               *(TINY[i + 1] for i, flag in enumerate(TINY) if flag == "--set")]
+    scenarios = [load(f, changes).scenario for f in files]
+    assert all(isinstance(s, Scenario) for s in scenarios)
+    result = compare_scenarios(scenarios, seeds=2)
+    pd.testing.assert_frame_equal(pd.read_csv(out / "runs.csv"), result.runs, check_dtype=False)
+    written = pd.read_csv(out / "comparison.csv").fillna({"note": ""})  # an empty note reads back as NaN
+    pd.testing.assert_frame_equal(written, result.table, check_dtype=False)
+    assert printed.startswith(str(result) + "\n")
+    labelled = compare_scenarios({"A": scenarios[0], "B": files[1]}, seeds=1)
+    assert list(dict.fromkeys(labelled.runs["scenario"])) == ["A", "B"]
+    with pytest.raises(ValueError, match="at least one scenario and seeds >= 1"):
+        compare_scenarios([], seeds=2)
