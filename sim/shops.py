@@ -137,4 +137,10 @@ def open_shops(model: MarketModel, t: int) -> None:
     cash = model.scenario.merchants.initial_cash_days * mer.fixed_cost[ids].astype(np.float64)
     model.ledger.transfer("shop_capital", model.accounts["outside"], model.accounts["merchant_cash"], cash, None,
                           ids, dst_unique=True)
+    # It posts its deposit at entry, as a starting shop is endowed with it (tiered on its expected monthly
+    # sales): paid out of its working capital at its first month end, the deposit emptied its cash.
+    expected = model.expected_sales[platform] * mer.size[ids] * MONTH
+    deposit = model.settlement.required_deposit(ids, expected)
+    model.ledger.transfer("shop_capital", model.accounts["outside"], model.accounts["merchant_deposit"], deposit,
+                          None, ids, dst_unique=True)
     model.today["merchant_entries"] += total

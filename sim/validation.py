@@ -159,16 +159,16 @@ seeds, scipy Nelder-Mead, 22 evaluations) of the micro-lenders' rate and risk ap
 rate and the sector's operating cost, after setting 9-month cash loans (loans live 4-5 months on average) and
 funding at 5-6%: micro-lenders price at 11.6% (below the 15% of 4 x LPR), the platform's lender at 11.4%,
 operating cost 2.0% of balance. *Reachability* (`scenarios/targets/reachability.yaml`): first `calibrate` at
-100,000 consumers and 3 seeds, whose objective proved too noisy (+/-2.5 points at 6 months); refitted by hand
-on 20-seed evaluations (a standard error of 0.7 points, so +/-1.5 at 95%) after shops' demand became
-mean-reverting (Weibull scale 158 days, shape 0.665). *Video platform*
-(`scenarios/targets/video_commerce.yaml`): purchase rate and order value. By
-hand, where a figure maps to one parameter: the NPL price (8.5% of the unpaid principal transferred), the
-community platform's entry rate (merchant_growth 8 a year; its scenario keeps a 120-day burn-in because its
-shops are young), the consolidation scenario's thin lenders (equity 1,150 / 1,100 against 1,000 minimum, risk
-appetite 3, so they survive the burn-in), and the entertainment platform's diversion fee (5%, the top of the
-industry's 2-5%; fitted in an earlier calibration, and still passing after this one without a refit). **Held
-out:** the micro-lenders' turnover in the consolidation year (2025) and the first three daily-series checks.
+100,000 consumers and 3 seeds, whose objective proved too noisy (+/-2.5 points at 6 months); refitted by hand on
+20-seed evaluations (a standard error of 0.7 points, so +/-1.5 at 95%) after shops' demand became mean-reverting
+(Weibull scale 158 days, shape 0.665). *Video platform* (`scenarios/targets/video_commerce.yaml`): purchase rate
+and order value. By hand, where a figure maps to one parameter: the NPL price (8.5% of the unpaid principal
+transferred), the community platform's entry rate (merchant_growth 5 a year, refitted from 8 in the fifteenth
+session, below; its scenario keeps a 120-day burn-in because its shops are young), the consolidation scenario's
+thin lenders (equity 1,150 / 1,100 against 1,000 minimum, risk appetite 3, so they survive the burn-in), and the
+entertainment platform's diversion fee (5%, the top of the industry's 2-5%; fitted in an earlier calibration, and
+still passing after this one without a refit). **Held out:** the micro-lenders' turnover in the consolidation
+year (2025) and the first three daily-series checks.
 
 **Figures and the model's limits.** *NPL recovery* is priced on the principal still unpaid when the claim is
 sold, as the pilot reports it, so it equals `npl_price` by construction: the figure checks the accounting, not
@@ -178,21 +178,22 @@ a month of ~RMB 890 each: an order stands for a buyer's monthly basket. Matching
 50-100) needs a per-consumer purchase frequency with a heavy tail (a mechanism change in sim/commerce.py).
 *Community growth*: with the baseline's merchant_growth 1.5 the community shop count saturates (platform
 demand does not grow with the number of shops, and shops' fixed costs are set from the initial expected sales,
-so entrants crowd each other out); only a very high entry rate (8 a year, with heavy churn) reaches the seed's
+so entrants crowd each other out); only a very high entry rate (5 a year, with heavy churn) reaches the seed's
 growth. *The shop count* used to drain by about a third a year in the baseline, without end: each shop's
 demand was a random walk with a lasting trend, so its spread across shops grew without bound and a few winners
 took ever more of the sales. Shops' demand is now pulled back toward its trend level
 (`merchants.demand_half_life_days`, 180 days; not fitted to a figure), and the new series check "shop count
 settled" holds; the check was written after the drift was seen, so it is not an out-of-sample test. *Lender
 exits*: the share is of the online micro-loan licensees active on recorded day 1: 6 to 8 lenders, as one or
-both thin lenders fail during the burn-in (not counted) on 7 of seeds 1-10, so one exit is 12.5-17 points.
-Seeds with fewer lenders at the start have fewer left to fail, so the mean of the per-seed shares (13.4% over
-seeds 1-10) understated the sector's share; like the real 7 of 36, the share is now pooled over seeds: 10 exits
-of 71 lenders, 14.1% (the seeds scatter less than binomial draws, 0.40 times the variance, as the thin lenders
-fail about one a seed). The figure passes, but **the exits are not caused by the consolidation events**: the
-same scenario without its cap and balance-limit events loses as many lenders on every seed, 10 (re-measured
-at the statistical audit of 2026-11-23; 11 without against 12 with them after the sixth session's rebuild,
-below, and 10 against 11 before it). The
+both thin lenders fail during the burn-in (not counted) on 8 of seeds 1-10, so one exit is 12.5-17 points.
+Seeds with fewer lenders at the start have fewer left to fail, so the mean of the per-seed shares understated
+the sector's share; like the real 7 of 36, the share is pooled over seeds: 12 exits of 70 lenders, 17.1% (the
+seeds scatter less than binomial draws, 0.32 times the variance, as the thin lenders fail about one a seed).
+The figure passes, but **the exits are mostly not caused by the consolidation events**: the same scenario
+without its cap and balance-limit events loses 9 of the 70 (re-measured in the fifteenth session over seeds
+1-10: the events add an exit on 3 seeds and take none away; at the statistical audit of 2026-11-23, before
+entrants posted their deposit at entry, 10 with and 10 without; 11 without against 12 with them after the sixth
+session's rebuild, below, and 10 against 11 before it). The
 thin lenders (micro_f, micro_g) fail because their first half-year shows interest before its losses (write-off
 comes at 180 days overdue) and their losses then eat a 10-15% capital buffer; their risk appetite was set so
 that this happens after the burn-in. The seed attributes the real exits to regulators clearing out shell and
@@ -232,9 +233,28 @@ verdict and none was refitted: the margin moved by less than its seed interval's
 seen every delinquency, the margin would have been 15.1%, outside its band: bureau visibility is what keeps the
 micro-lenders' losses where the 2024 figures put them.)
 
+**Entrants post their deposit at entry (fifteenth session).** An audit found about half of all shop closures
+on the month-end day: an entrant was funded with `initial_cash_days` of fixed cost and no deposit, its first
+month end asked for the lowest deposit tier and took all its cash, and a shop short of cash for `exit_days`
+(30) days in a row closed, together with the other entrants, a month later. Starting shops are endowed with
+their deposit on top of their cash; an entrant now posts its deposit when it opens, tiered on its expected
+sales like a starting shop's (docs/model.md 3.3.3). Month-end closures fell from 49% to 4% of all closures
+(baseline, 20,000 consumers, seeds 1-2), and more entrants survive: the baseline's shop count rose about 30%,
+and the community platform's merchant growth, fitted by hand with the drain in place, went from about 700% to
+18,600% a year (3 seeds). Its entry rate was refitted by a rule written down before the trials: the
+`merchant_growth` in [0, 8] whose 10-seed mean is closest to the band's midpoint (645%), by bisection: 4 gave
+293%, 6 gave 1,767% and 5 gave 638%, which was kept. Re-measured over seeds 1-10 (means), before -> after:
+reachability at 6 / 12 months 15.4% / 4.5% -> 14.4% / 4.3%, baseline turnover 2.63 -> 2.61, micro-lender
+margin 10.0% -> 11.4% (its interval, 9.8%-12.9%, now reaches past the band's 12% and no longer holds the
+8.5% it was fitted to: a refit of the micro-lenders' parameters is due), consolidation-year turnover
+2.69 -> 2.67, exit share 14.1% -> 17.1% (10 -> 12 exits of 71 -> 70 lenders), the entertainment platform's
+finance share 10.1% -> 9.9%, community merchant growth 710% (at 8) -> 638% (at 5); NPL recovery, yield, buyers
+per DAU and GMV per buyer unchanged to 1%. No figure changed its verdict; only the community entry rate was
+refitted.
+
 **The figure that fails, and why.** *Turnover in the consolidation year* (held out): the Guangzhou sector lent
 18% less in 2025 on a balance only 6% lower, so turnover fell from 2.73 to 2.40: its loans lived about 15%
-longer than in 2024. The model's consolidation year gives 2.69, against 2.63 in its baseline. In the model
+longer than in 2024. The model's consolidation year gives 2.67, against 2.61 in its baseline. In the model
 a lender's turnover is about 1 / (mean life of its loans), set by the terms and by how long overdue loans stay
 on the book; the falling cap and balance limit change who is approved, not how long loans live, and an exit
 removes a lender's lending and, after run-off, its balance together. Two experiments

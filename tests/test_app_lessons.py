@@ -8,10 +8,10 @@ Tolerance: a quoted figure must be within ±30% of the measured one (figures in 
 The run is seed 0, so it is reproducible and the tolerance is not for luck: it is how far a model
 change may move a figure before the doc must be re-measured. Revenue figures are the recorded days' (from
 day 1, as the dashboard's revenue chart and the command line's platforms.csv count them; the burn-in is
-left out). On seeds 1-3 the community and video lender-ad figures differ from seed 0's by up to about 20%
-(community 0.31-0.40k against 0.33k, video 0.97-1.16k against 1.11k), so ±30% lets through no more than a
-seed change does. Diversion fees (5.9-8.7k on seeds 0-3) and write-offs, which hinge on a few defaults,
-move more between seeds (lesson 3, A: 17-71k on seeds 0-5; lesson 2, no protection: 2-11k on seeds 0-3);
+left out). On seeds 1-3 the community and video lender-ad figures differ from seed 0's by up to about 25%
+(community 0.31-0.37k against 0.35k, video 0.95-1.18k against 0.95k), so ±30% lets through no more than a
+seed change does. Diversion fees (5.1-7.3k on seeds 0-3) and write-offs, which hinge on a few defaults,
+move more between seeds (lesson 3, A: 15-57k on seeds 0-5; lesson 2, no protection: 1.4-6.3k on seeds 0-3);
 they are held to the same ±30%, so a change that reshuffles the draws may fail here, and the doc then gets
 the new seed-0 figures. Figures the doc calls about 0 (flat lines) must stay under 0.3k, invisible next to
 thousands on the chart.
@@ -63,13 +63,13 @@ def test_lesson_1_platforms_without_a_licence_earn_from_credit() -> None:
     ent_a, ent_b = _revenue(s, 0, "entertainment"), _revenue(s, 1, "entertainment")
     assert community["lender_ads"] > 0 and community["lending"] == community["diversion_fees"] == 0
     assert ent_a["diversion_fees"] > 0 and ent_b["diversion_fees"] == 0
-    assert ent_b["lender_ads"] > 3 * ent_a["lender_ads"]  # "about fourfold" (3.5-5.8x on seeds 0-3)
+    assert ent_b["lender_ads"] > 3 * ent_a["lender_ads"]  # "about four and a half times" (4.0-5.0x on seeds 0-3)
     assert 0 < _finance(ent_b) < _finance(ent_a) / 10  # ads make up little of the diversion fees
-    _about(community["lender_ads"], 0.33)
-    _about(ent_a["diversion_fees"], 8)
+    _about(community["lender_ads"], 0.35)
+    _about(ent_a["diversion_fees"], 7.3)
     _about(ent_a["lender_ads"], 0.09)
     _about(ent_b["lender_ads"], 0.4)
-    _about(_finance(ent_a), 8)
+    _about(_finance(ent_a), 7.4)
     _about(_finance(ent_b), 0.4)
     for revenue in (community, ent_a, _revenue(s, 0, "video")):  # "mostly memberships and non-finance ads"
         assert revenue["other"] > 0.5 * revenue["total"] and revenue["other"] > revenue["commission"]
@@ -80,9 +80,9 @@ def test_lesson_1_platforms_without_a_licence_earn_from_credit() -> None:
     assert a["bnpl_orders"].sum() > 0 and b["bnpl_orders"].sum() == 0
     assert video_b["lending"] == video_b["diversion_fees"] == 0
     assert video_b["lender_ads"] > 1.5 * video_a["lender_ads"]  # "roughly doubles"
-    _about(video_a["lender_ads"], 1.1)
-    _about(video_b["lender_ads"], 2.2)
-    _about(video_a["lending"] + video_a["diversion_fees"], 13)
+    _about(video_a["lender_ads"], 0.95)
+    _about(video_b["lender_ads"], 2.1)
+    _about(video_a["lending"] + video_a["diversion_fees"], 18)
 
 
 def _programme(table: pd.DataFrame) -> float:
@@ -101,9 +101,9 @@ def test_lesson_2_data_sweeps_and_deposits_hold_shop_loan_losses() -> None:
     assert s.set("settlement_sweep", False, "video") is None
     assert s.set("deposit_cap", 0, "video") is None
     a, b = _played(s)
-    assert _programme(a) < 0.5 * _programme(b)  # "by two thirds on the default seed" (by 40-75% on seeds 1-3)
-    _about(_programme(a), 1.8)
-    _about(_programme(b), 5)
+    assert _programme(a) < 0.5 * _programme(b)  # "by half on the default seed" (51%; 22%, 46% and -82% on seeds 1-3)
+    _about(_programme(a), 2.4)
+    _about(_programme(b), 4.9)
     unprotected = _programme(b)
     # step 4: no test, no sweep; A keeps the deposit, B is step 3's unprotected run
     assert s.set("cash_flow_cover", 0, "video") is None
@@ -112,7 +112,7 @@ def test_lesson_2_data_sweeps_and_deposits_hold_shop_loan_losses() -> None:
     a, b = _played(s)
     assert _programme(b) == pytest.approx(unprotected)
     assert _programme(a) < FLAT
-    _about(_programme(b), 5)
+    _about(_programme(b), 4.9)
 
 
 @pytest.mark.slow
@@ -124,15 +124,15 @@ def test_lesson_3_intermediaries_raise_write_offs() -> None:
     assert a["restructurer_clients"].max() > 0 and b["restructurer_clients"].max() == 0
     assert a.loc[a["day"] >= 183, "restructurer_signups"].sum() == 0  # the crackdown stops sign-ups
     clients = a["restructurer_clients"]
-    # "starts at a handful (3 on the default seed), rises in the first half (to 8 around day 176)", then falls
-    _about(clients.iloc[0], 3, " clients")
+    # "starts at a handful (5 on the default seed), rises in the first half (to 8 on day 74)", then falls
+    _about(clients.iloc[0], 5, " clients")
     _about(clients.max(), 8, " clients")
-    assert 120 <= a.loc[clients.idxmax(), "day"] <= 183 and clients.iloc[-1] < clients.max()
+    assert a.loc[clients.idxmax(), "day"] <= 183 and clients.iloc[0] < clients.max() > clients.iloc[-1]
     written_off_a, written_off_b = a["charged_off_principal"].sum() / 1000, b["charged_off_principal"].sum() / 1000
-    # "several times higher": 4.6x on this seed, the closest of seeds 0-5 (8.5x to 250x or more on seeds 1-5)
+    # "several times higher": 5.6x on this seed, the closest of seeds 0-5 (17x to 97x or more on seeds 1-5)
     assert written_off_a > 3 * written_off_b
-    _about(written_off_a, 17)
-    _about(written_off_b, 4)
+    _about(written_off_a, 49)
+    _about(written_off_b, 8.7)
 
     # step 5: Reset, Step to day 90, fire a crackdown on all intermediaries (day 91), play on without a restart
     s.rebuild()
@@ -140,12 +140,13 @@ def test_lesson_3_intermediaries_raise_write_offs() -> None:
     assert s.fire("crackdown", "all") is None
     a, b = _played(s)
     assert a.loc[a["day"] > 90, "restructurer_signups"].sum() == 0  # from day 91 nobody signs up
-    _about(a.loc[a["day"] == 183, "restructurer_clients"].item(), 1, " clients")  # against 8 (above)
+    _about(a.loc[a["day"] == 183, "restructurer_clients"].item(), 5, " clients")  # against 8 (above)
     early_a, early_b = a["charged_off_principal"].sum() / 1000, b["charged_off_principal"].sum() / 1000
-    _about(early_a, 9)
-    _about(early_b, 4)
-    # "avoids well over half of what the intermediaries cost lenders" (62% on this seed; 5-49% on seeds 1-5)
-    assert early_a - early_b < 0.5 * (written_off_a - written_off_b)
+    _about(early_a, 44)
+    _about(early_b, 8.7)
+    # "avoids only about an eighth of what the intermediaries cost lenders" (12% on this seed; 15-44% on seeds 1-5):
+    # the clients signed up before the crackdown stay and keep costing lenders
+    assert early_b < early_a < written_off_a
     assert s.command_lines()["A"] == (
         "python run.py run scenarios/restructurer_crackdown.yaml --days 365 --set consumers.count=5000 "
         "--set 'events=[{day: 183, kind: crackdown}, {day: 91, kind: crackdown}]'")

@@ -68,21 +68,21 @@ def test_seeds_that_leave_a_figure_undefined_count_as_misses() -> None:
 
 
 def test_a_figure_undefined_on_some_seeds_is_their_mean_and_the_report_says_how_many(tmp_path: Path) -> None:
-    """500 consumers over 100 recorded days: the community platform's figures are undefined on one seed of four.
+    """200 consumers over 100 recorded days: the entertainment platform's figures are undefined on one seed of four.
     The figure is the mean of the other three (as validation averages), the loss charges the fourth as a miss,
     and the report says "3 of 4 seeds"."""
     seeds, extra = [1, 2, 3, 4], ["days=100", "burn_in_days=300"]
-    runs = measure_seeds(BASELINE, extra, seeds, 500, workers=1)
-    figures, defined = simulate_seeds(BASELINE, {}, seeds, 500, extra)
-    name = "community_buyers_per_dau"
+    runs = measure_seeds(BASELINE, extra, seeds, 200, workers=1)
+    figures, defined = simulate_seeds(BASELINE, {}, seeds, 200, extra)
+    name = "entertainment_buyers_per_dau"
     values = [r[name] for r in runs if r[name] is not None and r[name] == r[name]]
     assert len(values) == 3 and defined[name] == 0.75
     assert figures[name] == pytest.approx(sum(values) / 3, rel=1e-12)
     target = Target(name, figures[name])
-    fit = calibrate(BASELINE, [target], [Param.parse("platforms.community.purchase_rate:0.001:0.1")], budget=1,
-                    seeds=seeds, consumers=500, extra=extra)
+    fit = calibrate(BASELINE, [target], [Param.parse("platforms.entertainment.purchase_rate:0.001:0.1")], budget=1,
+                    seeds=seeds, consumers=200, extra=extra)
     assert fit.start.defined == {name: 0.75} and fit.start.loss == pytest.approx(0.25)
-    write_outputs(fit, BASELINE, tmp_path / "cal", seeds, 500)
+    write_outputs(fit, BASELINE, tmp_path / "cal", seeds, 200)
     assert f"| {name} | {target.value:.4g} | 1 | {target.value:.4g} (3 of 4 seeds) |" in (
         tmp_path / "cal" / "fit_report.md").read_text()
 

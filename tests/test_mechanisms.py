@@ -115,6 +115,30 @@ def test_platform_growth_brings_more_shops() -> None:
     assert fast > slow
 
 
+def test_entrants_post_their_deposit_at_entry_so_they_do_not_close_together() -> None:
+    """An entrant posts its deposit at entry, as a starting shop is endowed with it. Paid out of its working
+    capital at its first month end, the deposit emptied its cash, and shops short for `exit_days` (30) in a row
+    closed together on the day before the next month end: about 85% of closures fell on `t % 30 == 29`."""
+    scenario = small_scenario({"community": {"merchant_growth": 8.0}}, consumers={"count": 3000},
+                              merchants={"count": 150})
+    m = MarketModel(scenario, rng=1, check_invariants=True)
+    mer, entrants = m.merchants, 0
+    for _ in range(20):
+        m.step()
+        new = (mer.entered[: mer.n] == m.t - 1).nonzero()[0]  # entry is the day's last stage
+        expected = m.expected_sales[mer.platform[new]] * mer.size[new] * 30
+        deposit = m.accounts["merchant_deposit"].balance[new]
+        np.testing.assert_allclose(deposit, m.settlement.required_deposit(new, expected))
+        assert (deposit > 0).all()
+        entrants += len(new)
+    assert entrants > 20
+    m.run()
+    exited = mer.exited[: mer.n]
+    closed = exited[exited >= 0]
+    assert len(closed) > 500
+    assert np.mean(closed % 30 == 29) < 0.15
+
+
 # --- consumers, credit and collections ---------------------------------------------------------
 
 def test_bnpl_switch_controls_checkout_credit() -> None:
@@ -287,15 +311,22 @@ def test_timed_rate_cap_event_changes_the_cap() -> None:
 # --- platforms and licences ---------------------------------------------------------------------
 
 def test_diversion_earns_fees_without_credit_losses_own_licence_books_losses() -> None:
+    """Pooled over seeds 1-3: on one seed of a small 200-day market the licence's higher finance share fails about
+    one time in eight (stylized fact 6 tests it with intervals over seeds)."""
     own = {"entertainment": {"finance": {"strategy": "own_license", "license_lender": "micro_b",
                                          "holds_license": True, "partners": ["cfc"]}}}
-    diverted = run_small(seed=1, days=200)
-    licensed = run_small(seed=1, days=200, platforms=own)
-    d_ent, l_ent = diverted.platform_list[2], licensed.platform_list[2]
-    assert d_ent.revenue["diversion_fees"] > 0 and d_ent.revenue["lending"] == 0
-    assert l_ent.revenue["lending"] > 0
-    assert l_ent.finance_revenue() / l_ent.total_revenue() > d_ent.finance_revenue() / d_ent.total_revenue()
-    assert licensed.lender_by_name["micro_b"].owner == 2
+    shares = {"diverted": [0.0, 0.0], "licensed": [0.0, 0.0]}  # finance revenue, total revenue
+    for seed in (1, 2, 3):
+        diverted = run_small(seed=seed, days=200)
+        licensed = run_small(seed=seed, days=200, platforms=own)
+        d_ent, l_ent = diverted.platform_list[2], licensed.platform_list[2]
+        assert d_ent.revenue["diversion_fees"] > 0 and d_ent.revenue["lending"] == 0
+        assert l_ent.revenue["lending"] > 0
+        assert licensed.lender_by_name["micro_b"].owner == 2
+        for name, ent in (("diverted", d_ent), ("licensed", l_ent)):
+            shares[name][0] += ent.finance_revenue()
+            shares[name][1] += ent.total_revenue()
+    assert shares["licensed"][0] / shares["licensed"][1] > shares["diverted"][0] / shares["diverted"][1]
 
 
 def test_licence_needs_capital_and_time() -> None:

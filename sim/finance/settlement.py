@@ -230,9 +230,11 @@ class Settlement:
 
     # --- deposits ------------------------------------------------------------------------------
 
-    def required_deposit(self, shops: np.ndarray) -> np.ndarray:
+    def required_deposit(self, shops: np.ndarray, sales: np.ndarray | None = None) -> np.ndarray:
+        """The deposit tier for `sales` a month (default: each shop's last month's settled sales), within the cap."""
         m = self.model
         mer = m.merchants
+        sales = mer.sales_last_month[shops] if sales is None else sales
         out = np.zeros(len(shops))
         for p in m.platform_list:
             sel = mer.platform[shops] == p.index
@@ -243,7 +245,7 @@ class Settlement:
                 continue
             floors = np.asarray([f for f, _ in tiers])
             amounts = np.asarray([a for _, a in tiers])
-            level = np.searchsorted(floors, mer.sales_last_month[shops[sel]], side="right") - 1
+            level = np.searchsorted(floors, sales[sel], side="right") - 1
             req = np.where(level >= 0, amounts[np.maximum(level, 0)], 0.0)
             out[sel] = np.minimum(req, self.caps[p.index])
         return out
