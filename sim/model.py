@@ -129,6 +129,12 @@ class MarketModel(mesa.Model):
         users = np.flatnonzero(self.consumers.platforms[: self.consumers.n])
         return len(users), float((1.0 - stay_away[users]).mean()) if len(users) else 0.0
 
+    def expected_month_sales(self, shops: np.ndarray) -> np.ndarray:
+        """Shops' expected sales a month: their platform's expected GMV a day per unit of size x size x a month.
+        Starting shops' first deposit tier and entrants' deposit are set on it, and shop loans scale with it."""
+        mer = self.merchants
+        return self.expected_sales[mer.platform[shops]] * mer.size[shops] * MONTH
+
     def _expected_sales_per_size(self) -> np.ndarray:
         """Each platform's expected GMV a day per unit of shop size: sets shops' costs and loan sizes."""
         s = self.scenario
@@ -187,7 +193,7 @@ class MarketModel(mesa.Model):
         ledger.transfer("endowment", acc["outside"], acc["merchant_cash"],
                         s.merchants.initial_cash_days * mer.fixed_cost[ids].astype(np.float64), None, ids,
                         dst_unique=True)
-        mer.sales_last_month[ids] = self.expected_sales[mer.platform[ids]] * mer.size[ids] * MONTH
+        mer.sales_last_month[ids] = self.expected_month_sales(ids)
         deposit = self.settlement.required_deposit(ids)
         ledger.transfer("endowment", acc["outside"], acc["merchant_deposit"], deposit, None, ids, dst_unique=True)
         cash = [s.institutional(p.cash_m) for p in s.platforms]

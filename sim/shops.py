@@ -70,8 +70,7 @@ def apply_for_loans(model: MarketModel, t: int) -> None:
             & (short | growing)).nonzero()[0]
     if len(want) == 0:
         return
-    expected = model.expected_sales[mer.platform[want]] * mer.size[want] * MONTH
-    amount = p.loan_months * np.maximum(mer.sales_last_month[want], 0.5 * expected)
+    amount = p.loan_months * np.maximum(mer.sales_last_month[want], 0.5 * model.expected_month_sales(want))
     third_party = [lender for lender in model.lender_list if lender.params.merchant_loans]
     if third_party:
         shop_book = model.credit.merchant.outstanding_by_lender(len(model.lender_list))
@@ -139,8 +138,7 @@ def open_shops(model: MarketModel, t: int) -> None:
                           ids, dst_unique=True)
     # It posts its deposit at entry, as a starting shop is endowed with it (tiered on its expected monthly
     # sales): paid out of its working capital at its first month end, the deposit emptied its cash.
-    expected = model.expected_sales[platform] * mer.size[ids] * MONTH
-    deposit = model.settlement.required_deposit(ids, expected)
+    deposit = model.settlement.required_deposit(ids, model.expected_month_sales(ids))
     model.ledger.transfer("shop_capital", model.accounts["outside"], model.accounts["merchant_deposit"], deposit,
                           None, ids, dst_unique=True)
     model.today["merchant_entries"] += total
