@@ -242,10 +242,9 @@ class Session:
             self.path = path
             try:
                 scenario = self._load({})
+                refused = unplayable(scenario, path)
             except (ScenarioError, ValueError) as exc:
-                self.path = old
-                return self._fail(str(exc))
-            refused = unplayable(scenario, path)
+                refused = str(exc)
             if refused:
                 self.path = old
                 return self._fail(refused)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,10 @@ def check_kpi_format(folder: Path, info: dict[str, Any], then: str) -> None:
     """A one-line `SweepError` when the folder's runs store undefined ratios as 0 (see `KPI_FORMAT`)."""
     if info.get("kpi_format") != KPI_FORMAT:
         raise SweepError(f"{Path(folder) / 'sweep.json'}: {OLD_KPI_FORMAT}; {then}")
+
+
+TEMPORARY = ".*.tmp-*"
+"""The names `atomic_write` writes to before the rename (left behind by a process killed while writing)."""
 
 
 def atomic_write(path: Path, write: Any) -> None:
@@ -98,7 +101,7 @@ class Store:
             if entry.name in skeleton and entry.is_dir() and not entry.is_symlink():
                 if any(entry.iterdir()):
                     return False
-            elif entry.name != "design.parquet" and not re.fullmatch(r"\..*\.tmp-.*", entry.name):
+            elif entry.name != "design.parquet" and not entry.match(TEMPORARY):
                 return False
         return True
 
@@ -178,5 +181,5 @@ class Store:
     def clean_temporary(self) -> None:
         """Remove partial files left by a process that was killed while writing."""
         for folder in (self.root, self.runs, self.manifest):
-            for tmp in folder.glob(".*.tmp-*"):
+            for tmp in folder.glob(TEMPORARY):
                 tmp.unlink(missing_ok=True)
