@@ -6,7 +6,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import signal
 import sys
 from contextlib import contextmanager
@@ -291,11 +290,16 @@ def _embedded_worker_plugin() -> Any:
 
 
 def _port_of(scheme: str, loc: str) -> int | None:
-    """The port of a tcp:// or tls:// address, None for other schemes or no port."""
+    """The port of a tcp:// or tls:// address (Dask's own parser: IPv6 in brackets too), None for other schemes or
+    no port."""
+    from distributed.comm.addressing import parse_host_port
+
     if scheme not in ("tcp", "tls"):
         return None
-    found = re.fullmatch(r".*:(\d+)", loc)
-    return int(found.group(1)) if found else None
+    try:
+        return int(parse_host_port(loc)[1])
+    except ValueError:
+        return None
 
 
 def _probe(scheduler: str) -> None:
