@@ -99,11 +99,11 @@ def _labels(resolved: list[Resolved]) -> list[str]:
     return [n if names.count(n) == 1 else f"{n}#{i + 1}" for i, n in enumerate(names)]
 
 
-def run_all(resolved: list[Resolved], seeds: int, *, quiet: bool, notes: list[str] | None = None) -> pd.DataFrame:
+def run_all(resolved: list[Resolved], seeds: int, *, quiet: bool) -> tuple[pd.DataFrame, list[str]]:
     """One row per (scenario, seed) with the KPIs (NaN where a ratio is undefined in that run); seed k is the same
-    for every scenario. Finance shares only of the platforms every scenario has (see `shared_platforms`). What
-    `run.py run` notes about a run (a licence a platform could not pay for, lenders closed in the burn-in) is
-    appended to `notes`, one line per scenario and finding, with the seeds it happened on."""
+    for every scenario. Finance shares only of the platforms every scenario has (see `shared_platforms`). With the
+    runs, what `run.py run` notes about them (a licence a platform could not pay for, lenders closed in the
+    burn-in): one line per scenario and finding, with the seeds it happened on."""
     from tqdm import tqdm
 
     from sim import MarketModel
@@ -123,15 +123,14 @@ def run_all(resolved: list[Resolved], seeds: int, *, quiet: bool, notes: list[st
                 shares = {f"finance_share_{k}": summary["platform_finance_revenue_share"][k] for k in shared}
                 rows.append({"scenario": s.name, "seed": seed, **{k: summary[k] for k in KPIS}, **shares})
                 bar.update()
-    if notes is not None:
-        notes += [f"note: {name}: {note} (seed{'s' if len(on) > 1 else ''} {', '.join(map(str, on))})"
-                  for (name, note), on in found.items()]
+    notes = [f"note: {name}: {note} (seed{'s' if len(on) > 1 else ''} {', '.join(map(str, on))})"
+             for (name, note), on in found.items()]
     frame = pd.DataFrame(rows)
     # an undefined ratio (None) becomes NaN explicitly, also in a column that is None in every run (object
     # dtype); counts keep their integer type
     ratios = [c for c in frame if c in UNDEFINED_WHEN or str(c).startswith("finance_share_")]
     frame[ratios] = frame[ratios].astype(float)
-    return frame
+    return frame, notes
 
 
 def kpis_of(frame: pd.DataFrame) -> list[str]:
@@ -316,8 +315,7 @@ class Comparison:
 
 def run_and_compare(resolved: list[Resolved], seeds: int, *, quiet: bool) -> Comparison:
     """Run every scenario over seeds 1..`seeds` and compare them with the first."""
-    run_notes: list[str] = []
-    runs = run_all(resolved, seeds, quiet=quiet, notes=run_notes)
+    runs, run_notes = run_all(resolved, seeds, quiet=quiet)
     return Comparison(runs, table(runs), shared_platforms(resolved)[1], run_notes)
 
 
