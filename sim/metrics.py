@@ -44,6 +44,12 @@ PLATFORM_COLUMNS = {
     "restructurer_ad_policy": lambda p: p.restructurer_ad_policy,
 }
 
+
+def _recorded(lend: Lender, key: str) -> float:
+    """`lend.totals[key]` since the first recorded day began (`Lender.mark_recording_start`)."""
+    return lend.totals[key] - lend.at_recording_start[key]
+
+
 LENDER_COLUMNS = {
     "kind": lambda lend: lend.kind,
     "active": lambda lend: lend.active and lend.licensed,
@@ -51,12 +57,13 @@ LENDER_COLUMNS = {
     "book": lambda lend: lend.book,
     "cash": lambda lend: lend.cash,
     "debt": lambda lend: lend.debt,
-    "originated": lambda lend: lend.totals["originated"],
-    "interest": lambda lend: lend.totals["interest"],
-    "write_offs": lambda lend: lend.totals["write_offs"],
-    "recoveries": lambda lend: lend.totals["recoveries"] + lend.totals["npl_proceeds"],
-    "applications": lambda lend: lend.applications,
-    "approvals": lambda lend: lend.approvals,
+    # running totals counted from the first recorded day, as the other outputs are (the burn-in is left out)
+    "originated": lambda lend: _recorded(lend, "originated"),
+    "interest": lambda lend: _recorded(lend, "interest"),
+    "write_offs": lambda lend: _recorded(lend, "write_offs"),
+    "recoveries": lambda lend: _recorded(lend, "recoveries") + _recorded(lend, "npl_proceeds"),
+    "applications": lambda lend: lend.applications - lend.at_recording_start["applications"],
+    "approvals": lambda lend: lend.approvals - lend.at_recording_start["approvals"],
     "complaints": lambda lend: lend.complaints_today,
 }
 

@@ -223,6 +223,9 @@ class MarketModel(mesa.Model):
         """One day, in this order."""
         t, day = self.t, self.day
         recording = day >= 1
+        if day == 1:  # the burn-in is over: lenders.csv counts the lenders' running totals from here
+            for lend in self.lender_list:
+                lend.mark_recording_start()
         self._new_day()
         if recording:
             apply_events(self, day)  # 1. calendar and timed events

@@ -382,12 +382,8 @@ def test_the_losses_chart_sets_each_recovery_beside_its_write_offs() -> None:
 
 def _command_line_run(days: int) -> MarketModel:
     """The classroom scenario as `python run.py run scenarios/classroom.yaml --days N` runs it (platforms.csv and
-    lenders.csv are its `platform_table()` and `lender_table()`), with each lender's loans made by the end of the
-    unrecorded burn-in noted in `originated_in_burn_in`."""
-    model = MarketModel(load(str(LIBRARY / "classroom.yaml"), [f"days={days}"]).scenario)
-    model.burn_in()
-    model.originated_in_burn_in = {lend.name: lend.totals["originated"] for lend in model.lender_list}
-    return model.run()
+    lenders.csv are its `platform_table()` and `lender_table()`)."""
+    return MarketModel(load(str(LIBRARY / "classroom.yaml"), [f"days={days}"]).scenario).run()
 
 
 def test_figures_to_date_count_the_recorded_days_as_the_command_line_does(session: Session) -> None:
@@ -416,8 +412,8 @@ def test_figures_to_date_count_the_recorded_days_as_the_command_line_does(sessio
             assert g.nodes[p.name]["size"] == pytest.approx(rows["revenue"].sum())
             ads = sum(d["amount"] for u, v, d in g.in_edges(p.name, data=True) if d["kind"] == "ads")
             assert ads == pytest.approx(rows["revenue_restructurer_ads"].sum())
-        # lent through platforms: each lender's originations of the recorded days (lenders.csv counts from the
-        # start, burn-in included) less its shop loans made blind, without a platform (they have no edge)
+        # lent through platforms: each lender's originations of the recorded days (lenders.csv counts them, the
+        # burn-in left out) less its shop loans made blind, without a platform (they have no edge)
         blind, burn = cli.credit.merchant, cli.scenario.burn_in_days
         start = blind.start_day[: blind.n]
         recorded = (blind.platform[: blind.n] < 0) & (start >= burn) & (start < burn + days)
@@ -425,7 +421,7 @@ def test_figures_to_date_count_the_recorded_days_as_the_command_line_does(sessio
                                       minlength=len(cli.lender_list))
         for lend in cli.lender_list:
             row = lenders[lenders["name"] == lend.name].iloc[0]
-            expected = row["originated"] - cli.originated_in_burn_in[lend.name] - blind_by_lender[lend.index]
+            expected = row["originated"] - blind_by_lender[lend.index]
             lent = sum(d["amount"] for _, _, d in g.out_edges(lend.name, data=True) if d["kind"] == "lends")
             assert lent == pytest.approx(expected, abs=1e-6), (days, lend.name)
         fees = sum(d["size"] for _, d in g.nodes(data=True) if d["kind"] == "intermediary")

@@ -199,10 +199,11 @@ SMALL_SETS = {"consumers.count": SMALL["consumers"]["count"], "merchants.count":
 
 
 def marginal_lending_share(m: MarketModel) -> float:
-    """The marginal lenders' share of the consumer credit lent (burn-in and recorded days)."""
-    t = m.lender_table()
-    last = t[t["day"] == t["day"].max()]
-    return float(last.loc[last["name"].isin(MARGINAL), "originated"].sum()) / max(float(last["originated"].sum()), 1.0)
+    """The marginal lenders' share of the consumer credit lent (burn-in and recorded days: the lenders' running
+    totals, as lenders.csv counts the recorded days only)."""
+    lent = np.asarray([lend.totals["originated"] for lend in m.lender_list])
+    marginal = np.asarray([lend.name in MARGINAL for lend in m.lender_list])
+    return float(lent[marginal].sum()) / max(float(lent.sum()), 1.0)
 
 
 def test_5b_tighter_rate_cap_pushes_out_marginal_lenders() -> None:

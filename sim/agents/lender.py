@@ -40,6 +40,7 @@ class Lender(mesa.Agent):
                                         "settlements", "originated", "ad_spend")}
         self.approvals = 0
         self.applications = 0
+        self.mark_recording_start()  # all 0 now; noted again as the first recorded day begins
         # learned corrections to the score (logit), one per product: raised when its losses run high
         self.score_shift = 0.0
         self.shop_score_shift = 0.0
@@ -49,6 +50,17 @@ class Lender(mesa.Agent):
         # and the amount-weighted rate of what was lent since the last credit review
         self.quoted: np.ndarray | None = None
         self._priced = [0.0, 0.0]  # sum of amount x rate, sum of amount
+
+    # --- recording ---------------------------------------------------------------------------------
+
+    def mark_recording_start(self) -> None:
+        """Note the running totals (and applications, approvals) as the first recorded day begins.
+
+        lenders.csv reports them less this note, so that, like every other output, it covers the recorded days:
+        its first row holds day 1's flows only, its last the recorded period's totals. The model itself (credit
+        reviews, validation) reads the running totals, burn-in included."""
+        self.at_recording_start: dict[str, float] = {**self.totals, "applications": self.applications,
+                                                     "approvals": self.approvals}
 
     # --- balance sheet ---------------------------------------------------------------------
 
