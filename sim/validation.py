@@ -252,6 +252,24 @@ finance share 10.1% -> 9.9%, community merchant growth 710% (at 8) -> 638% (at 5
 per DAU and GMV per buyer unchanged to 1%. No figure changed its verdict; only the community entry rate was
 refitted.
 
+**A refit of the micro-lenders tried and not adopted (sixteenth session).** Every refit that brought the
+margin back to its 8.5% target broke stylized fact 6 (an own licence raises the video platform's finance share
+above what traffic diversion earns; `tests/test_stylized_facts.py`, 20,000 consumers, paired seeds). Trials, each
+re-measured over seeds 1-10 (margin mean and interval) and on the fact's test (own licence minus diversion, in
+points of revenue share; +0.31 [0.17, 0.45] with the defaults): (1) the four parameters of
+`scenarios/targets/micro_lenders.yaml` refitted with `calibrate` (seeds 1-4, 30 evaluations) gave micro-lenders
+11.9% and risk appetite 2.44, the platform lender 10.2%, operating cost 2.1%: margin 8.8% [6.9%, 10.6%], every
+figure passing, but the platform lender's lower price took fact 6 to +0.16 [-0.14, 0.46] and also broke fact 2
+on its test; (2) the same without the platform lender's rate: risk appetite 1.93, rate 10.9%, cost 2.36%:
+yield 10.9% (its interval excluding the 11.3% target), margin 7.1%, and the exit share 9.0% fell out of its
+band; (3) operating cost alone (the residual cost, all four licensees): 2.3% gave margin 10.0%, 2.6% gave 7.6%,
+2.5% gave 8.8% [7.0%, 10.5%], but fact 6 at 2.5% was +0.11 [-0.20, 0.43]; (4) 2.5% for the three
+micro-lenders only: margin 10.1% [8.3%, 11.8%], fact 6 +0.23 [-0.02, 0.47]. So the defaults are kept: the
+margin (11.4%) is inside its 5-12% band, which is what the figure asks, though its interval no longer holds the
+8.5% it was first fitted to. What the trials show is a doubt about the model rather than about the fit: an own
+licence earns the video platform only a few tenths of a point of revenue share more than diversion, and a
+sector priced to the real 8.5% margin leaves almost no difference (not investigated further this session).
+
 **The figure that fails, and why.** *Turnover in the consolidation year* (held out): the Guangzhou sector lent
 18% less in 2025 on a balance only 6% lower, so turnover fell from 2.73 to 2.40: its loans lived about 15%
 longer than in 2024. The model's consolidation year gives 2.67, against 2.61 in its baseline. In the model
