@@ -36,6 +36,8 @@ REMOVE_KEY = "remove"
 # order, not changes to the defaults or to the file it extends. A run's resolved scenario.yaml sets it, so a
 # default item removed stays removed and the order is kept when it is re-run.
 COMPLETE_KEY = "complete_lists"
+LIBRARY = Path(__file__).resolve().parent.parent / "scenarios"
+"""The scenario library, for hints when a file named on the command line or in `extends:` is not found."""
 
 Loc = tuple[str, ...]
 
@@ -265,11 +267,27 @@ def _show(value: Any) -> str:
 # --- extends --------------------------------------------------------------------------------------
 
 
+def library_file(path: str, start: str = os.curdir) -> str | None:
+    """The library's file of that name (`classroom`, `classroom.yaml`), as a path relative to `start` (absolute
+    if that would climb out of it), for a hint when `path` is not found: `python run.py run classroom` after
+    `list` has shown the names, or `extends: baseline.yaml` in a file outside `scenarios/`. None if there is none."""
+    name = Path(path).name
+    for candidate in (LIBRARY / name, LIBRARY / f"{name}.yaml"):
+        if candidate.is_file():
+            shown = os.path.relpath(candidate, start)
+            return str(candidate) if shown.startswith("..") and start == os.curdir else shown
+    return None
+
+
 def read_chain(path: str) -> list[tuple[str, dict[str, Any]]]:
     """The file and the files it extends, most basic first, as (label, data) without `extends`."""
     chain: list[tuple[str, dict[str, Any]]] = []
     seen: list[str] = []
     label = path
+    if not Path(path).exists():
+        known = library_file(path)
+        hint = f"; the library's {Path(known).stem} is {known}" if known else ""
+        raise ScenarioError(f"{path}: file not found{hint}")
     while True:
         real = os.path.realpath(label)
         if real in seen:
@@ -285,7 +303,9 @@ def read_chain(path: str) -> list[tuple[str, dict[str, Any]]]:
             raise ScenarioError(f"{label}: extends: {_show(parent)} is not a file path (expected e.g. 'baseline.yaml')")
         target = os.path.normpath(os.path.join(os.path.dirname(label), parent))
         if not Path(target).is_file():
-            raise ScenarioError(f"{label}: extends: file {parent!r} not found (looked for {target})")
+            known = library_file(parent, os.path.dirname(label) or os.curdir) if not Path(target).exists() else None
+            hint = f"; to extend the library's {Path(known).stem}, write extends: {known}" if known else ""
+            raise ScenarioError(f"{label}: extends: file {parent!r} not found (looked for {target}){hint}")
         label = target
 
 
