@@ -21,3 +21,21 @@ def test_the_readme_python_examples_run_as_one_session(monkeypatch: pytest.Monke
     for i, block in enumerate(BLOCKS, 1):
         exec(compile(block, f"README.md python block {i}", "exec"), session)
     assert "cap 15%" in capsys.readouterr().out  # the last example prints its comparison
+
+
+def test_the_readme_command_table_lists_every_option_of_each_command() -> None:
+    """The README's table of commands is where a newcomer learns what each takes: `compare` listed only `--seeds`
+    and `--out` while the worked example under it passes `--consumers`, and `check` had no `--set`."""
+    import argparse
+
+    import run as cli
+
+    text = (ROOT / "README.md").read_text()
+    commands = next(a.choices for a in cli.parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name in cli.BUILT_IN:
+        row = re.search(rf"^\| `python run\.py {name}\b([^`]*)` \|", text, flags=re.M)
+        assert row, f"no row for {name} in the README's command table"
+        given = set(re.findall(r"--[a-z][a-z-]*", row.group(1)))
+        options = {s for action in commands[name]._actions for s in action.option_strings
+                   if s.startswith("--") and s != "--help"}
+        assert given == options, f"{name}: README lists {sorted(given)}, the command takes {sorted(options)}"
