@@ -39,3 +39,20 @@ def test_the_readme_command_table_lists_every_option_of_each_command() -> None:
         options = {s for action in commands[name]._actions for s in action.option_strings
                    if s.startswith("--") and s != "--help"}
         assert given == options, f"{name}: README lists {sorted(given)}, the command takes {sorted(options)}"
+
+
+def test_the_readme_says_which_commands_rewrite_a_committed_document() -> None:
+    """`python benchmarks/run.py`, as the README's table gave it, overwrites the committed docs/performance.md (and
+    runs 1M consumers); the table said so for `validate` only."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_run", ROOT / "benchmarks" / "run.py")
+    assert spec and spec.loader
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    rows = {"python benchmarks/run.py": benchmark.DOC.relative_to(ROOT).as_posix(),
+            "python run.py validate": "docs/validation.md"}
+    text = (ROOT / "README.md").read_text()
+    for command, doc in rows.items():
+        row = next((line for line in text.splitlines() if line.startswith("|") and f"`{command}`" in line), "")
+        assert f"it rewrites `{doc}`" in row, command
