@@ -596,6 +596,10 @@ def _problem(err: dict[str, Any], loc: Loc) -> str:
             return f"{ctx.get('actual_length')} items; {_length_rule(info, ctx)}"
         return f"{_show(value)} has {ctx.get('actual_length')} items; {_length_rule(info, ctx)}"
     problem = f"{_show(value)} {TYPE_PROBLEMS.get(kind, err['msg'].lower())}"
+    if kind.startswith("int_") and isinstance(value, float) and value.is_integer():  # `2e4` or `20000.0`: a float
+        allowed = bounds(info) if info is not None else ""
+        problem = f"{_show(value)} is written as a decimal (with a point or an exponent); write a whole number: " \
+                  f"{int(value)}{f' (allowed: {allowed})' if allowed else ''}"
     if isinstance(value, str) and _THOUSANDS.fullmatch(value.strip()):
         problem += f"; write it without the thousands separators: {value.strip().replace(',', '')}"
     return problem

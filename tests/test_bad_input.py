@@ -45,7 +45,9 @@ MORE_FILES = {
                          f"{MORE}/a_directory.yaml)",
     "extends_empty": f"{MORE}/extends_empty.yaml: extends: '' is not a file path (expected e.g. 'baseline.yaml')",
     "extends_non_utf8": f"{MORE}/latin1_bytes.yaml: not a text file (UTF-8 expected)",
-    "huge_float_count": f"{MORE}/huge_float_count.yaml: consumers.count: 1000000000000.0 is not a whole number",
+    "huge_float_count": f"{MORE}/huge_float_count.yaml: consumers.count: 1000000000000.0 is written as a decimal "
+                        "(with a point or an exponent); write a whole number: 1000000000000 (allowed: >= 0 and "
+                        "<= 50000000)",
     "huge_integer": f"{MORE}/huge_integer.yaml: days: 99999999999999999999999999999 is out of range; "
                     "allowed: >= 1 and <= 3650",
     "latin1_bytes": f"{MORE}/latin1_bytes.yaml: not a text file (UTF-8 expected)",
@@ -211,6 +213,12 @@ SET_ERRORS = {
     "consumers.count=9999999999999999999999": "consumers.count: 9999999999999999999999 is out of range; "
                                               "allowed: >= 0 and <= 50000000",
     "days=.nan": "days: NaN is not a whole number",
+    # a whole number written `2e4` or `30.0` is a float in YAML: "20000.0 is not a whole number" read as nonsense
+    "consumers.count=2e4": "consumers.count: 20000.0 is written as a decimal (with a point or an exponent); write a "
+                           "whole number: 20000 (allowed: >= 0 and <= 50000000)",
+    "events=[{day: 30.0, kind: crackdown}]": "events.0.day: 30.0 is written as a decimal (with a point or an "
+                                             "exponent); write a whole number: 30 (allowed: >= 1)",
+    "consumers.count=2.5": "consumers.count: 2.5 is not a whole number",
     "regulation.rate_cap=.nan": "regulation.rate_cap: NaN is not a finite number",
     "days=[1": "value '[1' is not valid YAML",
     "=5": "expected KEY=VALUE, e.g. consumers.count=20000",
