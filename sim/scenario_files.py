@@ -437,7 +437,7 @@ class Layers:
             elif isinstance(node, dict):
                 if part not in node:
                     if _model_at(loc) is not None and part not in _fields(loc):
-                        raise ScenarioError(f"{label}: {_join((*loc, part))}: {unknown_key(part, _fields(loc))}")
+                        raise ScenarioError(f"{label}: {_join((*loc, part))}: {unknown_key(part, _fields(loc), loc)}")
                     node[part] = {}
                 node = node[part]
             else:
@@ -477,9 +477,32 @@ def _join(loc: Loc) -> str:
     return ".".join(str(x) for x in loc) or "(top level)"
 
 
-def unknown_key(key: str, allowed: list[str]) -> str:
+def unknown_key(key: str, allowed: list[str], loc: Loc | None = None) -> str:
+    """"unknown key" with a close spelling, or the full path of a key of that name one to three sections further in
+    (`platforms.community.strategy` is `platforms.community.finance.strategy`, a top-level `rate_cap` is
+    `regulation.rate_cap`), or the keys allowed here."""
     hint = _suggest(key, allowed)
+    if not hint and loc is not None:
+        paths = [_join((*loc, *inner)) for inner in _deeper(_model_at(loc), key)]
+        hint = f" here (did you mean {' or '.join(paths[:3])}?)" if paths else ""
     return f"unknown key{hint}" if hint else f"unknown key; allowed keys: {', '.join(allowed)}"
+
+
+def _deeper(model: type[BaseModel] | None, key: str, depth: int = 3) -> list[Loc]:
+    """Paths below `model`'s own keys, at most `depth` keys long, that end in `key` (an item of a named list shows
+    as `<name>`, of another list as `<n>`)."""
+    found: list[Loc] = []
+    if model is None or depth <= 1:
+        return found
+    for name, info in model.model_fields.items():
+        inner = _unwrap(info.annotation)
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            continue
+        item = ("<name>",) if name in NAMED_LISTS else ("<n>",) if typing.get_origin(info.annotation) is list else ()
+        if key in inner.model_fields:
+            found.append((name, *item, key))
+        found += [(name, *item, *rest) for rest in _deeper(inner, key, depth - 1)]
+    return found
 
 
 def _suggest(word: str, choices: list[str]) -> str:
@@ -582,7 +605,7 @@ def _problem(err: dict[str, Any], loc: Loc) -> str:
     info = _schema_walk(loc)[0]
     if kind == "extra_forbidden":
         item_of_named_list = len(loc) == 3 and loc[0] in NAMED_LISTS
-        return unknown_key(loc[-1], [*_fields(loc[:-1]), *([REMOVE_KEY] if item_of_named_list else [])])
+        return unknown_key(loc[-1], [*_fields(loc[:-1]), *([REMOVE_KEY] if item_of_named_list else [])], loc[:-1])
     if kind == "missing":
         return "required key missing"
     if kind == "literal_error":

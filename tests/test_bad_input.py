@@ -118,6 +118,8 @@ MORE_FILES = {
     "restructurer_name_with_equals": f"{MORE}/restructurer_name_with_equals.yaml: restructurers.a=b.name: 'a=b': "
                                      f"{ITEM_NAME_RULE}",
     "platform_empty_name": f"{MORE}/platform_empty_name.yaml: platforms.0: every platform needs a name (got '')",
+    "strategy_outside_finance": f"{MORE}/strategy_outside_finance.yaml: platforms.community.strategy: unknown key "
+                                "here (did you mean platforms.community.finance.strategy?)",
     "min_capital_above_equity": f"{MORE}/min_capital_above_equity.yaml: lenders.micro_a.min_capital_m: 6000 is "
                                 "above lenders.micro_a.equity_m 5000, so the lender would close at its first capital "
                                 "check; allowed: at most equity_m",
@@ -219,6 +221,11 @@ SET_ERRORS = {
     "events=[{day: 30.0, kind: crackdown}]": "events.0.day: 30.0 is written as a decimal (with a point or an "
                                              "exponent); write a whole number: 30 (allowed: >= 1)",
     "consumers.count=2.5": "consumers.count: 2.5 is not a whole number",
+    # a key one section off (a platform's strategy is in its finance section) listed only the keys allowed there
+    "platforms.video.strategy=none": "platforms.video.strategy: unknown key here (did you mean "
+                                     "platforms.video.finance.strategy?)",
+    "rate_cap=0.15": "rate_cap: unknown key here (did you mean regulation.rate_cap?)",
+    "count=5000": "count: unknown key here (did you mean consumers.count or merchants.count?)",
     "regulation.rate_cap=.nan": "regulation.rate_cap: NaN is not a finite number",
     "days=[1": "value '[1' is not valid YAML",
     "=5": "expected KEY=VALUE, e.g. consumers.count=20000",
