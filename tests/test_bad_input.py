@@ -233,6 +233,14 @@ SET_ERRORS = {
     "regulation.rate_cap=": "regulation.rate_cap: null is not a number",
     "platforms=5": "platforms: 5 is not a list",
     "events=[{day: 1, kind: crackdown, value: 0.5}]": "events.0.value: a crackdown takes no value, got 0.5",
+    # an event's value left out was "got None" (Python's word); a misspelt one had no "did you mean"
+    "events=[{day: 5, kind: rate_cap}]": "events.0.value: rate_cap needs a value, a number >= 0; none given",
+    "events=[{day: 5, kind: ad_policy, target: video}]": "events.0.value: ad_policy needs a value, one of allow, "
+                                                         "restrict, ban; none given",
+    "events=[{day: 5, kind: strategy, target: video, value: own_licence}]": "events.0.value: 'own_licence' is not "
+                                                                            "one of none, traffic_diversion, "
+                                                                            "own_license (did you mean "
+                                                                            "'own_license'?)",
     "events=[{day: 1, kind: nope}]": "events.0.kind: 'nope' is not allowed; allowed: crackdown, rate_cap, ad_policy, "
                                      "balance_limit, strategy",
     "seed=-1": "seed: -1 is out of range; allowed: >= 0",
