@@ -56,3 +56,22 @@ def test_the_readme_says_which_commands_rewrite_a_committed_document() -> None:
     for command, doc in rows.items():
         row = next((line for line in text.splitlines() if line.startswith("|") and f"`{command}`" in line), "")
         assert f"it rewrites `{doc}`" in row, command
+
+
+def test_readme_commands_that_scale_consumers_scale_shops_too() -> None:
+    """`--consumers` leaves `merchants.count` as it is (run.py's help says so; `calibrate` and `validate` scale
+    shops themselves). The README's worked example ran 20,000 consumers with the baseline's 2,000 shops, five
+    times the shops per consumer of the market it stands for, and did not say so."""
+    from sim.scenario import Scenario
+
+    default = Scenario()
+    ratio = default.consumers.count / default.merchants.count
+    text = (ROOT / "README.md").read_text()
+    commands = re.sub(r"\\\n\s*", " ", "\n".join(re.findall(r"```bash\n(.*?)```", text, flags=re.S)))
+    scaled = [line for line in commands.splitlines() if "--consumers" in line and "run.py" in line]
+    assert scaled
+    for line in scaled:
+        consumers = int(re.search(r"--consumers (\d+)", line).group(1))
+        shops = re.search(r"--set merchants\.count=(\d+)", line)
+        assert shops and int(shops.group(1)) * ratio == consumers, line
+    assert "shops stay at the scenario's `merchants.count`" in text
