@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.cli import Terminated, UsageError, at_least, discover
 from sim.invariants import InvariantError
-from sim.scenario_files import Resolved, ScenarioError, header_comment, load, to_yaml
+from sim.scenario_files import Resolved, ScenarioError, header_comment, library_file, load, to_yaml
 
 if TYPE_CHECKING:
     from sim import MarketModel
@@ -244,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(word).exists() and re.fullmatch(r"[a-z]+", word):  # a mistyped command, not a scenario file
             close = difflib.get_close_matches(word, COMMANDS, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
+            known = library_file(word)  # a scenario's name as `list` prints it: say which file to give
+            hint += f"; to run the library's {word}: python run.py run {known}" if known else ""
             print(f"error: unknown command '{word}'{hint}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
             return 2
         argv = ["run", *argv]  # python run.py SCENARIO

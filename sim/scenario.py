@@ -9,6 +9,7 @@ smaller simulated population is a proportionally smaller market, not a different
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Annotated, Any, Literal
 
@@ -590,9 +591,15 @@ class Scenario(Strict):
             at = f"events.{i}.value"
             if e.kind == "crackdown" and e.value is not None:
                 raise RuleBroken(f"{at}: a crackdown takes no value, got {e.value!r}", at)
+            if e.kind in allowed and e.value is None:  # left out (or an empty field in the dashboard)
+                raise RuleBroken(f"{at}: {e.kind} needs a value, one of {', '.join(allowed[e.kind])}; none given", at)
             if e.kind in allowed and e.value not in allowed[e.kind]:
-                raise RuleBroken(f"{at}: {e.value!r} is not one of {', '.join(allowed[e.kind])}", at)
+                close = difflib.get_close_matches(str(e.value), allowed[e.kind], n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise RuleBroken(f"{at}: {e.value!r} is not one of {', '.join(allowed[e.kind])}{hint}", at)
             if e.kind in ("rate_cap", "balance_limit"):
+                if e.value is None:
+                    raise RuleBroken(f"{at}: {e.kind} needs a value, a number >= 0; none given", at)
                 if isinstance(e.value, bool) or not isinstance(e.value, int | float) or e.value < 0:
                     raise RuleBroken(f"{at}: {e.kind} needs a number >= 0, got {e.value!r}", at)
                 if e.kind == "rate_cap" and e.value > 1:

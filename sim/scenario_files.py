@@ -36,6 +36,8 @@ REMOVE_KEY = "remove"
 # order, not changes to the defaults or to the file it extends. A run's resolved scenario.yaml sets it, so a
 # default item removed stays removed and the order is kept when it is re-run.
 COMPLETE_KEY = "complete_lists"
+LIBRARY = Path(__file__).resolve().parent.parent / "scenarios"
+"""The scenario library, for hints when a file named on the command line or in `extends:` is not found."""
 
 Loc = tuple[str, ...]
 
@@ -265,11 +267,27 @@ def _show(value: Any) -> str:
 # --- extends --------------------------------------------------------------------------------------
 
 
+def library_file(path: str, start: str = os.curdir) -> str | None:
+    """The library's file of that name (`classroom`, `classroom.yaml`), as a path relative to `start` (absolute
+    if that would climb out of it), for a hint when `path` is not found: `python run.py run classroom` after
+    `list` has shown the names, or `extends: baseline.yaml` in a file outside `scenarios/`. None if there is none."""
+    name = Path(path).name
+    for candidate in (LIBRARY / name, LIBRARY / f"{name}.yaml"):
+        if candidate.is_file():
+            shown = os.path.relpath(candidate, start)
+            return str(candidate) if shown.startswith("..") and start == os.curdir else shown
+    return None
+
+
 def read_chain(path: str) -> list[tuple[str, dict[str, Any]]]:
     """The file and the files it extends, most basic first, as (label, data) without `extends`."""
     chain: list[tuple[str, dict[str, Any]]] = []
     seen: list[str] = []
     label = path
+    if not Path(path).exists():
+        known = library_file(path)
+        hint = f"; the library's {Path(known).stem} is {known}" if known else ""
+        raise ScenarioError(f"{path}: file not found{hint}")
     while True:
         real = os.path.realpath(label)
         if real in seen:
@@ -285,7 +303,9 @@ def read_chain(path: str) -> list[tuple[str, dict[str, Any]]]:
             raise ScenarioError(f"{label}: extends: {_show(parent)} is not a file path (expected e.g. 'baseline.yaml')")
         target = os.path.normpath(os.path.join(os.path.dirname(label), parent))
         if not Path(target).is_file():
-            raise ScenarioError(f"{label}: extends: file {parent!r} not found (looked for {target})")
+            known = library_file(parent, os.path.dirname(label) or os.curdir) if not Path(target).exists() else None
+            hint = f"; to extend the library's {Path(known).stem}, write extends: {known}" if known else ""
+            raise ScenarioError(f"{label}: extends: file {parent!r} not found (looked for {target}){hint}")
         label = target
 
 
@@ -417,7 +437,7 @@ class Layers:
             elif isinstance(node, dict):
                 if part not in node:
                     if _model_at(loc) is not None and part not in _fields(loc):
-                        raise ScenarioError(f"{label}: {_join((*loc, part))}: {unknown_key(part, _fields(loc))}")
+                        raise ScenarioError(f"{label}: {_join((*loc, part))}: {unknown_key(part, _fields(loc), loc)}")
                     node[part] = {}
                 node = node[part]
             else:
@@ -457,9 +477,32 @@ def _join(loc: Loc) -> str:
     return ".".join(str(x) for x in loc) or "(top level)"
 
 
-def unknown_key(key: str, allowed: list[str]) -> str:
+def unknown_key(key: str, allowed: list[str], loc: Loc | None = None) -> str:
+    """"unknown key" with a close spelling, or the full path of a key of that name one to three sections further in
+    (`platforms.community.strategy` is `platforms.community.finance.strategy`, a top-level `rate_cap` is
+    `regulation.rate_cap`), or the keys allowed here."""
     hint = _suggest(key, allowed)
+    if not hint and loc is not None:
+        paths = [_join((*loc, *inner)) for inner in _deeper(_model_at(loc), key)]
+        hint = f" here (did you mean {' or '.join(paths[:3])}?)" if paths else ""
     return f"unknown key{hint}" if hint else f"unknown key; allowed keys: {', '.join(allowed)}"
+
+
+def _deeper(model: type[BaseModel] | None, key: str, depth: int = 3) -> list[Loc]:
+    """Paths below `model`'s own keys, at most `depth` keys long, that end in `key` (an item of a named list shows
+    as `<name>`, of another list as `<n>`)."""
+    found: list[Loc] = []
+    if model is None or depth <= 1:
+        return found
+    for name, info in model.model_fields.items():
+        inner = _unwrap(info.annotation)
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            continue
+        item = ("<name>",) if name in NAMED_LISTS else ("<n>",) if typing.get_origin(info.annotation) is list else ()
+        if key in inner.model_fields:
+            found.append((name, *item, key))
+        found += [(name, *item, *rest) for rest in _deeper(inner, key, depth - 1)]
+    return found
 
 
 def _suggest(word: str, choices: list[str]) -> str:
@@ -562,7 +605,7 @@ def _problem(err: dict[str, Any], loc: Loc) -> str:
     info = _schema_walk(loc)[0]
     if kind == "extra_forbidden":
         item_of_named_list = len(loc) == 3 and loc[0] in NAMED_LISTS
-        return unknown_key(loc[-1], [*_fields(loc[:-1]), *([REMOVE_KEY] if item_of_named_list else [])])
+        return unknown_key(loc[-1], [*_fields(loc[:-1]), *([REMOVE_KEY] if item_of_named_list else [])], loc[:-1])
     if kind == "missing":
         return "required key missing"
     if kind == "literal_error":
@@ -576,6 +619,10 @@ def _problem(err: dict[str, Any], loc: Loc) -> str:
             return f"{ctx.get('actual_length')} items; {_length_rule(info, ctx)}"
         return f"{_show(value)} has {ctx.get('actual_length')} items; {_length_rule(info, ctx)}"
     problem = f"{_show(value)} {TYPE_PROBLEMS.get(kind, err['msg'].lower())}"
+    if kind.startswith("int_") and isinstance(value, float) and value.is_integer():  # `2e4` or `20000.0`: a float
+        allowed = bounds(info) if info is not None else ""
+        problem = f"{_show(value)} is written as a decimal (with a point or an exponent); write a whole number: " \
+                  f"{int(value)}{f' (allowed: {allowed})' if allowed else ''}"
     if isinstance(value, str) and _THOUSANDS.fullmatch(value.strip()):
         problem += f"; write it without the thousands separators: {value.strip().replace(',', '')}"
     return problem

@@ -647,7 +647,7 @@ def test_an_event_fired_mid_run_is_the_command_lines_scenario_event(tmp_path: Pa
 @pytest.mark.parametrize(("kind", "target", "value", "expected"), [
     ("rate_cap", None, "2", "events.0.value: rate_cap is a yearly rate between 0 and 1, got 2"),
     ("rate_cap", None, "abc", "rate_cap needs a number >= 0, got 'abc'"),
-    ("rate_cap", None, "", "rate_cap needs a number >= 0, got None"),
+    ("rate_cap", None, "", "rate_cap needs a value, a number >= 0; none given"),  # was "got None"
     ("balance_limit", None, "1e13", "balance_limit needs a number <= 1e+12"),
     ("strategy", "community", "own_license", "own_license needs a licence lender, and community has none"),
     ("ad_policy", "video", "maybe", "'maybe' is not one of allow, restrict, ban"),

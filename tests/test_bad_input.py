@@ -45,7 +45,9 @@ MORE_FILES = {
                          f"{MORE}/a_directory.yaml)",
     "extends_empty": f"{MORE}/extends_empty.yaml: extends: '' is not a file path (expected e.g. 'baseline.yaml')",
     "extends_non_utf8": f"{MORE}/latin1_bytes.yaml: not a text file (UTF-8 expected)",
-    "huge_float_count": f"{MORE}/huge_float_count.yaml: consumers.count: 1000000000000.0 is not a whole number",
+    "huge_float_count": f"{MORE}/huge_float_count.yaml: consumers.count: 1000000000000.0 is written as a decimal "
+                        "(with a point or an exponent); write a whole number: 1000000000000 (allowed: >= 0 and "
+                        "<= 50000000)",
     "huge_integer": f"{MORE}/huge_integer.yaml: days: 99999999999999999999999999999 is out of range; "
                     "allowed: >= 1 and <= 3650",
     "latin1_bytes": f"{MORE}/latin1_bytes.yaml: not a text file (UTF-8 expected)",
@@ -116,6 +118,8 @@ MORE_FILES = {
     "restructurer_name_with_equals": f"{MORE}/restructurer_name_with_equals.yaml: restructurers.a=b.name: 'a=b': "
                                      f"{ITEM_NAME_RULE}",
     "platform_empty_name": f"{MORE}/platform_empty_name.yaml: platforms.0: every platform needs a name (got '')",
+    "strategy_outside_finance": f"{MORE}/strategy_outside_finance.yaml: platforms.community.strategy: unknown key "
+                                "here (did you mean platforms.community.finance.strategy?)",
     "min_capital_above_equity": f"{MORE}/min_capital_above_equity.yaml: lenders.micro_a.min_capital_m: 6000 is "
                                 "above lenders.micro_a.equity_m 5000, so the lender would close at its first capital "
                                 "check; allowed: at most equity_m",
@@ -211,6 +215,17 @@ SET_ERRORS = {
     "consumers.count=9999999999999999999999": "consumers.count: 9999999999999999999999 is out of range; "
                                               "allowed: >= 0 and <= 50000000",
     "days=.nan": "days: NaN is not a whole number",
+    # a whole number written `2e4` or `30.0` is a float in YAML: "20000.0 is not a whole number" read as nonsense
+    "consumers.count=2e4": "consumers.count: 20000.0 is written as a decimal (with a point or an exponent); write a "
+                           "whole number: 20000 (allowed: >= 0 and <= 50000000)",
+    "events=[{day: 30.0, kind: crackdown}]": "events.0.day: 30.0 is written as a decimal (with a point or an "
+                                             "exponent); write a whole number: 30 (allowed: >= 1)",
+    "consumers.count=2.5": "consumers.count: 2.5 is not a whole number",
+    # a key one section off (a platform's strategy is in its finance section) listed only the keys allowed there
+    "platforms.video.strategy=none": "platforms.video.strategy: unknown key here (did you mean "
+                                     "platforms.video.finance.strategy?)",
+    "rate_cap=0.15": "rate_cap: unknown key here (did you mean regulation.rate_cap?)",
+    "count=5000": "count: unknown key here (did you mean consumers.count or merchants.count?)",
     "regulation.rate_cap=.nan": "regulation.rate_cap: NaN is not a finite number",
     "days=[1": "value '[1' is not valid YAML",
     "=5": "expected KEY=VALUE, e.g. consumers.count=20000",
@@ -218,6 +233,14 @@ SET_ERRORS = {
     "regulation.rate_cap=": "regulation.rate_cap: null is not a number",
     "platforms=5": "platforms: 5 is not a list",
     "events=[{day: 1, kind: crackdown, value: 0.5}]": "events.0.value: a crackdown takes no value, got 0.5",
+    # an event's value left out was "got None" (Python's word); a misspelt one had no "did you mean"
+    "events=[{day: 5, kind: rate_cap}]": "events.0.value: rate_cap needs a value, a number >= 0; none given",
+    "events=[{day: 5, kind: ad_policy, target: video}]": "events.0.value: ad_policy needs a value, one of allow, "
+                                                         "restrict, ban; none given",
+    "events=[{day: 5, kind: strategy, target: video, value: own_licence}]": "events.0.value: 'own_licence' is not "
+                                                                            "one of none, traffic_diversion, "
+                                                                            "own_license (did you mean "
+                                                                            "'own_license'?)",
     "events=[{day: 1, kind: nope}]": "events.0.kind: 'nope' is not allowed; allowed: crackdown, rate_cap, ad_policy, "
                                      "balance_limit, strategy",
     "seed=-1": "seed: -1 is out of range; allowed: >= 0",

@@ -345,6 +345,31 @@ def test_option_errors_name_the_option(capsys: pytest.CaptureFixture[str]) -> No
     assert capsys.readouterr().err == "error: --days 0: days: 0 is out of range; allowed: >= 1 and <= 3650\n"
 
 
+def test_a_library_name_without_its_path_says_which_file_to_give(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`list` prints the library's names; a newcomer then types one as the scenario. It was only "file not found"
+    (or "unknown command"), without the path that runs it; a file's `extends:` of a library name from outside
+    `scenarios/` likewise."""
+    assert cli.main(["run", "classroom"]) == 2
+    assert capsys.readouterr().err == ("error: classroom: file not found; the library's classroom is "
+                                       "scenarios/classroom.yaml\n")
+    assert cli.main(["classroom"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown command 'classroom'; to run the library's classroom: "
+                          "python run.py run scenarios/classroom.yaml; commands: run,") and err.count("\n") == 1
+    mine = Path("my_class_test.yaml")  # beside README.md, as docs/teaching.md has `python run.py app my_class.yaml`
+    try:
+        mine.write_text("extends: classroom.yaml\n")
+        assert cli.main(["check", str(mine)]) == 2
+        assert capsys.readouterr().err == (
+            "error: my_class_test.yaml: extends: file 'classroom.yaml' not found (looked for classroom.yaml); to "
+            "extend the library's classroom, write extends: scenarios/classroom.yaml\n")
+    finally:
+        mine.unlink()
+    assert cli.main(["check", "scenarios/nothing_like_it.yaml"]) == 2  # no library file of that name: no hint
+    assert capsys.readouterr().err == "error: scenarios/nothing_like_it.yaml: file not found\n"
+
+
 # --- output paths checked up front; nothing half-written; no silent NaN ---------------------------------------
 
 

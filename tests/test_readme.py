@@ -21,3 +21,57 @@ def test_the_readme_python_examples_run_as_one_session(monkeypatch: pytest.Monke
     for i, block in enumerate(BLOCKS, 1):
         exec(compile(block, f"README.md python block {i}", "exec"), session)
     assert "cap 15%" in capsys.readouterr().out  # the last example prints its comparison
+
+
+def test_the_readme_command_table_lists_every_option_of_each_command() -> None:
+    """The README's table of commands is where a newcomer learns what each takes: `compare` listed only `--seeds`
+    and `--out` while the worked example under it passes `--consumers`, and `check` had no `--set`."""
+    import argparse
+
+    import run as cli
+
+    text = (ROOT / "README.md").read_text()
+    commands = next(a.choices for a in cli.parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name in cli.BUILT_IN:
+        row = re.search(rf"^\| `python run\.py {name}\b([^`]*)` \|", text, flags=re.M)
+        assert row, f"no row for {name} in the README's command table"
+        given = set(re.findall(r"--[a-z][a-z-]*", row.group(1)))
+        options = {s for action in commands[name]._actions for s in action.option_strings
+                   if s.startswith("--") and s != "--help"}
+        assert given == options, f"{name}: README lists {sorted(given)}, the command takes {sorted(options)}"
+
+
+def test_the_readme_says_which_commands_rewrite_a_committed_document() -> None:
+    """`python benchmarks/run.py`, as the README's table gave it, overwrites the committed docs/performance.md (and
+    runs 1M consumers); the table said so for `validate` only."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_run", ROOT / "benchmarks" / "run.py")
+    assert spec and spec.loader
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    rows = {"python benchmarks/run.py": benchmark.DOC.relative_to(ROOT).as_posix(),
+            "python run.py validate": "docs/validation.md"}
+    text = (ROOT / "README.md").read_text()
+    for command, doc in rows.items():
+        row = next((line for line in text.splitlines() if line.startswith("|") and f"`{command}`" in line), "")
+        assert f"it rewrites `{doc}`" in row, command
+
+
+def test_readme_commands_that_scale_consumers_scale_shops_too() -> None:
+    """`--consumers` leaves `merchants.count` as it is (run.py's help says so; `calibrate` and `validate` scale
+    shops themselves). The README's worked example ran 20,000 consumers with the baseline's 2,000 shops, five
+    times the shops per consumer of the market it stands for, and did not say so."""
+    from sim.scenario import Scenario
+
+    default = Scenario()
+    ratio = default.consumers.count / default.merchants.count
+    text = (ROOT / "README.md").read_text()
+    commands = re.sub(r"\\\n\s*", " ", "\n".join(re.findall(r"```bash\n(.*?)```", text, flags=re.S)))
+    scaled = [line for line in commands.splitlines() if "--consumers" in line and "run.py" in line]
+    assert scaled
+    for line in scaled:
+        consumers = int(re.search(r"--consumers (\d+)", line).group(1))
+        shops = re.search(r"--set merchants\.count=(\d+)", line)
+        assert shops and int(shops.group(1)) * ratio == consumers, line
+    assert "shops stay at the scenario's `merchants.count`" in text
