@@ -536,8 +536,8 @@ class Scenario(Strict):
                     "those missed in a row)", f"{at}.restrict_cumulative", f"{at}.restrict_consecutive",
                 )
             if p.finance.strategy == "own_license" and not p.finance.license_lender:
-                raise RuleBroken(f"{fin}.license_lender: required for strategy own_license",
-                                 f"{fin}.license_lender", f"{fin}.strategy")
+                raise RuleBroken(f"{fin}.license_lender: own_license needs a licence lender; "
+                                 f"{_free_lenders(self, p.name)}", f"{fin}.license_lender", f"{fin}.strategy")
             lends_own = p.finance.strategy == "own_license" or any(_licenses(e, p.name) for e in self.events)
             if lends_own and p.finance.co_lending_own_share < self.regulation.co_lending_min_share:
                 raise RuleBroken(
@@ -619,6 +619,20 @@ class Scenario(Strict):
     def institutional(self, rmb_m: float) -> float:
         """Convert an institution's amount in real RMB millions to simulated RMB."""
         return rmb_m * 1e6 / self.scale
+
+
+def _free_lenders(scenario: Scenario, platform: str) -> str:
+    """The lenders `platform` could name as its licence lender (any lender no other platform owns), as the end of a
+    message."""
+    taken = {p.finance.license_lender: p.name for p in scenario.platforms
+             if p.name != platform and p.finance.license_lender}
+    free = [lender.name for lender in scenario.lenders if lender.name not in taken]
+    owned = ", ".join(f"{lender} is {owner}'s" for lender, owner in taken.items() if lender in
+                      {x.name for x in scenario.lenders})
+    if not free:
+        return f"every lender is another platform's ({owned}); add one under lenders" if owned else \
+            "there are no lenders; add one under lenders"
+    return f"one of {', '.join(free)}" + (f" ({owned})" if owned else "")
 
 
 def _licenses(event: Event, platform: str) -> bool:

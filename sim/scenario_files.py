@@ -318,6 +318,7 @@ class Layers:
     def __init__(self) -> None:
         self.data: dict[str, Any] = Scenario().model_dump(mode="json")
         self.origin: dict[Loc, tuple[int, str]] = {}  # key path -> (order set, layer label)
+        self.overrides: set[str] = set()  # the labels of KEY=VALUE layers (the others are files)
 
     def merge(self, label: str, data: dict[str, Any]) -> None:
         data = dict(data)
@@ -389,6 +390,7 @@ class Layers:
         """Apply one `KEY=VALUE` override (`label` names it in messages; default `--set KEY=VALUE`). A mapping
         merges key by key into the mapping it addresses, as in files; any other value replaces."""
         label = label or f"--set {text}"
+        self.overrides.add(label)
         key, sep, raw = text.partition("=")
         if not sep or not key.strip():
             raise ScenarioError(f"{label}: expected KEY=VALUE, e.g. consumers.count=20000")
@@ -712,7 +714,32 @@ def describe(exc: ValidationError, layers: Layers, default: str) -> str:
     loc = _named_loc(err["loc"], layers.data)
     # a value error inside a union (e.g. events.value) carries the union member in loc; drop type tags
     loc = tuple(p for p in loc if p not in UNION_TAGS)
-    return f"{layers.source(loc, default)}: {_join(loc)}: {_problem(err, loc)}{more}"
+    where = layers.source(loc, default)
+    problem = _value_for_section(err, loc, where, layers) or f"{_join(loc)}: {_problem(err, loc)}"
+    return f"{where}: {problem}{more}"
+
+
+def _value_for_section(err: dict[str, Any], loc: Loc, where: str, layers: Layers) -> str | None:
+    """`consumers: 5000` or `--set consumers=5000`: a number where a section with a `count` goes, with the fix
+    written as the layer that set it would write it. None for other errors."""
+    value = err.get("input")
+    if err["type"] not in ("model_type", "model_attributes_type", "dict_type") or not loc:
+        return None
+    model = _model_at(loc)
+    if model is None or "count" not in model.model_fields:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    shown = str(int(value))  # `2e4` is a float in YAML: the fix writes the whole number
+    if where.startswith("--set "):
+        fix = f"--set {_join(loc)}.count={shown}"
+    elif where in layers.overrides:  # a sweep file's `set:` or `parameters:` key
+        fix = f"{_join(loc)}.count: {shown}"
+    else:  # a scenario file
+        fix = f"{loc[-1]}: {{count: {shown}}}"
+    return f"{_join(loc)} is a section, not a value; did you mean {fix}?"
 
 
 # --- the entry point --------------------------------------------------------------------------------

@@ -145,7 +145,7 @@ def _refuses_bad_values(page: Page) -> None:
     expect(message).to_contain_text("not a number")
     expect(rate).to_have_value("0.24")  # the field shows the value in force again
     _choose(page, "strategy-select", "own_license")  # community has no licence lender to buy
-    expect(message).to_contain_text("license_lender: required for strategy own_license")
+    expect(message).to_contain_text("license_lender: own_license needs a licence lender")
     expect(page.locator(".strategy-select")).to_contain_text("none")  # the dropdown too (it kept own_license)
     expect(page.locator(".strategy-select")).not_to_contain_text("own_license")
     body = page.locator("body").inner_text()

@@ -42,7 +42,7 @@ def test_a_control_rebuilds_the_model_with_the_override(session: Session) -> Non
     ("rate_cap", "abc", None, "rate cap = abc: regulation.rate_cap: 'abc' is not a number"),
     ("rate_cap", "2", None, "out of range"),
     ("deposit_cap", "-5", "video", "video deposit cap = -5"),
-    ("strategy", "own_license", "community", "license_lender: required for strategy own_license"),
+    ("strategy", "own_license", "community", "license_lender: own_license needs a licence lender; one of big_bank"),
     ("consumers", "many", None, "number of consumers = many"),
 ])
 def test_a_bad_value_is_refused_with_one_line(session: Session, control: str, value: str, platform: str | None,
@@ -474,7 +474,7 @@ def test_a_refused_pick_in_a_dropdown_goes_back_to_the_value_in_force() -> None:
     strategy = _select(rendered, "Finance strategy")
     assert strategy.v_model == "none"  # community, the first platform
     strategy.v_model = "own_license"  # as the browser does: community has no licence lender
-    assert "license_lender: required for strategy own_license" in _texts_of_alerts(rendered)
+    assert "license_lender: own_license needs a licence lender" in _texts_of_alerts(rendered)
     assert _select(rendered, "Finance strategy").v_model == "none"
     lender = _select(rendered, "Licence lender (for own_license)")
     lender.v_model = "micro_a"
@@ -508,7 +508,7 @@ def test_a_refusal_names_the_control_changed_and_why(session: Session) -> None:
     assert session.set("strategy", "own_license", "community") is None
     message = session.set("license_lender", None, "community")
     assert message is not None and message.startswith("community licence lender = (none): ")
-    assert "required for strategy own_license" in message
+    assert "own_license needs a licence lender; one of big_bank" in message
     message = session.set("consumers", "1e9")
     assert message is not None and message.startswith("number of consumers = 1000000000: ")
     assert "out of range" in message and "whole number" not in message

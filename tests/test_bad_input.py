@@ -225,6 +225,12 @@ SET_ERRORS = {
     "platforms.video.strategy=none": "platforms.video.strategy: unknown key here (did you mean "
                                      "platforms.video.finance.strategy?)",
     "rate_cap=0.15": "rate_cap: unknown key here (did you mean regulation.rate_cap?)",
+    # a number for a section with a count said "5000 is not a mapping of keys"
+    "consumers=5000": "consumers is a section, not a value; did you mean --set consumers.count=5000?",
+    "merchants=400": "merchants is a section, not a value; did you mean --set merchants.count=400?",
+    "consumers=2e4": "consumers is a section, not a value; did you mean --set consumers.count=20000?",
+    "consumers=2.5": "consumers: 2.5 is not a mapping of keys",  # no whole number: no count to suggest
+    "market=3": "market: 3 is not a mapping of keys",  # no count key
     "count=5000": "count: unknown key here (did you mean consumers.count or merchants.count?)",
     "regulation.rate_cap=.nan": "regulation.rate_cap: NaN is not a finite number",
     "days=[1": "value '[1' is not valid YAML",

@@ -37,11 +37,15 @@ BAD_FILES = {
                       "(known: video_credit, big_bank, cfc, micro_a, micro_b, micro_c); did you mean 'micro_a'?",
     "misspelt_choice": "platforms.community.finance.strategy: 'own_licence' is not allowed (did you mean "
                        "'own_license'?); allowed: none, traffic_diversion, own_license",
-    "own_license_without_lender": "platforms.community.finance.license_lender: required for strategy own_license",
+    # named only the key: now the lenders it could name (video_credit is video's: one platform per licence)
+    "own_license_without_lender": "platforms.community.finance.license_lender: own_license needs a licence "
+                                  "lender; one of big_bank, cfc, micro_a, micro_b, micro_c (video_credit is "
+                                  "video's)",
     "wrong_list_length": "consumers.tier_income: [9000, 5000] has 2 items; exactly 3 expected",
     "platform_without_name": "platforms.0: every platform needs a name (got null)",
     "named_list_not_list": "platforms: a mapping is not a list",
-    "section_not_mapping": "consumers: 5000 is not a mapping of keys",
+    # said "5000 is not a mapping of keys": the fix is the section's count
+    "section_not_mapping": "consumers is a section, not a value; did you mean consumers: {count: 5000}?",
     "unknown_event_target": "events.0.target: unknown name 'debt_optimiser' (known: debt_optimizer, law_firm); "
                             "did you mean 'debt_optimizer'?",
     "event_day_zero": "events.0.day: 0 is out of range; allowed: >= 1",
@@ -113,7 +117,8 @@ def test_override_by_name_changes_only_that_platform() -> None:
 
 def test_override_error_blames_the_override() -> None:
     assert error_of("scenarios/baseline.yaml", [OWN]) == (
-        f"--set {OWN}: platforms.community.finance.license_lender: required for strategy own_license")
+        f"--set {OWN}: platforms.community.finance.license_lender: own_license needs a licence lender; one of "
+        "big_bank, cfc, micro_a, micro_b, micro_c (video_credit is video's)")
 
 
 def test_override_values_are_yaml() -> None:

@@ -134,6 +134,8 @@ BAD = [
      "refused too with every value of regulation.co_lending_min_share that the sweep gives"),
     ("set: {platforms: []}\n", "set.platforms: platforms: [] has 0 items; a scenario needs at least 1 platform"),
     ("set: {platforms.video: null}\n", "set.platforms.video: platforms.video: null is not a mapping of keys"),
+    ("set: {consumers: 5000}\n", "set.consumers: consumers is a section, not a value; did you mean "
+                                 "consumers.count: 5000?"),
 ]
 
 
