@@ -273,8 +273,10 @@ def test_more_consumers_than_the_dashboard_plays_are_refused_with_the_command_li
     before = s.runs[0].model
     limit = session_module.MAX_CONSUMERS
     message = s.set("consumers", str(limit + 1))
+    # the classroom's 150 shops per 5,000 consumers, kept in the bigger market
+    shops = round(150 * (limit + 1) / 5000)
     command = ("python run.py run scenarios/classroom.yaml --days 5 --set regulation.rate_cap=0.2 "
-               f"--consumers {limit + 1}")
+               f"--consumers {limit + 1} --set merchants.count={shops}")
     assert message == (f"number of consumers = {limit + 1}: {limit + 1} is out of range for the live dashboard, "
                        f"which plays day by day; allowed: 1 to {limit:,} (for a bigger market: {command})")
     assert s.runs[0].model is before and s.scenario.consumers.count == 5000 and "consumers.count" not in s.settings

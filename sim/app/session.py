@@ -309,8 +309,10 @@ class Session:
         others = {k: v for k, v in settings.items() if k != key}
         command = events.command_line(self.path, int(others.get("days", self.scenario.days)), self.overrides(others),
                                       [])
+        # `--consumers` alone keeps the file's shops: scale them too, so the bigger market has the same proportions
+        shops = round(self.scenario.merchants.count * count / max(self.scenario.consumers.count, 1))
         return (f"{said}: {count} is out of range for the live dashboard, which plays day by day; {allowed} (for a "
-                f"bigger market: {command} --consumers {count})")
+                f"bigger market: {command} --consumers {count} --set merchants.count={max(shops, 1)})")
 
     def set_compare(self, on: bool, platform: str | None = None, setting: str | None = None,
                     value: str | None = None) -> str | None:
