@@ -51,6 +51,12 @@ class Strict(BaseModel):
 SAFE_NAME = re.compile(r"[\w.-]{1,100}")
 
 
+def suggest(word: str, choices: list[str]) -> str:
+    """` (did you mean 'x'?)` for the choice closest to a misspelt `word`, or "" when none is close."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def safe_name(name: str) -> str:
     """A name that is also a folder name (outputs go to `outputs/<name>/`): no path separators, not `.` or `..`."""
     if not SAFE_NAME.fullmatch(name) or name in (".", ".."):
@@ -594,9 +600,8 @@ class Scenario(Strict):
             if e.kind in allowed and e.value is None:  # left out (or an empty field in the dashboard)
                 raise RuleBroken(f"{at}: {e.kind} needs a value, one of {', '.join(allowed[e.kind])}; none given", at)
             if e.kind in allowed and e.value not in allowed[e.kind]:
-                close = difflib.get_close_matches(str(e.value), allowed[e.kind], n=1, cutoff=0.6)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise RuleBroken(f"{at}: {e.value!r} is not one of {', '.join(allowed[e.kind])}{hint}", at)
+                raise RuleBroken(f"{at}: {e.value!r} is not one of {', '.join(allowed[e.kind])}"
+                                 f"{suggest(e.value, allowed[e.kind])}", at)
             if e.kind in ("rate_cap", "balance_limit"):
                 if e.value is None:
                     raise RuleBroken(f"{at}: {e.kind} needs a value, a number >= 0; none given", at)

@@ -13,7 +13,6 @@ override), the key path (platforms and lenders by name), the value given and wha
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import os
 import re
@@ -27,7 +26,7 @@ import annotated_types as at
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.scenario import RuleBroken, Scenario
+from sim.scenario import RuleBroken, Scenario, suggest
 
 NAMED_LISTS = ("platforms", "lenders", "restructurers")
 SINGULAR = {"platforms": "platform", "lenders": "lender", "restructurers": "restructurer"}
@@ -376,7 +375,7 @@ class Layers:
         if item.get(REMOVE_KEY) is True:
             if current is None:
                 raise ScenarioError(f"{label}: {key}.{name}: cannot remove unknown {SINGULAR[key]} {name!r}"
-                                    f"{_suggest(name, _names(dst))}")
+                                    f"{suggest(name, _names(dst))}")
             dst.remove(current)
             self._mark(here, None, label)  # so that "no platform left" blames this layer
             return
@@ -468,7 +467,7 @@ def _index(items: list[Any], part: str, loc: Loc, label: str) -> int:
         names = _names(items)
         if part in names:
             return names.index(part)
-        raise ScenarioError(f"{label}: {_join(loc)}: unknown {SINGULAR[loc[-1]]} {part!r}{_suggest(part, names)}"
+        raise ScenarioError(f"{label}: {_join(loc)}: unknown {SINGULAR[loc[-1]]} {part!r}{suggest(part, names)}"
                             f"; known: {', '.join(names) or 'none'}")
     if part.isdigit() and int(part) < len(items):
         return int(part)
@@ -483,7 +482,7 @@ def unknown_key(key: str, allowed: list[str], loc: Loc | None = None) -> str:
     """"unknown key" with a close spelling, or the full path of a key of that name one to three sections further in
     (`platforms.community.strategy` is `platforms.community.finance.strategy`, a top-level `rate_cap` is
     `regulation.rate_cap`), or the keys allowed here."""
-    hint = _suggest(key, allowed)
+    hint = suggest(key, allowed)
     if not hint and loc is not None:
         paths = [_join((*loc, *inner)) for inner in _deeper(_model_at(loc), key)]
         hint = f" here (did you mean {' or '.join(paths[:3])}?)" if paths else ""
@@ -505,11 +504,6 @@ def _deeper(model: type[BaseModel] | None, key: str, depth: int = 3) -> list[Loc
             found.append((name, *item, key))
         found += [(name, *item, *rest) for rest in _deeper(inner, key, depth - 1)]
     return found
-
-
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # --- the schema, by key path ------------------------------------------------------------------------
@@ -612,7 +606,7 @@ def _problem(err: dict[str, Any], loc: Loc) -> str:
         return "required key missing"
     if kind == "literal_error":
         choices = literal_choices(info) if info is not None else []
-        return f"{_show(value)} is not allowed{_suggest(str(value), choices)}; allowed: {', '.join(choices)}"
+        return f"{_show(value)} is not allowed{suggest(str(value), choices)}; allowed: {', '.join(choices)}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         allowed = bounds(info) if info is not None else _ctx_bound(kind, ctx) or err["msg"]
         return f"{_show(value)} is out of range; allowed: {allowed}"
@@ -677,7 +671,7 @@ def _hint_known(msg: str) -> str:
     found = re.search(r"unknown [\w ]+ '([^']+)' \(known: ([^)]*)\)", msg)
     if not found:
         return msg
-    hint = _suggest(found.group(1), found.group(2).split(", "))
+    hint = suggest(found.group(1), found.group(2).split(", "))
     return f"{msg}; {hint.strip(' ()')}" if hint else msg
 
 

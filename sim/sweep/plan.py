@@ -16,11 +16,11 @@ import numpy as np
 from pydantic import ValidationError
 
 from sim.results import KPI_LABELS, scenario_hash
-from sim.scenario import RuleBroken, Scenario
+from sim.scenario import RuleBroken, Scenario, suggest
 from sim.scenario_files import Layers, ScenarioError, load
 from sim.scenario_files import describe as describe_scenario
 from sim.sweep import design
-from sim.sweep.spec import Param, Sweep, SweepError, read, show, suggest
+from sim.sweep.spec import Param, Sweep, SweepError, read, show
 
 RESERVED = ("seed", "name")
 WHOLE_NUMBER_ERRORS = ("int_type", "int_from_float")  # a sampled real number given to a whole-number field

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.scenario import safe_name
+from sim.scenario import safe_name, suggest
 from sim.scenario_files import TYPE_PROBLEMS, ScenarioError, read_yaml
 
 Design = Literal["grid", "lhs", "sobol", "morris"]
@@ -146,11 +145,6 @@ def show(value: Any) -> str:
     except TypeError:
         text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
