@@ -415,7 +415,7 @@ class Layers:
         if isinstance(parent, list):
             at = _index(parent, last, loc, label)
             if len(loc) == 1 and loc[0] in NAMED_LISTS and not isinstance(value, dict):
-                raise ScenarioError(f"{label}: {_join(here)}: {_show(value)} is not a mapping of keys")
+                raise ScenarioError(f"{label}: {_keys_of_section(here, value, label, self, _fields(here))}")
             current = parent[at]
         elif isinstance(parent, dict):
             at, current = last, parent.get(last)
@@ -720,12 +720,12 @@ def _value_for_section(err: dict[str, Any], loc: Loc, where: str, layers: Layers
     if err["type"] not in ("model_type", "model_attributes_type", "dict_type") or not loc:
         return None
     model = _model_at(loc)
-    if model is None or "count" not in model.model_fields:
+    if model is None or isinstance(value, dict):
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
+    if "count" not in model.model_fields or isinstance(value, bool) or not isinstance(value, int | float):
+        return _keys_of_section(loc, value, where, layers, list(model.model_fields))
     if isinstance(value, float) and not value.is_integer():
-        return None
+        return _keys_of_section(loc, value, where, layers, list(model.model_fields))
     shown = str(int(value))  # `2e4` is a float in YAML: the fix writes the whole number
     if where.startswith("--set "):
         fix = f"--set {_join(loc)}.count={shown}"
@@ -734,6 +734,23 @@ def _value_for_section(err: dict[str, Any], loc: Loc, where: str, layers: Layers
     else:  # a scenario file
         fix = f"{loc[-1]}: {{count: {shown}}}"
     return f"{_join(loc)} is a section, not a value; did you mean {fix}?"
+
+
+def _keys_of_section(loc: Loc, value: Any, where: str, layers: Layers, keys: list[str]) -> str:
+    """`--set market=3`: a value where a section of keys goes; name the keys and how to set one."""
+    if value is None and not where.startswith("--set ") and where not in layers.overrides:  # `consumers:` alone
+        return f"{_join(loc)} is an empty section (null): give it keys, or remove it"
+    shown = _show(value)
+    if loc[-1].isdigit():  # an item of a list, e.g. an event given as text
+        return f"{_join(loc)}: {shown} is not a mapping of keys (keys: {', '.join(keys)})"
+    if where.startswith("--set "):
+        how = f"--set {_join(loc)}.KEY={shown}"
+    elif where in layers.overrides:
+        how = f"{_join(loc)}.KEY: {shown}"
+    else:
+        how = f"{loc[-1]}: {{KEY: {shown}}}"
+    return f"{_join(loc)} is a section, not a value ({shown} given); set one of its keys, {how}, KEY one of: " \
+           f"{', '.join(keys)}"
 
 
 # --- the entry point --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 from pydantic import ValidationError
 
 import run as cli
-from sim.scenario import Scenario
+from sim.scenario import ConsumerParams, PlatformParams, Scenario
 from sim.scenario_files import load
 from tests.test_scenario_files import BAD_FILES
 
@@ -70,7 +70,7 @@ MORE_FILES = {
                      "exactly 2 expected",
     "python_tag": f"{MORE}/python_tag.yaml: line 1, column 7: YAML error: could not determine a constructor for "
                   "the tag 'tag:yaml.org,2002:python/object/apply:os.system'",
-    "section_null": f"{MORE}/section_null.yaml: consumers: null is not a mapping of keys",
+    "section_null": f"{MORE}/section_null.yaml: consumers is an empty section (null): give it keys, or remove it",
     "self_cycle": f"{MORE}/self_cycle.yaml: extends: cycle self_cycle.yaml -> self_cycle.yaml",
     "top_level_string": f"{MORE}/top_level_string.yaml: the top level must be a mapping of keys, got 'just a string'",
     "two_documents": f"{MORE}/two_documents.yaml: line 2, column 1: YAML error: but found another document",
@@ -229,8 +229,11 @@ SET_ERRORS = {
     "consumers=5000": "consumers is a section, not a value; did you mean --set consumers.count=5000?",
     "merchants=400": "merchants is a section, not a value; did you mean --set merchants.count=400?",
     "consumers=2e4": "consumers is a section, not a value; did you mean --set consumers.count=20000?",
-    "consumers=2.5": "consumers: 2.5 is not a mapping of keys",  # no whole number: no count to suggest
-    "market=3": "market: 3 is not a mapping of keys",  # no count key
+    # no whole number, no count to suggest: the section's keys (said "2.5 is not a mapping of keys")
+    "consumers=2.5": "consumers is a section, not a value (2.5 given); set one of its keys, --set consumers.KEY=2.5, "
+                     f"KEY one of: {', '.join(ConsumerParams.model_fields)}",
+    "market=3": "market is a section, not a value (3 given); set one of its keys, --set market.KEY=3, KEY one of: "
+                "real_population_m, start_day_of_year, festival_days, festival_multiplier",  # no count key
     "count=5000": "count: unknown key here (did you mean consumers.count or merchants.count?)",
     "regulation.rate_cap=.nan": "regulation.rate_cap: NaN is not a finite number",
     "days=[1": "value '[1' is not valid YAML",
@@ -262,7 +265,8 @@ SET_ERRORS = {
     "platforms.video.finance.bnpl=1": "platforms.video.finance.bnpl: 1 is not true or false",
     "events=[{day: 5, kind: rate_cap, value: true}]": "events.0.value: true is not a number",
     "platforms=[]": "platforms: [] has 0 items; a scenario needs at least 1 platform",
-    "platforms.video=null": "platforms.video: null is not a mapping of keys",
+    "platforms.video=null": "platforms.video is a section, not a value (null given); set one of its keys, "
+                            f"--set platforms.video.KEY=null, KEY one of: {', '.join(PlatformParams.model_fields)}",
     "consumers={count: 1, count: 2}": "value '{count: 1, count: 2}': duplicate key 'count'",
     "days=*a": "value '*a': alias *a is not allowed; write the value out (or share values with extends:)",
     "events=" + "[" * 60 + "]" * 60: f"value '{'[' * 56}...: nested more than 50 levels deep",  # value shortened

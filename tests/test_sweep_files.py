@@ -133,7 +133,8 @@ BAD = [
      "0.01 is below regulation.co_lending_min_share 0.3 (the base scenario's regulation.co_lending_min_share; "
      "refused too with every value of regulation.co_lending_min_share that the sweep gives"),
     ("set: {platforms: []}\n", "set.platforms: platforms: [] has 0 items; a scenario needs at least 1 platform"),
-    ("set: {platforms.video: null}\n", "set.platforms.video: platforms.video: null is not a mapping of keys"),
+    ("set: {platforms.video: null}\n", "set.platforms.video: platforms.video is a section, not a value (null given); "
+     "set one of its keys, platforms.video.KEY: null, KEY one of: name, kind, mau_m"),
     ("set: {consumers: 5000}\n", "set.consumers: consumers is a section, not a value; did you mean "
                                  "consumers.count: 5000?"),
 ]
