@@ -27,6 +27,7 @@ MARKET_COLUMNS = (
     "pending_settlement", "swept", "early_warnings", "restrictions", "shocks", "abandoned_orders",
     "consumer_late_principal", "delinquent_collections", "bnpl_gmv", "interest_income", "instalments_due",
     "instalments_missed", "cures", "refunds", "claims", "merchant_amount_originated", "settlement_recoveries",
+    "settlement_forgiven",
 )
 """Columns of the market table, one row a day. Shares of balance are by principal."""
 
@@ -177,5 +178,6 @@ def compute(model: MarketModel, day: int) -> dict[str, float]:
         "claims": today["claims"],
         "merchant_amount_originated": today["merchant_amount_originated"],
         "settlement_recoveries": today["settlement_recoveries"],
+        "settlement_forgiven": today["settlement_forgiven"],
     }
     return row

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sim import MarketModel
-from sim.finance.loans import ACTIVE
+from sim.finance.loans import ACTIVE, SETTLED
 from tests.conftest import run_small, small_scenario
 
 SEEDS = (1, 2, 3)
@@ -282,6 +282,21 @@ def test_banning_intermediary_ads_removes_their_clients_and_defaults() -> None:
             < over_seeds(clients, platforms=restrict, restructurers=busy) < allowed)
     co = table_sum("charged_off_principal")
     assert over_seeds(co, days=365, platforms=ban, restructurers=busy) < over_seeds(co, days=365, restructurers=busy)
+
+
+def test_settlement_forgiveness_is_reported_apart_within_write_offs() -> None:
+    """Debt an intermediary's settlement forgives is written off (`charged_off_principal`) and also reported on
+    its own (`settlement_forgiven`), so charge-offs at 180 days past due can be told from it."""
+    busy = [{"name": "debt_optimizer", "ad_budget_m": 60.0, "conversion": 0.006, "settlement_rate": 0.05}]
+    stressed = {"count": 6000, "shock_rate": 0.0045}  # three times the baseline's shocks: loans written off
+    m = MarketModel(small_scenario(days=450, burn_in_days=0, consumers=stressed, restructurers=busy), rng=1).run()
+    market = m.market_table()
+    forgiven, written_off = market["settlement_forgiven"], market["charged_off_principal"]
+    assert forgiven.sum() > 0 and (forgiven <= written_off + 1e-9).all()
+    assert (written_off - forgiven).sum() > 0  # charge-offs and NPL sales too
+    # with no burn-in the column counts every settlement: what the settled loans had left on the book
+    book, n = m.credit.consumer, m.credit.consumer.n
+    assert forgiven.sum() == pytest.approx(float(book.written_off[:n][book.status[:n] == SETTLED].sum()))
 
 
 def test_complaints_drag_on_collections() -> None:

@@ -205,7 +205,8 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
     model.credit.principal_reduced(book, a_ids, forgiven)
     was_late = book.first_missed[a_ids] >= 0
     np.subtract.at(c.loans_in_arrears, book.borrower[a_ids[was_late]], 1)
-    model.today["charged_off_principal"] += float(forgiven.sum())
+    model.today["charged_off_principal"] += float(forgiven.sum())  # a lender writes forgiven debt off
+    model.today["settlement_forgiven"] += float(forgiven.sum())  # ... so a reader can tell it from charge-offs
     for lend in model.lender_list:
         sel = book.lender[a_ids] == lend.index
         lend.totals["write_offs"] += float(forgiven[sel].sum())
