@@ -267,6 +267,11 @@ class FinanceParams(Strict):
         0.035, "share of amount", "Fee partners pay per originated loan under diversion.",
         source="industry loan-facilitation fees 2-5%", ge=0, le=0.3,
     )
+    co_lending_fee: float = param(
+        0.035, "share of amount", "Fee a co-lending partner pays the platform on its share of each own-licence loan: "
+        "the platform brings and screens the borrower, as under diversion (0 = partners lend for free).",
+        source="industry loan-facilitation fees 2-5%", ge=0, le=0.3,
+    )
     co_lending_own_share: float = param(
         0.3, "share", "Share of each own-licence loan kept by the platform's lender; partners fund the rest.",
         ge=0, le=1,
@@ -684,10 +689,10 @@ def default_lenders() -> list[LenderParams]:
     # Online micro-loan licensees (the platform's own and three third-party micro-lenders) fitted to the
     # Guangzhou sector's turnover, revenue yield and margin (scenarios/targets/micro_lenders.yaml,
     # docs/validation.md): they price near 4 x LPR, not at the 24% judicial cap.
-    micro = dict(kind="micro_lender", apr=0.116, risk_appetite=2.7, opex_rate=0.02, cash_loan_terms=9)
+    micro = dict(kind="micro_lender", apr=0.116, risk_appetite=2.7, opex_rate=0.025, cash_loan_terms=9)
     return [
         LenderParams(name="video_credit", kind="platform", equity_m=6000, min_capital_m=1000, apr=0.114,
-                     opex_rate=0.02, risk_appetite=3.0, score_noise=0.5, platform_data_noise=0.35,
+                     opex_rate=0.025, risk_appetite=3.0, score_noise=0.5, platform_data_noise=0.35,
                      advertises=False, cash_loan_terms=9, bnpl_terms=6),
         LenderParams(name="big_bank", kind="bank", equity_m=40_000, min_capital_m=10_000, leverage_max=10,
                      funding_rate=0.025, apr=0.12, risk_appetite=0.8, score_noise=0.8, advertises=False),

@@ -350,14 +350,15 @@ def test_the_revenue_chart_shows_credit_revenue_at_a_readable_scale(session: Ses
     them, those slices were under a pixel wide. The bars hold the credit sources; each bar ends with the total."""
     session.step(40)
     option = dict(charts.all_charts(session.runs))["revenue"]
-    assert [s["name"] for s in option["series"]] == ["lender ads", "intermediary ads", "diversion fees", "lending"]
+    assert [s["name"] for s in option["series"]] == ["lender ads", "intermediary ads", "diversion fees", "lending",
+                                                     "co-lending fees"]
     table = session.runs[0].model.platform_table()
     for i, p in enumerate(session.runs[0].model.platform_list):
         rows = table[table["name"] == p.name]
         *slices, last = (s["data"][i] for s in option["series"])
         credit = sum(slices) + last["value"]
         expected = rows[["revenue_lender_ads", "revenue_restructurer_ads", "revenue_diversion_fees",
-                         "revenue_lending"]].to_numpy().sum()
+                         "revenue_lending", "revenue_co_lending_fees"]].to_numpy().sum()
         assert credit == pytest.approx(expected / 1000, abs=0.01)
         assert option["yAxis"]["data"][i] == p.name
         assert last["label"]["formatter"] == f"of {rows['revenue'].sum() / 1000:,.0f}k in all"
@@ -408,8 +409,8 @@ def test_figures_to_date_count_the_recorded_days_as_the_command_line_does(sessio
             for series in option["series"]:
                 point = series["data"][i]
                 shown = point["value"] if isinstance(point, dict) else point
-                column = "revenue_" + {"intermediary ads": "restructurer_ads"}.get(series["name"],
-                                                                                   series["name"].replace(" ", "_"))
+                source = {name: k for k, name in charts.SOURCE_NAMES.items()}.get(series["name"], series["name"])
+                column = "revenue_" + source.replace(" ", "_")
                 assert shown == pytest.approx(rows[column].sum() / 1000, abs=1e-3), (days, p.name, column)
             assert g.nodes[p.name]["size"] == pytest.approx(rows["revenue"].sum())
             ads = sum(d["amount"] for u, v, d in g.in_edges(p.name, data=True) if d["kind"] == "ads")

@@ -64,7 +64,7 @@ def test_classroom_header_holds_on_its_own_seed_and_says_what_other_seeds_do() -
     """`python run.py run scenarios/classroom.yaml` and the dashboard run the file's own seed (0), the run a class
     sees first, not the seed 1 the test above uses. The header claimed intermediaries sign up clients (none do on
     seed 0) and, like docs/outputs.md, that the 180 days write nothing off (an intermediary's settlement forgives
-    debt on day 105 of seed 3, which counts as written off)."""
+    debt on day 128 of seed 7, which counts as written off)."""
     path = ROOT / "scenarios/classroom.yaml"
     scenario = load(str(path)).scenario
     header = header_comment(str(path))
@@ -79,9 +79,9 @@ def test_classroom_header_holds_on_its_own_seed_and_says_what_other_seeds_do() -
     intermediaries = re.search(r"intermediaries signing up[^.]*", header)
     assert intermediaries and (market["restructurer_signups"].sum() > 0 or "some seeds" in intermediaries.group(0))
     assert market["charged_off_principal"].sum() == 0  # the header and docs/outputs.md: nothing on seed 0 ...
-    other = MarketModel(scenario, rng=3).run().market_table()
+    other = MarketModel(scenario, rng=7).run().market_table()
     early = other.loc[other["charged_off_principal"] > 0, "day"]
-    assert len(early) and early.min() < 180  # ... but on seed 3 a settlement's forgiven debt is written off
+    assert len(early) and early.min() < 180  # ... but on seed 7 a settlement's forgiven debt is written off
     outputs = " ".join((ROOT / "docs/outputs.md").read_text().split())
     assert "classroom scenario's 180 days write nothing off on its own seed (0)" in outputs
     assert "settlement forgives some debt earlier" in header
@@ -155,7 +155,7 @@ def test_restructurer_crackdown_stops_signups() -> None:
 def test_summary_figures_cover_the_recorded_days_only() -> None:
     """Fees and finance shares leave out the burn-in, like every other headline figure."""
     # enough consumers that intermediaries earn fees both in the burn-in and on the recorded days
-    overrides = ["consumers.count=20000", "merchants.count=400", "burn_in_days=200", "days=60"]
+    overrides = ["consumers.count=20000", "merchants.count=400", "burn_in_days=300", "days=60"]
     model = MarketModel(load(str(ROOT / "scenarios" / "baseline.yaml"), overrides).scenario, rng=1).run()
     summary, plat = summarize(model), model.platform_table().groupby("name").sum(numeric_only=True)
     since_start = sum(x.fees for x in model.restructurer_list)

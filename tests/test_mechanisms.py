@@ -524,6 +524,28 @@ def test_loans_are_split_as_the_room_check_decided() -> None:
     assert lent[own.index] == pytest.approx(amounts[funded].sum()) and lent.sum() == pytest.approx(lent[own.index])
 
 
+def test_a_co_lending_partner_pays_the_platform_its_fee_on_its_share() -> None:
+    """Under an own licence the partner funding the rest of a co-lent loan pays `finance.co_lending_fee` on its
+    share, as it would pay the diversion fee on a loan the platform diverts to it; the platform's own lender
+    pays nothing on its share."""
+    m = MarketModel(small_scenario(days=1), rng=1)
+    credit, video = m.credit, next(p for p in m.platform_list if p.name == "video")
+    own = m.lender_by_name[video.params.finance.license_lender]
+    amounts = np.full(10, 2000.0)
+    share = credit.own_share("own", video.index, amounts, np.ones(10, dtype=bool))
+    assert share == pytest.approx(0.3)
+    platform_cash = m.accounts["platform"].balance[video.index]
+    paid = {lend.name: lend.totals["fees_paid"] for lend in m.lender_list}
+    credit.originate_consumer(own, "own", video.index, 1, np.arange(10), amounts, 0, own=share)
+    fee = video.params.finance.co_lending_fee * 0.7 * amounts.sum()
+    assert fee > 0
+    assert video.revenue["co_lending_fees"] == pytest.approx(fee)
+    assert m.accounts["platform"].balance[video.index] - platform_cash == pytest.approx(fee)
+    paid_now = {lend.name: lend.totals["fees_paid"] - paid[lend.name] for lend in m.lender_list}
+    assert paid_now[own.name] == 0 and sum(paid_now.values()) == pytest.approx(fee)
+    assert video.finance_revenue() >= fee  # counted in the platform's finance revenue
+
+
 def test_a_named_licence_lender_is_the_platforms_own_only_once_it_lends_through_it() -> None:
     """Naming a licensed micro-lender as `license_lender` under another strategy made its whole interest income
     the platform's lending revenue from day one. It is the platform's once bought (strategy own_license), and

@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from sim.agents.lender import Lender
     from sim.model import MarketModel
 
-REVENUE_SOURCES = ("commission", "other", "lender_ads", "restructurer_ads", "diversion_fees", "lending")
-FINANCE_SOURCES = ("lender_ads", "diversion_fees", "lending")
+REVENUE_SOURCES = ("commission", "other", "lender_ads", "restructurer_ads", "diversion_fees", "lending",
+                   "co_lending_fees")
+FINANCE_SOURCES = ("lender_ads", "diversion_fees", "lending", "co_lending_fees")
 
 
 class Platform(mesa.Agent):

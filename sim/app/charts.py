@@ -25,9 +25,11 @@ if TYPE_CHECKING:
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 FIXED_SOURCE_COLORS = {"commission": "#4e79a7", "other": "#bab0ac", "lender_ads": "#f28e2b",
-                       "restructurer_ads": "#e15759", "diversion_fees": "#76b7b2", "lending": "#59a14f"}
-"""The revenue sources' colours that the docs name (Lesson 1: the green lending slice, the teal diversion fees)."""
-SPARE_COLORS = ("#edc948", "#b07aa1", "#ff9da7", "#9c755f")
+                       "restructurer_ads": "#e15759", "diversion_fees": "#76b7b2", "lending": "#59a14f",
+                       "co_lending_fees": "#b07aa1"}
+"""The revenue sources' colours that the docs name (Lesson 1: the green lending slice, the teal diversion fees, the
+purple co-lending fees)."""
+SPARE_COLORS = ("#edc948", "#ff9da7", "#9c755f")
 """The rest of the palette the fixed colours come from (Tableau 10), for sources added later."""
 
 
@@ -51,8 +53,8 @@ def source_colors(sources: Iterable[str]) -> dict[str, str]:
 
 SOURCE_COLORS = source_colors(REVENUE_SOURCES)
 CREDIT_SOURCES = tuple(k for k in REVENUE_SOURCES if k not in ("commission", "other"))
-"""Revenue a platform earns from credit: lender ads, intermediary ads, diversion fees, lending."""
-SOURCE_NAMES = {"restructurer_ads": "intermediary ads"}
+"""Revenue a platform earns from credit: lender ads, intermediary ads, diversion fees, lending, co-lending fees."""
+SOURCE_NAMES = {"restructurer_ads": "intermediary ads", "co_lending_fees": "co-lending fees"}
 """Legend names where the model's name differs from the dashboard's word (intermediaries, as in the controls)."""
 DASH = {"A": "solid", "B": "dashed"}
 EMPTY = pd.DataFrame()

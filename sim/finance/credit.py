@@ -149,7 +149,7 @@ class Credit:
 
         `own`: the share `lender` funds itself, as `own_share` decided when its room was checked; below 1 (an
         own licence that co-lends) its first partner with room funds the rest (two loan rows, one schedule).
-        Under diversion the lender pays the platform a fee.
+        Under diversion the lender pays the platform a fee; under co-lending the partner pays one on its share.
         `rates`: each loan's own rate under `lender`'s risk-based pricing (a partner's share is at its rate).
         """
         if len(ids) == 0:
@@ -163,6 +163,7 @@ class Credit:
             split = [(lender, own), (partner, 1.0 - own)]
         terms = lender.params.cash_loan_terms if product == CASH else lender.params.bnpl_terms
         total = None  # amounts.sum(), once moved by the lender funding it all
+        partner_lent = 0.0
         for funder, share in split:
             part = amounts if share == 1.0 else amounts * share  # times 1.0 would be a copy of the same numbers
             apr = funder.rate()
@@ -177,6 +178,8 @@ class Credit:
             funder.totals["originated"] += lent
             if share == 1.0:
                 total = lent
+            elif funder is not lender:
+                partner_lent = lent
         m.consumers.debt[ids] += amounts  # ids are distinct: no repeated index to accumulate
         m.consumers.loans_taken[ids] += 1
         if total is None:
@@ -187,6 +190,13 @@ class Credit:
                               lender.index, platform)
             lender.totals["fees_paid"] += fee
             platform_agent.book_revenue("diversion_fees", fee)
+        elif partner_lent and fin.co_lending_fee > 0:  # the partner pays for the co-lent loans the platform brings it
+            partner = split[1][0]
+            fee = partner_lent * fin.co_lending_fee
+            m.ledger.transfer("co_lending_fee", m.accounts["lender"], m.accounts["platform"], fee,
+                              partner.index, platform)
+            partner.totals["fees_paid"] += fee
+            platform_agent.book_revenue("co_lending_fees", fee)
         m.today["loans_originated"] += len(ids)
         m.today["amount_originated"] += total
 
