@@ -158,7 +158,8 @@ calibrate` at the measurement used here (100,000 consumers, two recorded years, 
 seeds, scipy Nelder-Mead, 22 evaluations) of the micro-lenders' rate and risk appetite, the platform lender's
 rate and the sector's operating cost, after setting 9-month cash loans (loans live 4-5 months on average) and
 funding at 5-6%: micro-lenders price at 11.6% (below the 15% of 4 x LPR), the platform's lender at 11.4%,
-operating cost 2.0% of balance. *Reachability* (`scenarios/targets/reachability.yaml`): first `calibrate` at
+operating cost 2.0% of balance (refitted to 2.5% in the seventeenth session, below).
+*Reachability* (`scenarios/targets/reachability.yaml`): first `calibrate` at
 100,000 consumers and 3 seeds, whose objective proved too noisy (+/-2.5 points at 6 months); refitted by hand on
 20-seed evaluations (a standard error of 0.7 points, so +/-1.5 at 95%) after shops' demand became mean-reverting
 (Weibull scale 158 days, shape 0.665). *Video platform* (`scenarios/targets/video_commerce.yaml`): purchase rate
@@ -256,7 +257,7 @@ refitted.
 margin back to its 8.5% target broke stylized fact 6 (an own licence raises the video platform's finance share
 above what traffic diversion earns; `tests/test_stylized_facts.py`, 20,000 consumers, paired seeds). Trials, each
 re-measured over seeds 1-10 (margin mean and interval) and on the fact's test (own licence minus diversion, in
-points of revenue share; +0.31 [0.17, 0.45] with the defaults): (1) the four parameters of
+points of revenue share; +0.31 [0.17, 0.45] with the defaults then): (1) the four parameters of
 `scenarios/targets/micro_lenders.yaml` refitted with `calibrate` (seeds 1-4, 30 evaluations) gave micro-lenders
 11.9% and risk appetite 2.44, the platform lender 10.2%, operating cost 2.1%: margin 8.8% [6.9%, 10.6%], every
 figure passing, but the platform lender's lower price took fact 6 to +0.16 [-0.14, 0.46] and also broke fact 2
@@ -264,11 +265,28 @@ on its test; (2) the same without the platform lender's rate: risk appetite 1.93
 yield 10.9% (its interval excluding the 11.3% target), margin 7.1%, and the exit share 9.0% fell out of its
 band; (3) operating cost alone (the residual cost, all four licensees): 2.3% gave margin 10.0%, 2.6% gave 7.6%,
 2.5% gave 8.8% [7.0%, 10.5%], but fact 6 at 2.5% was +0.11 [-0.20, 0.43]; (4) 2.5% for the three
-micro-lenders only: margin 10.1% [8.3%, 11.8%], fact 6 +0.23 [-0.02, 0.47]. So the defaults are kept: the
-margin (11.4%) is inside its 5-12% band, which is what the figure asks, though its interval no longer holds the
-8.5% it was first fitted to. What the trials show is a doubt about the model rather than about the fit: an own
-licence earns the video platform only a few tenths of a point of revenue share more than diversion, and a
-sector priced to the real 8.5% margin leaves almost no difference (not investigated further this session).
+micro-lenders only: margin 10.1% [8.3%, 11.8%], fact 6 +0.23 [-0.02, 0.47].
+
+**Why fact 6 was thin, and the refit adopted (seventeenth session).** An own licence earned the video platform
+only a few tenths of a point more than diversion because of an asymmetry in the model: the same partners that
+paid the platform a 3.5% fee on every loan it diverted to them paid nothing for the 70% they funded of each loan
+its own lender co-lent, though the platform brought and screened those borrowers too. Per unit lent, the
+platform's 30% of the interest (about 1.4% of the principal over a loan's life) then earned less than the fee on
+a diverted loan. Co-lending partners now pay the platform `finance.co_lending_fee` (3.5%, the industry's 2-5%
+loan-facilitation fees) on their share (docs/model.md 3.3.4). The fee does not touch the micro-lender sector's
+books (the video platform's partners are the bank and the consumer-finance company), and it took fact 6 from
++0.31 [0.17, 0.45] to +3.08 [2.91, 3.24] points (seeds 1-5, 20,000 consumers; `co_lending_fee=0` reproduces the
+former). Then trial (3) was adopted: operating cost 2.5% of the book for the four licensees, where the margin
+maps to this one residual cost. `calibrate` on that parameter alone (seeds 1-4, 100,000 consumers, 6
+evaluations: `python run.py calibrate scenarios/baseline.yaml --targets <the targets file with only the
+operating-cost parameter> --consumers 100000 --seeds 4 --budget 8 --set days=730`) chose 2.375%, but its
+four-seed margins were not monotone in the cost (2.25%: 10.1%, 2.375%: 9.8%, 2.5%: 10.5%), so four seeds could
+not tell those values apart; the 10-seed trials above (2.3%: 10.0%, 2.5%: 8.8%, 2.6%: 7.6%) set 2.5%. With both
+changes, over seeds 1-10: margin 11.4% -> 8.8% [7.0%, 10.5%], fact 6 +2.51 [2.20, 2.82] (seeds 1-5), and every
+figure still passes except the held-out one below; reachability at 6 months moved 14.4% -> 16.5% (its interval
+14.5%-18.9% reaches past the band's 17.5%: the lenders' credit reviews react to the cost and change who is in
+arrears), the entertainment platform's finance share 9.9% -> 10.7%, the exit share 17.1% -> 12.9%, community
+merchant growth 638% -> 609%; turnover, yield, NPL recovery and the video platform's figures moved by less than 1%.
 
 **The figure that fails, and why.** *Turnover in the consolidation year* (held out): the Guangzhou sector lent
 18% less in 2025 on a balance only 6% lower, so turnover fell from 2.73 to 2.40: its loans lived about 15%

@@ -273,7 +273,7 @@ def test_riskier_users_default_more() -> None:
 # --- intermediaries ---------------------------------------------------------------------------------
 
 def test_banning_intermediary_ads_removes_their_clients_and_defaults() -> None:
-    busy = [{"name": "debt_optimizer", "ad_budget_m": 60.0, "conversion": 0.006}]  # enough clients to count
+    busy = [{"name": "debt_optimizer", "ad_budget_m": 60.0, "conversion": 0.02}]  # enough clients to count
     ban = {n: {"restructurer_ad_policy": "ban"} for n in ALL}
     restrict = {n: {"restructurer_ad_policy": "restrict"} for n in ALL}
     clients = table_sum("restructurer_clients")
