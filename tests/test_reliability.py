@@ -85,12 +85,20 @@ def test_sigint_during_a_run_exits_130_and_leaves_no_folder(tmp_path: Path) -> N
     assert leftovers == []  # no .interrupted.partial-* folder either
 
 
-# a real `run.py run` whose write blocks in the dashboard until a signal arrives (no timing guesses)
+# a real `run.py run` whose write blocks in the dashboard until a signal arrives (no timing guesses). It idles in
+# short sleeps, not one endless `Event().wait()`: a signal landing between Python's check for pending signals
+# and the start of that wait's blocking lock acquire is never seen by it, so the child hung (seen once in a
+# full `make test` under load); after a short sleep the pending handler runs.
 BLOCKED_WRITE = """
-import sys, threading
+import sys, time
 import run
 from sim import results
-results.dashboard = lambda *_: threading.Event().wait()
+
+def block(*_):
+    while True:
+        time.sleep(0.05)
+
+results.dashboard = block
 sys.exit(run.main(sys.argv[1:]))
 """
 
