@@ -715,42 +715,40 @@ def describe(exc: ValidationError, layers: Layers, default: str) -> str:
 
 def _value_for_section(err: dict[str, Any], loc: Loc, where: str, layers: Layers) -> str | None:
     """`consumers: 5000` or `--set consumers=5000`: a number where a section with a `count` goes, with the fix
-    written as the layer that set it would write it. None for other errors."""
+    written as the layer that set it would write it; another value where a section goes names its keys. None for
+    other errors."""
     value = err.get("input")
     if err["type"] not in ("model_type", "model_attributes_type", "dict_type") or not loc:
         return None
     model = _model_at(loc)
     if model is None or isinstance(value, dict):
         return None
-    if "count" not in model.model_fields or isinstance(value, bool) or not isinstance(value, int | float):
+    whole = isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
+    if "count" not in model.model_fields or not whole:
         return _keys_of_section(loc, value, where, layers, list(model.model_fields))
-    if isinstance(value, float) and not value.is_integer():
-        return _keys_of_section(loc, value, where, layers, list(model.model_fields))
-    shown = str(int(value))  # `2e4` is a float in YAML: the fix writes the whole number
-    if where.startswith("--set "):
-        fix = f"--set {_join(loc)}.count={shown}"
-    elif where in layers.overrides:  # a sweep file's `set:` or `parameters:` key
-        fix = f"{_join(loc)}.count: {shown}"
-    else:  # a scenario file
-        fix = f"{loc[-1]}: {{count: {shown}}}"
+    fix = _as_written(loc, "count", str(int(value)), where, layers)  # `2e4` is a float in YAML: a whole number
     return f"{_join(loc)} is a section, not a value; did you mean {fix}?"
 
 
 def _keys_of_section(loc: Loc, value: Any, where: str, layers: Layers, keys: list[str]) -> str:
     """`--set market=3`: a value where a section of keys goes; name the keys and how to set one."""
-    if value is None and not where.startswith("--set ") and where not in layers.overrides:  # `consumers:` alone
+    if value is None and where not in layers.overrides:  # `consumers:` alone in a file
         return f"{_join(loc)} is an empty section (null): give it keys, or remove it"
     shown = _show(value)
     if loc[-1].isdigit():  # an item of a list, e.g. an event given as text
         return f"{_join(loc)}: {shown} is not a mapping of keys (keys: {', '.join(keys)})"
+    return f"{_join(loc)} is a section, not a value ({shown} given); set one of its keys, " \
+           f"{_as_written(loc, 'KEY', shown, where, layers)}, KEY one of: {', '.join(keys)}"
+
+
+def _as_written(loc: Loc, key: str, value: str, where: str, layers: Layers) -> str:
+    """`key` of the section at `loc` set to `value`, as the layer `where` writes it: `--set a.b.key=value`, a sweep
+    file's `a.b.key: value`, or a scenario file's `b: {key: value}`."""
     if where.startswith("--set "):
-        how = f"--set {_join(loc)}.KEY={shown}"
-    elif where in layers.overrides:
-        how = f"{_join(loc)}.KEY: {shown}"
-    else:
-        how = f"{loc[-1]}: {{KEY: {shown}}}"
-    return f"{_join(loc)} is a section, not a value ({shown} given); set one of its keys, {how}, KEY one of: " \
-           f"{', '.join(keys)}"
+        return f"--set {_join(loc)}.{key}={value}"
+    if where in layers.overrides:  # a sweep file's `set:` or `parameters:` key
+        return f"{_join(loc)}.{key}: {value}"
+    return f"{loc[-1]}: {{{key}: {value}}}"
 
 
 # --- the entry point --------------------------------------------------------------------------------
