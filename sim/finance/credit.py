@@ -16,6 +16,7 @@ from sim.uniques import unique, unique_inverse
 
 if TYPE_CHECKING:
     from sim.agents.lender import Lender
+    from sim.agents.platform import Platform
     from sim.model import MarketModel
 
 CAPACITY_PASSES = 4  # passes over a day's applications when a lender's room runs short
@@ -158,6 +159,7 @@ class Credit:
         platform_agent = m.platform_list[platform]
         fin = platform_agent.params.finance
         split: list[tuple[Lender, float]] = [(lender, 1.0)]
+        partner = None
         if own < 1.0:  # a partner had room for the rest of all approved loans, so it has for these
             partner = self._partners_with_room(platform, (1.0 - own) * float(amounts.sum()))[0]
             split = [(lender, own), (partner, 1.0 - own)]
@@ -185,20 +187,19 @@ class Credit:
         if total is None:
             total = float(amounts.sum())
         if channel == "diversion" and fin.diversion_fee > 0:
-            fee = total * fin.diversion_fee
-            m.ledger.transfer("diversion_fee", m.accounts["lender"], m.accounts["platform"], fee,
-                              lender.index, platform)
-            lender.totals["fees_paid"] += fee
-            platform_agent.book_revenue("diversion_fees", fee)
-        elif partner_lent and fin.co_lending_fee > 0:  # the partner pays for the co-lent loans the platform brings it
-            partner = split[1][0]
-            fee = partner_lent * fin.co_lending_fee
-            m.ledger.transfer("co_lending_fee", m.accounts["lender"], m.accounts["platform"], fee,
-                              partner.index, platform)
-            partner.totals["fees_paid"] += fee
-            platform_agent.book_revenue("co_lending_fees", fee)
+            self._pay_platform(lender, platform_agent, total * fin.diversion_fee, "diversion_fee", "diversion_fees")
+        elif partner is not None and partner_lent and fin.co_lending_fee > 0:  # it pays for the loans brought to it
+            self._pay_platform(partner, platform_agent, partner_lent * fin.co_lending_fee, "co_lending_fee",
+                               "co_lending_fees")
         m.today["loans_originated"] += len(ids)
         m.today["amount_originated"] += total
+
+    def _pay_platform(self, payer: Lender, platform: Platform, fee: float, flow: str, source: str) -> None:
+        """A lender's fee for the loans a platform brought it: money to the platform, booked as its revenue."""
+        m = self.model
+        m.ledger.transfer(flow, m.accounts["lender"], m.accounts["platform"], fee, payer.index, platform.index)
+        payer.totals["fees_paid"] += fee
+        platform.book_revenue(source, fee)
 
     def originate_merchant(
         self, lender: Lender, platform: int, ids: np.ndarray, amounts: np.ndarray, t: int

@@ -205,8 +205,9 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
     model.credit.principal_reduced(book, a_ids, forgiven)
     was_late = book.first_missed[a_ids] >= 0
     np.subtract.at(c.loans_in_arrears, book.borrower[a_ids[was_late]], 1)
-    model.today["charged_off_principal"] += float(forgiven.sum())  # a lender writes forgiven debt off
-    model.today["settlement_forgiven"] += float(forgiven.sum())  # ... so a reader can tell it from charge-offs
+    forgiven_sum = float(forgiven.sum())
+    model.today["charged_off_principal"] += forgiven_sum  # a lender writes forgiven debt off
+    model.today["settlement_forgiven"] += forgiven_sum  # ... so a reader can tell it from charge-offs
     for lend in model.lender_list:
         sel = book.lender[a_ids] == lend.index
         lend.totals["write_offs"] += float(forgiven[sel].sum())
