@@ -581,7 +581,7 @@ def _measure_seed(path: str, overrides: tuple[str, ...], size: int | None, seed:
     return values, (model.market_table() if series else None), (model.scenario if series else None)
 
 
-def _pool(workers: int | None, jobs: int) -> ProcessPoolExecutor:
+def process_pool(workers: int | None, jobs: int) -> ProcessPoolExecutor:
     """Worker processes for `jobs` independent runs: one per core by default, never more than the runs.
     Each run depends only on its scenario and seed, so results do not depend on how runs are spread."""
     workers = max(1, min(workers or os.cpu_count() or 1, jobs))
@@ -594,7 +594,7 @@ def measure_seeds(path: str | Path, overrides: list[str], seeds: list[int], cons
     (in this process when `workers` is 1 or there is one seed)."""
     if workers == 1 or len(seeds) == 1:
         return [_measure_seed(str(path), tuple(overrides), consumers, seed, False)[0] for seed in seeds]
-    with _pool(workers, len(seeds)) as pool:
+    with process_pool(workers, len(seeds)) as pool:
         futures = [pool.submit(_measure_seed, str(path), tuple(overrides), consumers, seed, False) for seed in seeds]
         return [future.result()[0] for future in futures]
 
@@ -637,7 +637,7 @@ def run_validation(seeds: int, consumers: int | None, progress: Callable[[str], 
         jobs.append((series_key, 1))
     measures: dict[tuple[str, tuple[str, ...], int | None], list[dict[str, float]]] = {key: [] for key in needed}
     market, base = pd.DataFrame(), None
-    with _pool(workers, len(jobs)) as pool:
+    with process_pool(workers, len(jobs)) as pool:
         futures = [pool.submit(_measure_seed, str(LIBRARY / f"{key[0]}.yaml"), *key[1:], seed,
                                key == series_key and seed == 1) for key, seed in jobs]
         for (key, seed), future in zip(jobs, futures, strict=True):  # in submission order: results in seed order

@@ -52,7 +52,7 @@ def test_the_readme_says_which_commands_rewrite_a_committed_document() -> None:
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
     rows = {"python benchmarks/run.py": benchmark.DOC.relative_to(ROOT).as_posix(),
-            "python run.py validate": "docs/validation.md"}
+            "python run.py validate": "docs/validation.md", "python run.py facts": "docs/stylized_facts.md"}
     text = (ROOT / "README.md").read_text()
     for command, doc in rows.items():
         row = next((line for line in text.splitlines() if line.startswith("|") and f"`{command}`" in line), "")
