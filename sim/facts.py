@@ -132,7 +132,7 @@ class Fact:
     side_a: Side
     metric_b: str
     side_b: Side
-    seeds: int = 5
+    seeds: int = 10
     a_is_zero: bool = False  # the claim also says side a has none of it: metric_a must be 0 on every seed
     note: str = ""
 
@@ -172,10 +172,10 @@ FACTS: tuple[Fact, ...] = (
          "charge_off_rate", BAN, "charge_off_rate", ALLOW),
     Fact("3b", "Allowing intermediary ads lowers recoveries.",
          "recoveries per RMB of late debt with intermediary ads banned minus allowed",
-         "collection_rate", ALLOW, "collection_rate", BAN, seeds=8,
+         "collection_rate", ALLOW, "collection_rate", BAN,
          note="Recoveries in the collections sense: money recovered per RMB of late debt (the ratio of post-write-off "
               "recoveries to write-offs is 0 on some seeds at this size). Its size varies several-fold between seeds "
-              "(a ratio over a small late book), so it uses eight seeds."),
+              "(a ratio over a small late book)."),
     Fact("4a", "More traffic brings more finance revenue: the entertainment platform (500 m users, credit through "
          "partners) earns more from credit than the community platform (300 m users of better quality, loan ads "
          "only).", "entertainment minus community finance revenue (RMB)",
@@ -202,11 +202,9 @@ FACTS: tuple[Fact, ...] = (
 
 def select(ids: list[str], facts: tuple[Fact, ...] = FACTS) -> tuple[Fact, ...]:
     """The facts named by id, in order; a ValueError naming the allowed ids for an unknown one."""
-    known = [f.id for f in facts]
-    unknown = [i for i in ids if i not in known]
-    if unknown:
-        raise ValueError(f"{', '.join(unknown)}: no such fact; allowed: {', '.join(known)}")
-    return tuple(f for f in facts if f.id in ids)
+    from sim.validation import select as by_id
+
+    return by_id(ids, facts, "fact")
 
 
 # --- the guesses ----------------------------------------------------------------------------------------

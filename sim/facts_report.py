@@ -94,7 +94,7 @@ def figure(outcomes: list[Outcome], path: Path) -> None:
         ax.axis("off")
     for ax in axes[:, 0]:
         ax.set_yticks(range(len(labels)), labels, fontsize=7)
-        ax.invert_yaxis()
+    axes[0, 0].invert_yaxis()  # the y axis is shared: once puts the defaults on top in every panel
     fig.supxlabel("effect / its size at the defaults (red: the fact does not hold there)", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -614,13 +614,14 @@ def with_overrides(figures: tuple[Figure, ...], extra: list[str] | tuple[str, ..
     return tuple(replace(f, overrides=(*f.overrides, *extra)) for f in figures) if extra else figures
 
 
-def select(ids: list[str], figures: tuple[Figure, ...] = FIGURES) -> tuple[Figure, ...]:
-    """The figures named by id, in report order; a ValueError naming the allowed ids for an unknown one."""
-    known = [f.id for f in figures]
+def select(ids: list[str], items: tuple[Any, ...] = FIGURES, noun: str = "figure") -> tuple[Any, ...]:
+    """The items (figures, or anything with an `id`) named by id, in their order; a ValueError naming the
+    allowed ids for an unknown one."""
+    known = [f.id for f in items]
     unknown = [i for i in ids if i not in known]
     if unknown:
-        raise ValueError(f"{', '.join(unknown)}: no such figure; allowed: {', '.join(known)}")
-    return tuple(f for f in figures if f.id in ids)
+        raise ValueError(f"{', '.join(unknown)}: no such {noun}; allowed: {', '.join(known)}")
+    return tuple(f for f in items if f.id in ids)
 
 
 def run_validation(seeds: int, consumers: int | None, progress: Callable[[str], None] | None = None,

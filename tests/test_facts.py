@@ -44,10 +44,10 @@ def test_markets_shared_between_facts_run_once() -> None:
     """Facts 1, 2, 4a and 5a all read the baseline year: one run per seed, read for every metric they need."""
     jobs = facts.jobs_of(facts.select(["1", "4a", "5a"]), [facts.DEFAULTS])
     base = [(key, metrics) for key, metrics in jobs.items() if key[1] == facts.BASE.overrides]
-    assert len(base) == 5
+    assert len(base) == 10
     assert all(metrics == {"shop_loss_rate_programme", "shop_loss_rate_third_party", "finance_revenue_community",
                            "finance_revenue_entertainment", "approval_rate"} for _, metrics in base)
-    assert len(jobs) == 10  # and the 12% cap's five
+    assert len(jobs) == 20  # and the 12% cap's ten
 
 
 @pytest.mark.xdist_group("facts_command")

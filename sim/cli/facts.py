@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import shlex
 import sys
 from pathlib import Path
 
-from sim.cli import UsageError, at_least
+from sim.cli import UsageError, at_least, by_ids, check_doc, written_in_one_step
 
 NAME = "facts"
 HELP = "the stylized facts, and their robustness to guessed parameters; write docs/stylized_facts.md"
@@ -28,7 +27,7 @@ HELP = "the stylized facts, and their robustness to guessed parameters; write do
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", default=None, metavar="ID,ID", help="measure only these facts (e.g. 3a,3b)")
     parser.add_argument("--seeds", type=int, default=None,
-                        help="seeds 1..N for every fact (default: each fact's own, 5, or 8 for fact 3b)")
+                        help="seeds 1..N for every fact (default 10)")
     guesses = parser.add_mutually_exclusive_group()
     guesses.add_argument("--no-guesses", action="store_true", help="the facts at the defaults only")
     guesses.add_argument("--guess", action="append", default=[], metavar="KEY",
@@ -44,14 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _chosen(args: argparse.Namespace) -> tuple[tuple, tuple]:
     from sim import facts
 
-    chosen = facts.FACTS
-    if args.only is not None:
-        try:
-            chosen = facts.select([i.strip() for i in args.only.split(",") if i.strip()])
-        except ValueError as exc:
-            raise UsageError(f"--only: {exc}") from None
-        if not chosen:
-            raise UsageError("--only: no fact named")
+    chosen = facts.FACTS if args.only is None else by_ids("--only", args.only, facts.select, "fact")
     if args.seeds is not None:
         at_least("--seeds", args.seeds, 2)  # a paired interval needs two seeds
         chosen = tuple(dataclasses.replace(f, seeds=args.seeds) for f in chosen)
@@ -68,7 +60,6 @@ def _chosen(args: argparse.Namespace) -> tuple[tuple, tuple]:
 
 def main(args: argparse.Namespace) -> int:
     from sim import facts, facts_report
-    from sim.results import in_the_way, make_parents, remove_empty
 
     if args.workers is not None:
         at_least("--workers", args.workers, 1)
@@ -77,28 +68,16 @@ def main(args: argparse.Namespace) -> int:
     facts.check_overrides(chosen, every)
     full = chosen == facts.FACTS and guesses == facts.GUESSES
     doc = args.doc or facts.ROOT / ("docs" if full else "outputs/facts") / "stylized_facts.md"
-    if doc.exists() and doc.is_dir():
-        raise UsageError(f"--doc: {doc} is a folder")
-    blocker = in_the_way(doc)
-    if blocker is not None:
-        raise UsageError(f"--doc: {doc}: {blocker} exists and is not a folder")
+    check_doc(doc)
     progress = None if args.quiet else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
     command = " ".join(["python run.py facts", *([f"--only {args.only}"] if args.only else []),
                         *([f"--seeds {args.seeds}"] if args.seeds else []),
                         *(["--no-guesses"] if args.no_guesses else []),
                         *(f"--guess {shlex.quote(k)}" for k in args.guess)])
-    created = make_parents(doc.parent)
-    # written next to the report and moved over it in one step: an interrupted run leaves no truncated report
-    tmp = doc.with_name(f".{doc.name}.partial-{os.getpid()}")
-    try:
+    with written_in_one_step(doc) as tmp:
         outcomes = facts.measure(chosen, every, args.workers, progress)
         text = facts_report.report(outcomes, guesses, doc.parent / "figures", doc, command)
         tmp.write_text(facts_report.keep_notes(text, doc), encoding="utf-8")
-        os.replace(tmp, doc)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        remove_empty(created)
-        raise
     for o in outcomes:
         print(f"{'HOLDS' if o.holds else o.verdict().upper():<14} fact {o.fact.id:<3} {o.setting.label:<48} "
               f"mean {o.stats[0]:+.4g} [{o.stats[1]:+.4g}, {o.stats[2]:+.4g}]")

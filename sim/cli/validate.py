@@ -13,11 +13,10 @@ Exit code 0 when every figure and series check passes, 1 when some fail (the rep
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from sim.cli import UsageError, at_least
+from sim.cli import at_least, by_ids, check_doc, written_in_one_step
 
 NAME = "validate"
 HELP = "compare the model with real-world figures; write docs/validation.md"
@@ -42,46 +41,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from sim import validation
-    from sim.results import in_the_way, make_parents, remove_empty
     from sim.scenario_files import load
 
     at_least("--seeds", args.seeds, 1)
     at_least("--consumers", args.consumers, 1000)
     if args.workers is not None:
         at_least("--workers", args.workers, 1)
-    figures = validation.FIGURES
-    if args.only is not None:
-        try:
-            figures = validation.select([i.strip() for i in args.only.split(",") if i.strip()])
-        except ValueError as exc:
-            raise UsageError(f"--only: {exc}") from None
-        if not figures:
-            raise UsageError("--only: no figure named")
+    figures = validation.FIGURES if args.only is None else by_ids("--only", args.only, validation.select, "figure")
     for stem in sorted({f.scenario for f in figures} | {"baseline"}):  # a bad --set stops here, in one line
         load(str(validation.LIBRARY / f"{stem}.yaml"), args.overrides)
     partial = figures != validation.FIGURES or bool(args.overrides)
     # a partial or modified run never overwrites the committed report unless asked to
     default = validation.ROOT / ("outputs/validate" if partial else "docs") / "validation.md"
     doc = args.doc or default
-    if doc.exists() and doc.is_dir():
-        raise UsageError(f"--doc: {doc} is a folder")
-    blocker = in_the_way(doc)
-    if blocker is not None:
-        raise UsageError(f"--doc: {doc}: {blocker} exists and is not a folder")
+    check_doc(doc)
     progress = None if args.quiet else (lambda msg: print(f"  running {msg}", file=sys.stderr, flush=True))
-    created = make_parents(doc.parent)
-    # the report goes to a temporary file next to it (same folder: same relative figure links), then replaces
-    # it in one step, so an interrupted validation never leaves a truncated report
-    tmp = doc.with_name(f".{doc.name}.partial-{os.getpid()}")
-    try:
+    with written_in_one_step(doc) as tmp:
         results, checks = validation.validate(args.seeds, args.consumers, doc=tmp, progress=progress,
                                                figures_dir=doc.parent / "figures", workers=args.workers,
                                                figures=figures, extra=tuple(args.overrides))
-        os.replace(tmp, doc)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        remove_empty(created)
-        raise
     for r in results:
         f = r.figure
         print(f"{'PASS' if r.passed else 'FAIL'}  {f.id:<30} real {validation.fmt(f, f.real):>9}  "
