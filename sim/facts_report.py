@@ -161,9 +161,9 @@ def report(outcomes: list[Outcome], guesses: tuple[Guess, ...], figures_dir: Pat
             cells = [_relative(groups[f.id][i], at_defaults[f.id]) for f in facts]
             lines.append(f"| {o0.setting.label} | " + " | ".join(cells) + " |")
         fails = [(fid, o) for fid, outs in groups.items() for o in outs if not o.holds]
-        lines += ["", "Where a fact does not hold:" if fails else "Every fact holds in every setting.", ""]
-        lines += [f"- fact {fid}, {o.setting.label}: mean {_num(o.stats[0])}, 95% interval {_interval(o)} "
-                  f"({o.verdict()})" for fid, o in fails]
+        lines += ["", "Where a fact does not hold:" if fails else "Every fact holds in every setting."]
+        lines += [""] * bool(fails) + [f"- fact {fid}, {o.setting.label}: mean {_num(o.stats[0])}, 95% interval "
+                                       f"{_interval(o)} ({o.verdict()})" for fid, o in fails]
     lines += ["", f"![each fact in every setting]({rel / 'stylized_facts.png'})", "",
               f"Numbers: [{rel / 'stylized_facts.csv'}]({rel / 'stylized_facts.csv'}).", ""]
     return "\n".join(lines)
