@@ -354,9 +354,9 @@ OUR_OPTION_ERRORS = {
     ("run", "scenarios/classroom.yaml", "--seed", "-3"): "--seed -3: seed: -3 is out of range; allowed: >= 0",
     ("compare", "scenarios/classroom.yaml", "--seeds", "0"): "--seeds: 0 is out of range; allowed: >= 1",
     ("frobnicate",): "unknown command 'frobnicate'; commands: run, check, list, compare, app, calibrate, "
-                     "sensitivity, sweep, validate",
+                     "facts, sensitivity, sweep, validate",
     ("compar", "scenarios/classroom.yaml"): "unknown command 'compar' (did you mean 'compare'?); commands: run, "
-                                            "check, list, compare, app, calibrate, sensitivity, sweep, validate",
+                                            "check, list, compare, app, calibrate, facts, sensitivity, sweep, validate",
     ("frobnicate.yaml",): "frobnicate.yaml: file not found",
     ("run", "scenarios/classroom.yaml", "--out", "README.md"): "README.md exists and is not a folder",
     # otherwise the --set won without a word
