@@ -38,6 +38,11 @@ Metric = Callable[[MarketModel], float]
 # --- what is measured ---------------------------------------------------------------------------------
 
 
+def _defined(ratio: float | None) -> float:
+    """A summary ratio, NaN where it is undefined (a zero denominator): the fact's verdict is then "undefined"."""
+    return math.nan if ratio is None else float(ratio)
+
+
 def _shop_loss_rate(m: MarketModel, programme: bool) -> float:
     """Principal of shop loans written off, sold or 90+ days late, per principal lent: the platforms'
     programmes (merchant data, settlement control) or third-party lenders (neither)."""
@@ -94,13 +99,13 @@ METRICS: dict[str, Metric] = {
     "shop_loss_rate_programme": lambda m: _shop_loss_rate(m, True),
     "shop_loss_rate_third_party": lambda m: _shop_loss_rate(m, False),
     "programme_recovery": lambda m: 1.0 - _shop_loss_rate(m, True),
-    "charge_off_rate": lambda m: float(summarize(m)["charge_off_rate"]),
+    "charge_off_rate": lambda m: _defined(summarize(m)["charge_off_rate"]),
     "collection_rate": _collection_rate,
     "finance_revenue_community": lambda m: _finance_revenue(m, "community"),
     "finance_revenue_entertainment": lambda m: _finance_revenue(m, "entertainment"),
     "approval_rate": _approval_rate,
     "marginal_lending_share": _marginal_lending_share,
-    "finance_share_video": lambda m: float(summarize(m)["platform_finance_revenue_share"]["video"]),
+    "finance_share_video": lambda m: _defined(summarize(m)["platform_finance_revenue_share"].get("video")),
     "credit_losses_video_credit": lambda m: _credit_losses(m, "video_credit"),
 }
 """Named so that worker processes are sent names, not functions."""
@@ -237,7 +242,7 @@ GUESSES: tuple[Guess, ...] = (
     Guess(("merchants.drift_sd",), 0.001, 0.004, "daily volatility of a shop's demand: half to double"),
     Guess(("merchants.willingness",), 0.93, 0.99, "shops' willingness to repay when able"),
     Guess(("lenders.video_credit.platform_data_noise",), 0.2, 0.8,
-          "how much the platform's own data sharpens its lender's scores: half to double the noise"),
+          "how much the platform's own data sharpens its lender's scores: about half to twice the noise"),
     Guess(("regulation.complaint_drag",), 0.5, 2.0, "how much complaint load slows collections: half to double"),
     Guess(("restructurers.debt_optimizer.contact_loss", "restructurers.law_firm.contact_loss"), 1.5, 6.0,
           "how much an intermediary's client is harder to reach: half to double"),
@@ -303,6 +308,8 @@ class Outcome:
     def verdict(self) -> str:
         if self.holds:
             return "holds"
+        if not math.isfinite(self.stats[0]):
+            return "undefined"  # a side's metric has no value on some seed (a share of zero revenue)
         if self.stats[0] <= 0:
             return "reversed" if self.stats[2] < 0 else "no effect"
         if self.stats[1] <= 0:

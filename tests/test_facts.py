@@ -26,6 +26,7 @@ def outcome(a: list[float], b: list[float], a_is_zero: bool = False) -> facts.Ou
     ([1.0, 2.0, 3.0], [0.0, 1.1, 2.0], False, "reversed"),
     ([0.0, 0.0, 0.0], [2.0, 3.1, 4.0], True, "holds"),
     ([0.0, 0.5, 0.0], [2.0, 3.1, 4.0], True, "side a not 0"),
+    ([1.0, float("nan"), 3.0], [2.0, 3.1, 4.0], False, "undefined"),  # never a silent NaN, nor a pass
 ])
 def test_a_fact_holds_only_when_the_interval_of_its_paired_difference_is_above_zero(
         a: list[float], b: list[float], a_is_zero: bool, verdict: str) -> None:
