@@ -7,6 +7,10 @@ numbers): the per-seed difference metric(b) - metric(a) must be positive with a 
 `docs/stylized_facts.md`, which also re-measures every fact with each guessed parameter (`GUESSES`) moved
 to the low and the high end of a plausible range, to answer "would the conclusion change if that guess
 were wrong?".
+
+To add a fact: a `Fact` in `FACTS` (two `Side`s and the names of their metrics, added to `METRICS` if new) and
+its id in a group of `tests/test_stylized_facts.py`. To add a guess: a `Guess` in `GUESSES`, with a range
+chosen before any run and the reason it is uncertain.
 """
 
 from __future__ import annotations
