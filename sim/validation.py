@@ -748,7 +748,12 @@ def report(results: list[Result], checks: list[Check], seeds: int, consumers: in
     lines += ["", "## Fitted vs held out", "",
               "Figures marked *fit* were used to set the defaults (by `python run.py calibrate` with the targets in "
               "`scenarios/targets/`, or by hand where a figure maps to one parameter); figures marked *test* were "
-              "not used and are an out-of-sample check.", "",
+              "not used and are an out-of-sample check. The six stylized facts "
+              "([stylized_facts.md](stylized_facts.md), `python run.py facts`) were not fitted either, but they "
+              "constrained the fit twice: refits of the micro-lenders that made fact 6 unclear were rejected "
+              "(sixteenth session), and the co-lending fee added in the seventeenth session came from asking why "
+              "fact 6 was thin. They check the mechanisms' directions, and their robustness to the unfitted "
+              "parameters.", "",
               "## Daily series", "", "| check | pass | detail |", "|---|---|---|"]
     for name, ok, detail in checks:
         lines.append(f"| {name} | {'PASS' if ok else '**FAIL**'} | {detail} |")
