@@ -334,10 +334,12 @@ def jobs_of(facts: tuple[Fact, ...], every: list[Setting]) -> dict[tuple[str, tu
 
 
 def measure(facts: tuple[Fact, ...] = FACTS, every: list[Setting] | None = None, workers: int | None = None,
-            progress: Callable[[str], None] | None = None) -> list[Outcome]:
+            advance: Callable[[], None] | None = None) -> list[Outcome]:
     """Every fact in every setting (default: the defaults only), runs spread over `workers` processes (default:
-    one per core; 1 runs them here). Each run depends only on its scenario and seed, so results do not
-    depend on how runs are spread."""
+    one per core; 1 runs them here); `advance` is called as each run ends (a progress bar). Each run depends
+    only on its scenario and seed, so results do not depend on how runs are spread."""
+    from concurrent.futures import as_completed
+
     from sim.validation import process_pool
 
     every = every or [DEFAULTS]
@@ -346,13 +348,15 @@ def measure(facts: tuple[Fact, ...] = FACTS, every: list[Setting] | None = None,
     if workers == 1 or len(jobs) == 1:
         for key, metrics in jobs.items():
             values[key] = measure_side(*key, tuple(sorted(metrics)))
+            if advance:
+                advance()
     else:
         with process_pool(workers, len(jobs)) as pool:
-            futures = {key: pool.submit(measure_side, *key, tuple(sorted(metrics))) for key, metrics in jobs.items()}
-            for i, (key, future) in enumerate(futures.items(), 1):
-                values[key] = future.result()
-                if progress:
-                    progress(f"run {i} of {len(jobs)}")
+            futures = {pool.submit(measure_side, *key, tuple(sorted(metrics))): key for key, metrics in jobs.items()}
+            for future in as_completed(futures):
+                values[futures[future]] = future.result()
+                if advance:
+                    advance()
     out = []
     for s in every:
         for f in facts:

@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "outputs/facts/stylized_facts.md)")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes running markets side by side (default: one per core); same results")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _chosen(args: argparse.Namespace) -> tuple[tuple, tuple]:
@@ -59,6 +59,8 @@ def _chosen(args: argparse.Namespace) -> tuple[tuple, tuple]:
 
 
 def main(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from sim import facts, facts_report
 
     if args.workers is not None:
@@ -69,13 +71,13 @@ def main(args: argparse.Namespace) -> int:
     full = chosen == facts.FACTS and guesses == facts.GUESSES
     doc = args.doc or facts.ROOT / ("docs" if full else "outputs/facts") / "stylized_facts.md"
     check_doc(doc)
-    progress = None if args.quiet else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
     command = " ".join(["python run.py facts", *([f"--only {args.only}"] if args.only else []),
                         *([f"--seeds {args.seeds}"] if args.seeds else []),
                         *(["--no-guesses"] if args.no_guesses else []),
                         *(f"--guess {shlex.quote(k)}" for k in args.guess)])
-    with written_in_one_step(doc) as tmp:
-        outcomes = facts.measure(chosen, every, args.workers, progress)
+    with written_in_one_step(doc) as tmp, tqdm(total=len(facts.jobs_of(chosen, every)), desc="markets", unit="run",
+                                                file=sys.stderr, disable=args.quiet, leave=False) as bar:
+        outcomes = facts.measure(chosen, every, args.workers, bar.update)
         text = facts_report.report(outcomes, guesses, doc.parent / "figures", doc, command)
         tmp.write_text(facts_report.keep_notes(text, doc), encoding="utf-8")
     for o in outcomes:
