@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -27,9 +27,8 @@ from sim.finance.loans import ACTIVE
 from sim.model import MarketModel
 from sim.results import summarize
 from sim.scenario_files import load
-
-ROOT = Path(__file__).resolve().parent.parent
-LIBRARY = ROOT / "scenarios"
+from sim.validation import LIBRARY, process_pool
+from sim.validation import select as select_by_id
 
 # The market the facts are measured in: small enough to run a fact over several seeds in seconds, large
 # enough that each comparison is clear of noise (fact 6 needs more consumers: see its note).
@@ -211,9 +210,7 @@ FACTS: tuple[Fact, ...] = (
 
 def select(ids: list[str], facts: tuple[Fact, ...] = FACTS) -> tuple[Fact, ...]:
     """The facts named by id, in order; a ValueError naming the allowed ids for an unknown one."""
-    from sim.validation import select as by_id
-
-    return by_id(ids, facts, "fact")
+    return select_by_id(ids, facts, "fact")
 
 
 # --- the guesses ----------------------------------------------------------------------------------------
@@ -338,10 +335,6 @@ def measure(facts: tuple[Fact, ...] = FACTS, every: list[Setting] | None = None,
     """Every fact in every setting (default: the defaults only), runs spread over `workers` processes (default:
     one per core; 1 runs them here); `advance` is called as each run ends (a progress bar). Each run depends
     only on its scenario and seed, so results do not depend on how runs are spread."""
-    from concurrent.futures import as_completed
-
-    from sim.validation import process_pool
-
     every = every or [DEFAULTS]
     jobs = jobs_of(facts, every)
     values: dict[tuple[str, tuple[str, ...], int], dict[str, float]] = {}

@@ -127,8 +127,9 @@ def test_an_unmakeable_doc_path_is_refused_before_any_run(tmp_path: Path, capsys
 def test_a_partial_run_never_overwrites_the_committed_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`--only`, `--seeds`, `--guess` or `--no-guesses` without `--doc` write to outputs/facts/, not docs/."""
     import run as cli
+    from sim import validation
 
-    monkeypatch.setattr(facts, "ROOT", tmp_path)
+    monkeypatch.setattr(validation, "ROOT", tmp_path)  # where a report goes by default, as for validate
     cli.main(["facts", "--only", "4a", "--seeds", "2", "--no-guesses", "--quiet", "--workers", "1"])
     assert (tmp_path / "outputs" / "facts" / "stylized_facts.md").exists()
     assert not (tmp_path / "docs").exists()

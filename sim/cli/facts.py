@@ -61,7 +61,7 @@ def _chosen(args: argparse.Namespace) -> tuple[tuple, tuple]:
 def main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sim import facts, facts_report
+    from sim import facts, facts_report, validation
 
     if args.workers is not None:
         at_least("--workers", args.workers, 1)
@@ -69,7 +69,7 @@ def main(args: argparse.Namespace) -> int:
     every = facts.settings(guesses)
     facts.check_overrides(chosen, every)
     full = chosen == facts.FACTS and guesses == facts.GUESSES
-    doc = args.doc or facts.ROOT / ("docs" if full else "outputs/facts") / "stylized_facts.md"
+    doc = args.doc or validation.ROOT / ("docs" if full else "outputs/facts") / "stylized_facts.md"
     check_doc(doc)
     command = " ".join(["python run.py facts", *([f"--only {args.only}"] if args.only else []),
                         *([f"--seeds {args.seeds}"] if args.seeds else []),
