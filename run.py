@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.cli import Terminated, UsageError, at_least, discover
+from sim.cli import OneLineParser, Terminated, UsageError, at_least, discover
 from sim.invariants import InvariantError
 from sim.scenario_files import Resolved, ScenarioError, header_comment, library_file, load, to_yaml
 
@@ -57,8 +57,9 @@ def _common(p: argparse.ArgumentParser, *, seed: bool = True) -> None:
                         "(repeatable; platforms, lenders and restructurers by name)")
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="run.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+def parser() -> OneLineParser:
+    """The command line; its subcommands' parsers are in `.commands` by name."""
+    top = OneLineParser(prog="run.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = top.add_subparsers(dest="command", required=True, metavar="{" + ",".join(COMMANDS) + "}")
     run = sub.add_parser("run", help="run a scenario and write its outputs", description="Run a scenario file; "
                          "write scenario.yaml, manifest.json, market.csv, platforms.csv, lenders.csv, summary.json "
@@ -87,6 +88,7 @@ def parser() -> argparse.ArgumentParser:
     for name, module in PLUGINS.items():
         module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.__doc__,
                                             formatter_class=argparse.RawDescriptionHelpFormatter))
+    top.commands = sub.choices
     return top
 
 
@@ -249,7 +251,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: unknown command '{word}'{hint}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
             return 2
         argv = ["run", *argv]  # python run.py SCENARIO
-    args = parser().parse_args(argv)
+    top = parser()
+    args, extra = top.parse_known_args(argv)
+    if extra:  # named by the command that refused them, not by the top level (argparse's way)
+        top.commands[args.command].refuse_unknown(extra)
     built_in = {"run": cmd_run, "check": cmd_check, "list": cmd_list, "compare": cmd_compare}
     handler = built_in.get(args.command) or PLUGINS[args.command].main
     previous = _on_sigterm_raise()

@@ -10,6 +10,8 @@ It reports bad input by raising `UsageError` (or `ScenarioError`): one line on s
 
 from __future__ import annotations
 
+import argparse
+import difflib
 import importlib
 import os
 import pkgutil
@@ -17,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 
 
 class UsageError(Exception):
@@ -26,6 +28,30 @@ class UsageError(Exception):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread by `run.py`: the clean-up of an interrupt runs, then exit code 143."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with the project's error form: one line on stderr naming the command, exit code 2. (argparse
+    prints its whole usage first, which buries the line that says what is wrong.)"""
+
+    commands: dict[str, OneLineParser]  # the subcommands' parsers, set by whoever adds them
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No abbreviated options: `compare --seed 3` would silently mean --seeds 3 (seeds 1..3), and a script's
+        # abbreviation would change meaning when a command gains an option.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (python {self.prog} --help lists the options)\n")
+
+    def refuse_unknown(self, extra: list[str]) -> NoReturn:
+        """Name the arguments this command does not take, with the nearest option for a mistyped one."""
+        options = [s for action in self._actions for s in action.option_strings]
+        close = [m for word in extra if word.startswith("-")
+                 for m in difflib.get_close_matches(word.split("=", 1)[0], options, n=1)]
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        self.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
 
 
 def at_least(option: str, value: int, low: int) -> None:
