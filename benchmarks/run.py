@@ -34,7 +34,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "performance.md"
-NOTES_MARKER = "<!-- notes -->"
 MERCHANTS_PER_CONSUMER = 1 / 50
 
 # Daily stages of MarketModel.step: (module, attribute path, label). Missing ones are skipped, so the
@@ -309,11 +308,11 @@ def main(argv: list[str] | None = None) -> None:
     vec = {n: combine(runs) for n, runs in vec_runs.items()}
     ref = {n: combine(runs) for n, runs in ref_runs.items()}
     text = report(vec, ref, profiles, args)
-    notes = ""
-    if args.out.exists() and NOTES_MARKER in args.out.read_text():
-        notes = args.out.read_text().split(NOTES_MARKER, 1)[1]
+    sys.path.insert(0, str(ROOT))
+    from sim.report_notes import keep_notes
+
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n" + NOTES_MARKER + notes)
+    args.out.write_text(keep_notes(text, args.out))
     print(text)
     print(f"wrote {args.out}")
 

@@ -10,8 +10,6 @@ from typing import Any
 from sim.facts import BASE, DEFAULTS, LARGER, YEAR, Guess, Outcome, Side, by_fact
 from sim.scenario_files import load
 
-NOTES_MARKER = "<!-- notes -->"
-
 
 def default_of(key: str) -> Any:
     """The baseline's value of a dotted key (`lenders.video_credit.apr`: list items by name)."""
@@ -168,9 +166,3 @@ def report(outcomes: list[Outcome], guesses: tuple[Guess, ...], figures_dir: Pat
               f"Numbers: [{rel / 'stylized_facts.csv'}]({rel / 'stylized_facts.csv'}).", ""]
     return "\n".join(lines)
 
-
-def keep_notes(new: str, doc: Path) -> str:
-    """The report with the hand-written part of the previous one (after `NOTES_MARKER`) kept."""
-    old = doc.read_text() if doc.exists() else ""
-    notes = old[old.index(NOTES_MARKER):] if NOTES_MARKER in old else f"{NOTES_MARKER}\n## Notes\n"
-    return new.rstrip("\n") + "\n\n" + notes

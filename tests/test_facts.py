@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from sim import facts
-from sim.facts_report import NOTES_MARKER, default_of
+from sim.facts_report import default_of
+from sim.report_notes import NOTES_MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 

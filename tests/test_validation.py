@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 
 from sim.compare import t95
+from sim.report_notes import NOTES_MARKER
 from sim.scenario import Scenario
 from sim.validation import (
-    NOTES,
+    FIGURES,
     ROOT,
     Figure,
     Result,
@@ -48,12 +49,14 @@ def test_report_states_each_figure_its_interval_and_verdict(tmp_path: Path) -> N
     )
     doc = tmp_path / "report" / "validation.md"
     doc.parent.mkdir()
-    results, checks = validate(seeds=2, consumers=2000, doc=doc, figures=figures, notes="the notes")
+    doc.write_text(f"an older report\n\n{NOTES_MARKER}\n## Notes\n\nWhy impossible_share fails.\n")
+    results, checks = validate(seeds=2, consumers=2000, doc=doc, figures=figures)
     assert [r.passed for r in results] == [True, False, False, True]
     assert all(len(r.values) == 2 for r in results)
     assert math.isnan(results[2].stats[0])
     text = doc.read_text()
-    assert "**2 of 4 figures pass" in text and "the notes" in text
+    assert "**2 of 4 figures pass" in text and "an older report" not in text
+    assert text.endswith(f"\n\n{NOTES_MARKER}\n## Notes\n\nWhy impossible_share fails.\n")  # hand-written, kept
     assert "`impossible_share`" in text and text.count("**FAIL**") >= 2 and "n/a" in text
     assert (doc.parent / "figures" / "validation_intervals.png").stat().st_size > 0
     assert (doc.parent / "figures" / "validation_series.png").stat().st_size > 0
@@ -145,10 +148,15 @@ def test_report_says_how_many_seeds_gave_a_figure_and_when_there_is_no_interval(
     assert "over" not in Result(f, [0.08, 0.09]).interval_text()
 
 
-def test_committed_report_carries_the_current_notes() -> None:
-    """The notes explain what was fitted and what fails; a stale copy in docs/validation.md would mislead."""
+def test_committed_report_explains_every_figure_it_fails_in_its_notes() -> None:
+    """A failing figure is reported with its reason: the hand-written notes (kept across regenerations) name
+    each failing figure by its id."""
     doc = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
-    assert doc.split("## Notes\n", 1)[1].strip() == NOTES.strip()
+    table, notes = doc.split(NOTES_MARKER, 1)
+    failing = [f.id for f in FIGURES if f"| {f.label} |" in table
+               and table.split(f"| {f.label} |", 1)[1].split("\n", 1)[0].endswith("**FAIL** |")]
+    assert all(f"| {f.label} |" in table for f in FIGURES)
+    assert all(f"`{fid}`" in notes for fid in failing), failing
 
 
 @pytest.mark.parametrize("args, message", [

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from sim.cli import UsageError, at_least, by_ids, check_doc, written_in_one_step
+from sim.report_notes import keep_notes
 
 NAME = "facts"
 HELP = "the stylized facts, and their robustness to guessed parameters; write docs/stylized_facts.md"
@@ -79,7 +80,7 @@ def main(args: argparse.Namespace) -> int:
                                                 file=sys.stderr, disable=args.quiet, leave=False) as bar:
         outcomes = facts.measure(chosen, every, args.workers, bar.update)
         text = facts_report.report(outcomes, guesses, doc.parent / "figures", doc, command)
-        tmp.write_text(facts_report.keep_notes(text, doc), encoding="utf-8")
+        tmp.write_text(keep_notes(text, doc), encoding="utf-8")
     for o in outcomes:
         print(f"{'HOLDS' if o.holds else o.verdict().upper():<14} fact {o.fact.id:<3} {o.setting.label:<48} "
               f"mean {o.stats[0]:+.4g} [{o.stats[1]:+.4g}, {o.stats[2]:+.4g}]")

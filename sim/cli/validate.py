@@ -58,7 +58,8 @@ def main(args: argparse.Namespace) -> int:
     progress = None if args.quiet else (lambda msg: print(f"  running {msg}", file=sys.stderr, flush=True))
     with written_in_one_step(doc) as tmp:
         results, checks = validation.validate(args.seeds, args.consumers, doc=tmp, progress=progress,
-                                               figures_dir=doc.parent / "figures", workers=args.workers,
+                                               figures_dir=doc.parent / "figures", notes_from=doc,
+                                               workers=args.workers,
                                                figures=figures, extra=tuple(args.overrides))
     for r in results:
         f = r.figure
