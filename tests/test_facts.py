@@ -88,6 +88,16 @@ def test_a_new_report_keeps_the_hand_written_notes(tmp_path: Path) -> None:
     assert "Robustness" not in text  # --no-guesses: the defaults only
 
 
+def test_a_guess_set_on_several_items_is_chosen_by_any_of_its_keys() -> None:
+    import run as cli
+    from sim.cli.facts import _chosen
+
+    both = next(g for g in facts.GUESSES if len(g.keys) > 1)
+    for key in both.keys:
+        _, guesses = _chosen(cli.parser().parse_args(["facts", "--guess", key]))
+        assert guesses == (both,)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--only", "1,7"], "--only: 7: no such fact; allowed: 1, 2, 3a"),
     (["--guess", "consumers.shock"], "--guess: consumers.shock: not a guessed parameter; allowed: consumers.shock"),

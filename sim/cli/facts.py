@@ -50,7 +50,7 @@ def _chosen(args: argparse.Namespace) -> tuple[tuple, tuple]:
         chosen = tuple(dataclasses.replace(f, seeds=args.seeds) for f in chosen)
     guesses = () if args.no_guesses else facts.GUESSES
     if args.guess:
-        known = {g.name: g for g in facts.GUESSES} | {g.keys[0]: g for g in facts.GUESSES}
+        known = {g.name: g for g in facts.GUESSES} | {k: g for g in facts.GUESSES for k in g.keys}
         unknown = [k for k in args.guess if k not in known]
         if unknown:
             raise UsageError(f"--guess: {', '.join(unknown)}: not a guessed parameter; allowed: "
