@@ -1,0 +1,43 @@
+"""What the parts of scenario file reading share: the error they raise, key paths, the named lists and how
+a value is shown in a message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+NAMED_LISTS = ("platforms", "lenders", "restructurers")
+SINGULAR = {"platforms": "platform", "lenders": "lender", "restructurers": "restructurer"}
+REMOVE_KEY = "remove"
+
+Loc = tuple[str, ...]
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be loaded; the message is one line meant for the user."""
+
+
+def _join(loc: Loc) -> str:
+    return ".".join(str(x) for x in loc) or "(top level)"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{_show(value)}"
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it, shortened."""
+    if isinstance(value, str):
+        text = repr(value)
+    elif isinstance(value, dict):
+        return "a mapping"
+    else:
+        try:
+            text = json.dumps(value)
+        except TypeError:
+            text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
