@@ -188,7 +188,7 @@ def test_interrupted_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     def boom(*_: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(results, "dashboard", boom)
+    monkeypatch.setattr(results.folders, "dashboard", boom)  # where the run folder's writer looks it up
     assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(tmp_path / "r"), "--quiet"]) == 130
     assert list(tmp_path.iterdir()) == []
 
@@ -417,7 +417,7 @@ def test_a_failed_write_removes_the_parent_folders_it_made(tmp_path: Path, monke
     def boom(*_: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(results, "dashboard", boom)
+    monkeypatch.setattr(results.folders, "dashboard", boom)  # where the run folder's writer looks it up
     out = tmp_path / "outputs" / "classroom" / "r"
     assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(out), "--quiet"]) == 130
     assert list(tmp_path.iterdir()) == []

@@ -293,7 +293,7 @@ def assert_sound(model: MarketModel) -> None:
     buckets = market[["dpd1_30_share", "dpd31_90_share", "dpd90p_share"]]
     assert (buckets >= 0).all().all() and (buckets.sum(axis=1) <= 1 + 1e-9).all()
     assert ((market["bnpl_uptake"] >= 0) & (market["bnpl_uptake"] <= 1)).all()
-    with mock.patch.object(results, "_finite", lambda v: v):  # the raw figures, without the check that raises
+    with mock.patch.object(results.summary, "_finite", lambda v: v):  # the raw figures, without the check that raises
         raw = results.summarize(model)
     assert not _walk_numbers(raw), f"summary has NaN/inf before cleanup at {_walk_numbers(raw)}"
     assert not _walk_numbers(results.summarize(model))

@@ -98,7 +98,7 @@ def block(*_):
     while True:
         time.sleep(0.05)
 
-results.dashboard = block
+results.folders.dashboard = block  # where the run folder's writer looks it up
 sys.exit(run.main(sys.argv[1:]))
 """
 
