@@ -359,9 +359,7 @@ def test_sensitivity_indices_of_sampled_designs(cluster: str, tmp_path: Path, de
 def test_an_unreachable_scheduler_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """Refused before the store is made, so the same command can be run again once the scheduler is up."""
-    from sim.sweep import runner
-
-    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("sim.sweep.cluster.CONNECT_TIMEOUT", "1s")  # where connecting looks it up
     out = tmp_path / "out"
     for _ in range(2):
         assert run.main(["sweep", str(_sweep_file(tmp_path)), "--out", str(out), "--scheduler",
@@ -389,9 +387,7 @@ def test_a_port_that_is_not_a_dask_scheduler_is_refused_in_one_line(
         server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """An HTTP server (the dashboard, 8787, taken for 8786) made the sweep wait forever for Dask's greeting;
     an SSH banner crashed it with a traceback. Both are one line, exit 2, within the connect timeout."""
-    from sim.sweep import runner
-
-    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("sim.sweep.cluster.CONNECT_TIMEOUT", "1s")  # where connecting looks it up
     if server == "banner":
         srv: socketserver.TCPServer = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Banner)
     else:

@@ -229,7 +229,7 @@ def test_resume_into_a_folder_that_does_not_exist_is_refused(tmp_path: Path, mon
         runner.prepare(load_sweep(str(path)), typo, resume=True)
     assert not typo.exists()
     # refused before connecting to a scheduler (here one that is not there)
-    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("sim.sweep.cluster.CONNECT_TIMEOUT", "1s")  # where connecting looks it up
     assert run.main(["sweep", str(path), "--out", str(typo), "--resume", "--quiet", "--scheduler",
                      "tcp://127.0.0.1:1"]) == 2
     assert capsys.readouterr().err == (f"error: --resume: nothing to resume at {typo} (no such folder); check "
