@@ -85,16 +85,18 @@ def test_sigint_during_a_run_exits_130_and_leaves_no_folder(tmp_path: Path) -> N
     assert leftovers == []  # no .interrupted.partial-* folder either
 
 
-# a real `run.py run` whose write blocks in the dashboard until a signal arrives (no timing guesses). It idles in
-# short sleeps, not one endless `Event().wait()`: a signal landing between Python's check for pending signals
-# and the start of that wait's blocking lock acquire is never seen by it, so the child hung (seen once in a
-# full `make test` under load); after a short sleep the pending handler runs.
+# a real `run.py run` whose write blocks in the dashboard until a signal arrives (no timing guesses): it says so
+# by making the file $READY, and the signal is sent only then, so it always lands in this idle loop and never in
+# the CSV writing before it (a full `make test` in a fresh clone hung once with the signal sent as soon as the
+# temporary folder appeared). It idles in short sleeps, not one endless `Event().wait()`: a signal landing between
+# Python's check for pending signals and the start of that wait's blocking lock acquire is never seen by it.
 BLOCKED_WRITE = """
-import sys, time
+import os, sys, time
 import run
 from sim import results
 
 def block(*_):
+    open(os.environ["READY"], "w").close()
     while True:
         time.sleep(0.05)
 
@@ -107,15 +109,18 @@ def test_sigterm_while_writing_a_run_exits_143_and_leaves_nothing(tmp_path: Path
     """SIGTERM (what a process manager or `kill` sends) runs the same clean-up as Ctrl-C: the temporary folder
     and the parent folders the run made are removed."""
     out = tmp_path / "outputs" / "r"
+    ready = tmp_path.parent / f"{tmp_path.name}.ready"  # outside tmp_path, which must end up empty
     proc = subprocess.Popen([sys.executable, "-c", BLOCKED_WRITE, "run", "scenarios/classroom.yaml", "--consumers",
                              "500", "--days", "3", "--set", "burn_in_days=0", "--quiet", "--out", str(out)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ,
+                                                                                           "READY": str(ready)})
     try:
         deadline = time.monotonic() + 180
-        while not list(out.parent.glob(".r.partial-*")):  # the write has begun
+        while not ready.exists():  # the write has reached the dashboard
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"no partial folder (exit {proc.poll()})")
+                raise AssertionError(f"the write did not reach the dashboard (exit {proc.poll()})")
             time.sleep(0.02)
+        assert list(out.parent.glob(".r.partial-*"))  # into its temporary folder
     except BaseException:
         reap(proc)
         raise
