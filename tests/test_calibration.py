@@ -14,13 +14,12 @@ from sim.calibration import (
     Target,
     calibrate,
     loss_of,
-    nested,
     read_targets,
     simulate,
     simulate_seeds,
     with_given,
-    write_outputs,
 )
+from sim.calibration_report import nested, write_outputs
 from sim.scenario_files import load
 from sim.validation import measure_seeds
 

@@ -46,17 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sim.calibration import (
-        CalibrationError,
-        Param,
-        calibrate,
-        check_output,
-        figure_text,
-        loss_summary,
-        read_targets,
-        with_given,
-        write_outputs,
-    )
+    from sim.calibration import CalibrationError, Param, calibrate, read_targets, with_given
+    from sim.calibration_report import check_output, figure_text, loss_summary, write_outputs
     from sim.scenario_files import load
 
     at_least("--budget", args.budget, 1)
