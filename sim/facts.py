@@ -240,7 +240,7 @@ GUESSES: tuple[Guess, ...] = (
     Guess(("consumers.bnpl_preference",), 0.06, 0.24, "share of eligible checkouts that pick BNPL: half to double"),
     Guess(("consumers.willingness",), 0.98, 0.999, "willingness to pay when able (the behaviour sweeps' range)"),
     Guess(("consumers.self_cure_rate",), 0.5, 0.9, "share of late consumers who catch up on their own"),
-    Guess(("merchants.drift_sd",), 0.001, 0.004, "daily volatility of a shop's demand: half to double"),
+    Guess(("merchants.drift_sd",), 0.001, 0.004, "spread of shops' demand trends: half to double"),
     Guess(("merchants.willingness",), 0.93, 0.99, "shops' willingness to repay when able"),
     Guess(("lenders.video_credit.platform_data_noise",), 0.2, 0.8,
           "how much the platform's own data sharpens its lender's scores: about half to twice the noise"),
