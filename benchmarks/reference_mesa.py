@@ -742,6 +742,16 @@ class ReferenceModel(mesa.Model):
         self.counts: dict[str, float] = {}
         self.rows: list[dict[str, float]] = []
 
+    # Mesa 3.5's Model has a `scenario` property of its own, which sets an attribute on what is assigned to it
+    # (our pydantic Scenario refuses); MarketModel keeps its scenario beside Mesa's the same way.
+    @property
+    def scenario(self) -> Scenario:
+        return self._market_scenario
+
+    @scenario.setter
+    def scenario(self, value: Scenario) -> None:
+        self._market_scenario = value
+
     @property
     def day(self) -> int:
         return self.t - self.scenario.burn_in_days + 1
