@@ -63,6 +63,13 @@ def loss_summary(fit: Fit) -> str:
             "keeps the starting values")
 
 
+def validate_command(fit: Fit) -> str:
+    """The `run.py validate` command that measures the fitted values (tied paths each set) in the library's
+    scenarios against every real-world figure: the check a fit to some figures owes the others."""
+    sets = [f"--set {path}={value:.6g}" for paths, value in fit.result.values.items() for path in paths.split(",")]
+    return " ".join(["python run.py validate", *sets])
+
+
 def write_outputs(fit: Fit, scenario_path: str, out: Path, seeds: list[int], consumers: int | None) -> Path:
     """Write `<name>_fitted.yaml` (extends the input), `fit_report.md`, `loss.png` and `history.csv` into a
     temporary folder, then rename it to `out`: all files or none, replacing only an earlier calibration."""
@@ -162,5 +169,8 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
     for p in fit.params:
         rep.append(f"| {p.path} | {p.low:g} | {p.high:g} | {fit.start.values[p.path]:.6g} | "
                    f"{result.values[p.path]:.6g} |")
-    rep += ["", "![loss curve](loss.png)", ""]
+    rep += ["", "![loss curve](loss.png)", "",
+            "To measure the fitted values against every real-world figure in the library's scenarios (the report "
+            "goes to `outputs/validate/`; figures outside the targets can move too):", "",
+            f"    {validate_command(fit)}", ""]
     (folder / REPORT).write_text("\n".join(rep), encoding="utf-8")

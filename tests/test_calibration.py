@@ -19,7 +19,7 @@ from sim.calibration import (
     simulate_seeds,
     with_given,
 )
-from sim.calibration_report import nested, write_outputs
+from sim.calibration_report import nested, validate_command, write_outputs
 from sim.scenario_files import load
 from sim.validation import measure_seeds
 
@@ -173,6 +173,29 @@ def test_parameter_bounds_are_checked_before_any_simulation(monkeypatch: pytest.
 def _fake_fit() -> Fit:
     point = Evaluation({"regulation.rate_cap": 0.2}, {"charge_off_rate": 0.02}, 1.0)
     return Fit([Param("regulation.rate_cap", 0.1, 0.3)], [Target("charge_off_rate", 0.01)], point, point, [point])
+
+
+def test_the_report_gives_the_validate_command_that_checks_the_fit_against_every_figure(tmp_path: Path) -> None:
+    """Tied paths are each set; the command is one `run.py validate` takes, and its overrides give the fitted
+    values in a library scenario."""
+    import shlex
+
+    import run
+
+    tied = "lenders.micro_a.apr,lenders.micro_b.apr"
+    point = Evaluation({tied: 0.1234567, "collections.contact_shape": 0.7}, {}, 1.0)
+    fit = Fit([Param(tied, 0.05, 0.2), Param("collections.contact_shape", 0.5, 1)], [], point, point, [point])
+    command = validate_command(fit)
+    words = shlex.split(command)
+    assert words[:3] == ["python", "run.py", "validate"]
+    args = run.parser().parse_args(words[2:])
+    assert args.overrides == ["lenders.micro_a.apr=0.123457", "lenders.micro_b.apr=0.123457",
+                              "collections.contact_shape=0.7"]
+    s = load(BASELINE, args.overrides).scenario
+    assert {lend.name: lend.apr for lend in s.lenders if lend.name in ("micro_a", "micro_b")} == {
+        "micro_a": 0.123457, "micro_b": 0.123457}
+    write_outputs(_fake_fit(), BASELINE, tmp_path / "cal", [1], 500)
+    assert validate_command(_fake_fit()) in (tmp_path / "cal" / "fit_report.md").read_text()
 
 
 def test_outputs_go_only_to_a_new_or_earlier_calibration_folder(

@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from sim.calibration import CalibrationError, Param, calibrate, read_targets, with_given
-    from sim.calibration_report import check_output, figure_text, loss_summary, write_outputs
+    from sim.calibration_report import check_output, figure_text, loss_summary, validate_command, write_outputs
     from sim.scenario_files import load
 
     at_least("--budget", args.budget, 1)
@@ -92,4 +92,5 @@ def main(args: argparse.Namespace) -> int:
         print(f"{p.path:<40} {fit.result.values[p.path]:.6g}")
     print(f"{loss_summary(fit)}; fitted scenario: {fitted}")
     print(f"report: {out / 'fit_report.md'}")
+    print(f"against every figure: {validate_command(fit)}")
     return 0
