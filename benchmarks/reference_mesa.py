@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import mesa
 
 from sim.finance.intermediaries import MAX_DRAG
+from sim.model import HoldsScenario
 from sim.results import defined_ratio
 from sim.scenario import LenderParams, PlatformParams, RestructurerParams, Scenario
 
@@ -716,7 +717,7 @@ class ReferenceConsumer(mesa.Agent):
 # --- the model -----------------------------------------------------------------------------------------
 
 
-class ReferenceModel(mesa.Model):
+class ReferenceModel(HoldsScenario, mesa.Model):  # HoldsScenario: Mesa 3.5's own `scenario`
     """The per-agent market: consumers step in random order, then lenders close their books."""
 
     def __init__(self, scenario: Scenario, seed: int = 0) -> None:
@@ -741,16 +742,6 @@ class ReferenceModel(mesa.Model):
         self.lender_set = self.agents_by_type[ReferenceLender]
         self.counts: dict[str, float] = {}
         self.rows: list[dict[str, float]] = []
-
-    # Mesa 3.5's Model has a `scenario` property of its own, which sets an attribute on what is assigned to it
-    # (our pydantic Scenario refuses); MarketModel keeps its scenario beside Mesa's the same way.
-    @property
-    def scenario(self) -> Scenario:
-        return self._market_scenario
-
-    @scenario.setter
-    def scenario(self, value: Scenario) -> None:
-        self._market_scenario = value
 
     @property
     def day(self) -> int:

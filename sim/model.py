@@ -28,7 +28,21 @@ from sim.scenario_files import Layers, ScenarioError, validated
 MONTH = 30
 
 
-class MarketModel(mesa.Model):
+class HoldsScenario:
+    """A Mesa model's `scenario` as our typed Scenario on every Mesa 3.x. Mesa 3.5's `Model` has a `scenario`
+    property of its own that sets an attribute on whatever is assigned to it, which a pydantic Scenario refuses;
+    listed before `mesa.Model` among the bases, this keeps ours beside it."""
+
+    @property
+    def scenario(self) -> Scenario:
+        return self._market_scenario
+
+    @scenario.setter
+    def scenario(self, value: Scenario) -> None:
+        self._market_scenario = value
+
+
+class MarketModel(HoldsScenario, mesa.Model):
     """A Mesa model of platform finance.
 
     Platforms, lenders and debt-restructuring intermediaries are `mesa.Agent`s (few, with strategies);
@@ -95,16 +109,6 @@ class MarketModel(mesa.Model):
         self.collections = Collections(self)
         self._endow()
         self.datacollector = metrics.make_datacollector(self)
-
-    # --- Scenario lives alongside Mesa's own `scenario` attribute (Mesa >= 3.5) -----------------------
-
-    @property
-    def scenario(self) -> Scenario:
-        return self._market_scenario
-
-    @scenario.setter
-    def scenario(self, value: Scenario) -> None:
-        self._market_scenario = value
 
     @property
     def day(self) -> int:
