@@ -91,9 +91,13 @@ def test_sigint_during_a_run_exits_130_and_leaves_no_folder(tmp_path: Path) -> N
 # temporary folder appeared). It idles in short sleeps, not one endless `Event().wait()`: a signal landing between
 # Python's check for pending signals and the start of that wait's blocking lock acquire is never seen by it.
 BLOCKED_WRITE = """
-import os, sys, time
+import faulthandler, os, sys, time
 import run
 from sim import results
+
+# Should the child ever hang again, it exits after 90 s with every thread's stack on stderr, which the test's
+# failure message shows (it waits up to 120 s): the cause of the one hang seen is not known.
+faulthandler.dump_traceback_later(90, exit=True)
 
 def block(*_):
     open(os.environ["READY"], "w").close()
