@@ -8,13 +8,13 @@ seeds) lies inside the band.
 
     figures    the figures, their bands and sources         measures   one run's counterparts of them
     intervals  a figure's verdict over seeds                 series     checks of the daily series
-    runs       the runs the figures need, in processes       report     docs/validation.md
+    runs       the runs the figures need, in processes       document   docs/validation.md
 """
 
+from sim.validation.document import interval_figure, report, validate
 from sim.validation.figures import FIGURES, LARGE, LIBRARY, LONG, ROOT, Figure, select, with_overrides
 from sim.validation.intervals import Result, fmt, overdispersion, pool_rare_shares, pooled_interval, result_of, wilson
 from sim.validation.measures import MICRO_KINDS, Snapshot, measure, run_measured, sized, snapshot
-from sim.validation.report import interval_figure, report, validate
 from sim.validation.runs import measure_seeds, process_pool, run_validation
 from sim.validation.series import STOCK_COLUMNS, Check, series_checks, series_figure
 
