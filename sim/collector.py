@@ -15,6 +15,11 @@ import mesa
 if TYPE_CHECKING:
     from sim.model import MarketModel
 
+# Mesa 3.4's batch_run reads a run's records at steps 0 .. steps - 1 (mesa#2514, mended in 3.5 by #3109): keyed
+# by the time a day ends, its rows would repeat the first day and leave out the last. There a day's records
+# are keyed by the time it began, as Mesa 3.3's batch_run counts them, so that every day comes once.
+_KEY_OFFSET = 1 if mesa.__version__.startswith("3.4.") else 0
+
 
 class DailyCollector(mesa.DataCollector):
     """Model reporters name the columns of `model.daily`; agent-type reporters are called per agent."""
@@ -29,9 +34,9 @@ class DailyCollector(mesa.DataCollector):
         row = model.daily
         for name, column in self._model_columns:
             column.append(row[name])
-        # Mesa 3.5 keys records by model time and lists the collection times (batch_run reads them);
+        # Mesa 3.4+ keys records by model time and lists the collection times (batch_run reads them);
         # Mesa 3.3 keys them by steps. Do as the installed Mesa's own `collect` does.
-        key = getattr(model, "time", model.steps)
+        key = getattr(model, "time", model.steps) - _KEY_OFFSET
         if hasattr(self, "_collection_steps"):
             self._collection_steps.append(key)
         steps = model.steps

@@ -142,6 +142,21 @@ def test_flat_parameters_and_mesa_batch_run() -> None:
     assert all(row["day"] == 10 for row in results)
 
 
+def test_mesa_batch_run_gives_every_recorded_day_once() -> None:
+    """Each run's rows are its recorded days 1..N, each once, on every supported Mesa: Mesa 3.4's batch_run
+    reads steps 0..N-1 (mesa#2514), which repeated day 1 and lost day N until the collector keyed days for it."""
+    parameters = {"consumers": 500, "merchants": 20, "days": 6, "burn_in_days": 2, "seed": 4}
+    seeding = {"rng": [1]} if "rng" in inspect.signature(mesa.batch_run).parameters else {"iterations": 1}
+    results = mesa.batch_run(MarketModel, parameters=parameters, max_steps=50, number_processes=1,
+                             display_progress=False, data_collection_period=1, **seeding)
+    # Mesa 3.4+ adds a row per platform and lender to each step's row
+    assert sorted(day for _, day in {(row["Step"], row["day"]) for row in results}) == [1, 2, 3, 4, 5, 6]
+    alone = MarketModel(**parameters, **{key: seeds[0] for key, seeds in seeding.items() if key == "rng"})
+    market = alone.run().market_table()
+    assert {row["day"]: row["orders"] for row in results} == dict(zip(market["day"], market["orders"], strict=True))
+
+
+
 def test_the_seed_given_is_the_seed_reported() -> None:
     """A NumPy integer seeds the run as the same int does, and the outputs name it (they named the scenario's
     seed, 0); a SeedSequence, which no integer names, is reported as None."""
