@@ -570,6 +570,25 @@ def test_at_a_co_lending_share_of_0_the_partner_funds_own_licence_loans_whole() 
             assert video.revenue["co_lending_fees"] >= video.params.finance.co_lending_fee * funded * (1 - 1e-9)
 
 
+def test_a_licence_lender_also_named_a_partner_does_not_co_lend_with_itself() -> None:
+    """A platform whose partners include its own licence lender (a partner it later lends through) co-lent each loan
+    with that lender on both rows: all of it funded by the lender whose room was checked for 30%, the rest paying the
+    co-lending fee to its own platform. While it lends through its licence, its partners are the others."""
+    finance = {"strategy": "own_license", "license_lender": "micro_a", "partners": ["micro_a", "cfc"], "bnpl": True}
+    m = run_small(seed=1, check=True, platforms={"community": {"finance": finance}}, days=20)
+    community = next(p for p in m.platform_list if p.name == "community")
+    own = m.lender_by_name["micro_a"]
+    b, n = m.credit.consumer, m.credit.consumer.n
+    rows = np.flatnonzero((b.platform[:n] == community.index) & (b.product[:n] == 0))
+    pairs: dict[tuple[int, int], list[int]] = {}
+    for i in rows:
+        pairs.setdefault((int(b.borrower[i]), int(b.start_day[i])), []).append(int(b.lender[i]))
+    co_lent = [lenders for lenders in pairs.values() if len(lenders) == 2]
+    assert len(co_lent) > 20
+    assert all(sorted(lenders) == sorted([own.index, m.lender_by_name["cfc"].index]) for lenders in co_lent)
+    assert [p.name for p in community.partners()] == ["cfc"]
+
+
 def test_a_named_licence_lender_is_the_platforms_own_only_once_it_lends_through_it() -> None:
     """Naming a licensed micro-lender as `license_lender` under another strategy made its whole interest income
     the platform's lending revenue from day one. It is the platform's once bought (strategy own_license), and
