@@ -111,7 +111,7 @@ def shop(model: MarketModel, t: int) -> None:
                 if np.count_nonzero(ok):  # limits and capacity only matter for approved applications
                     ok &= model.credit.consumer_limits(lender, who) >= asked
                     own = model.credit.own_share(channel, p.index, asked, ok)
-                    ok = model.credit.within_capacity(lender, asked if own == 1.0 else asked * own, ok)
+                    ok = model.credit.within_capacity(lender, asked, ok, share=own)
                     bb = ask[ok]
                     if lender.quoted is not None:
                         rates = lender.quoted[ok]  # ask is sorted: aligned with the BNPL buyers below
@@ -210,7 +210,7 @@ def cash_loans(model: MarketModel, t: int, visitors: list[np.ndarray]) -> None:
             amount = np.minimum(np.ceil(c.need[who] / MIN_LOAN) * MIN_LOAN, model.credit.consumer_limits(lender, who))
             ok &= amount >= MIN_LOAN
             own = model.credit.own_share(channel, p.index, amount, ok)
-            ok = model.credit.within_capacity(lender, amount if own == 1.0 else amount * own, ok)
+            ok = model.credit.within_capacity(lender, amount, ok, share=own)
             got, amt = who[ok], amount[ok]
             if len(got) == 0:
                 continue

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.finance.loans import CHARGED_OFF, SOLD
+from sim.finance.loans import ACTIVE, CHARGED_OFF, SOLD
 from sim.metrics import MARKET_COLUMNS
 
 if TYPE_CHECKING:
@@ -14,6 +15,15 @@ if TYPE_CHECKING:
 
 RELATIVE_TOLERANCE = 1e-9  # floating-point rounding allowed, relative to the money in the system
 ABSOLUTE_TOLERANCE = 1e-4  # RMB
+# Flows that carry money from borrowers toward their loans (to the lender, or to an NPL buyer after a sale): every
+# one is booked on a loan as principal repaid, interest paid or recovered after default. Flows that pay a loan out.
+LOAN_PAYMENT_FLOWS = (
+    "consumer_repayment", "consumer_cure", "merchant_repayment", "merchant_arrears_paid", "settlement_payment",
+    "recovery_lender", "recovery_npl_buyer",
+    *(f"sweep_{held}_{what}" for held in ("pending", "deposit") for what in ("instalment", "arrears", "prepayment",
+                                                                             "recovery")),
+)
+DISBURSEMENT_FLOWS = ("loan_disbursed_bnpl", "loan_disbursed_cash", "loan_disbursed_merchant")
 
 
 class InvariantError(RuntimeError):
@@ -55,6 +65,8 @@ def check(model: MarketModel) -> None:
     if not np.allclose(debt, model.consumers.debt[: model.consumers.n], rtol=1e-9, atol=1e-3):
         raise InvariantError(f"day {day}: consumers' debt differs from the sum of their loans")
     _check_open_claims(model, day)
+    _check_spells(model, day)
+    _check_loan_flows(model, day, tol)
     unreported = sorted(set(model.today) - set(MARKET_COLUMNS))
     if unreported:  # model.today is a defaultdict: a misspelt key would be a column of zeros, silently
         raise InvariantError(f"day {day}: model.today['{unreported[0]}'] is reported by no market column "
@@ -73,3 +85,46 @@ def _check_open_claims(model: MarketModel, day: int) -> None:
         wrong = int(np.count_nonzero(recount != counted))
         raise InvariantError(f"day {day}: {wrong} consumers' open-claim counts differ from their charged-off "
                              f"and sold loans with a claim left")
+
+
+def _check_spells(model: MarketModel, day: int) -> None:
+    """Each consumer's count of loans in arrears equals their active loans with a missed instalment, and a consumer
+    is in a delinquency spell exactly while one is, or a claim is open (the spell decides lenders' refusals,
+    reachability and recruitment by intermediaries, so a stale or missing one changes the market quietly)."""
+    c, book = model.consumers, model.credit.consumer
+    n = book.n
+    late = (book.status[:n] == ACTIVE) & (book.first_missed[:n] >= 0)
+    recount = np.bincount(book.borrower[:n][late], minlength=c.n)
+    if not np.array_equal(recount, c.loans_in_arrears[: c.n]):
+        wrong = int(np.count_nonzero(recount != c.loans_in_arrears[: c.n]))
+        raise InvariantError(f"day {day}: {wrong} consumers' counts of loans in arrears differ from their loans")
+    in_spell = c.delinquent_since[: c.n] >= 0
+    owes = (recount > 0) | (model.collections.open_claims > 0)
+    if not np.array_equal(in_spell, owes):
+        stale, missing = int(np.count_nonzero(in_spell & ~owes)), int(np.count_nonzero(owes & ~in_spell))
+        raise InvariantError(f"day {day}: delinquency spells disagree with the loans: {stale} open with nothing late "
+                             f"or owed, {missing} missing for consumers behind or owing")
+
+
+def _check_loan_flows(model: MarketModel, day: int, tol: float) -> None:
+    """Money and the books move together: what borrowers paid toward loans equals what the loans record as repaid,
+    paid in interest or recovered; what lenders paid out equals the loans' principal; the lenders' interest income
+    equals the interest the loans record. (A payment moved but not booked keeps money and every loan identity.)"""
+    flows = model.ledger.cumulative
+    books = (model.credit.consumer, model.credit.merchant)
+    paid = math.fsum(flows.get(name, 0.0) for name in LOAN_PAYMENT_FLOWS)
+    booked = math.fsum(float(b.repaid[: b.n].sum() + b.interest_paid[: b.n].sum() + b.recovered[: b.n].sum())
+                       for b in books)
+    if abs(paid - booked) > tol + RELATIVE_TOLERANCE * (paid + booked):
+        raise InvariantError(f"day {day}: borrowers paid {paid:.6f} RMB toward loans, but the loans record "
+                             f"{booked:.6f} RMB repaid, paid in interest or recovered")
+    lent = math.fsum(flows.get(name, 0.0) for name in DISBURSEMENT_FLOWS)
+    principal = math.fsum(float(b.principal[: b.n].sum()) for b in books)
+    if abs(lent - principal) > tol + RELATIVE_TOLERANCE * (lent + principal):
+        raise InvariantError(f"day {day}: lenders paid out {lent:.6f} RMB of loans, but the loans' principal is "
+                             f"{principal:.6f} RMB")
+    income = math.fsum(lend.totals["interest"] for lend in model.lender_list)
+    interest = math.fsum(float(b.interest_paid[: b.n].sum()) for b in books)
+    if abs(income - interest) > tol + RELATIVE_TOLERANCE * (income + interest):
+        raise InvariantError(f"day {day}: lenders' interest income {income:.6f} RMB differs from the interest the "
+                             f"loans record as paid, {interest:.6f} RMB")

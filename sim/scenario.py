@@ -574,6 +574,17 @@ class Scenario(Strict):
                 raise RuleBroken(f"{at}.min_capital_m: {lender.min_capital_m:g} is above {at}.equity_m "
                                  f"{lender.equity_m:g}, so the lender would close at its first capital check; "
                                  "allowed: at most equity_m", f"{at}.min_capital_m", f"{at}.equity_m")
+            buys = holder is not None and (holder.finance.strategy == "own_license"
+                                           or any(_licenses(e, holder.name) for e in self.events))
+            if not starts_licensed and buys:  # its equity on the day it is licensed is the capital paid in
+                key = "registered_capital_cross_m" if holder.finance.cross_province else "registered_capital_m"
+                capital = getattr(self.regulation, key)
+                if lender.min_capital_m > capital:
+                    at = f"lenders.{lender.name}.min_capital_m"
+                    raise RuleBroken(f"{at}: {lender.min_capital_m:g} is above the registered capital "
+                                     f"{holder.name} pays into it for its licence (regulation.{key} {capital:g}), so "
+                                     f"the lender would close on the day it is licensed; allowed: at most that",
+                                     at, f"regulation.{key}", f"platforms.{holder.name}.finance.cross_province")
         names = {"platform": set(platforms), "restructurer": {r.name for r in self.restructurers}}
         for i, e in enumerate(self.events):
             if e.day > self.days:

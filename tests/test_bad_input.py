@@ -123,6 +123,11 @@ MORE_FILES = {
     "min_capital_above_equity": f"{MORE}/min_capital_above_equity.yaml: lenders.micro_a.min_capital_m: 6000 is "
                                 "above lenders.micro_a.equity_m 5000, so the lender would close at its first capital "
                                 "check; allowed: at most equity_m",
+    "licence_capital_below_min_capital": f"{MORE}/licence_capital_below_min_capital.yaml: "
+                                         "lenders.video_credit.min_capital_m: 1000 is above the registered capital "
+                                         "video pays into it for its licence (regulation.registered_capital_cross_m "
+                                         "100), so the lender would close on the day it is licensed; allowed: at most "
+                                         "that",
 }
 
 ALL_FILES = {

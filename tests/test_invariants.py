@@ -109,6 +109,48 @@ def test_a_broken_loan_identity_is_named() -> None:
         check(model)
 
 
+def test_a_payment_moved_but_not_booked_on_its_loan_is_named() -> None:
+    """A repayment transferred without reducing its loan keeps money conserved and every loan identity: the check
+    of the money paid toward loans against what the loans record catches it, and likewise a loan paid out but not
+    booked, and interest income booked without its payment."""
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    model.run(5)
+    check(model)
+    acc, ledger = model.accounts, model.ledger
+    ledger.transfer("consumer_repayment", acc["consumer"], acc["lender"], 50.0, 0, 1)
+    with pytest.raises(InvariantError, match=r"borrowers paid .* toward loans, but the loans record"):
+        check(model)
+    ledger.transfer("consumer_repayment", acc["lender"], acc["consumer"], 50.0, 1, 0)
+    ledger.cumulative["consumer_repayment"] -= 100.0  # both moves undone
+    check(model)
+    ledger.transfer("loan_disbursed_cash", acc["lender"], acc["consumer"], 80.0, 1, 0)
+    with pytest.raises(InvariantError, match=r"lenders paid out .* of loans, but the loans' principal"):
+        check(model)
+    ledger.transfer("loan_disbursed_cash", acc["consumer"], acc["lender"], 80.0, 0, 1)
+    ledger.cumulative["loan_disbursed_cash"] -= 160.0
+    check(model)
+    model.lender_list[0].totals["interest"] += 3.0
+    with pytest.raises(InvariantError, match="interest income"):
+        check(model)
+
+
+def test_a_stale_or_missing_delinquency_spell_is_named() -> None:
+    """The count of a consumer's loans in arrears and their delinquency spell follow the loans; a count left behind
+    (a spell never ended, or one never begun) changed refusals, reachability and recruitment without any check."""
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    model.run(40)
+    c = model.consumers
+    current = int(np.flatnonzero(c.delinquent_since[: c.n] < 0)[0])
+    c.delinquent_since[current] = model.t
+    with pytest.raises(InvariantError, match="1 open with nothing late or owed, 0 missing"):
+        check(model)
+    c.delinquent_since[current] = -1
+    check(model)
+    c.loans_in_arrears[current] += 1
+    with pytest.raises(InvariantError, match="counts of loans in arrears differ"):
+        check(model)
+
+
 def test_aggregates_match_the_loans(baseline_small: MarketModel) -> None:
     book, debt = baseline_small.credit.rebuilt_aggregates()
     assert np.allclose(book, baseline_small.credit.book_by_lender)

@@ -546,6 +546,49 @@ def test_a_co_lending_partner_pays_the_platform_its_fee_on_its_share() -> None:
     assert video.finance_revenue() >= fee  # counted in the platform's finance revenue
 
 
+def test_at_a_co_lending_share_of_0_the_partner_funds_own_licence_loans_whole() -> None:
+    """`co_lending_own_share: 0` (valid with `regulation.co_lending_min_share: 0`): partners fund every own-licence
+    loan and pay the co-lending fee on all of it. The room check was made on the lender's share of each loan, all 0,
+    which it took for loans of nothing and refused: the platform offered no BNPL and no own cash loans at all, while
+    a share of 0.01 lent as usual."""
+    def market(share: float) -> MarketModel:
+        platforms = {"video": {"finance": {"co_lending_own_share": share}}}
+        return run_small(seed=1, check=True, platforms=platforms, days=30, regulation={"co_lending_min_share": 0.0})
+
+    for share in (0.0, 0.01):
+        m = market(share)
+        video = next(p for p in m.platform_list if p.name == "video")
+        own = m.lender_by_name[video.params.finance.license_lender]
+        b, n = m.credit.consumer, m.credit.consumer.n
+        bnpl = (b.platform[:n] == video.index) & (b.product[:n] == 0)
+        assert np.count_nonzero(bnpl & (b.lender[:n] != own.index)) > 50  # partners fund the BNPL orders
+        assert (b.principal[:n] > 0).all()  # no row of nothing for the platform's lender
+        assert video.revenue["co_lending_fees"] > 0
+        if share == 0.0:
+            assert not np.count_nonzero(bnpl & (b.lender[:n] == own.index))
+            funded = b.principal[:n][bnpl].sum()
+            assert video.revenue["co_lending_fees"] >= video.params.finance.co_lending_fee * funded * (1 - 1e-9)
+
+
+def test_a_licence_lender_also_named_a_partner_does_not_co_lend_with_itself() -> None:
+    """A platform whose partners include its own licence lender (a partner it later lends through) co-lent each loan
+    with that lender on both rows: all of it funded by the lender whose room was checked for 30%, the rest paying the
+    co-lending fee to its own platform. While it lends through its licence, its partners are the others."""
+    finance = {"strategy": "own_license", "license_lender": "micro_a", "partners": ["micro_a", "cfc"], "bnpl": True}
+    m = run_small(seed=1, check=True, platforms={"community": {"finance": finance}}, days=20)
+    community = next(p for p in m.platform_list if p.name == "community")
+    own = m.lender_by_name["micro_a"]
+    b, n = m.credit.consumer, m.credit.consumer.n
+    rows = np.flatnonzero((b.platform[:n] == community.index) & (b.product[:n] == 0))
+    pairs: dict[tuple[int, int], list[int]] = {}
+    for i in rows:
+        pairs.setdefault((int(b.borrower[i]), int(b.start_day[i])), []).append(int(b.lender[i]))
+    co_lent = [lenders for lenders in pairs.values() if len(lenders) == 2]
+    assert len(co_lent) > 20
+    assert all(sorted(lenders) == sorted([own.index, m.lender_by_name["cfc"].index]) for lenders in co_lent)
+    assert [p.name for p in community.partners()] == ["cfc"]
+
+
 def test_a_named_licence_lender_is_the_platforms_own_only_once_it_lends_through_it() -> None:
     """Naming a licensed micro-lender as `license_lender` under another strategy made its whole interest income
     the platform's lending revenue from day one. It is the platform's once bought (strategy own_license), and

@@ -256,6 +256,13 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "npl_buyer_intensity": draw(unit()),
         },
     }
+    regulation = data["regulation"]
+    for p in data["platforms"]:  # a lender bought with a licence starts with the registered capital as its equity
+        bought = next((lend for lend in data["lenders"] if lend["name"] == p["finance"]["license_lender"]), None)
+        if bought is not None and bought["kind"] == "platform" and not p["finance"]["holds_license"]:
+            key = "registered_capital_cross_m" if p["finance"]["cross_province"] else "registered_capital_m"
+            capital = regulation[key]
+            bought["min_capital_m"] = min(bought["min_capital_m"], capital)
     licensed = {p["name"] for p in data["platforms"] if p["finance"]["license_lender"]}
     data["events"] = [event(draw, days, platform_names, restructurer_names, licensed)
                       for _ in range(draw(whole(0, 3)))]

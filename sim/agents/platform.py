@@ -70,7 +70,10 @@ class Platform(mesa.Agent):
         return self._owns_lender
 
     def partners(self) -> list[Lender]:
-        return [self.model.lender_by_name[n] for n in self.params.finance.partners]
+        """Its partner lenders; while it lends through its licence lender, not that lender, should the list name it
+        (a partner bought, or named both ways): it would co-lend with itself and be tried twice for a cash loan."""
+        own = self.params.finance.license_lender if self.lending_through_license() else None
+        return [self.model.lender_by_name[n] for n in self.params.finance.partners if n != own]
 
     def consumer_lenders(self) -> list[tuple[Lender, str]]:
         """Lenders a consumer here can borrow cash from, with the channel: own licence, diversion or ads."""

@@ -101,7 +101,7 @@ class Credit:
     def own_share(self, channel: str, platform: int, amounts: np.ndarray, ok: np.ndarray) -> float:
         """The share of loans `amounts[ok]` their lender funds itself: under an own licence its co-lending share
         when a partner has room for the rest of them all (`originate_consumer` splits the same way), else 1.
-        Scale the amounts by it before `within_capacity`: the lender's room need only hold its own share."""
+        Pass it to `within_capacity` as `share`: the lender's room need only hold its own share."""
         fin = self.model.platform_list[platform].params.finance
         if channel != "own" or fin.co_lending_own_share >= 1.0:
             return 1.0
@@ -112,16 +112,19 @@ class Credit:
         return [p for p in self.model.platform_list[platform].partners() if p.lending_room() >= amount]
 
     def within_capacity(self, lender: Lender, amounts: np.ndarray, ok: np.ndarray,
-                        limit: float = np.inf) -> np.ndarray:
+                        limit: float = np.inf, share: float = 1.0) -> np.ndarray:
         """Fund approved applications in arrival order while the lender's leverage room (and `limit`, a
         product's own room) lasts; one that does not fit is skipped, and later smaller ones may still fit
-        (a few vectorized passes).
+        (a few vectorized passes). `share`: the part of each loan the lender funds itself (`own_share`), which
+        is all its room need hold.
 
         Amounts are never negative, so when the running total of all approved ones fits, they all do
         and the later passes would find nothing more: that common case returns after one pass.
         """
         room = min(lender.lending_room(), limit)
         ok = ok & (amounts > 0)  # a loan of nothing is no loan (an order of value 0): it would only cost collections
+        if share != 1.0:  # judged on the loans, not on the lender's share of them, which is 0 at a co-lending share 0
+            amounts = amounts * share
         running = np.where(ok, amounts, 0.0).cumsum()
         if len(running) == 0 or running[-1] <= room:
             return ok
@@ -149,7 +152,8 @@ class Credit:
         BNPL to the merchant.
 
         `own`: the share `lender` funds itself, as `own_share` decided when its room was checked; below 1 (an
-        own licence that co-lends) its first partner with room funds the rest (two loan rows, one schedule).
+        own licence that co-lends) its first partner with room funds the rest (two loan rows, one schedule; at a
+        share of 0 the partner's row alone).
         Under diversion the lender pays the platform a fee; under co-lending the partner pays one on its share.
         `rates`: each loan's own rate under `lender`'s risk-based pricing (a partner's share is at its rate).
         """
@@ -162,7 +166,8 @@ class Credit:
         partner = None
         if own < 1.0:  # a partner had room for the rest of all approved loans, so it has for these
             partner = self._partners_with_room(platform, (1.0 - own) * float(amounts.sum()))[0]
-            split = [(lender, own), (partner, 1.0 - own)]
+            # at a co-lending share of 0 the partner funds it all: no row of 0 principal for the platform's lender
+            split = [(lender, own), (partner, 1.0 - own)] if own > 0.0 else [(partner, 1.0)]
         terms = lender.params.cash_loan_terms if product == CASH else lender.params.bnpl_terms
         total = None  # amounts.sum(), once moved by the lender funding it all
         partner_lent = 0.0
@@ -180,7 +185,7 @@ class Credit:
             funder.totals["originated"] += lent
             if share == 1.0:
                 total = lent
-            elif funder is not lender:
+            if funder is not lender:
                 partner_lent = lent
         m.consumers.debt[ids] += amounts  # ids are distinct: no repeated index to accumulate
         m.consumers.loans_taken[ids] += 1
