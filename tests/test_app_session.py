@@ -211,6 +211,28 @@ def test_closing_the_page_closes_its_session(monkeypatch: pytest.MonkeyPatch) ->
     assert len(closed) == 1 and closed[0].runs
 
 
+@pytest.mark.parametrize(("edit", "why"), [
+    ("days: 40\nconsumers: {count: 6000}\n", "consumers.count = 6000: 6000 is out of range for the live dashboard"),
+    ("days: [\n", ""),
+])
+def test_a_tab_opened_on_a_file_edited_since_the_start_says_why_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str, why: str) -> None:
+    """The file was checked when the app started; edited since (beyond what the page plays, or broken), a tab opened
+    then showed a traceback (or played the big market). It shows one line naming the file."""
+    solara = pytest.importorskip("solara")
+    import ipyvuetify
+
+    mine = tmp_path / "my_class.yaml"
+    mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\n{edit}")
+    monkeypatch.setenv(page.SCENARIO_ENV, str(mine))
+    monkeypatch.setattr(session_module, "MAX_CONSUMERS", 5000)
+    _, rendered = solara.render(page.Page(), handle_error=False)
+    (alert,) = rendered.find(ipyvuetify.Alert).widgets
+    text = " ".join(str(c) for c in alert.children)
+    assert text.startswith(f"{mine}: {why}") and text.endswith("(fix the file, then reload the page)")
+    assert "\n" not in text and "Traceback" not in text
+
+
 def test_a_rebuild_during_a_play_batch_ends_the_batch(session: Session) -> None:
     """Reset lands between two days of a batch (the batch takes the lock a day at a time): the new
     runs must stay at day 0. Here the rebuild happens inside day 3, on the play thread itself."""
