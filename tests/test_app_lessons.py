@@ -72,6 +72,7 @@ def test_lesson_1_platforms_without_a_licence_earn_from_credit() -> None:
     assert ent_b["lender_ads"] > 3 * ent_a["lender_ads"]  # "about four times" (3.7-4.6x on seeds 0-5)
     assert 0 < _finance(ent_b) < _finance(ent_a) / 10  # ads make up little of the diversion fees
     _about(video["co_lending_fees"], 12)
+    _about(video["diversion_fees"], 10)  # "a teal diversion fees slice (about 10k)"
     _about(community["lender_ads"], 0.33)
     _about(ent_a["diversion_fees"], 8.4)
     _about(ent_a["lender_ads"], 0.1)

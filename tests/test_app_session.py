@@ -211,6 +211,28 @@ def test_closing_the_page_closes_its_session(monkeypatch: pytest.MonkeyPatch) ->
     assert len(closed) == 1 and closed[0].runs
 
 
+@pytest.mark.parametrize(("edit", "why"), [
+    ("days: 40\nconsumers: {count: 6000}\n", "consumers.count = 6000: 6000 is out of range for the live dashboard"),
+    ("days: [\n", ""),
+])
+def test_a_tab_opened_on_a_file_edited_since_the_start_says_why_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str, why: str) -> None:
+    """The file was checked when the app started; edited since (beyond what the page plays, or broken), a tab opened
+    then showed a traceback (or played the big market). It shows one line naming the file."""
+    solara = pytest.importorskip("solara")
+    import ipyvuetify
+
+    mine = tmp_path / "my_class.yaml"
+    mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\n{edit}")
+    monkeypatch.setenv(page.SCENARIO_ENV, str(mine))
+    monkeypatch.setattr(session_module, "MAX_CONSUMERS", 5000)
+    _, rendered = solara.render(page.Page(), handle_error=False)
+    (alert,) = rendered.find(ipyvuetify.Alert).widgets
+    text = " ".join(str(c) for c in alert.children)
+    assert text.startswith(f"{mine}: {why}") and text.endswith("(fix the file, then reload the page)")
+    assert "\n" not in text and "Traceback" not in text
+
+
 def test_a_rebuild_during_a_play_batch_ends_the_batch(session: Session) -> None:
     """Reset lands between two days of a batch (the batch takes the lock a day at a time): the new
     runs must stay at day 0. Here the rebuild happens inside day 3, on the play thread itself."""
@@ -686,6 +708,48 @@ def test_an_event_is_refused_once_the_file_has_changed(tmp_path: Path) -> None:
         assert s.fired == [] and all(run.model.scenario.events == [] for run in s.runs)
     mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\ndays: 40\n")  # as it was: the event is taken
     assert s.fire("crackdown") is None and [run.model.scenario.events for run in s.runs] == [s.fired, s.fired]
+
+
+def test_reset_runs_the_file_as_it_is_now_in_both_runs(tmp_path: Path) -> None:
+    """An edit to the teacher's file is taken up by Reset, as the refused event says: Reset rebuilt run A from the
+    file as first read and run B from the file as edited (side by side they then differed by more than B's setting),
+    and the event stayed refused after every Reset."""
+    mine = tmp_path / "my_class.yaml"
+    mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\ndays: 40\n")
+    s = Session(mine)
+    assert s.set_compare(True, platform="video", setting="strategy", value="none") is None
+    s.step(3)
+    mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\ndays: 40\nregulation: {{rate_cap: 0.2}}\n")
+    assert s.fire("crackdown") is not None
+    assert s.rebuild() is None  # Reset
+    assert [run.model.scenario.regulation.rate_cap for run in s.runs] == [0.2, 0.2]
+    assert s.value("rate_cap") == 0.2 and s.runs[1].model.scenario.platforms[1].finance.strategy == "none"
+    s.step(3)
+    assert s.fire("crackdown") is None and [run.model.scenario.events for run in s.runs] == [s.fired, s.fired]
+
+
+def test_a_file_edited_beyond_what_the_page_plays_is_refused_by_every_rebuild(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The consumers limit holds for the file as edited after the app started: any control, side by side and Reset
+    read the file again, and played it (a million consumers on a class laptop) whatever the limit. Each now says so
+    in one line naming the file, and the runs in progress are left alone; a file that no longer loads, likewise."""
+    mine = tmp_path / "my_class.yaml"
+    mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\ndays: 40\n")
+    s = Session(mine)
+    monkeypatch.setattr(session_module, "MAX_CONSUMERS", 5000)  # the file's own count: a bigger one is too big
+    s.step(2)
+    models = [run.model for run in s.runs]
+    mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\ndays: 40\nconsumers: {{count: 6000}}\n")
+    refused = f"{mine}: consumers.count = 6000: 6000 is out of range for the live dashboard, which plays day by day; "
+    for action in (lambda: s.set("rate_cap", "0.2"), lambda: s.set_compare(True), s.rebuild):
+        message = action()
+        assert message is not None and message.startswith(refused)
+        assert [run.model for run in s.runs] == models and s.day == 2 and not s.compare
+        assert s.scenario.consumers.count == 5000 and s.settings == {}
+    mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\ndays: [\n")
+    assert s.rebuild() is not None and [run.model for run in s.runs] == models
+    mine.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\ndays: 40\n")
+    assert s.rebuild() is None and s.day == 0
 
 
 def test_a_rebuild_clears_fired_events_and_a_finished_run_takes_none(session: Session) -> None:

@@ -17,6 +17,7 @@ import solara
 from sim.app import controls, views
 from sim.app.server import SCENARIO_ENV
 from sim.app.session import DEFAULT_SCENARIO, Session
+from sim.scenario_files import ScenarioError
 
 log = logging.getLogger("sim.app")
 
@@ -30,9 +31,27 @@ def _guard(session: Session, action: Callable[[], str | None]) -> None:
         session.error = f"That did not work: {type(exc).__name__}: {exc}"
 
 
+def _open(path: str) -> Session | str:
+    """The tab's session, or the one line saying why the file cannot be played: it was checked when the app
+    started, but may have been edited since (broken, or beyond what the page plays), and a tab opened then showed a
+    traceback."""
+    try:
+        return Session(path)
+    except (ScenarioError, ValueError) as exc:
+        return f"{exc} (fix the file, then reload the page)"
+
+
 @solara.component
 def Page() -> None:
-    session = solara.use_memo(lambda: Session(os.environ.get(SCENARIO_ENV, str(DEFAULT_SCENARIO))), [])
+    opened = solara.use_memo(lambda: _open(os.environ.get(SCENARIO_ENV, str(DEFAULT_SCENARIO))), [])
+    if isinstance(opened, str):
+        solara.Error(opened, classes=["app-message"])
+    else:
+        _Dashboard(opened)
+
+
+@solara.component
+def _Dashboard(session: Session) -> None:
     solara.use_effect(lambda: session.close, [])  # on unmount (the tab closed or was culled)
     version, set_version = solara.use_state(0)  # bumped after every change: children redraw
     playing, set_playing = solara.use_state(False)

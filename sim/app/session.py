@@ -216,6 +216,16 @@ class Session:
         names = {f"{k}={v}": f"{self.labels.get(k, k)} = {'(none)' if v == 'null' else v}" for k, v in settings.items()}
         return load(self.path, overrides, names).scenario
 
+    def _playable(self, settings: dict[str, str] | None = None) -> Scenario:
+        """`_load` (with the controls in force unless `settings` are given), refusing a file the page will not play
+        (`unplayable`) with a ScenarioError: the file is read again on every rebuild, and it may have been edited
+        since the app started (to a million consumers, which no control had asked for)."""
+        scenario = self._load(self.settings if settings is None else settings)
+        refused = unplayable(scenario, self.path)
+        if refused:
+            raise ScenarioError(refused)
+        return scenario
+
     def scenarios(self) -> dict[str, str]:
         """The Scenario dropdown: file name -> path. The library's files, and the file the app was started with
         (a teacher's own) if it is not one of them, so it can be chosen again after trying another."""
@@ -241,13 +251,10 @@ class Session:
             old = self.path
             self.path = path
             try:
-                scenario = self._load({})
-                refused = unplayable(scenario, path)
+                scenario = self._playable({})
             except (ScenarioError, ValueError) as exc:
-                refused = str(exc)
-            if refused:
                 self.path = old
-                return self._fail(refused)
+                return self._fail(str(exc))
             self.settings, self.labels, self.scenario = {}, {}, scenario
             if not self.variant.targets(scenario):
                 self.variant = Variant(default_platform(scenario))
@@ -268,7 +275,7 @@ class Session:
             if refused:
                 return self._fail(refused)
             try:
-                scenario = self._load(settings)
+                scenario = self._playable(settings)
             except (ScenarioError, ValueError) as exc:
                 return self._fail(str(exc))
             self.settings, self.scenario = settings, scenario
@@ -324,6 +331,10 @@ class Session:
                 new.value = value_text(value)
             elif on:
                 new.value = self._first_valid(new, default_values(self.scenario, new.platform, new.setting))
+            try:
+                self._playable()  # the file as it is now, which the rebuild below reads for A and B
+            except (ScenarioError, ValueError) as exc:
+                return self._fail(str(exc))
             if on:
                 # B first: a value B cannot take (a typo in "to") changes nothing, and run A keeps its day
                 try:
@@ -371,8 +382,19 @@ class Session:
     # --- running ------------------------------------------------------------------------------
 
     def rebuild(self) -> str | None:
-        """Build the model(s) afresh from the scenario in force (the reset button)."""
+        """Build the model(s) afresh (the Reset button) from the scenario file as it is now, with the controls'
+        overrides. Run B is read from the file when it is built, so run A is too: A from the file as it was and B
+        from an edited one differed by more than B's one setting, and Reset did not take up an edit, although an
+        event refused after an edit says to press it. A file that no longer loads, or that the page will not play,
+        gets a message and the runs in progress are left alone."""
         with self.lock:
+            try:
+                scenario = self._playable()
+            except (ScenarioError, ValueError) as exc:
+                if not self.runs:
+                    raise  # the first build: the page has nothing to keep
+                return self._fail(str(exc))
+            self.scenario = scenario
             self.error = None
             message = None
             runs = [Run("A", MarketModel(self.scenario, rng=self.scenario.seed))]
