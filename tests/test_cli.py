@@ -412,6 +412,41 @@ def test_an_output_path_under_a_file_is_refused_before_any_simulation(
     assert (ROOT / "README.md").is_file()
 
 
+def _refused_by_the_file_system(kind: str, tmp_path: Path) -> list[str]:
+    """Commands whose output the file system refuses: a name whose temporary sibling (`.NAME.partial-...`) is longer
+    than a file name may be. No permission, a read-only or a pseudo file system fail the same way (an OSError on the
+    first folder made), but cannot be set up for a test that may run as root."""
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: charge_off_rate, value: 0.01}\n")
+    long = str(tmp_path / "new" / ("x" * 240))
+    return {
+        "run": ["run", "scenarios/classroom.yaml", "--out", long],
+        "compare": ["compare", "scenarios/classroom.yaml", "--out", long],
+        "validate": ["validate", "--only", "reachable_6m", "--workers", "1", "--doc", long + ".md"],
+        "facts": ["facts", "--only", "4a", "--workers", "1", "--doc", long + ".md"],
+        "calibrate": ["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params",
+                      "regulation.rate_cap:0.1:0.3", "--out", long],
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["run", "compare", "validate", "facts", "calibrate"])
+def test_an_output_path_the_file_system_refuses_is_refused_before_any_simulation(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was a traceback (exit 1) when the outputs were written, after the whole simulation, which for facts or
+    calibrate can take an hour; found with `--out` in a folder the user may not write to."""
+    from sim import facts
+
+    _no_simulation(monkeypatch)
+    monkeypatch.setattr(facts, "measure", lambda *_, **__: pytest.fail("a simulation started"))
+    args = _refused_by_the_file_system(kind, tmp_path)
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "cannot be written" in err and "File name too long" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]  # the folders it would have made are gone
+
+
 def test_a_failed_write_removes_the_parent_folders_it_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """outputs/<scenario>/ is made for the run folder; when the write fails it must not stay behind empty."""
     def boom(*_: object) -> None:

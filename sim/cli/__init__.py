@@ -72,14 +72,18 @@ def by_ids(option: str, text: str, select: Callable[[list[str]], tuple[Any, ...]
 
 
 def check_doc(doc: Path) -> None:
-    """Refuse a report path that is a folder or can never be made (under a file), before any simulation."""
-    from sim.results import in_the_way
+    """Refuse a report path that is a folder or can never be made (under a file, or where the file system refuses
+    it), before any simulation."""
+    from sim.results import in_the_way, refused
 
     if doc.exists() and doc.is_dir():
         raise UsageError(f"--doc: {doc} is a folder")
     blocker = in_the_way(doc)
     if blocker is not None:
         raise UsageError(f"--doc: {doc}: {blocker} exists and is not a folder")
+    problem = refused(doc)
+    if problem:
+        raise UsageError(f"--doc: {problem}")
 
 
 @contextmanager
