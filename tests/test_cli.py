@@ -695,3 +695,28 @@ def test_compare_scenarios_from_python_is_the_command_lines_compare(
     assert list(dict.fromkeys(labelled.runs["scenario"])) == ["A", "B"]
     with pytest.raises(ValueError, match="at least one scenario and seeds >= 1"):
         compare_scenarios([], seeds=2)
+
+
+def test_the_key_figures_box_fits_its_panel_whatever_the_number_of_lines() -> None:
+    """Eight platforms and every ratio undefined make some 30 lines: the last ones, the reasons for n/a, ran off
+    the page (seen with five n/a reasons in a classroom run without lenders)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.results import picture
+
+    names = [f"platform_{k}" for k in range(8)]
+    summary = {key: 0 for key in SUMMARY_KEYS} | {"platform_finance_revenue_share": dict.fromkeys(names)}
+    summary |= {k: None for k in results.UNDEFINED_WHEN}
+    fig, axes = picture.page()
+    box = axes.flat[-1]
+    picture._kpi_box(box, summary)
+    renderer = fig.canvas.get_renderer()
+    text = box.texts[0]
+    assert text.get_text().count("\n") >= 28
+    assert "finance share: platform_7: n/a" in text.get_text().replace("\n", " ")
+    inside, drawn = box.get_window_extent(renderer), text.get_window_extent(renderer)
+    assert drawn.y0 >= inside.y0 and drawn.y1 <= inside.y1, (drawn, inside)
+    plt.close(fig)

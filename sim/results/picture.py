@@ -24,8 +24,7 @@ def dashboard(model: MarketModel, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     market, plats, lends = model.market_table(), model.platform_table(), model.lender_table()
-    fig, axes = plt.subplots(4, 2, figsize=(14, 15))
-    fig.subplots_adjust(left=0.06, right=0.94, top=0.95, bottom=0.03, hspace=0.32, wspace=0.32)
+    fig, axes = page()
     panels = (_traffic, _bnpl, _lending, _delinquency, _losses, _revenue, _equity)
     for ax, panel in zip(axes.flat, panels, strict=False):
         panel(ax, market, plats, lends)
@@ -35,6 +34,15 @@ def dashboard(model: MarketModel, path: Path) -> None:
                  f"{model.consumers.n:,} consumers", fontsize=14)
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def page() -> tuple[Any, Any]:
+    """The dashboard's figure and its 4 x 2 panels."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(4, 2, figsize=(14, 15))
+    fig.subplots_adjust(left=0.06, right=0.94, top=0.95, bottom=0.03, hspace=0.32, wspace=0.32)
+    return fig, axes
 
 
 def _legend(ax: Any, **kw: Any) -> None:
@@ -129,5 +137,12 @@ def _kpi_box(ax: Any, summary: dict[str, Any]) -> None:
     notes = undefined_notes(summary)
     if notes:  # one wrapped line, in a smaller font, so that the box still fits its panel
         lines += textwrap.wrap("; ".join(notes), 62)
-    ax.text(0.02, 0.98, "\n".join(lines), family="monospace", fontsize=9 if notes else 10, va="top")
+    text = ax.text(0.02, 0.98, "\n".join(lines), family="monospace", fontsize=9 if notes else 10, va="top")
     ax.set_title("Key figures")
+    # Many platforms or undefined ratios make more lines than the panel holds: the last ones (the reasons for
+    # n/a) ran off the page. Shrink the font to fit, measured as drawn.
+    renderer = ax.figure.canvas.get_renderer()
+    room = 0.98 * ax.get_window_extent(renderer).height  # from the text's top, at 98% of the panel, to its foot
+    height = text.get_window_extent(renderer).height
+    if height > room:
+        text.set_fontsize(text.get_fontsize() * room / height)
