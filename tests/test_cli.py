@@ -151,6 +151,23 @@ def test_the_readme_variant_buys_its_licence_and_a_platform_that_cannot_pay_is_n
         assert not own["active"].any() and (own["equity"] == 0).all() and note in printed
 
 
+def test_a_quiet_run_still_notes_a_licence_it_could_not_buy_and_its_folder_keeps_the_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --quiet the note was not printed, and the run folder kept it nowhere: platforms.csv says `own_license`
+    all run, with no lending revenue and nothing saying why (compare's manifest keeps its notes)."""
+    out = tmp_path / "r"
+    assert cli.main(["run", str(_readme_variant(tmp_path)), "--consumers", "800", "--set", "merchants.count=20",
+                     "--set", "burn_in_days=185", "--days", "2", "--set", "platforms.community.cash_m=5000",
+                     "--out", str(out), "--quiet"]) == 0
+    note = ("note: community could not pay for its licence (registered capital and licence cost above its cash), so "
+            "it never lent under a licence of its own (docs/model.md 3.3.4); raise its cash_m")
+    assert note in capsys.readouterr().out.splitlines()
+    assert json.loads((out / "manifest.json").read_text())["notes"] == [note]
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(tmp_path / "plain"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "plain" / "manifest.json").read_text())["notes"] == []
+
+
 def test_compare_notes_what_run_notes_naming_the_scenario_and_seeds(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
