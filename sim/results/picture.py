@@ -23,17 +23,28 @@ def dashboard(model: MarketModel, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fig = figure(model)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def figure(model: MarketModel) -> Any:
+    """The dashboard as a matplotlib figure (the caller closes it)."""
     market, plats, lends = model.market_table(), model.platform_table(), model.lender_table()
     fig, axes = page()
     panels = (_traffic, _bnpl, _lending, _delinquency, _losses, _revenue, _equity)
     for ax, panel in zip(axes.flat, panels, strict=False):
         panel(ax, market, plats, lends)
         ax.grid(alpha=0.3)
+    for ax in fig.axes:  # a line through one point (a one-day run) draws nothing: show the point
+        for line in ax.get_lines():
+            if len(line.get_xdata()) == 1:
+                line.set_marker("o")
     _kpi_box(axes.flat[-1], summarize(model))
-    fig.suptitle(f"{model.scenario.name} — seed {seed_of(model)}, {len(market)} days, "
+    days = len(market)
+    fig.suptitle(f"{model.scenario.name} — seed {seed_of(model)}, {days} day{'' if days == 1 else 's'}, "
                  f"{model.consumers.n:,} consumers", fontsize=14)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    return fig
 
 
 def page() -> tuple[Any, Any]:
@@ -142,7 +153,7 @@ def _kpi_box(ax: Any, summary: dict[str, Any]) -> None:
     # Many platforms or undefined ratios make more lines than the panel holds: the last ones (the reasons for
     # n/a) ran off the page. Shrink the font to fit, measured as drawn.
     renderer = ax.figure.canvas.get_renderer()
-    room = 0.98 * ax.get_window_extent(renderer).height  # from the text's top, at 98% of the panel, to its foot
-    height = text.get_window_extent(renderer).height
-    if height > room:
-        text.set_fontsize(text.get_fontsize() * room / height)
+    drawn = text.get_window_extent(renderer)
+    room = drawn.y1 - 4  # the text may use the page's bottom margin, down to 4 pixels above its edge
+    if drawn.height > room:
+        text.set_fontsize(text.get_fontsize() * room / drawn.height)
