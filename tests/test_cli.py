@@ -362,6 +362,17 @@ def test_option_errors_name_the_option(capsys: pytest.CaptureFixture[str]) -> No
     assert capsys.readouterr().err == "error: --days 0: days: 0 is out of range; allowed: >= 1 and <= 3650\n"
 
 
+def test_compare_refuses_a_seed_it_would_ignore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """`compare --set seed=5` ran seeds 1..N as ever, silently: compare has no --seed (it points to --seeds), but
+    the --set slipped through."""
+    _no_simulation(monkeypatch)
+    assert cli.main(["compare", "scenarios/classroom.yaml", "--set", "seed=5", "--out", str(tmp_path / "c")]) == 2
+    assert capsys.readouterr().err == ("error: --set seed=5: compare runs every scenario over seeds 1..N (--seeds N), "
+                                       "whatever its seed; leave seed out\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_library_name_without_its_path_says_which_file_to_give(tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """`list` prints the library's names; a newcomer then types one as the scenario. It was only "file not found"
