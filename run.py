@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.cli import OneLineParser, Terminated, UsageError, at_least, discover
+from sim.cli import OneLineParser, Terminated, UsageError, at_least, discover, refuse_seed
 from sim.invariants import InvariantError
 from sim.scenario_files import Resolved, ScenarioError, header_comment, library_file, load, to_yaml
 
@@ -222,10 +222,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.compare import compare
 
     at_least("--seeds", args.seeds, 1)
-    for given in args.overrides:  # the runs' seeds are 1..N: a seed set here would be dropped without a word
-        if given.split("=", 1)[0].strip() == "seed":
-            raise UsageError(f"--set {given}: compare runs every scenario over seeds 1..N (--seeds N), whatever its "
-                             "seed; leave seed out")
+    refuse_seed("compare", args.overrides)
     resolved = list(load_each(args.scenarios, *overrides_of(args)))
     target = args.out or Path("outputs") / "compare" / f"{datetime.now():%Y%m%d-%H%M%S}"
     from sim.compare import COMPARE_FILES

@@ -362,15 +362,25 @@ def test_option_errors_name_the_option(capsys: pytest.CaptureFixture[str]) -> No
     assert capsys.readouterr().err == "error: --days 0: days: 0 is out of range; allowed: >= 1 and <= 3650\n"
 
 
-def test_compare_refuses_a_seed_it_would_ignore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    """`compare --set seed=5` ran seeds 1..N as ever, silently: compare has no --seed (it points to --seeds), but
-    the --set slipped through."""
+@pytest.mark.parametrize("command", ["compare", "validate", "calibrate"])
+def test_commands_running_seeds_1_to_n_refuse_a_seed_they_would_ignore(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`compare --set seed=5` (and validate's, calibrate's) ran seeds 1..N as ever, silently: compare has no --seed
+    (it points to --seeds), but the --set slipped through."""
     _no_simulation(monkeypatch)
-    assert cli.main(["compare", "scenarios/classroom.yaml", "--set", "seed=5", "--out", str(tmp_path / "c")]) == 2
-    assert capsys.readouterr().err == ("error: --set seed=5: compare runs every scenario over seeds 1..N (--seeds N), "
-                                       "whatever its seed; leave seed out\n")
-    assert list(tmp_path.iterdir()) == []
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: charge_off_rate, value: 0.01}\n")
+    args = {
+        "compare": ["compare", "scenarios/classroom.yaml", "--out", str(tmp_path / "c")],
+        "validate": ["validate", "--only", "reachable_6m", "--doc", str(tmp_path / "v.md")],
+        "calibrate": ["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params",
+                      "regulation.rate_cap:0.1:0.3", "--out", str(tmp_path / "c")],
+    }[command]
+    assert cli.main([*args, "--set", "seed=5"]) == 2
+    assert capsys.readouterr().err == (f"error: --set seed=5: {command} runs seeds 1..N (--seeds N) whatever the "
+                                       "scenario's seed; leave seed out\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]
 
 
 def test_a_library_name_without_its_path_says_which_file_to_give(tmp_path: Path,

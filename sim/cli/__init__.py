@@ -60,6 +60,14 @@ def at_least(option: str, value: int, low: int) -> None:
         raise UsageError(f"{option}: {value} is out of range; allowed: >= {low}")
 
 
+def refuse_seed(command: str, overrides: list[str]) -> None:
+    """Refuse `--set seed=N` for a command that runs seeds 1..N itself: the seed was dropped without a word."""
+    for given in overrides:
+        if given.split("=", 1)[0].strip() == "seed":
+            raise UsageError(f"--set {given}: {command} runs seeds 1..N (--seeds N) whatever the scenario's seed; "
+                             "leave seed out")
+
+
 def by_ids(option: str, text: str, select: Callable[[list[str]], tuple[Any, ...]], noun: str) -> tuple[Any, ...]:
     """The items an `--only ID,ID` option names, through `select` (a ValueError for an unknown id)."""
     try:
