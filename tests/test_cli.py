@@ -381,6 +381,10 @@ def test_commands_running_seeds_1_to_n_refuse_a_seed_they_would_ignore(
     assert capsys.readouterr().err == (f"error: --set seed=5: {command} runs seeds 1..N (--seeds N) whatever the "
                                        "scenario's seed; leave seed out\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]
+    if command != "compare":  # validate and calibrate resize every run to --consumers (default 20,000)
+        assert cli.main([*args, "--set", "consumers.count=5000"]) == 2
+        assert capsys.readouterr().err == (f"error: --set consumers.count=5000: {command} sets the consumers with "
+                                           "--consumers N (shops scaled in proportion); give that instead\n")
 
 
 def test_a_library_name_without_its_path_says_which_file_to_give(tmp_path: Path,

@@ -60,12 +60,18 @@ def at_least(option: str, value: int, low: int) -> None:
         raise UsageError(f"{option}: {value} is out of range; allowed: >= {low}")
 
 
-def refuse_seed(command: str, overrides: list[str]) -> None:
-    """Refuse `--set seed=N` for a command that runs seeds 1..N itself: the seed was dropped without a word."""
+def refuse_seed(command: str, overrides: list[str], *, sizes: bool = False) -> None:
+    """Refuse a `--set` the command would drop without a word: `seed` where it runs seeds 1..N itself, and with
+    `sizes` `consumers.count`, which its `--consumers` replaces (validate, calibrate: their runs are resized, with
+    the shops scaled by the ratio to the count set, so the --set only changed the shops)."""
     for given in overrides:
-        if given.split("=", 1)[0].strip() == "seed":
+        key = given.split("=", 1)[0].strip()
+        if key == "seed":
             raise UsageError(f"--set {given}: {command} runs seeds 1..N (--seeds N) whatever the scenario's seed; "
                              "leave seed out")
+        if sizes and key == "consumers.count":
+            raise UsageError(f"--set {given}: {command} sets the consumers with --consumers N (shops scaled in "
+                             "proportion); give that instead")
 
 
 def by_ids(option: str, text: str, select: Callable[[list[str]], tuple[Any, ...]], noun: str) -> tuple[Any, ...]:

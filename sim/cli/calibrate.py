@@ -55,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
     at_least("--consumers", args.consumers, 500)
     if args.workers is not None:
         at_least("--workers", args.workers, 1)
-    refuse_seed("calibrate", args.overrides)
+    refuse_seed("calibrate", args.overrides, sizes=True)
     if not args.targets.is_file():
         raise UsageError(f"--targets: {args.targets} is not a file")
     out = args.out or Path("outputs") / "calibrate" / f"{datetime.now():%Y%m%d-%H%M%S}"

@@ -47,7 +47,7 @@ def main(args: argparse.Namespace) -> int:
     at_least("--consumers", args.consumers, 1000)
     if args.workers is not None:
         at_least("--workers", args.workers, 1)
-    refuse_seed("validate", args.overrides)
+    refuse_seed("validate", args.overrides, sizes=True)
     figures = validation.FIGURES if args.only is None else by_ids("--only", args.only, validation.select, "figure")
     for stem in sorted({f.scenario for f in figures} | {"baseline"}):  # a bad --set stops here, in one line
         load(str(validation.LIBRARY / f"{stem}.yaml"), args.overrides)
