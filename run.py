@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.cli import OneLineParser, Terminated, UsageError, at_least, discover
+from sim.cli import OneLineParser, Terminated, UsageError, at_least, discover, refuse_seed
 from sim.invariants import InvariantError
 from sim.scenario_files import Resolved, ScenarioError, header_comment, library_file, load, to_yaml
 
@@ -67,7 +67,7 @@ def parser() -> OneLineParser:
     run.add_argument("scenario", help="scenario YAML file")
     _common(run)
     run.add_argument("--out", type=Path, help="output folder (replaced if it holds an earlier run)")
-    run.add_argument("--quiet", action="store_true", help="no progress bar and no KPI table")
+    run.add_argument("--quiet", action="store_true", help="no progress bar and no KPI table (notes are still printed)")
     run.add_argument("--check-invariants", action="store_true",
                      help="check every money and loan identity each day (slower); a broken one stops the run "
                           "(exit 1) naming it, with nothing written")
@@ -138,13 +138,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise MemoryLimitError(f"{args.scenario}: {exc}") from None
     wall = time.perf_counter() - started
     # a default folder is never replaced: two runs started in the same second keep both
-    made = manifest(model, wall, resolved.files, resolved.overrides)
+    notes = [f"note: {note}" for note in run_notes(model)]
+    made = manifest(model, wall, resolved.files, resolved.overrides) | {"notes": notes}  # as compare's manifest
     target = write_run(model, target, _resolved_yaml(resolved), made, unique=args.out is None)
     if not args.quiet:
         print(f"{s.name}: seed {s.seed}, {s.days} days, {s.consumers.count:,} consumers, {wall:.1f} s")
         print(kpi_table(summarize(model)))
-        for note in run_notes(model):
-            print(f"note: {note}")
+    for note in notes:  # also with --quiet: the KPIs do not show it (a strategy inert all run)
+        print(note)
     print(f"outputs: {target}")
     return 0
 
@@ -221,6 +222,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.compare import compare
 
     at_least("--seeds", args.seeds, 1)
+    refuse_seed("compare", args.overrides)
     resolved = list(load_each(args.scenarios, *overrides_of(args)))
     target = args.out or Path("outputs") / "compare" / f"{datetime.now():%Y%m%d-%H%M%S}"
     from sim.compare import COMPARE_FILES

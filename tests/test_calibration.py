@@ -175,6 +175,27 @@ def _fake_fit() -> Fit:
     return Fit([Param("regulation.rate_cap", 0.1, 0.3)], [Target("charge_off_rate", 0.01)], point, point, [point])
 
 
+def test_the_validate_command_leaves_out_an_item_the_library_lacks() -> None:
+    """Fitting a lender only the scenario has (community_merchant_loans' community_credit) printed a validate
+    command that stopped at once: unknown lender 'community_credit'. The command must run on every scenario
+    validate uses, and say what it left out."""
+    import shlex
+
+    import run
+    from sim.validation.figures import FIGURES, LIBRARY
+
+    point = Evaluation({"lenders.community_credit.apr": 0.15, "regulation.rate_cap": 0.2}, {}, 1.0)
+    fit = Fit([Param("lenders.community_credit.apr", 0.1, 0.2), Param("regulation.rate_cap", 0.1, 0.3)], [], point,
+              point, [point])
+    command = validate_command(fit)
+    words = shlex.split(command, comments=True)
+    args = run.parser().parse_args(words[2:])
+    assert args.overrides == ["regulation.rate_cap=0.2"]
+    for stem in {f.scenario for f in FIGURES}:
+        load(str(LIBRARY / f"{stem}.yaml"), args.overrides)
+    assert command.endswith("# left out, not in the library's scenarios: lenders.community_credit.apr")
+
+
 def test_the_report_gives_the_validate_command_that_checks_the_fit_against_every_figure(tmp_path: Path) -> None:
     """Tied paths are each set; the command is one `run.py validate` takes, and its overrides give the fitted
     values in a library scenario."""

@@ -151,6 +151,23 @@ def test_the_readme_variant_buys_its_licence_and_a_platform_that_cannot_pay_is_n
         assert not own["active"].any() and (own["equity"] == 0).all() and note in printed
 
 
+def test_a_quiet_run_still_notes_a_licence_it_could_not_buy_and_its_folder_keeps_the_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --quiet the note was not printed, and the run folder kept it nowhere: platforms.csv says `own_license`
+    all run, with no lending revenue and nothing saying why (compare's manifest keeps its notes)."""
+    out = tmp_path / "r"
+    assert cli.main(["run", str(_readme_variant(tmp_path)), "--consumers", "800", "--set", "merchants.count=20",
+                     "--set", "burn_in_days=185", "--days", "2", "--set", "platforms.community.cash_m=5000",
+                     "--out", str(out), "--quiet"]) == 0
+    note = ("note: community could not pay for its licence (registered capital and licence cost above its cash), so "
+            "it never lent under a licence of its own (docs/model.md 3.3.4); raise its cash_m")
+    assert note in capsys.readouterr().out.splitlines()
+    assert json.loads((out / "manifest.json").read_text())["notes"] == [note]
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(tmp_path / "plain"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "plain" / "manifest.json").read_text())["notes"] == []
+
+
 def test_compare_notes_what_run_notes_naming_the_scenario_and_seeds(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -345,6 +362,31 @@ def test_option_errors_name_the_option(capsys: pytest.CaptureFixture[str]) -> No
     assert capsys.readouterr().err == "error: --days 0: days: 0 is out of range; allowed: >= 1 and <= 3650\n"
 
 
+@pytest.mark.parametrize("command", ["compare", "validate", "calibrate"])
+def test_commands_running_seeds_1_to_n_refuse_a_seed_they_would_ignore(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`compare --set seed=5` (and validate's, calibrate's) ran seeds 1..N as ever, silently: compare has no --seed
+    (it points to --seeds), but the --set slipped through."""
+    _no_simulation(monkeypatch)
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: charge_off_rate, value: 0.01}\n")
+    args = {
+        "compare": ["compare", "scenarios/classroom.yaml", "--out", str(tmp_path / "c")],
+        "validate": ["validate", "--only", "reachable_6m", "--doc", str(tmp_path / "v.md")],
+        "calibrate": ["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params",
+                      "regulation.rate_cap:0.1:0.3", "--out", str(tmp_path / "c")],
+    }[command]
+    assert cli.main([*args, "--set", "seed=5"]) == 2
+    assert capsys.readouterr().err == (f"error: --set seed=5: {command} runs seeds 1..N (--seeds N) whatever the "
+                                       "scenario's seed; leave seed out\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]
+    if command != "compare":  # validate and calibrate resize every run to --consumers (default 20,000)
+        assert cli.main([*args, "--set", "consumers.count=5000"]) == 2
+        assert capsys.readouterr().err == (f"error: --set consumers.count=5000: {command} sets the consumers with "
+                                           "--consumers N (shops scaled in proportion); give that instead\n")
+
+
 def test_a_library_name_without_its_path_says_which_file_to_give(tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """`list` prints the library's names; a newcomer then types one as the scenario. It was only "file not found"
@@ -410,6 +452,41 @@ def test_an_output_path_under_a_file_is_refused_before_any_simulation(
     assert err.startswith("error: ") and err.count("\n") == 1, err
     assert "README.md exists and is not a folder" in err
     assert (ROOT / "README.md").is_file()
+
+
+def _refused_by_the_file_system(kind: str, tmp_path: Path) -> list[str]:
+    """Commands whose output the file system refuses: a name whose temporary sibling (`.NAME.partial-...`) is longer
+    than a file name may be. No permission, a read-only or a pseudo file system fail the same way (an OSError on the
+    first folder made), but cannot be set up for a test that may run as root."""
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: charge_off_rate, value: 0.01}\n")
+    long = str(tmp_path / "new" / ("x" * 240))
+    return {
+        "run": ["run", "scenarios/classroom.yaml", "--out", long],
+        "compare": ["compare", "scenarios/classroom.yaml", "--out", long],
+        "validate": ["validate", "--only", "reachable_6m", "--workers", "1", "--doc", long + ".md"],
+        "facts": ["facts", "--only", "4a", "--workers", "1", "--doc", long + ".md"],
+        "calibrate": ["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params",
+                      "regulation.rate_cap:0.1:0.3", "--out", long],
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["run", "compare", "validate", "facts", "calibrate"])
+def test_an_output_path_the_file_system_refuses_is_refused_before_any_simulation(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was a traceback (exit 1) when the outputs were written, after the whole simulation, which for facts or
+    calibrate can take an hour; found with `--out` in a folder the user may not write to."""
+    from sim import facts
+
+    _no_simulation(monkeypatch)
+    monkeypatch.setattr(facts, "measure", lambda *_, **__: pytest.fail("a simulation started"))
+    args = _refused_by_the_file_system(kind, tmp_path)
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "cannot be written" in err and "File name too long" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]  # the folders it would have made are gone
 
 
 def test_a_failed_write_removes_the_parent_folders_it_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -660,3 +737,49 @@ def test_compare_scenarios_from_python_is_the_command_lines_compare(
     assert list(dict.fromkeys(labelled.runs["scenario"])) == ["A", "B"]
     with pytest.raises(ValueError, match="at least one scenario and seeds >= 1"):
         compare_scenarios([], seeds=2)
+
+
+def test_the_key_figures_box_fits_on_the_page_whatever_the_number_of_lines() -> None:
+    """Eight platforms and every ratio undefined make some 30 lines: the last ones, the reasons for n/a, ran off
+    the page (seen with five n/a reasons in a classroom run without lenders)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.results import picture
+
+    names = [f"platform_{k}" for k in range(8)]
+    summary = {key: 0 for key in SUMMARY_KEYS} | {"platform_finance_revenue_share": dict.fromkeys(names)}
+    summary |= {k: None for k in results.UNDEFINED_WHEN}
+    fig, axes = picture.page()
+    box = axes.flat[-1]
+    picture._kpi_box(box, summary)
+    renderer = fig.canvas.get_renderer()
+    text = box.texts[0]
+    assert text.get_text().count("\n") >= 28
+    assert "finance share: platform_7: n/a" in text.get_text().replace("\n", " ")
+    drawn = text.get_window_extent(renderer)
+    assert drawn.y0 >= 0 and drawn.y1 <= box.get_window_extent(renderer).y1, drawn  # on the page, below the title
+    plt.close(fig)
+
+
+def test_a_one_day_run_shows_its_points_on_the_dashboard() -> None:
+    """`run --days 1` drew every line panel empty: a line through one point is invisible without a marker."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim import MarketModel
+    from sim.results import picture
+
+    small = ["days=1", "burn_in_days=10", "consumers.count=800", "merchants.count=40"]
+    model = MarketModel(load("scenarios/classroom.yaml", small).scenario, rng=1)
+    model.run()
+    fig = picture.figure(model)
+    single = [line for ax in fig.axes for line in ax.get_lines() if len(line.get_xdata()) == 1]
+    assert len(single) >= 10  # visits by platform, orders, BNPL shares, balances, write-offs, lenders' equity
+    assert all(line.get_marker() not in (None, "None", "", " ") for line in single)
+    assert ", 1 day, " in fig.get_suptitle()
+    plt.close(fig)

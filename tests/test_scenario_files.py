@@ -248,6 +248,16 @@ def test_remove_false_keeps_the_item_and_remove_is_a_known_key(tmp_path: Path) -
     assert error_of(str(child)) == f"{child}: restructurers.law_firm.remove: 'yes' is not true or false"
 
 
+def test_remove_in_a_list_given_whole_says_why_it_is_refused() -> None:
+    """`--set 'lenders=[{name: micro_a, remove: true}]'` said "remove: unknown key (did you mean 'remove'?)": a list
+    value replaces the whole list, where `remove` has nothing to remove from."""
+    message = error_of("scenarios/classroom.yaml", ["lenders=[{name: micro_a, remove: true}]"])
+    assert "did you mean 'remove'" not in message
+    assert message == ("--set lenders=[{name: micro_a, remove: true}]: lenders.micro_a.remove: a list value replaces "
+                       "the whole list, where remove has no meaning: list only the items to keep (to drop one item of "
+                       "the current list: --set lenders.micro_a.remove=true)")
+
+
 def test_set_removes_a_named_item_by_its_path() -> None:
     """`--set platforms.entertainment.remove=true` (and a sweep parameter of that path) was an unknown key, though
     `remove: true` works in a file."""

@@ -60,6 +60,20 @@ def at_least(option: str, value: int, low: int) -> None:
         raise UsageError(f"{option}: {value} is out of range; allowed: >= {low}")
 
 
+def refuse_seed(command: str, overrides: list[str], *, sizes: bool = False) -> None:
+    """Refuse a `--set` the command would drop without a word: `seed` where it runs seeds 1..N itself, and with
+    `sizes` `consumers.count`, which its `--consumers` replaces (validate, calibrate: their runs are resized, with
+    the shops scaled by the ratio to the count set, so the --set only changed the shops)."""
+    for given in overrides:
+        key = given.split("=", 1)[0].strip()
+        if key == "seed":
+            raise UsageError(f"--set {given}: {command} runs seeds 1..N (--seeds N) whatever the scenario's seed; "
+                             "leave seed out")
+        if sizes and key == "consumers.count":
+            raise UsageError(f"--set {given}: {command} sets the consumers with --consumers N (shops scaled in "
+                             "proportion); give that instead")
+
+
 def by_ids(option: str, text: str, select: Callable[[list[str]], tuple[Any, ...]], noun: str) -> tuple[Any, ...]:
     """The items an `--only ID,ID` option names, through `select` (a ValueError for an unknown id)."""
     try:
@@ -72,14 +86,18 @@ def by_ids(option: str, text: str, select: Callable[[list[str]], tuple[Any, ...]
 
 
 def check_doc(doc: Path) -> None:
-    """Refuse a report path that is a folder or can never be made (under a file), before any simulation."""
-    from sim.results import in_the_way
+    """Refuse a report path that is a folder or can never be made (under a file, or where the file system refuses
+    it), before any simulation."""
+    from sim.results import in_the_way, refused
 
     if doc.exists() and doc.is_dir():
         raise UsageError(f"--doc: {doc} is a folder")
     blocker = in_the_way(doc)
     if blocker is not None:
         raise UsageError(f"--doc: {doc}: {blocker} exists and is not a folder")
+    problem = refused(doc)
+    if problem:
+        raise UsageError(f"--doc: {problem}")
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from sim.results.folders import (
     check_target,
     in_the_way,
     make_parents,
+    refused,
     remove_empty,
     write_run,
 )
@@ -59,6 +60,7 @@ __all__ = [  # every public name of the former sim/results.py, and the private o
     "make_parents",
     "manifest",
     "provenance",
+    "refused",
     "remove_empty",
     "run_notes",
     "scenario_hash",

@@ -107,6 +107,22 @@ def in_the_way(path: Path) -> Path | None:
     return None
 
 
+def refused(target: Path) -> str | None:
+    """Why the file system would refuse to write `target` (no permission, a read-only or pseudo file system, a name
+    too long), or None: found by making and removing, in the nearest existing folder, an entry named as the
+    temporary sibling a write makes first. Nothing else is made, so two commands checking the same new path at
+    once cannot remove a folder the other one relies on."""
+    target = Path(target)
+    base = next((p for p in target.parents if p.is_dir()), Path("."))
+    probe = base / f".{target.name}.partial-{secrets.token_hex(6)}"
+    try:
+        probe.mkdir()
+    except OSError as exc:
+        return f"{target}: cannot be written ({exc.strerror or exc} in {base})"
+    probe.rmdir()
+    return None
+
+
 def check_target(target: Path, *, marker: str = "manifest.json", kind: str = "a run folder",
                  files: frozenset[str] | Callable[[str], bool] | None = None) -> str | None:
     """Why `target` cannot receive an output (the current folder or one holding it, an unrelated non-empty folder,
@@ -120,7 +136,7 @@ def check_target(target: Path, *, marker: str = "manifest.json", kind: str = "a 
     if blocker is not None:
         return f"{target}: {blocker} exists and is not a folder; choose another --out"
     if not target.exists():
-        return None
+        return _choose_another(refused(target))
     if not target.is_dir():
         return f"{target} exists and is not a folder"
     if any(target.iterdir()) and not (target / marker).is_file():
@@ -131,7 +147,11 @@ def check_target(target: Path, *, marker: str = "manifest.json", kind: str = "a 
         shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
         return f"{target} holds {shown}, which {kind} does not write and replacing it would delete; choose another " \
                "--out"
-    return None
+    return _choose_another(refused(target))
+
+
+def _choose_another(problem: str | None) -> str | None:
+    return problem and f"{problem}; choose another --out"
 
 
 def _replace(tmp: Path, target: Path) -> Path:

@@ -23,18 +23,37 @@ def dashboard(model: MarketModel, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fig = figure(model)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def figure(model: MarketModel) -> Any:
+    """The dashboard as a matplotlib figure (the caller closes it)."""
     market, plats, lends = model.market_table(), model.platform_table(), model.lender_table()
-    fig, axes = plt.subplots(4, 2, figsize=(14, 15))
-    fig.subplots_adjust(left=0.06, right=0.94, top=0.95, bottom=0.03, hspace=0.32, wspace=0.32)
+    fig, axes = page()
     panels = (_traffic, _bnpl, _lending, _delinquency, _losses, _revenue, _equity)
     for ax, panel in zip(axes.flat, panels, strict=False):
         panel(ax, market, plats, lends)
         ax.grid(alpha=0.3)
+    for ax in fig.axes:  # a line through one point (a one-day run) draws nothing: show the point
+        for line in ax.get_lines():
+            if len(line.get_xdata()) == 1:
+                line.set_marker("o")
     _kpi_box(axes.flat[-1], summarize(model))
-    fig.suptitle(f"{model.scenario.name} — seed {seed_of(model)}, {len(market)} days, "
+    days = len(market)
+    fig.suptitle(f"{model.scenario.name} — seed {seed_of(model)}, {days} day{'' if days == 1 else 's'}, "
                  f"{model.consumers.n:,} consumers", fontsize=14)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    return fig
+
+
+def page() -> tuple[Any, Any]:
+    """The dashboard's figure and its 4 x 2 panels."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(4, 2, figsize=(14, 15))
+    fig.subplots_adjust(left=0.06, right=0.94, top=0.95, bottom=0.03, hspace=0.32, wspace=0.32)
+    return fig, axes
 
 
 def _legend(ax: Any, **kw: Any) -> None:
@@ -129,5 +148,12 @@ def _kpi_box(ax: Any, summary: dict[str, Any]) -> None:
     notes = undefined_notes(summary)
     if notes:  # one wrapped line, in a smaller font, so that the box still fits its panel
         lines += textwrap.wrap("; ".join(notes), 62)
-    ax.text(0.02, 0.98, "\n".join(lines), family="monospace", fontsize=9 if notes else 10, va="top")
+    text = ax.text(0.02, 0.98, "\n".join(lines), family="monospace", fontsize=9 if notes else 10, va="top")
     ax.set_title("Key figures")
+    # Many platforms or undefined ratios make more lines than the panel holds: the last ones (the reasons for
+    # n/a) ran off the page. Shrink the font to fit, measured as drawn.
+    renderer = ax.figure.canvas.get_renderer()
+    drawn = text.get_window_extent(renderer)
+    room = drawn.y1 - 4  # the text may use the page's bottom margin, down to 4 pixels above its edge
+    if drawn.height > room:
+        text.set_fontsize(text.get_fontsize() * room / drawn.height)

@@ -50,6 +50,9 @@ def _problem(err: dict[str, Any], loc: Loc) -> str:
     info = _schema_walk(loc)[0]
     if kind == "extra_forbidden":
         item_of_named_list = len(loc) == 3 and loc[0] in NAMED_LISTS
+        if item_of_named_list and loc[-1] == REMOVE_KEY:  # files and item paths act on `remove`: a list set whole
+            return (f"a list value replaces the whole list, where {REMOVE_KEY} has no meaning: list only the items "
+                    f"to keep (to drop one item of the current list: --set {loc[0]}.{loc[1]}.{REMOVE_KEY}=true)")
         return unknown_key(loc[-1], [*_fields(loc[:-1]), *([REMOVE_KEY] if item_of_named_list else [])], loc[:-1])
     if kind == "missing":
         return "required key missing"
