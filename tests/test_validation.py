@@ -144,7 +144,7 @@ def test_report_says_how_many_seeds_gave_a_figure_and_when_there_is_no_interval(
     assert some.stats[0] == pytest.approx(0.09)
     assert some.interval_text().endswith("(over 3 of 5 seeds; the rest undefined)")
     assert Result(f, [0.08, math.nan]).interval_text() == "no interval (1 seed) (over 1 of 2 seeds; the rest undefined)"
-    assert Result(f, [math.nan, math.nan]).interval_text() == "n/a"
+    assert Result(f, [math.nan, math.nan]).interval_text() == "n/a (undefined on all 2 seeds)"
     assert "over" not in Result(f, [0.08, 0.09]).interval_text()
 
 

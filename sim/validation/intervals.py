@@ -82,7 +82,7 @@ class Result:
         f, (_, lo, hi) = self.figure, self.stats
         n, seeds = self.defined, len(self.values)
         if n == 0:
-            return "n/a"
+            return f"n/a (undefined on all {seeds} seeds)"
         if n == 1 and not f.pooled:
             text = "no interval (1 seed)"
         else:
