@@ -189,9 +189,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     defaults = Scenario()
     for path, resolved in zip(args.scenarios, load_each(args.scenarios, args.overrides), strict=True):
         s = resolved.scenario
-        print(f"ok  {path}: {s.name}, {len(s.platforms)} platforms, {len(s.lenders)} lenders, {s.days} days"
-              f"{added_items(s, defaults)}")
+        print(f"ok  {path}: {s.name}, {counted(len(s.platforms), 'platform')}, {counted(len(s.lenders), 'lender')}, "
+              f"{counted(s.days, 'day')}{added_items(s, defaults)}")
     return 0
+
+
+def counted(n: int, noun: str) -> str:
+    """`1 platform`, `3 platforms`."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def added_items(scenario: Scenario, defaults: Scenario) -> str:

@@ -714,6 +714,14 @@ def test_check_names_what_a_file_adds_beyond_the_defaults(tmp_path: Path, capsys
     assert lines[2].endswith("10 lenders, 365 days; beyond the defaults: lenders micro_d, micro_e, micro_f, micro_g")
 
 
+def test_check_counts_one_of_a_kind_in_the_singular(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    one = tmp_path / "one.yaml"
+    one.write_text(f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\ndays: 1\n"
+                   "platforms: [{name: video, remove: true}, {name: community, remove: true}]\n")
+    assert cli.main(["check", str(one)]) == 0
+    assert capsys.readouterr().out == f"ok  {one}: one, 1 platform, 6 lenders, 1 day\n"
+
+
 def test_compare_scenarios_from_python_is_the_command_lines_compare(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`sim.compare_scenarios` (a notebook's `run.py compare`) gives the command's runs.csv, comparison.csv and
