@@ -40,7 +40,7 @@ def main(args: argparse.Namespace) -> int:
     from sim.sweep import analysis, runner
     from sim.sweep.design import run_count
     from sim.sweep.plan import load_sweep
-    from sim.sweep.table import write_tables
+    from sim.sweep.table import model_versions_note, write_tables
 
     if args.workers is not None:
         at_least("--workers", args.workers, 1)
@@ -86,5 +86,8 @@ def main(args: argparse.Namespace) -> int:
           f"(see manifest.csv); {int((frame['status'] == 'done').sum())} of {len(frame)} rows have results")
     for note in analysis.undefined_notes(plan, frame):
         print(note)
+    versions = model_versions_note(store)
+    if versions is not None:
+        print(versions)
     print(f"outputs: {store.root} ({', '.join(written)})")
     return 0
