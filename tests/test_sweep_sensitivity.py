@@ -259,6 +259,22 @@ def test_base_samples_too_few_to_balance_are_said_to_bias_the_indices(tmp_path: 
     assert (sensitivity.indices(balanced / "out").query("kpi in ['gmv', 'bnpl_uptake']")["note"] == "").all()
 
 
+def test_a_sobol_sweep_too_small_to_balance_says_so_before_it_runs(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """The bias is known from the design alone: `run.py sweep` says so when it starts, not only in the indices."""
+    text = SIX.replace("replications: 2", "replications: 1").replace("samples: 64", "samples: 16")
+    _folder(tmp_path, text, lambda params, seed: {"gmv": 1.0})
+    args = ["sweep", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"), "--resume", "--quiet", "--no-figures"]
+    assert run.main(args) == 0  # every run is stored: nothing runs
+    out = capsys.readouterr().out
+    assert f"sensitivity: base samples A and B correlate at +0.26 in {A}, " in out and f"-0.67 in {C}" in out, out
+    balanced = tmp_path / "balanced"
+    balanced.mkdir()
+    _folder(balanced, text.replace("samples: 16", "samples: 64"), lambda params, seed: {"gmv": 1.0})
+    assert run.main(["sweep", str(balanced / "s.yaml"), "--out", str(balanced / "out"), *args[4:]]) == 0
+    assert "correlate" not in capsys.readouterr().out
+
+
 def test_the_sensitivity_command_analyses_once_and_prints_what_it_wrote(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     _folder(tmp_path, SOBOL, _seed_noise)

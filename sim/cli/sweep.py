@@ -64,6 +64,12 @@ def main(args: argparse.Namespace) -> int:
           f"replications = {len(plan.runs)} runs ({run_count(plan.sweep)} planned, {len(plan.unique())} distinct)")
     for note in notes:
         print(note)
+    if plan.sweep.design == "sobol":  # said before the runs, which a larger N would not waste
+        from sim.sweep.sensitivity import unbalanced
+
+        balance = unbalanced(plan.unit, plan.parameters, plan.sweep.second_order)
+        if balance:
+            print(f"sensitivity: {balance}")
     phase = ": finished runs are kept"
     try:
         outcome = runner.execute_all(plan, store, workers=args.workers, scheduler=args.scheduler,
