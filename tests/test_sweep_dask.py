@@ -386,7 +386,10 @@ def test_sensitivity_indices_of_sampled_designs(cluster: str, tmp_path: Path, de
     first = pd.read_csv(out / "sensitivity.csv")
     assert list(first.columns) == ["kpi", "parameter", *columns, "note"] and len(first) == 4 * 3
     varying = first[first["kpi"].isin(["gmv", "bnpl_uptake"])]
-    assert varying[columns].notna().all().all() and varying["note"].isna().all()
+    # N=8 is too few to balance a Sobol design's base samples: the note says so (docs/sweeps.md, Sensitivity)
+    note = varying["note"].str.startswith("base samples A and B correlate at ") if design == "sobol" else \
+        varying["note"].isna()
+    assert varying[columns].notna().all().all() and note.all()
     assert (first.loc[first["kpi"] == "lender_exits", "note"] == "constant over the design").all()
     if design == "sobol":
         assert (varying["ST"] > -0.5).all() and (varying["S1_conf"] >= 0).all()
