@@ -402,3 +402,33 @@ def test_a_stop_between_an_extensions_two_writes_leaves_the_design_of_the_sweep_
     (out / "sweep.json").write_bytes(small_definition)  # the stop: sweep.json not yet rewritten
     runner.prepare(load_sweep(str(one)), out, resume=True)
     assert (out / "design.parquet").read_bytes() == small_design
+
+
+def test_runs_from_another_model_version_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Resuming after a model change is refused, but workers on a cluster load their own install of the model:
+    runs from another version (or kept with --ignore-code-change) went into the tables without a word, and
+    manifest.csv did not show the version of each run."""
+    import json
+
+    import run
+    from sim.sweep.plan import code_version
+
+    store, tasks = _setup(tmp_path)
+    for task in tasks:
+        execute(task)
+    args = ["sweep", str(tmp_path / "s.yaml"), "--out", str(store.root), "--resume", "--quiet", "--no-figures"]
+    assert run.main(args) == 0
+    assert "model code" not in capsys.readouterr().out
+    assert list(pd.read_csv(store.root / "manifest.csv", dtype=str)["code"]) == [code_version()] * 2
+    record = store.record(tasks[1]["id"])
+    store.write_record(tasks[1]["id"], {**record, "code": "0123456789ab"})  # a worker with another install
+    assert run.main(args) == 0
+    out = capsys.readouterr().out
+    assert (f"model code: the finished runs come from 2 versions of sim/ ({code_version()}: 1 run, 0123456789ab: 1 "
+            f"run), the sweep started with {code_version()}") in out, out
+    info = json.loads((store.root / "sweep.json").read_text())
+    (store.root / "sweep.json").write_text(json.dumps({**info, "code_version": "0123456789ab"}))
+    store.write_record(tasks[0]["id"], {**store.record(tasks[0]["id"]), "code": "0123456789ab"})
+    assert run.main(args) == 2  # the driver's model changed since: refused, as before
+    assert run.main([*args, "--ignore-code-change"]) == 0
+    assert "model code" not in capsys.readouterr().out  # every run has the sweep's version, though not the driver's

@@ -40,7 +40,7 @@ def main(args: argparse.Namespace) -> int:
     from sim.sweep import analysis, runner
     from sim.sweep.design import run_count
     from sim.sweep.plan import load_sweep
-    from sim.sweep.table import write_tables
+    from sim.sweep.table import model_versions_note, write_tables
 
     if args.workers is not None:
         at_least("--workers", args.workers, 1)
@@ -64,6 +64,12 @@ def main(args: argparse.Namespace) -> int:
           f"replications = {len(plan.runs)} runs ({run_count(plan.sweep)} planned, {len(plan.unique())} distinct)")
     for note in notes:
         print(note)
+    if plan.sweep.design == "sobol":  # said before the runs, which a larger N would not waste
+        from sim.sweep.sensitivity import unbalanced
+
+        balance = unbalanced(plan.unit, plan.parameters, plan.sweep.second_order)
+        if balance:
+            print(f"sensitivity: {balance}")
     phase = ": finished runs are kept"
     try:
         outcome = runner.execute_all(plan, store, workers=args.workers, scheduler=args.scheduler,
@@ -86,5 +92,8 @@ def main(args: argparse.Namespace) -> int:
           f"(see manifest.csv); {int((frame['status'] == 'done').sum())} of {len(frame)} rows have results")
     for note in analysis.undefined_notes(plan, frame):
         print(note)
+    versions = model_versions_note(store)
+    if versions is not None:
+        print(versions)
     print(f"outputs: {store.root} ({', '.join(written)})")
     return 0

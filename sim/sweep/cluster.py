@@ -166,20 +166,71 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
             yield client
         return
     n = workers or os.cpu_count() or 1
-    # Workers start with Ctrl-C ignored (an ignored signal survives exec): the driver handles it and
-    # stops the sweep cleanly, instead of every worker printing its own KeyboardInterrupt traceback.
     # Dask's statistical profiler samples every worker thread's stack every 10 ms; on a model made of
     # many small NumPy calls that doubled the time of a run (docs/performance_sweeps.md), so it is off.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        with dask.config.set({"distributed.worker.profile.enabled": False}):
+    with _workers_deaf_to_ctrl_c(), dask.config.set({"distributed.worker.profile.enabled": False}):
+        with _ctrl_c_deferred() as pressed:
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                    dashboard_address=":0", silence_logs=logging.ERROR)
+        with cluster, Client(cluster) as client:
+            if pressed:  # while the cluster started: the sweep stops here, and the cluster closes cleanly
+                signal.raise_signal(signal.SIGINT)
+            client.register_plugin(_embedded_worker_plugin())
+            yield client
+
+
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[list[int]]:
+    """While the embedded cluster starts, a Ctrl-C is noted in the list yielded rather than acted on: raised in
+    the middle of Dask's start-up, it leaves half-started workers that print tracebacks as they are torn down.
+    The caller raises it again once the cluster is up (with the handler the driver had: a driver started with
+    SIGINT ignored stays deaf to it)."""
+    pressed: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        yield pressed
+        return
+    signal.signal(signal.SIGINT, lambda number, _frame: pressed.append(number))
+    try:
+        yield pressed
     finally:
         signal.signal(signal.SIGINT, previous)
-    with cluster, Client(cluster) as client:
-        client.register_plugin(_embedded_worker_plugin())
-        yield client
+
+
+@contextmanager
+def _workers_deaf_to_ctrl_c() -> Iterator[None]:
+    """Processes that multiprocessing spawns meanwhile (the embedded cluster's workers, and any the nanny
+    restarts) start with SIGINT blocked, so Ctrl-C reaches only the driver, which stops the sweep cleanly (each
+    worker would print its own KeyboardInterrupt traceback).
+
+    The signal is blocked in the thread that spawns, around the spawn only: the child inherits the mask and
+    keeps it, while the driver goes on handling Ctrl-C (`_ctrl_c_deferred`). It used to ignore SIGINT while the
+    cluster started (an ignored signal survives exec), which takes seconds (10 s on a busy 2-core machine): a
+    Ctrl-C then was discarded and the whole sweep ran on. Where this cannot be done (no `pthread_sigmask`),
+    SIGINT is ignored while the cluster starts, as before."""
+    from multiprocessing import util
+
+    spawn = getattr(util, "spawnv_passfds", None)
+    if spawn is None or not hasattr(signal, "pthread_sigmask"):
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        return
+
+    def spawn_deaf(*args: Any, **kwargs: Any) -> Any:
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+        try:
+            return spawn(*args, **kwargs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    util.spawnv_passfds = spawn_deaf
+    try:
+        yield
+    finally:
+        util.spawnv_passfds = spawn
 
 
 def check_scheduler(scheduler: str) -> None:

@@ -105,6 +105,26 @@ def undefined_blocks(y: np.ndarray, kpi: str, block: int, unit: str) -> tuple[np
                                     "the indices describe the rest of the design")
 
 
+def unbalanced(x: np.ndarray, names: list[str], second_order: bool) -> str:
+    """A note naming the parameters whose values in the Sobol base samples A and B analysed correlate (|r| at least
+    `design.BALANCE`), or ''. The estimators assume A and B independent; a correlated parameter's indices are off
+    by about as much, and the bootstrap intervals, which resample whole blocks, do not show it. The design keeps a
+    balanced scramble where one exists, which at small N (6 parameters, N=16) it may not; left-out blocks (a KPI
+    undefined at some points) can unbalance the rest."""
+    from sim.sweep.design import BALANCE, ab_correlations
+
+    r = ab_correlations(x, len(names), second_order)
+    off = [(name, c) for name, c in zip(names, r, strict=True) if abs(c) >= BALANCE]
+    if not off:
+        return ""
+    blocks = len(x) // ((2 if second_order else 1) * len(names) + 2)
+    which = ", ".join(f"{c:+.2f} in {name}" for name, c in off)
+    its = "its" if len(off) == 1 else "their"
+    return (f"base samples A and B correlate at {which} (over the {blocks} base samples analysed; the estimators "
+            f"assume them independent): {its} indices are off by about as much, which the intervals do not show; "
+            "use more samples")
+
+
 def _morris_step(x: np.ndarray, levels: int) -> float:
     """The step of a Morris design in quantiles (1/2 when levels are read at (k + 1/2) / p; SALib's own grid
     k / (p - 1) in folders written before that change), from the design's own coordinates."""
@@ -144,6 +164,8 @@ def indices(folder: Path) -> pd.DataFrame:
             rows += [{"kpi": kpi, "parameter": n, "note": note} for n in names]
             rows += [{"kpi": kpi, "parameter": a, "parameter_2": b, "note": note} for a, b in pairs]
             continue
+        if sweep["design"] == "sobol":
+            note = "; ".join(filter(None, [note, unbalanced(xs, names, sweep["second_order"])]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if sweep["design"] == "sobol":

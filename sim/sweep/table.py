@@ -42,8 +42,9 @@ def results_table(plan: Plan, store: Store) -> pd.DataFrame:
 
 
 def manifest_table(plan: Plan, store: Store) -> pd.DataFrame:
-    """One row per distinct run: status, error, duration, worker, attempts (varies from execution to execution)."""
-    keep = ("id", "status", "error", "duration_s", "worker", "attempts", "finished_at")
+    """One row per distinct run: status, error, duration, worker, attempts, the model version its worker ran
+    (`code`) and when (varies from execution to execution)."""
+    keep = ("id", "status", "error", "duration_s", "worker", "attempts", "code", "finished_at")
     rows = [{k: (store.record(r.id) or {"id": r.id, "status": "missing"}).get(k) for k in keep}
             for r in plan.unique()]
     return pd.DataFrame(rows, columns=list(keep))
@@ -58,6 +59,22 @@ def write_tables(plan: Plan, store: Store) -> pd.DataFrame:
     manifest = manifest_table(plan, store)
     atomic_write(root / "manifest.csv", lambda tmp: manifest.to_csv(tmp, index=False))
     return frame
+
+
+def model_versions_note(store: Store) -> str | None:
+    """One line when the finished runs (manifest.csv) come from a model version other than the one the sweep
+    started with (sweep.json), or from several: workers with another install of the model, or runs kept with
+    --ignore-code-change. None when every run has the sweep's version."""
+    started = store.definition().get("code_version")
+    manifest = pd.read_csv(store.root / "manifest.csv", usecols=["status", "code"], dtype=str)
+    counts = manifest.loc[manifest["status"] == "done", "code"].dropna().value_counts()
+    if counts.empty or list(counts.index) == [started]:
+        return None
+    versions = ", ".join(f"{code}: {n} run{'s' if n > 1 else ''}" for code, n in counts.items())
+    return (f"model code: the finished runs come from {len(counts)} version{'s' if len(counts) > 1 else ''} of sim/ "
+            f"({versions}), the sweep started with {started}: their results may differ for that reason alone "
+            "(manifest.csv, column code, names each run's); install one version on every worker, or run the sweep "
+            "again into another --out")
 
 
 def read_results(folder: Path) -> pd.DataFrame:
