@@ -27,9 +27,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.cli import OneLineParser, Terminated, UsageError, at_least, discover, refuse_seed
-from sim.invariants import InvariantError
-from sim.scenario_files import Resolved, ScenarioError, header_comment, library_file, load, to_yaml
+
+def _interrupted_while_loading(*_: object) -> None:
+    print("interrupted: nothing written", file=sys.stderr)
+    sys.exit(130)
+
+
+# Loading the model's modules takes seconds on a slow machine: a Ctrl-C then ends the command as one later does, in
+# one line, not with the traceback of an import (`main` hands Ctrl-C back to Python's handler before it runs the
+# command). A SIGINT the shell has set to be ignored stays ignored.
+if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted_while_loading)
+
+from sim.cli import OneLineParser, Terminated, UsageError, at_least, discover, refuse_seed  # noqa: E402
+from sim.invariants import InvariantError  # noqa: E402
+from sim.scenario_files import Resolved, ScenarioError, header_comment, library_file, load, to_yaml  # noqa: E402
 
 if TYPE_CHECKING:
     from sim import MarketModel
@@ -264,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         top.commands[args.command].refuse_unknown(extra)
     built_in = {"run": cmd_run, "check": cmd_check, "list": cmd_list, "compare": cmd_compare}
     handler = built_in.get(args.command) or PLUGINS[args.command].main
+    if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:  # from here Ctrl-C runs the clean-up below
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     previous = _on_sigterm_raise()
     try:
         return handler(args)

@@ -85,6 +85,22 @@ def test_sigint_during_a_run_exits_130_and_leaves_no_folder(tmp_path: Path) -> N
     assert leftovers == []  # no .interrupted.partial-* folder either
 
 
+def test_ctrl_c_while_the_model_loads_ends_in_one_line_with_130() -> None:
+    """Importing the model takes seconds on a slow machine; a Ctrl-C then printed an import's traceback. The child
+    sends itself SIGINT when `run.py` first looks up `sim.cli`, so the signal comes in the middle of the imports."""
+    child = ("import os, runpy, signal, sys\n"
+             "class CtrlCOnImport:\n"
+             "    def find_spec(self, name, path, target=None):\n"
+             "        if name == 'sim.cli':\n"
+             "            os.kill(os.getpid(), signal.SIGINT)\n"
+             "sys.meta_path.insert(0, CtrlCOnImport())\n"
+             "sys.argv = ['run.py', 'list']\n"
+             "runpy.run_path('run.py', run_name='__main__')\n")
+    proc = subprocess.run([sys.executable, "-c", child], cwd=ROOT, capture_output=True, timeout=120,
+                          preexec_fn=ctrl_c_at_default)
+    assert (proc.returncode, proc.stderr.decode(), proc.stdout) == (130, "interrupted: nothing written\n", b"")
+
+
 # a real `run.py run` whose write blocks in the dashboard until a signal arrives (no timing guesses): it says so
 # by making the file $READY, and the signal is sent only then, so it always lands in this idle loop and never in
 # the CSV writing before it (a full `make test` in a fresh clone hung once with the signal sent as soon as the
