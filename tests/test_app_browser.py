@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import re
+import selectors
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -276,3 +278,54 @@ def _loan_table_fits(page: Page) -> None:
         assert table["x"] + table["width"] <= card["x"] + card["width"], (table, card)
     finally:
         page.set_viewport_size(size)
+
+
+def _read_until(proc: subprocess.Popen[bytes], text: bytes, timeout: float) -> bytes:
+    """The server's output up to the first line holding `text` (an AssertionError with it, if it never comes)."""
+    assert proc.stdout is not None
+    seen = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while text not in seen:
+            left = deadline - time.monotonic()
+            assert left > 0 and proc.poll() is None, f"no {text!r} from the app (exit {proc.poll()}): {seen[-2000:]!r}"
+            if sel.select(min(left, 1.0)):
+                seen += os.read(proc.stdout.fileno(), 65536)
+    return seen
+
+
+def test_a_tab_whose_browser_died_stops_playing(tmp_path: Path) -> None:
+    """A browser killed while its tab plays sends no close, and Solara keeps the tab's kernel for a day: the run
+    played on to its horizon (minutes of a busy core). Its play thread now stops once no page has been connected
+    to it for the grace (1 s here). The browser is a Chromium of the test's own, killed with SIGKILL."""
+    port, debug_port = _free_port(), _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    scenario = tmp_path / "long_classroom.yaml"
+    scenario.write_text(f"extends: {ROOT / 'scenarios' / 'classroom.yaml'}\ndays: 3000\n")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "SIM_APP_UNWATCHED_SECONDS": "1"}
+    app = subprocess.Popen([sys.executable, "run.py", "app", str(scenario), "--port", str(port)], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    browser = subprocess.Popen([CHROMIUM, *CHROME_ARGS, f"--remote-debugging-port={debug_port}",
+                                f"--user-data-dir={tmp_path / 'profile'}", "about:blank"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_ready(url, app)
+        _wait_ready(f"http://127.0.0.1:{debug_port}/json/version", browser)
+        with sync_api.sync_playwright() as pw:
+            page = pw.chromium.connect_over_cdp(f"http://127.0.0.1:{debug_port}").contexts[0].new_page()
+            page.goto(url)
+            expect(page.locator(".day-counter")).to_have_text(re.compile(r"Day 0 of 3000"), timeout=120_000)
+            page.get_by_role("button", name="Play").click()
+            page.wait_for_function(f"() => ({DAY})() >= 5", timeout=120_000)
+            os.killpg(browser.pid, signal.SIGKILL)
+            browser.wait(timeout=30)
+            said = _read_until(app, b"a tab stopped playing", timeout=120)
+        line = said[said.index(b"a tab stopped playing"):].split(b"\n")[0].decode()
+        day = int(re.search(r"on day (\d+)", line).group(1))
+        assert 5 <= day < 3000 and "no page connected to it for 1 s" in line, line
+    finally:
+        for proc in (browser, app):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
+import time
 from collections.abc import Callable
 
 import solara
+from solara.server import kernel_context
 
 from sim.app import controls, views
 from sim.app.server import SCENARIO_ENV
@@ -29,6 +32,41 @@ def _guard(session: Session, action: Callable[[], str | None]) -> None:
     except Exception as exc:
         log.exception("dashboard action failed")
         session.error = f"That did not work: {type(exc).__name__}: {exc}"
+
+
+# A tab whose page has had no connection this long stops playing. A browser that crashes, is killed or loses the
+# network sends no close, and Solara keeps the tab's kernel for a day in case it comes back, so its run would
+# otherwise play on to its horizon, a core busy for minutes on a class laptop. Play resumes with the Play button.
+UNWATCHED_ENV = "SIM_APP_UNWATCHED_SECONDS"
+UNWATCHED_SECONDS = 30.0
+
+
+class _Watch:
+    """Whether anyone still watches a tab: some page of its kernel is connected, or has been within the grace."""
+
+    def __init__(self, context: kernel_context.VirtualKernelContext | None) -> None:
+        self.context = context
+        self.grace = float(os.environ.get(UNWATCHED_ENV, UNWATCHED_SECONDS))
+        self.since: float | None = None
+
+    def gone(self) -> bool:
+        if self.context is None:  # rendered outside a server (tests): nothing to watch
+            return False
+        with self.context.lock:
+            connected = kernel_context.PageStatus.CONNECTED in self.context.page_status.values()
+        if connected:
+            self.since = None
+            return False
+        now = time.monotonic()
+        self.since = now if self.since is None else self.since
+        return now - self.since >= self.grace
+
+
+def _context() -> kernel_context.VirtualKernelContext | None:
+    try:
+        return kernel_context.get_current_context()
+    except RuntimeError:
+        return None
 
 
 def _open(path: str) -> Session | str:
@@ -64,9 +102,12 @@ def _Dashboard(session: Session) -> None:
             _guard(session, action)
         redraw()
 
+    context = _context()
+
     def loop(cancel: threading.Event) -> None:
         if not playing:
             return
+        watch = _Watch(context)
         with session.play_threads_lock:  # "paused" is shown only once no play thread is left
             session.play_threads += 1
         generation = session.generation  # the runs this thread plays: a rebuild (Reset, a control) ends it
@@ -79,6 +120,12 @@ def _Dashboard(session: Session) -> None:
                     set_playing(False)
                     return
                 session.wait_drawn(timeout=1.0)  # play on once the page shows this batch (see Session.wait_drawn)
+                if watch.gone():
+                    print(f"a tab stopped playing on day {session.day}: no page connected to it for "
+                          f"{watch.grace:g} s (its browser closed without a word); Play goes on", file=sys.stderr,
+                          flush=True)
+                    session.pause_requested = True
+                    break
                 cancel.wait(0.01)
             if session.pause_requested:
                 set_playing(False)
