@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Page
+    from playwright.sync_api import BrowserContext, Page, Playwright
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,15 +92,21 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    profile = tmp_path_factory.mktemp("chromium-profile")
+def playwright() -> Iterator[Playwright]:
+    """One Playwright per process: a second `sync_playwright()` while one runs is refused (its asyncio loop)."""
     with sync_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, args=CHROME_ARGS, headless=True,
-            viewport={"width": 1600, "height": 1900},
-        )
-        yield context
-        context.close()
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser_context(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, args=CHROME_ARGS, headless=True,
+        viewport={"width": 1600, "height": 1900},
+    )
+    yield context
+    context.close()
 
 
 @pytest.fixture
@@ -295,7 +301,7 @@ def _read_until(proc: subprocess.Popen[bytes], text: bytes, timeout: float) -> b
     return seen
 
 
-def test_a_tab_whose_browser_died_stops_playing(tmp_path: Path) -> None:
+def test_a_tab_whose_browser_died_stops_playing(playwright: Playwright, tmp_path: Path) -> None:
     """A browser killed while its tab plays sends no close, and Solara keeps the tab's kernel for a day: the run
     played on to its horizon (minutes of a busy core). Its play thread now stops once no page has been connected
     to it for the grace (1 s here). The browser is a Chromium of the test's own, killed with SIGKILL."""
@@ -312,15 +318,14 @@ def test_a_tab_whose_browser_died_stops_playing(tmp_path: Path) -> None:
     try:
         _wait_ready(url, app)
         _wait_ready(f"http://127.0.0.1:{debug_port}/json/version", browser)
-        with sync_api.sync_playwright() as pw:
-            page = pw.chromium.connect_over_cdp(f"http://127.0.0.1:{debug_port}").contexts[0].new_page()
-            page.goto(url)
-            expect(page.locator(".day-counter")).to_have_text(re.compile(r"Day 0 of 3000"), timeout=120_000)
-            page.get_by_role("button", name="Play").click()
-            page.wait_for_function(f"() => ({DAY})() >= 5", timeout=120_000)
-            os.killpg(browser.pid, signal.SIGKILL)
-            browser.wait(timeout=30)
-            said = _read_until(app, b"a tab stopped playing", timeout=120)
+        page = playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{debug_port}").contexts[0].new_page()
+        page.goto(url)
+        expect(page.locator(".day-counter")).to_have_text(re.compile(r"Day 0 of 3000"), timeout=120_000)
+        page.get_by_role("button", name="Play").click()
+        page.wait_for_function(f"() => ({DAY})() >= 5", timeout=120_000)
+        os.killpg(browser.pid, signal.SIGKILL)
+        browser.wait(timeout=30)
+        said = _read_until(app, b"a tab stopped playing", timeout=120)
         line = said[said.index(b"a tab stopped playing"):].split(b"\n")[0].decode()
         day = int(re.search(r"on day (\d+)", line).group(1))
         assert 5 <= day < 3000 and "no page connected to it for 1 s" in line, line
