@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.finance.loans import ACTIVE, CHARGED_OFF, SOLD
-from sim.metrics import MARKET_COLUMNS
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -67,6 +66,8 @@ def check(model: MarketModel) -> None:
     _check_open_claims(model, day)
     _check_spells(model, day)
     _check_loan_flows(model, day, tol)
+    from sim.metrics import MARKET_COLUMNS  # here: run.py imports InvariantError, and sim.metrics loads Mesa
+
     unreported = sorted(set(model.today) - set(MARKET_COLUMNS))
     if unreported:  # model.today is a defaultdict: a misspelt key would be a column of zeros, silently
         raise InvariantError(f"day {day}: model.today['{unreported[0]}'] is reported by no market column "

@@ -714,6 +714,18 @@ def test_check_names_what_a_file_adds_beyond_the_defaults(tmp_path: Path, capsys
     assert lines[2].endswith("10 lenders, 365 days; beyond the defaults: lenders micro_d, micro_e, micro_f, micro_g")
 
 
+def test_check_and_list_load_neither_mesa_nor_the_plotting_and_table_libraries() -> None:
+    """`check` is what one runs while editing a scenario file: it took about 2.7 s, nearly all of it importing Mesa,
+    pandas and matplotlib through `sim/__init__.py`, which it never uses (0.5 s without them)."""
+    heavy = ("mesa", "matplotlib", "pandas", "scipy", "dask", "networkx", "pyarrow")
+    code = ("import sys, run\n"
+            "assert run.main(['check', 'scenarios/baseline.yaml']) == 0 and run.main(['list']) == 0\n"
+            f"print(sorted(set({heavy!r}) & set(sys.modules)))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "[]"
+
+
 def test_check_counts_one_of_a_kind_in_the_singular(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     one = tmp_path / "one.yaml"
     one.write_text(f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\ndays: 1\n"
