@@ -258,7 +258,7 @@ class Session:
             self.settings, self.labels, self.scenario = {}, {}, scenario
             if not self.variant.targets(scenario):
                 self.variant = Variant(default_platform(scenario))
-            return self.rebuild()
+            return self.rebuild(scenario)
 
     def set(self, control: str, value: Any, platform: str | None = None) -> str | None:
         """Apply a control (rebuilding the model) or refuse it with a one-line message."""
@@ -279,7 +279,7 @@ class Session:
             except (ScenarioError, ValueError) as exc:
                 return self._fail(str(exc))
             self.settings, self.scenario = settings, scenario
-            return self.rebuild()
+            return self.rebuild(scenario)
 
     def _refuse_in_app(self, control: str, text: str) -> str | None:
         """Refusals worded for the control rather than the scenario file."""
@@ -332,7 +332,7 @@ class Session:
             elif on:
                 new.value = self._first_valid(new, default_values(self.scenario, new.platform, new.setting))
             try:
-                self._playable()  # the file as it is now, which the rebuild below reads for A and B
+                scenario = self._playable()  # the file as it is now, for A (and B reads it too)
             except (ScenarioError, ValueError) as exc:
                 return self._fail(str(exc))
             if on:
@@ -342,7 +342,7 @@ class Session:
                 except (ScenarioError, ValueError) as exc:
                     return self._fail(f"side-by-side refused: {exc}")
             self.compare, self.variant = bool(on), new
-            return self.rebuild()
+            return self.rebuild(scenario)
 
     def _scenario_b(self, variant: Variant) -> Scenario:
         overrides = variant.overrides(self.scenario)
@@ -381,15 +381,16 @@ class Session:
 
     # --- running ------------------------------------------------------------------------------
 
-    def rebuild(self) -> str | None:
+    def rebuild(self, scenario: Scenario | None = None) -> str | None:
         """Build the model(s) afresh (the Reset button) from the scenario file as it is now, with the controls'
         overrides. Run B is read from the file when it is built, so run A is too: A from the file as it was and B
         from an edited one differed by more than B's one setting, and Reset did not take up an edit, although an
         event refused after an edit says to press it. A file that no longer loads, or that the page will not play,
-        gets a message and the runs in progress are left alone."""
+        gets a message and the runs in progress are left alone. `scenario`: the file with the controls, as the caller
+        has just read and checked it (read again otherwise)."""
         with self.lock:
             try:
-                scenario = self._playable()
+                scenario = scenario or self._playable()
             except (ScenarioError, ValueError) as exc:
                 if not self.runs:
                     raise  # the first build: the page has nothing to keep
