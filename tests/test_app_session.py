@@ -44,6 +44,8 @@ def test_a_control_rebuilds_the_model_with_the_override(session: Session) -> Non
     ("deposit_cap", "-5", "video", "video deposit cap = -5"),
     ("strategy", "own_license", "community", "license_lender: own_license needs a licence lender; one of big_bank"),
     ("consumers", "many", None, "number of consumers = many"),
+    ("rate_cap", " ", None, "rate cap is empty: type a value"),
+    ("deposit_cap", "", "video", "video deposit cap is empty: type a value"),
 ])
 def test_a_bad_value_is_refused_with_one_line(session: Session, control: str, value: str, platform: str | None,
                                                expected: str) -> None:

@@ -270,6 +270,8 @@ class Session:
         settings = {**{k: v for k, v in self.settings.items() if k != key}, key: text}
         with self.lock:
             self.labels[key] = f"{platform} {LABELS[control]}" if platform else LABELS[control]
+            if not text:  # a field cleared and entered: YAML reads it as null ("rate cap = : null is not a number")
+                return self._fail(f"{self.labels[key]} is empty: type a value")
             refused = (self._refuse_consumers(settings, key) if control == "consumers"
                        else self._refuse_in_app(control, settings[key]))
             if refused:
@@ -390,7 +392,7 @@ class Session:
         has just read and checked it (read again otherwise)."""
         with self.lock:
             try:
-                scenario = scenario or self._playable()
+                scenario = scenario if scenario is not None else self._playable()
             except (ScenarioError, ValueError) as exc:
                 if not self.runs:
                     raise  # the first build: the page has nothing to keep
