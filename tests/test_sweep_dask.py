@@ -138,6 +138,38 @@ def test_ctrl_c_while_the_embedded_cluster_starts_stops_the_sweep(monkeypatch: p
         signal.signal(signal.SIGINT, previous)
 
 
+def test_sigterm_while_the_embedded_cluster_starts_stops_the_sweep_once_it_is_up(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run.py` turns SIGTERM into `Terminated`; arriving while the cluster starts, it was raised in the middle of
+    Dask's start-up, as a Ctrl-C was before it was deferred. It is now raised once the cluster is up, which then
+    closes cleanly."""
+    import distributed
+
+    from sim.cli import Terminated
+    from sim.sweep.runner import connect
+
+    real = distributed.LocalCluster
+    started: list[distributed.LocalCluster] = []
+
+    def sigterm_while_starting(*args: object, **kwargs: object) -> distributed.LocalCluster:
+        os.kill(os.getpid(), signal.SIGTERM)
+        started.append(real(*args, **kwargs))
+        return started[-1]
+
+    def terminated(*_: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        monkeypatch.setattr(distributed, "LocalCluster", sigterm_while_starting)
+        with pytest.raises(Terminated), connect(1, None):
+            pytest.fail("the sweep went on after SIGTERM")
+        assert [c.status.name for c in started] == ["closed"]  # the start-up was finished, then the cluster closed
+        assert signal.getsignal(signal.SIGTERM) is terminated  # the driver's own handler again
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _kept_by_worker_logger() -> tuple[bool, bool]:
     """Whether this worker's `distributed.worker` logger keeps a lost-heartbeat record and another error."""
     import logging

@@ -169,32 +169,32 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
     # Dask's statistical profiler samples every worker thread's stack every 10 ms; on a model made of
     # many small NumPy calls that doubled the time of a run (docs/performance_sweeps.md), so it is off.
     with _workers_deaf_to_ctrl_c(), dask.config.set({"distributed.worker.profile.enabled": False}):
-        with _ctrl_c_deferred() as pressed:
+        with _stops_deferred() as stops:
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                    dashboard_address=":0", silence_logs=logging.ERROR)
         with cluster, Client(cluster) as client:
-            if pressed:  # while the cluster started: the sweep stops here, and the cluster closes cleanly
-                signal.raise_signal(signal.SIGINT)
+            if stops:  # while the cluster started: the sweep stops here, and the cluster closes cleanly
+                signal.raise_signal(stops[0])
             client.register_plugin(_embedded_worker_plugin())
             yield client
 
 
 @contextmanager
-def _ctrl_c_deferred() -> Iterator[list[int]]:
-    """While the embedded cluster starts, a Ctrl-C is noted in the list yielded rather than acted on: raised in
-    the middle of Dask's start-up, it leaves half-started workers that print tracebacks as they are torn down.
-    The caller raises it again once the cluster is up (with the handler the driver had: a driver started with
-    SIGINT ignored stays deaf to it)."""
-    pressed: list[int] = []
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is signal.SIG_IGN:
-        yield pressed
-        return
-    signal.signal(signal.SIGINT, lambda number, _frame: pressed.append(number))
+def _stops_deferred() -> Iterator[list[int]]:
+    """While the embedded cluster starts, a Ctrl-C (SIGINT) or SIGTERM is noted in the list yielded rather than
+    acted on: raised in the middle of Dask's start-up, it leaves half-started workers that print tracebacks as they
+    are torn down. The caller raises the first one again once the cluster is up, with the handler the driver had
+    (`run.py` turns SIGTERM into `Terminated`; a signal the driver ignores stays ignored)."""
+    noted: list[int] = []
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    deferred = [number for number, handler in previous.items() if handler not in (signal.SIG_IGN, None)]
+    for number in deferred:
+        signal.signal(number, lambda received, _frame: noted.append(received))
     try:
-        yield pressed
+        yield noted
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number in deferred:
+            signal.signal(number, previous[number])
 
 
 @contextmanager
@@ -204,7 +204,7 @@ def _workers_deaf_to_ctrl_c() -> Iterator[None]:
     worker would print its own KeyboardInterrupt traceback).
 
     The signal is blocked in the thread that spawns, around the spawn only: the child inherits the mask and
-    keeps it, while the driver goes on handling Ctrl-C (`_ctrl_c_deferred`). It used to ignore SIGINT while the
+    keeps it, while the driver goes on handling Ctrl-C (`_stops_deferred`). It used to ignore SIGINT while the
     cluster started (an ignored signal survives exec), which takes seconds (10 s on a busy 2-core machine): a
     Ctrl-C then was discarded and the whole sweep ran on. Where this cannot be done (no `pthread_sigmask`),
     SIGINT is ignored while the cluster starts, as before."""
