@@ -6,7 +6,8 @@
   python run.py list
   python run.py compare scenarios/baseline.yaml scenarios/closed_loop.yaml --seeds 5
 
-Exit codes: 0 done, 1 a broken money or loan identity (`run --check-invariants`: a bug in the model), 2 bad
+Exit codes: 0 done, 1 a broken money or loan identity (`run --check-invariants`: a bug in the model) or an output
+the file system refused while it was written (a full disk: nothing written), 2 bad
 scenario file or arguments (one-line message, nothing written), 130 interrupted (Ctrl-C), 141 the reader of
 its output went away (`| head`), 143 terminated (SIGTERM); an interrupted or terminated command leaves no
 partial output.
@@ -295,6 +296,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _reader_gone()
+    except OSError as exc:
+        from sim.results import WriteFailed  # already loaded by the writer that raised it
+
+        if not isinstance(exc, WriteFailed):
+            raise
+        print(f"error: {exc.strerror}", file=sys.stderr)  # a full disk, a lost permission: one line, not a traceback
+        return 1
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

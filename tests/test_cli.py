@@ -500,6 +500,28 @@ def test_a_failed_write_removes_the_parent_folders_it_made(tmp_path: Path, monke
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_a_disk_full_during_the_write_is_one_line_and_leaves_nothing(
+        command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The file system refusing an output half way (a full disk) gave a traceback. It is one line naming the
+    folder and the reason, exit 1, and the partial folder and the parents it made are gone."""
+    import errno
+
+    def full(*_: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    if command == "run":
+        monkeypatch.setattr(results.folders, "dashboard", full)  # where each writer looks its figure up
+    else:
+        monkeypatch.setattr(compare, "figure", full)
+    out = tmp_path / "outputs" / "classroom" / "r"
+    seeds = [] if command == "run" else ["--seeds", "2"]
+    assert cli.main([command, "scenarios/classroom.yaml", *TINY, *seeds, "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {out}: could not be written (No space left on device); nothing written\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_revenue_panel_takes_a_run_without_platforms() -> None:
     import matplotlib
 

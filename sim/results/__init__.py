@@ -11,6 +11,7 @@ Code that replaces one of these functions in a test must patch the module that c
 
 from sim.results.folders import (
     RUN_FILES,
+    WriteFailed,
     atomic_folder,
     check_target,
     in_the_way,
@@ -46,6 +47,7 @@ __all__ = [  # every public name of the former sim/results.py, and the private o
     "PACKAGES",
     "RUN_FILES",
     "UNDEFINED_WHEN",
+    "WriteFailed",
     "_finite",
     "_revenue",
     "atomic_folder",

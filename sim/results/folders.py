@@ -33,6 +33,11 @@ def write_run(model: MarketModel, target: Path, scenario_yaml: str, manifest_dat
     return folder.path
 
 
+class WriteFailed(OSError):
+    """The file system refused an output while it was written (disk full, quota, permissions changed, I/O error):
+    one line for the command line, after the partial output has been removed."""
+
+
 class atomic_folder:  # lower case: used as the function it was, `with atomic_folder(target) as tmp:`
     """A temporary folder next to `target` to write into, renamed to `target` when the block completes
     (replacing an earlier output there, or with `unique` taking the first free name of `target`, `target-2`...,
@@ -54,19 +59,29 @@ class atomic_folder:  # lower case: used as the function it was, `with atomic_fo
             raise
         return self.tmp
 
-    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, *_: Any) -> None:
         if kind is None:
             try:
                 self.path = _new_name(self.tmp, self.target) if self.unique else _replace(self.tmp, self.target)
                 return
-            except BaseException:
+            except BaseException as exc:
                 self._clean()
+                _refused_by_the_file_system(exc, self.target)
                 raise
         self._clean()
+        _refused_by_the_file_system(error, self.target)
 
     def _clean(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
         remove_empty(self.created)
+
+
+def _refused_by_the_file_system(error: BaseException | None, target: Path) -> None:
+    """Raise `WriteFailed` in place of an OSError the file system gave (it has an errno), which a user cannot act
+    on as a traceback; anything else (a bug, an interrupt) is left to propagate as it is."""
+    if isinstance(error, OSError) and not isinstance(error, WriteFailed) and error.errno is not None:
+        raise WriteFailed(error.errno, f"{target}: could not be written ({error.strerror}); nothing written") \
+            from error
 
 
 def make_parents(folder: Path) -> list[Path]:
