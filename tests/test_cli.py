@@ -522,6 +522,22 @@ def test_a_disk_full_during_the_write_is_one_line_and_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_report_the_disk_refuses_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    """validate and facts write their reports in one step (`written_in_one_step`): a full disk there gave a
+    traceback too."""
+    import errno
+
+    from sim.cli import written_in_one_step
+    from sim.results import WriteFailed
+
+    doc = tmp_path / "reports" / "validation.md"
+    with pytest.raises(WriteFailed) as failed, written_in_one_step(doc) as tmp:
+        tmp.write_text("half a report")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert failed.value.strerror == f"{doc}: could not be written (No space left on device); nothing written"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_revenue_panel_takes_a_run_without_platforms() -> None:
     import matplotlib
 

@@ -105,16 +105,17 @@ def written_in_one_step(doc: Path) -> Iterator[Path]:
     """A temporary path beside `doc` (same folder: the report's relative figure links hold) that replaces `doc`
     when the block ends; on any failure or interruption it is removed, with the folders made for it, so a
     report is never left truncated."""
-    from sim.results import make_parents, remove_empty
+    from sim.results import make_parents, raise_if_refused, remove_empty
 
     created = make_parents(doc.parent)
     tmp = doc.with_name(f".{doc.name}.partial-{os.getpid()}")
     try:
         yield tmp
         os.replace(tmp, doc)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
         remove_empty(created)
+        raise_if_refused(exc, doc)
         raise
 
 

@@ -66,19 +66,19 @@ class atomic_folder:  # lower case: used as the function it was, `with atomic_fo
                 return
             except BaseException as exc:
                 self._clean()
-                _refused_by_the_file_system(exc, self.target)
+                raise_if_refused(exc, self.target)
                 raise
         self._clean()
-        _refused_by_the_file_system(error, self.target)
+        raise_if_refused(error, self.target)
 
     def _clean(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
         remove_empty(self.created)
 
 
-def _refused_by_the_file_system(error: BaseException | None, target: Path) -> None:
-    """Raise `WriteFailed` in place of an OSError the file system gave (it has an errno), which a user cannot act
-    on as a traceback; anything else (a bug, an interrupt) is left to propagate as it is."""
+def raise_if_refused(error: BaseException | None, target: Path) -> None:
+    """Raise `WriteFailed` (naming `target`) in place of an OSError the file system gave (it has an errno), which a
+    user cannot act on as a traceback; anything else (a bug, an interrupt) is left to propagate as it is."""
     if isinstance(error, OSError) and not isinstance(error, WriteFailed) and error.errno is not None:
         raise WriteFailed(error.errno, f"{target}: could not be written ({error.strerror}); nothing written") \
             from error
