@@ -60,7 +60,7 @@ def at_least(option: str, value: int, low: int) -> None:
         raise UsageError(f"{option}: {value} is out of range; allowed: >= {low}")
 
 
-def refuse_seed(command: str, overrides: list[str], *, sizes: bool = False) -> None:
+def refuse_dropped_sets(command: str, overrides: list[str], *, sizes: bool = False) -> None:
     """Refuse a `--set` the command would drop without a word: `seed` where it runs seeds 1..N itself, and with
     `sizes` `consumers.count`, which its `--consumers` replaces (validate, calibrate: their runs are resized, with
     the shops scaled by the ratio to the count set, so the --set only changed the shops)."""

@@ -21,7 +21,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from sim.cli import UsageError, at_least, refuse_seed
+from sim.cli import UsageError, at_least, refuse_dropped_sets
 
 NAME = "calibrate"
 HELP = "fit parameters to target figures; write a fitted scenario and a fit report"
@@ -55,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
     at_least("--consumers", args.consumers, 500)
     if args.workers is not None:
         at_least("--workers", args.workers, 1)
-    refuse_seed("calibrate", args.overrides, sizes=True)
+    refuse_dropped_sets("calibrate", args.overrides, sizes=True)
     if not args.targets.is_file():
         raise UsageError(f"--targets: {args.targets} is not a file")
     out = args.out or Path("outputs") / "calibrate" / f"{datetime.now():%Y%m%d-%H%M%S}"

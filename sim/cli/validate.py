@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli import at_least, by_ids, check_doc, refuse_seed, written_in_one_step
+from sim.cli import at_least, by_ids, check_doc, refuse_dropped_sets, written_in_one_step
 
 NAME = "validate"
 HELP = "compare the model with real-world figures; write docs/validation.md"
@@ -47,7 +47,7 @@ def main(args: argparse.Namespace) -> int:
     at_least("--consumers", args.consumers, 1000)
     if args.workers is not None:
         at_least("--workers", args.workers, 1)
-    refuse_seed("validate", args.overrides, sizes=True)
+    refuse_dropped_sets("validate", args.overrides, sizes=True)
     figures = validation.FIGURES if args.only is None else by_ids("--only", args.only, validation.select, "figure")
     for stem in sorted({f.scenario for f in figures} | {"baseline"}):  # a bad --set stops here, in one line
         load(str(validation.LIBRARY / f"{stem}.yaml"), args.overrides)
