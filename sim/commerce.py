@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import portable_math as pm
 from sim.binomial import binomial
 from sim.finance.credit import MIN_LOAN, MIN_NEED
 from sim.finance.loans import BNPL
@@ -90,7 +91,7 @@ def shop(model: MarketModel, t: int) -> None:
         if len(buyers) == 0 or len(shops_here) == 0:
             continue
         value = (p.params.order_value * np.sqrt(c.income[buyers] / mean_income)
-                 * np.exp(ORDER_VALUE_SIGMA * noise - ORDER_VALUE_SIGMA**2 / 2))
+                 * pm.exp(ORDER_VALUE_SIGMA * noise - ORDER_VALUE_SIGMA**2 / 2))
         weight = (mer.size[shops_here] * mer.demand[shops_here]).cumsum(dtype=np.float64)
         shop_of = shops_here[np.minimum(weight.searchsorted(pick * weight[-1]), len(shops_here) - 1)]
         cash = acc["consumer"].balance[buyers]

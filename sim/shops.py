@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import portable_math as pm
 from sim.finance.loans import MONTH
 from sim.limits import check_shop_growth
 
@@ -27,10 +29,10 @@ def update_demand(model: MarketModel) -> None:
     change = mer.drift[ids] + vol[mer.category[ids]] * rng.standard_normal(len(ids)).astype(np.float32)
     demand = mer.demand[ids]
     if params.demand_half_life_days > 0:
-        pull = np.float32(np.log(2.0) / params.demand_half_life_days)
-        change -= pull * np.log(demand)
+        pull = np.float32(math.log(2.0) / params.demand_half_life_days)
+        change -= pull * pm.log(demand)
     # np.clip(x, 1e-3, 1e3), the same floats without np.clip's Python layers (several microseconds)
-    mer.demand[ids] = np.minimum(np.maximum(demand * np.exp(change), 1e-3), 1e3)
+    mer.demand[ids] = np.minimum(np.maximum(demand * pm.exp(change), 1e-3), 1e3)
     mer.update_trend(ids, change)
 
 

@@ -99,3 +99,30 @@ def test_same_outputs_on_the_other_supported_interpreter() -> None:
             name, seed = CROSS_CHECK_RUN
             expected = run_hashes(name, _scenarios()[name], seed)
         assert theirs["hashes"] == expected, f"outputs differ from those of {python} ({theirs['versions']})"
+
+
+def _simd_beyond_baseline() -> list[str]:
+    """The CPU extensions above its build's baseline that NumPy dispatches to on this machine."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    return [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+
+
+def test_same_outputs_whatever_simd_the_cpu_offers() -> None:
+    """A seed gives the same tables on a CPU without AVX-512 or AVX2 as on this one. NumPy picks its float64
+    exp and log (and `**`, log1p, expm1) for the CPU at run time, and the AVX-512 ones differ in the last bit, so
+    the model's rules use `sim.portable_math` instead. The older CPU is this one with NumPy's dispatch and
+    glibc's AVX2/FMA variants of its maths switched off."""
+    extensions = _simd_beyond_baseline()
+    if not extensions:
+        pytest.skip("this CPU offers NumPy nothing above its baseline: there is no older CPU to compare with")
+    name, seed = CROSS_CHECK_RUN
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NPY_DISABLE_CPU_FEATURES": " ".join(extensions),
+           "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F"}
+    done = subprocess.run([sys.executable, "-c", HASH_ONE_RUN, name, str(seed)], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from benchmarks.identity_check import _scenarios, run_hashes
+
+    older_cpu = json.loads(done.stdout.strip().splitlines()[-1])["hashes"]
+    assert older_cpu == run_hashes(name, _scenarios()[name], seed), f"outputs differ with {' '.join(extensions)} off"

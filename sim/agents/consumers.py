@@ -6,11 +6,13 @@ and `sim/finance/`.
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
 
+from sim import portable_math as pm
 from sim.agents.population import Population
 from sim.scenario import Scenario
 
@@ -18,8 +20,7 @@ NOT_DELINQUENT = -1
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):  # exp overflows to inf for very negative x, and 1 / inf is the right 0
-        return 1.0 / (1.0 + np.exp(-x))
+    return pm.logistic(x)
 
 
 class Consumers(Population):
@@ -59,12 +60,12 @@ class Consumers(Population):
         z = rng.standard_normal(n).astype(np.float32)  # idiosyncratic risk, standardised
         income_mean = np.asarray(p.tier_income, dtype=np.float64)[pop.tier]
         sigma = p.income_sigma
-        pop.income[:] = income_mean * np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)
+        pop.income[:] = income_mean * pm.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)
         noise = rng.standard_normal(n)
         pop.essential_share[:] = np.clip(
             p.essential_share + p.essential_share_sd * (0.6 * z + 0.8 * noise), 0.2, 0.95
         )
-        pop.buffer[:] = p.buffer_months * pop.income * np.exp(0.5 * rng.standard_normal(n) - 0.125 - 0.4 * z)
+        pop.buffer[:] = p.buffer_months * pop.income * pm.exp(0.5 * rng.standard_normal(n) - 0.125 - 0.4 * z)
         pop.risk[:] = (
             p.base_risk_logit
             + np.asarray(p.tier_risk_shift, dtype=np.float32)[pop.tier]
@@ -74,10 +75,10 @@ class Consumers(Population):
         excess = pop.risk - p.base_risk_logit
         # logit of the typical consumer's willingness; +/-30 stands for certainty (0 and 1 have no logit)
         w = p.willingness
-        logit_w = 30.0 if w >= 1 else -30.0 if w <= 0 else np.log(w / (1 - w))
+        logit_w = 30.0 if w >= 1 else -30.0 if w <= 0 else math.log(w / (1 - w))
         pop.willingness[:] = _logistic(logit_w - excess)
-        pop.shock_weight[:] = np.minimum(np.exp(p.risk_shock_loading * 0.5 * excess), 4.0)
-        pop.activity[:] = np.exp(0.5 * rng.standard_normal(n) - 0.125)
+        pop.shock_weight[:] = np.minimum(pm.exp(p.risk_shock_loading * 0.5 * excess), 4.0)
+        pop.activity[:] = pm.exp(0.5 * rng.standard_normal(n) - 0.125)
         pop.payday[:] = rng.integers(0, 30, size=n)
         pop.preference = p.bnpl_preference
         pop._assign_platforms(scenario, z, rng)
@@ -101,7 +102,7 @@ class Consumers(Population):
                 (1 - plat.young_share) / max(1 - c.young_share, 1e-12),
             )
             b = plat.risk_shift  # users' mean z moves by b: positive means riskier users
-            tilt = np.exp(b * z - b * b / 2)
+            tilt = pm.exp(b * z - b * b / 2)
             prob = np.clip(reach * tier_factor * age_factor * tilt, 0.0, 1.0)
             uses = rng.random(self.n) < prob
             self.platforms[uses] |= np.uint8(1 << k)

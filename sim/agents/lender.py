@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
+from sim import portable_math as pm
 from sim.scenario import LenderParams
 
 if TYPE_CHECKING:
@@ -117,7 +119,7 @@ class Lender(mesa.Agent):
             if pd_max <= 0.0:
                 self._thresholds[key] = None
             else:
-                self._thresholds[key] = np.log(pd_max / max(1 - pd_max, 1e-12)) if pd_max < 1 else np.inf
+                self._thresholds[key] = math.log(pd_max / max(1 - pd_max, 1e-12)) if pd_max < 1 else np.inf
         return self._thresholds[key]
 
     def approve(self, risk: np.ndarray, noise: np.ndarray, with_platform_data: bool, terms: int,
@@ -152,7 +154,7 @@ class Lender(mesa.Agent):
         p = self.params
         sd = p.platform_data_noise if with_platform_data else p.score_noise
         score = (risk + sd * noise + self.score_shift).astype(np.float64)
-        pd_hat = 1.0 / (1.0 + np.exp(-score))
+        pd_hat = pm.logistic(score)
         rate = np.minimum(p.apr + p.risk_pricing * pd_hat, self.model.regulation.rate_cap)
         margin = rate - p.funding_rate - p.opex_rate
         ok = p.risk_appetite * margin * ((terms + 1) / 24.0) >= pd_hat * LOSS_GIVEN_DEFAULT

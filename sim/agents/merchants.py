@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sim import portable_math as pm
 from sim.agents.population import Population
 from sim.scenario import Scenario
 
@@ -80,7 +81,7 @@ class Merchants(Population):
         cat_p = shares / shares.sum() if shares.sum() > 0 else np.full(len(cats), 1.0 / len(cats))
         self.category[ids] = _choice(rng, cat_p, n)
         sigma = m.size_sigma
-        self.size[ids] = np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)
+        self.size[ids] = pm.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)
         z = rng.standard_normal(n)
         cat_risk = np.asarray([c.risk for c in cats], dtype=np.float32)[self.category[ids]]
         self.risk[ids] = m.base_risk_logit + cat_risk + z

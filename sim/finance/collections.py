@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import portable_math as pm
 from sim.agents.consumers import NOT_DELINQUENT
 from sim.finance.loans import ACTIVE, CHARGED_OFF, SOLD, LoanBook
 from sim.finance.repayment import all_or_nothing, book_interest
@@ -52,7 +53,7 @@ class Collections:
             return
         p = self.model.scenario.collections
         u = self.model.streams["collections"].random(len(starting))
-        lost_after = p.contact_scale_days * (-np.log1p(-u)) ** (1.0 / p.contact_shape)
+        lost_after = p.contact_scale_days * pm.power(-pm.log(1.0 - u), 1.0 / p.contact_shape)  # 1 - u is exact
         clients = c.client_of[starting] >= 0
         factor = np.ones(len(starting))
         if np.count_nonzero(clients):

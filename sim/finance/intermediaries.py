@@ -6,6 +6,7 @@ cut lenders' contact with all their delinquent borrowers; a few clients get a se
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,7 @@ def _reach(model: MarketModel) -> np.ndarray:
     """Reach of each intermediary (rows) on each platform (columns), after platform ad policies."""
     out = np.zeros((len(model.restructurer_list), len(model.platform_list)))
     for r in model.restructurer_list:
-        base = 1.0 - np.exp(-r.params.ad_budget_m / BUDGET_REFERENCE_M)
+        base = 1.0 - math.exp(-r.params.ad_budget_m / BUDGET_REFERENCE_M)
         for p in model.platform_list:
             out[r.index, p.index] = r.reach_on(base * p.restructurer_reach())
     return out

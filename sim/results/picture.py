@@ -151,9 +151,13 @@ def _kpi_box(ax: Any, summary: dict[str, Any]) -> None:
     text = ax.text(0.02, 0.98, "\n".join(lines), family="monospace", fontsize=9 if notes else 10, va="top")
     ax.set_title("Key figures")
     # Many platforms or undefined ratios make more lines than the panel holds: the last ones (the reasons for
-    # n/a) ran off the page. Shrink the font to fit, measured as drawn.
+    # n/a) ran off the page. Shrink the font to fit, measured as drawn, again until it fits: the height is not
+    # proportional to the font size (on matplotlib 3.8 a font of 7 drew as tall as one of 8).
     renderer = ax.figure.canvas.get_renderer()
     drawn = text.get_window_extent(renderer)
     room = drawn.y1 - 4  # the text may use the page's bottom margin, down to 4 pixels above its edge
-    if drawn.height > room:
-        text.set_fontsize(text.get_fontsize() * room / drawn.height)
+    for _ in range(5):
+        if drawn.height <= room:
+            break
+        text.set_fontsize(text.get_fontsize() * room / drawn.height * 0.98)
+        drawn = text.get_window_extent(renderer)
