@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,6 +79,22 @@ print(json.dumps({"versions": versions, "hashes": run_hashes(name, _scenarios()[
 """
 
 
+def _hashes_of_the_cross_check_run(python: str | Path, **env: str) -> dict[str, Any]:
+    """The cross-check run's hashes and versions, run by `python` in a child process with `env` added."""
+    done = subprocess.run([str(python), "-c", HASH_ONE_RUN, *map(str, CROSS_CHECK_RUN)], capture_output=True,
+                          text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env}, timeout=300,
+                          check=False)
+    assert done.returncode == 0, f"{python} could not run the model:\n{done.stderr[-2000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _hashes_here() -> dict[str, str]:
+    from benchmarks.identity_check import _scenarios, run_hashes
+
+    name, seed = CROSS_CHECK_RUN
+    return run_hashes(name, _scenarios()[name], seed)
+
+
 def test_same_outputs_on_the_other_supported_interpreter() -> None:
     """The same scenario and seed give byte-identical tables and summary on Python 3.11 with NumPy 2.4 and
     Mesa 3.3 as on Python 3.12 with NumPy 2.5 and Mesa 3.5 (float sums are exactly rounded with `fsum`,
@@ -86,18 +103,9 @@ def test_same_outputs_on_the_other_supported_interpreter() -> None:
     others = _other_project_interpreters()
     if not others:
         pytest.skip("no other project virtualenv (.venv*) to compare with")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    expected = {}
+    expected = _hashes_here()
     for python in others:
-        done = subprocess.run([str(python), "-c", HASH_ONE_RUN, *map(str, CROSS_CHECK_RUN)], capture_output=True,
-                              text=True, cwd=ROOT, env=env, timeout=300, check=False)
-        assert done.returncode == 0, f"{python} could not run the model:\n{done.stderr[-2000:]}"
-        theirs = json.loads(done.stdout.strip().splitlines()[-1])
-        if not expected:
-            from benchmarks.identity_check import _scenarios, run_hashes
-
-            name, seed = CROSS_CHECK_RUN
-            expected = run_hashes(name, _scenarios()[name], seed)
+        theirs = _hashes_of_the_cross_check_run(python)
         assert theirs["hashes"] == expected, f"outputs differ from those of {python} ({theirs['versions']})"
 
 
@@ -116,13 +124,6 @@ def test_same_outputs_whatever_simd_the_cpu_offers() -> None:
     extensions = _simd_beyond_baseline()
     if not extensions:
         pytest.skip("this CPU offers NumPy nothing above its baseline: there is no older CPU to compare with")
-    name, seed = CROSS_CHECK_RUN
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NPY_DISABLE_CPU_FEATURES": " ".join(extensions),
-           "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F"}
-    done = subprocess.run([sys.executable, "-c", HASH_ONE_RUN, name, str(seed)], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    from benchmarks.identity_check import _scenarios, run_hashes
-
-    older_cpu = json.loads(done.stdout.strip().splitlines()[-1])["hashes"]
-    assert older_cpu == run_hashes(name, _scenarios()[name], seed), f"outputs differ with {' '.join(extensions)} off"
+    older_cpu = _hashes_of_the_cross_check_run(sys.executable, NPY_DISABLE_CPU_FEATURES=" ".join(extensions),
+                                               GLIBC_TUNABLES="glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F")
+    assert older_cpu["hashes"] == _hashes_here(), f"outputs differ with {' '.join(extensions)} off"
