@@ -284,6 +284,15 @@ def test_banning_intermediary_ads_removes_their_clients_and_defaults() -> None:
     assert over_seeds(co, days=365, platforms=ban, restructurers=busy) < over_seeds(co, days=365, restructurers=busy)
 
 
+def test_intermediaries_buy_no_ads_on_a_platform_without_users() -> None:
+    """A platform with no audience sells no ad space; the others still do, and the ledger agrees."""
+    m = run_small(seed=1, days=30, check=True, platforms={"community": {"mau_m": 0.0}})
+    assert [len(p.users) for p in m.platform_list if p.name == "community"] == [0]
+    ads = m.platform_table().pivot_table(index="name", values="revenue_restructurer_ads", aggfunc="sum")
+    assert ads.loc["community"].item() == 0
+    assert ads.loc["video"].item() > 0 and ads.loc["entertainment"].item() > 0
+
+
 def test_settlement_forgiveness_is_reported_apart_within_write_offs() -> None:
     """Debt an intermediary's settlement forgives is written off (`charged_off_principal`) and also reported on
     its own (`settlement_forgiven`), so charge-offs at 180 days past due can be told from it."""

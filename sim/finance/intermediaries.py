@@ -68,7 +68,8 @@ def _buy_ads(model: MarketModel) -> None:
         if not r.active:
             continue
         for p in model.platform_list:
-            spend = r.daily_budget * p.restructurer_reach()
+            # No audience, nothing to buy: a platform without users sells no ad space.
+            spend = r.daily_budget * p.restructurer_reach() if len(p.users) else 0.0
             if spend <= 0:
                 continue
             if acc["restructurer"].balance[r.index] < spend:  # owners fund the ad campaign
