@@ -82,6 +82,12 @@ def possible_range(kpi: str) -> tuple[float, float]:
     return (0.0, 1.0) if kpi in SHARES_OF_A_WHOLE or kpi.startswith("finance_share_") else (0.0, math.inf)
 
 
+def difference_range(kpi: str) -> tuple[float, float]:
+    """Where a paired difference of a KPI can lie: two shares differ by at most 1 either way."""
+    low, high = possible_range(kpi)
+    return low - high, high - low
+
+
 def shared_platforms(resolved: list[Resolved]) -> tuple[list[str], dict[str, list[str]]]:
     """Platforms every scenario has (in the first one's order), and for each other platform's finance share
     the scenarios without that platform."""
@@ -158,7 +164,7 @@ def table(runs: pd.DataFrame) -> pd.DataFrame:
             mean, lo, hi = interval(defined, possible_range(kpi))
             paired = (values - ref[kpi].astype(float)).dropna()  # NaN where either run leaves the ratio undefined
             diff = paired.to_numpy(dtype=float)
-            d, dlo, dhi = interval(diff)
+            d, dlo, dhi = interval(diff, difference_range(kpi))
             rows.append({"scenario": name, "kpi": kpi, "n": len(defined), "undefined": len(values) - len(defined),
                          "mean": mean, "ci_low": lo, "ci_high": hi, "n_paired": len(diff),
                          "diff": d, "diff_low": dlo, "diff_high": dhi,

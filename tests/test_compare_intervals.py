@@ -35,3 +35,16 @@ def test_a_starred_table_says_how_many_differences_were_tested() -> None:
             assert "each of the 12 differences is tested on its own: were none of them real, about 0.6 would be " \
                    "starred by chance" in text
     assert 0.3 < starred / 200 < 0.65  # 1 - 0.95^12 = 46%: stars without any real difference are common
+
+
+def test_a_paired_difference_of_shares_stays_within_minus_1_and_1() -> None:
+    """Two seeds far apart stretch a t-interval of a difference far past what two shares can differ by."""
+    rows = [{"scenario": "a", "seed": 1, "bnpl_uptake": 0.0, "gmv": 10.0},
+            {"scenario": "a", "seed": 2, "bnpl_uptake": 0.0, "gmv": 10.0},
+            {"scenario": "b", "seed": 1, "bnpl_uptake": 0.1, "gmv": 90.0},
+            {"scenario": "b", "seed": 2, "bnpl_uptake": 0.9, "gmv": 30.0}]
+    summary = compare.table(pd.DataFrame(rows)).set_index(["scenario", "kpi"])
+    share, amount = summary.loc[("b", "bnpl_uptake")], summary.loc[("b", "gmv")]
+    assert share["diff_low"] == -1.0 and share["diff_high"] == 1.0  # t(1) stretches 0.5 +/- 5.1 before the cut
+    assert share["diff"] == pytest.approx(0.5)
+    assert amount["diff_low"] < -100  # an amount's difference is not cut: it can be any size
