@@ -106,12 +106,14 @@ def apply_for_loans(model: MarketModel, t: int) -> None:
 
 
 def _cash_flow_covers(model: MarketModel, ids: np.ndarray, instalment: np.ndarray, cover: float) -> np.ndarray:
-    """The programme's cash-flow test: last month's gross profit on settled sales, less a month of fixed
-    costs, is at least `cover` instalments. Only a lender that sees the shop's sales can apply it, so
-    it is what lets the platform's merchant data screen out shops short of cash because sales fell
-    (the static risk score does not drive a shop's failure; its demand does)."""
+    """The programme's cash-flow test: last month's gross profit on settled sales after the platform's
+    commission (what reached the shop), less a month of fixed costs, is at least `cover` instalments. Only
+    a lender that sees the shop's sales can apply it, so it is what lets the platform's merchant data screen
+    out shops short of cash because sales fell (the static risk score does not drive a shop's failure; its
+    demand does)."""
     mer = model.merchants
-    profit = model.scenario.merchants.gross_margin * mer.sales_last_month[ids] - MONTH * mer.fixed_cost[ids]
+    kept = 1.0 - model.settlement.take_rate[mer.platform[ids]]
+    profit = model.scenario.merchants.gross_margin * kept * mer.sales_last_month[ids] - MONTH * mer.fixed_cost[ids]
     return profit >= cover * instalment
 
 

@@ -67,6 +67,24 @@ def test_cash_flow_test_screens_out_shops_that_cannot_repay() -> None:
     assert over_seeds(programme_loss_rate, **year) < 0.5 * over_seeds(programme_loss_rate, platforms=off, **year)
 
 
+def test_cash_flow_test_counts_only_what_reaches_the_shop_after_commission() -> None:
+    """A shop whose profit covers the instalment before the platform's commission but not after it fails."""
+    from sim.finance.loans import MONTH
+    from sim.shops import _cash_flow_covers
+
+    m = MarketModel(small_scenario(platforms={"video": {"take_rate": 0.2}}), rng=1)
+    video = next(p.index for p in m.platform_list if p.name == "video")
+    mer, gm = m.merchants, m.scenario.merchants.gross_margin
+    shop = np.flatnonzero(mer.platform[: mer.n] == video)[:1]
+    mer.sales_last_month[shop] = 10_000.0
+    costs = MONTH * float(mer.fixed_cost[shop][0])
+    after_commission = gm * 0.8 * 10_000.0 - costs
+    before_commission = gm * 10_000.0 - costs
+    between = np.array([(after_commission + before_commission) / 2])  # one instalment at cover 1
+    assert not _cash_flow_covers(m, shop, between, 1.0)[0]
+    assert _cash_flow_covers(m, shop, np.array([after_commission * 0.99]), 1.0)[0]
+
+
 def test_settlement_sweeps_keep_shop_loans_current() -> None:
     off = {"video": {"deposit": {"settlement_sweep": False, "freeze_on_risk": False}}}
     assert over_seeds(programme_late_rate) < over_seeds(programme_late_rate, platforms=off)
