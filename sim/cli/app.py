@@ -42,7 +42,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"--port: {port} is already in use; pick another with --port N (0 = any free port)")
     print(f"Dashboard for {args.scenario}: http://{server.HOST}:{port}/  (Ctrl-C to stop)", flush=True)
     try:
-        server.serve(args.scenario, port)
-    except KeyboardInterrupt:
+        server.serve(args.scenario, port)  # once serving, Ctrl-C ends the process there, with 0 (see `server.serve`)
+    except KeyboardInterrupt:  # a Ctrl-C before uvicorn took the signal (while Solara loads)
         pass
     return 0
