@@ -60,11 +60,17 @@ def test_classroom_is_small_and_fast() -> None:
     assert r.market[["dpd1_30_share", "dpd31_90_share"]].to_numpy().max() > 0
 
 
+def _forgives_within_the_days(scenario, seed: int) -> bool:
+    """Whether an intermediary's settlement forgives debt within the recorded days (counted as written off)."""
+    market = MarketModel(scenario, rng=seed).run().market_table()
+    return bool((market["settlement_forgiven"] > 0).any() and market["charged_off_principal"].sum() > 0)
+
+
 def test_classroom_header_holds_on_its_own_seed_and_says_what_other_seeds_do() -> None:
     """`python run.py run scenarios/classroom.yaml` and the dashboard run the file's own seed (0), the run a class
     sees first, not the seed 1 the test above uses. The header claimed intermediaries sign up clients (none do on
     seed 0) and, like docs/outputs.md, that the 180 days write nothing off (an intermediary's settlement forgives
-    debt on day 128 of seed 7, which counts as written off)."""
+    debt within the 180 days on a few seeds, which counts as written off: seed 19 on day 87 today)."""
     path = ROOT / "scenarios/classroom.yaml"
     scenario = load(str(path)).scenario
     header = header_comment(str(path))
@@ -79,9 +85,7 @@ def test_classroom_header_holds_on_its_own_seed_and_says_what_other_seeds_do() -
     intermediaries = re.search(r"intermediaries signing up[^.]*", header)
     assert intermediaries and (market["restructurer_signups"].sum() > 0 or "some seeds" in intermediaries.group(0))
     assert market["charged_off_principal"].sum() == 0  # the header and docs/outputs.md: nothing on seed 0 ...
-    other = MarketModel(scenario, rng=7).run().market_table()
-    early = other.loc[other["charged_off_principal"] > 0, "day"]
-    assert len(early) and early.min() < 180  # ... but on seed 7 a settlement's forgiven debt is written off
+    assert any(_forgives_within_the_days(scenario, seed) for seed in range(1, 31))  # ... but on a few seeds
     outputs = " ".join((ROOT / "docs/outputs.md").read_text().split())
     assert "classroom scenario's 180 days write nothing off on its own seed (0)" in outputs
     assert "settlement forgives some debt earlier" in header
