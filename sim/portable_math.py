@@ -11,12 +11,14 @@ the exact value, the same bits everywhere. No maintained library offers this for
 bindings are unmaintained, mpmath works one number at a time.
 
 They cost about 20 array operations a call, against one for NumPy's: the model calls them on arrays of buyers,
-applicants or shops, and on the whole population only when it is built.
+applicants or shops, and on the whole population only when it is built. A few values (at most `FEW`, most days'
+calls) are computed one by one as Python floats with the same operations, which costs less and gives the same bits.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -38,7 +40,11 @@ LOG_LG = (6.666666666666735130e-01, 3.999999999940941908e-01, 2.8571428743662391
 SQRT_HALF = 7.07106781186547524401e-01
 
 
-def _horner(z: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
+FEW = 8  # at most this many values: computed one by one as Python floats (see `_elementwise`)
+SMALLEST, LARGEST = 5e-324, 1.7976931348623157e308  # the positive finite float64 numbers, as log takes them
+
+
+def _horner(z: Any, coefficients: tuple[float, ...]) -> Any:
     result = z * coefficients[-1]
     for c in reversed(coefficients[1:-1]):
         result += c
@@ -47,20 +53,69 @@ def _horner(z: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
     return result
 
 
-def _elementwise(rule: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray | float], Any]:
-    """`rule` on a float64 array of at least one dimension; a number in gives a NumPy float64 out."""
-
-    @functools.wraps(rule)
-    def apply(x: np.ndarray | float) -> Any:
-        values = np.asarray(x, dtype=np.float64)
-        if values.ndim == 0:
-            return rule(values.reshape(1))[0]
-        return rule(values)
-
-    return apply
+def _exp_reduced(x: Any, k: Any) -> Any:
+    """exp(x) / 2**k, for k = rint(x / ln 2), on an array or on a float: the same operations either way."""
+    hi = x - k * LN2_HI
+    lo = k * LN2_LO
+    r = hi - lo
+    z = r * r
+    c = r - z * _horner(z, EXP_P)
+    return 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
 
 
-@_elementwise
+def _log_reduced(m: Any, k: Any) -> Any:
+    """log(m * 2**k), for sqrt(2)/2 <= m < sqrt(2), on an array or on a float: the same operations either way."""
+    f = m - 1.0  # exact (Sterbenz)
+    s = f / (2.0 + f)
+    z = s * s
+    r = z * _horner(z, LOG_LG)
+    hfsq = 0.5 * f * f
+    return k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
+
+
+def _exp_one(x: float) -> float:
+    """`exp` of one finite float in [EXP_UNDERFLOW, EXP_OVERFLOW]."""
+    t = x * INV_LN2
+    k = math.copysign(float(round(t)), t)  # np.rint: half to even, and a zero keeps the sign of `t`
+    return math.ldexp(_exp_reduced(x, k), int(k))
+
+
+def _log_one(x: float) -> float:
+    """`log` of one positive finite float."""
+    m, e = math.frexp(x)
+    if m < SQRT_HALF:
+        m, e = m * 2.0, e - 1
+    return _log_reduced(m, float(e))
+
+
+def _elementwise(one: Callable[[float], float], low: float, high: float) -> Callable[[Callable], Callable]:
+    """Make `rule` (on a float64 array of at least one dimension) a function of any array or number: a number in
+    gives a NumPy float64 out.
+
+    Up to FEW values, all within [low, high], are computed one by one by `one`, the same operations on Python
+    floats: IEEE-754 arithmetic rounds each the same way (`math.frexp` and `math.ldexp` are exact, as NumPy's
+    are), so the bits are those of `rule`, which costs some twenty array operations however few the values
+    (the model's rules pass one to a few values most days)."""
+
+    def wrap(rule: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray | float], Any]:
+        @functools.wraps(rule)
+        def apply(x: np.ndarray | float) -> Any:
+            values = np.asarray(x, dtype=np.float64)
+            if values.size <= FEW and values.ndim <= 1:
+                few = values.tolist() if values.ndim else [float(values)]
+                if all(low <= v <= high for v in few):  # NaN is neither
+                    out = np.array([one(v) for v in few], dtype=np.float64)
+                    return out if values.ndim else out[0]
+            if values.ndim == 0:
+                return rule(values.reshape(1))[0]
+            return rule(values)
+
+        return apply
+
+    return wrap
+
+
+@_elementwise(_exp_one, EXP_UNDERFLOW, EXP_OVERFLOW)
 def exp(x: np.ndarray) -> np.ndarray:
     """e**x, elementwise, as float64: the same bits on every machine (within 1 ulp of the exact value)."""
     if x.size == 0:
@@ -72,20 +127,14 @@ def exp(x: np.ndarray) -> np.ndarray:
     else:
         inside = x
     k = np.rint(inside * INV_LN2)
-    hi = inside - k * LN2_HI
-    lo = k * LN2_LO
-    r = hi - lo
-    z = r * r
-    c = r - z * _horner(z, EXP_P)
-    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
-    result = np.ldexp(y, k.astype(np.int32))
+    result = np.ldexp(_exp_reduced(inside, k), k.astype(np.int32))
     if any_special:
         outside = x[special]
         result[special] = np.where(outside > 0, np.inf, np.where(outside < 0, 0.0, np.nan))
     return result
 
 
-@_elementwise
+@_elementwise(_log_one, SMALLEST, LARGEST)
 def log(given: np.ndarray) -> np.ndarray:
     """The natural logarithm, elementwise, as float64: the same bits on every machine (within 1 ulp).
     log(0) is -inf and log of a negative number NaN, as NumPy gives them (without its warnings)."""
@@ -95,13 +144,7 @@ def log(given: np.ndarray) -> np.ndarray:
     m, e = np.frexp(np.where(special, 1.0, given) if any_special else given)
     low = m < SQRT_HALF
     m[low] *= 2.0  # now sqrt(2)/2 <= m < sqrt(2)
-    k = (e - low).astype(np.float64)
-    f = m - 1.0  # exact (Sterbenz)
-    s = f / (2.0 + f)
-    z = s * s
-    r = z * _horner(z, LOG_LG)
-    hfsq = 0.5 * f * f
-    result = k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
+    result = _log_reduced(m, (e - low).astype(np.float64))
     if any_special:
         outside = given[special]
         result[special] = np.where(outside == 0, -np.inf, np.where(outside == np.inf, np.inf, np.nan))

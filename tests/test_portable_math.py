@@ -67,6 +67,21 @@ def test_float32_in_is_computed_in_float64() -> None:
 
 
 
+def test_a_few_values_give_the_bits_of_an_array() -> None:
+    """Up to `FEW` values are computed one by one as Python floats: the same bits as the array operations."""
+    rng = np.random.default_rng(3)
+    edges = [709.782712893384, 709.78, -745.1, -745.13, -0.0, 0.0, 5e-324, 1e-310, 1.7976931348623157e308, 0.5, 1.0]
+    x = np.concatenate([rng.uniform(-745.2, 709.8, 20_000), rng.uniform(-1e-8, 1e-8, 2_000),
+                        rng.uniform(-0.4, 0.4, 2_000), np.exp(rng.uniform(-740, 709, 20_000)), edges])
+    with np.errstate(all="ignore"):
+        for fn in (pm.exp, pm.log):
+            whole = fn(x)  # more than FEW values: the array operations
+            few = np.concatenate([fn(x[i:i + pm.FEW]) for i in range(0, len(x), pm.FEW)])
+            assert few.tobytes() == whole.tobytes()
+            assert all(fn(v).tobytes() == w.tobytes() for v, w in zip(edges, whole[-len(edges):], strict=True))
+
+
+
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_MODULES = sorted([*(ROOT / "sim/agents").glob("*.py"), *(ROOT / "sim/finance").glob("*.py"),
                         *(ROOT / "sim" / f"{name}.py" for name in ("model", "commerce", "households", "shops",

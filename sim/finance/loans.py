@@ -207,12 +207,13 @@ class LoanBook:
         self._close_if_repaid(ids)
 
     def record_miss(self, ids: np.ndarray, principal: np.ndarray, interest: np.ndarray, day: int) -> None:
+        if len(ids) == 0:  # most days' instalments are all paid: nothing to update
+            return
         self.arrears_principal[ids] += principal
         self.arrears_interest[ids] += interest
         self.first_missed[ids] = np.where(self.first_missed[ids] < 0, day, self.first_missed[ids])
         self._maybe_late.add(ids)
-        if len(ids):
-            self.version += 1
+        self.version += 1
         self.missed_total[ids] += 1
         self.missed_run[ids] += 1
 
