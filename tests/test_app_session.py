@@ -663,12 +663,21 @@ def test_an_event_fired_mid_run_is_the_command_lines_scenario_event(tmp_path: Pa
 
     # the events did something, from their day on: the same scenario without them is the same run until day 8 (on
     # day 9 itself the two loans approved happen to be the same, at a lower rate: the tables differ from day 10)
-    without = MarketModel(s.scenario).run().market_table()
-    fired = s.runs[0].model.market_table()
+    without_model = MarketModel(s.scenario).run()
+    without, fired = without_model.market_table(), s.runs[0].model.market_table()
     same = (fired == without).all(axis=1)
     assert same[fired["day"] <= 8].all() and not same.all()
-    assert fired.loc[fired["day"] > 8, "amount_originated"].sum() < without.loc[without["day"] > 8,
-                                                                                "amount_originated"].sum()
+    # the cap binds from day 9: the run without it lends above 15% after day 8, the fired run never does
+    assert _lent_above(s.runs[0].model, 0.15, from_day=9) == 0 < _lent_above(without_model, 0.15, from_day=9)
+
+
+def _lent_above(model: MarketModel, apr: float, from_day: int) -> int:
+    """Loans (consumers' and shops') a model started on a recorded day >= `from_day` at a yearly rate above `apr`."""
+    count = 0
+    for book in (model.credit.consumer, model.credit.merchant):
+        day = book.start_day[: book.n] - model.scenario.burn_in_days + 1  # the book counts days from the burn-in
+        count += int(((day >= from_day) & (book.apr[: book.n] > apr)).sum())
+    return count
 
 
 @pytest.mark.parametrize(("kind", "target", "value", "expected"), [

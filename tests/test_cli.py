@@ -623,7 +623,8 @@ def test_compare_intervals_are_student_t_at_any_seed_count_and_one_seed_has_none
 
 def test_compare_intervals_stay_within_what_a_kpi_can_be() -> None:
     """Two seeds stretch a t-interval twelve-fold: a share's read [-8.5%, 118.5%]. Intervals are cut to the KPI's
-    possible range (shares of a whole in [0, 1], every KPI at least 0); paired differences are not cut."""
+    possible range (shares of a whole in [0, 1], every KPI at least 0); a paired difference of shares is cut to
+    [-1, 1], of an amount not at all."""
     runs = pd.DataFrame({"scenario": ["a"] * 2 + ["b"] * 2, "seed": [1, 2] * 2,
                          "bnpl_uptake": [0.05, 0.95, 0.50, 0.52], "charge_off_rate": [0.01, 0.90, 0.01, 0.02],
                          "orders": [10.0, 400.0, 20.0, 21.0]})
@@ -632,7 +633,8 @@ def test_compare_intervals_stay_within_what_a_kpi_can_be() -> None:
     assert (uptake["ci_low"], uptake["ci_high"]) == (0.0, 1.0)
     assert rate["ci_low"] == 0.0 and rate["ci_high"] > 1.0  # write-offs can come from loans lent before the window
     assert orders["ci_low"] == 0.0
-    assert rows.loc[("b", "bnpl_uptake"), "diff_low"] < -1.0  # a difference keeps its t-interval
+    assert rows.loc[("b", "bnpl_uptake"), "diff_low"] == -1.0  # two shares differ by at most 1
+    assert rows.loc[("b", "orders"), "diff_low"] < -1000.0  # an amount's difference keeps its t-interval
     tight = rows.loc[("b", "bnpl_uptake")]
     assert 0.0 < tight["ci_low"] < 0.51 < tight["ci_high"] < 1.0  # an interval inside the range is left as it is
     assert "[0.00%, 100.00%]" in compare.text_table(compare.table(runs))
