@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import mesa
@@ -16,6 +18,7 @@ from sim import MarketModel, Scenario
 from sim.metrics import MARKET_COLUMNS
 from sim.scenario import Event
 from sim.scenario_files import ScenarioError, load
+from tests.conftest import small_scenario
 
 REQUIRED = [
     "day", "active_consumers", "orders", "gmv", "bnpl_orders", "bnpl_uptake", "loans_originated",
@@ -59,6 +62,18 @@ def test_few_actors_are_mesa_agents_in_agentsets(baseline_small: MarketModel) ->
         assert len(agentset) == n
         assert all(isinstance(a, mesa.Agent) for a in agentset)
     assert {p.name for p in m.platforms} == {"community", "video", "entertainment"}
+
+
+def test_a_finished_model_is_freed_and_each_model_numbers_its_agents_from_1() -> None:
+    """Mesa 3.3 kept every model that made an agent for the life of the process (mesa#3179): workers of sweeps,
+    validation and facts, which run hundreds of models, grew to gigabytes. Numbering is still per model."""
+    first, second = (MarketModel(small_scenario(), rng=seed).run(3) for seed in (1, 2))
+    assert sorted(a.unique_id for a in first.agents) == sorted(a.unique_id for a in second.agents)
+    assert min(a.unique_id for a in second.agents) == 1
+    freed = weakref.ref(first)
+    del first
+    gc.collect()
+    assert freed() is None
 
 
 def test_populations_have_length_and_a_read_only_view(baseline_small: MarketModel) -> None:
