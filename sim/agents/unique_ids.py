@@ -33,7 +33,4 @@ def free_finished_models() -> None:
     """Swap Mesa 3.3's strong per-model agent counters for weak ones (newer Mesa has none: no-op)."""
     counters = Agent.__dict__.get("_ids")
     if isinstance(counters, defaultdict):
-        replacement = _CountersOfLiveModels()
-        for model, counter in counters.items():  # models built before this module was imported keep counting
-            replacement[model] = counter
-        Agent._ids = replacement
+        Agent._ids = _CountersOfLiveModels(counters)  # models built before this import keep their counters
