@@ -371,6 +371,15 @@ def test_resume_with_more_replications_or_grid_values_extends_the_sweep(tmp_path
     assert run.main(["sweep", str(two), "--out", str(out), "--resume", *common]) == 0
     printed = capsys.readouterr().out
     assert "extending" not in printed and "runs: 0 run now, 4 already stored" in printed
+    # the grid's values in another order lay out the same runs: a resume, not an extension
+    swapped = tmp_path / "swapped.yaml"
+    swapped.write_text(two.read_text().replace("[0.12, 0.24]", "[0.24, 0.12]"))
+    assert run.main(["sweep", str(swapped), "--out", str(out), "--resume", *common]) == 0
+    printed = capsys.readouterr().out
+    assert "extending" not in printed and "the same 4 runs in another order" in printed, printed
+    assert "runs: 0 run now, 4 already stored" in printed
+    assert run.main(["sweep", str(two), "--out", str(out), "--resume", *common]) == 0
+    capsys.readouterr()
     # dropping a replication is refused, in one line, exit 2
     assert run.main(["sweep", str(one), "--out", str(out), "--resume", *common]) == 2
     err = capsys.readouterr().err

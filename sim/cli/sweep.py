@@ -57,9 +57,12 @@ def main(args: argparse.Namespace) -> int:
     if args.scheduler:
         runner.check_scheduler(args.scheduler)
     store = runner.prepare(plan, out, resume=args.resume, ignore_code_change=args.ignore_code_change)
-    if plan.extended_from is not None:
+    if plan.extended_from is not None and plan.extended_from < len(plan.runs):
         print(f"extending {store.root}: {plan.extended_from} planned runs -> {len(plan.runs)}; the runs stored "
               "are kept, only the missing ones run")
+    elif plan.extended_from is not None:  # the same runs listed in another order (grid values reordered)
+        print(f"resuming {store.root}: this file lays out the same {len(plan.runs)} runs in another order; the "
+              "runs stored are kept")
     print(f"{plan.sweep.name}: {plan.sweep.design}, {len(plan.points)} points x {plan.sweep.replications} "
           f"replications = {len(plan.runs)} runs ({run_count(plan.sweep)} planned, {len(plan.unique())} distinct)")
     for note in notes:
