@@ -91,6 +91,40 @@ def test_settlement_sweeps_keep_shop_loans_current() -> None:
     assert over_seeds(table_sum("swept"), platforms=off) == 0.0
 
 
+def test_a_sweep_of_pending_sales_pays_commission_and_cost_of_goods_first() -> None:
+    """Pending settlement holds gross sales. A lender sweeping it gets the shop's part, as the shop would on
+    release: the platform's commission and the cost of goods are paid on what is swept."""
+    m = MarketModel(small_scenario(days=5), rng=1).run()
+    mer, acc, gm = m.merchants, m.accounts, m.scenario.merchants.gross_margin
+    video = next(p for p in m.platform_list if p.name == "video")
+    lender = m.lender_by_name["video_credit"]
+    shop = int(np.flatnonzero(mer.active[: mer.n] & (mer.platform[: mer.n] == video.index))[0])
+    ids = m.credit.merchant.add(np.array([shop]), lender.index, video.index, 2, np.array([50_000.0]), 0.18, 6, m.t)
+    pending = acc["merchant_pending"].balance
+    pending[:, shop] = 0.0
+    pending[0, shop], pending[-1, shop] = 600.0, 400.0  # RMB 1,000 of sales waiting, in two slots
+    acc["merchant_deposit"].balance[shop] = 0.0
+    share = (1 - video.params.take_rate) * gm
+    commission0, outside0 = acc["platform"].balance[video.index], acc["outside"].balance[0]
+    lender0, sales0 = acc["lender"].balance[lender.index], mer.sales_month[shop]
+
+    got = m.settlement.sweep(ids, np.array([100.0]), "instalment")  # less than the shop's part of the sales
+    assert got[0] == pytest.approx(100.0)
+    gross = 100.0 / share  # the sales it takes
+    assert pending[:, shop].sum() == pytest.approx(1000.0 - gross)
+    assert pending[0, shop] / pending[-1, shop] == pytest.approx(1.5)  # pro rata over the slots
+    assert acc["lender"].balance[lender.index] - lender0 == pytest.approx(100.0)
+    assert acc["platform"].balance[video.index] - commission0 == pytest.approx(gross * video.params.take_rate)
+    assert acc["outside"].balance[0] - outside0 == pytest.approx(gross * (1 - video.params.take_rate) * (1 - gm))
+    assert mer.sales_month[shop] - sales0 == pytest.approx(gross)
+
+    got = m.settlement.sweep(ids, np.array([10_000.0]), "instalment")  # more than is left: all the shop's part
+    assert got[0] == pytest.approx((1000.0 - gross) * share)
+    assert pending[:, shop].sum() == pytest.approx(0.0, abs=1e-9)
+    assert acc["lender"].balance[lender.index] - lender0 == pytest.approx(1000.0 * share)
+    assert acc["platform"].balance[video.index] - commission0 == pytest.approx(1000.0 * video.params.take_rate)
+
+
 def test_three_consecutive_missed_instalments_restrict_trading() -> None:
     m = MarketModel(small_scenario(days=5), rng=1).run()
     shop = int(np.flatnonzero(m.merchants.active[: m.merchants.n] & (m.merchants.platform[: m.merchants.n] == 1))[0])

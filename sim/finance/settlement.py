@@ -69,21 +69,35 @@ class Settlement:
         the rest to the shop."""
         if len(shops) == 0:
             return
+        acc = self.model.accounts
+        amount = acc["merchant_pending"].balance[slots, shops]
+        net = self._charge(amount, (slots, shops), shops)
+        self.model.ledger.transfer("settlement", acc["merchant_pending"], acc["merchant_cash"], net, (slots, shops),
+                                   shops)
+
+    def shop_share(self, shops: np.ndarray) -> np.ndarray:
+        """The part of a RMB of pending sales that is the shop's: what is left after the commission and the cost
+        of goods."""
+        return (1 - self.take_rate[self.model.merchants.platform[shops]]) * self.model.scenario.merchants.gross_margin
+
+    def _charge(self, gross: np.ndarray, src: tuple, shops: np.ndarray) -> np.ndarray:
+        """Settle `gross` of pending sales at `src` (slots, shops): the platform's commission and the cost of goods
+        leave, the sales count as the shops' settled sales; returns the shops' part, still in pending, for the
+        caller to pay out (to the shop, or to a lender that sweeps it)."""
         m = self.model
         mer, acc, ledger = m.merchants, m.accounts, m.ledger
-        amount = acc["merchant_pending"].balance[slots, shops]
         plat = mer.platform[shops]
-        commission = amount * self.take_rate[plat]
-        cogs = (amount - commission) * (1 - m.scenario.merchants.gross_margin)
-        net = amount - commission - cogs
-        src = (slots, shops)
-        ledger.transfer("commission", acc["merchant_pending"], acc["platform"], commission, src, plat)
+        commission = gross * self.take_rate[plat]
+        cogs = (gross - commission) * (1 - m.scenario.merchants.gross_margin)
+        rows = np.broadcast_to(plat, gross.shape)
+        ledger.transfer("commission", acc["merchant_pending"], acc["platform"], commission, src, rows)
         ledger.transfer("cost_of_goods", acc["merchant_pending"], acc["outside"], cogs, src)
-        ledger.transfer("settlement", acc["merchant_pending"], acc["merchant_cash"], net, src, shops)
-        by_plat = np.bincount(plat, weights=commission, minlength=len(m.platform_list))
+        by_plat = np.bincount(rows.ravel(), weights=commission.ravel(), minlength=len(m.platform_list))
         for p in m.platform_list:
             p.book_revenue("commission", float(by_plat[p.index]))
-        np.add.at(mer.sales_month, shops, amount)
+        sold = gross if gross.ndim == 1 else gross.sum(axis=0)
+        np.add.at(mer.sales_month, shops, sold)
+        return gross - commission - cogs
 
     def sweep(self, loan_ids: np.ndarray, amounts: np.ndarray, flow: str) -> np.ndarray:
         """Collect what shops owe on programme loans from pending settlement, then the deposit.
@@ -106,12 +120,16 @@ class Settlement:
         pending = acc["merchant_pending"].balance
         held = pending[:, shops]
         total = held.sum(axis=0)
-        take = np.minimum(want, total)
+        # Pending money is gross sales: the commission and the cost of goods are paid on what is swept as on what
+        # is released, and the lender gets the shop's part.
+        share = self.shop_share(shops)
+        take = np.minimum(want, total * share)
         if np.count_nonzero(take):  # else nothing would move: skip building the per-slot amounts
-            frac = np.divide(take, total, out=np.zeros_like(take), where=total > 0)
-            per_slot = held * frac
-            ledger.transfer(f"sweep_pending_{flow}", acc["merchant_pending"], acc["lender"], per_slot,
-                            (slice(None), shops), np.broadcast_to(lenders, per_slot.shape), dst_unique=False)
+            frac = np.divide(take, total * share, out=np.zeros_like(take), where=take > 0)
+            src = (slice(None), shops)
+            net = self._charge(held * frac, src, shops)
+            ledger.transfer(f"sweep_pending_{flow}", acc["merchant_pending"], acc["lender"], net, src,
+                            np.broadcast_to(lenders, net.shape), dst_unique=False)
         rest = want - take
         from_deposit = np.minimum(rest, acc["merchant_deposit"].balance[shops])
         ledger.transfer(f"sweep_deposit_{flow}", acc["merchant_deposit"], acc["lender"], from_deposit, shops,
