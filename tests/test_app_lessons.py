@@ -101,10 +101,11 @@ def _programme(table: pd.DataFrame) -> float:
 def test_lesson_2_data_sweeps_and_deposits_hold_shop_loan_losses() -> None:
     s = Session()
     s.set("days", 365)
-    # step 2: everything on in A, B without the cash-flow test: both lines flat
+    # step 2: everything on in A, B without the cash-flow test: A flat, B "only a little" (about 0.5k)
     assert s.set_compare(True, platform="video", setting="cash_flow_cover", value="0") is None
     a, b = _played(s)
-    assert _programme(a) <= _programme(b) < FLAT
+    assert _programme(a) < FLAT
+    _about(_programme(b), 0.5)
     # step 3: no sweep, no deposit; A keeps the test
     assert s.set("settlement_sweep", False, "video") is None
     assert s.set("deposit_cap", 0, "video") is None
@@ -133,19 +134,19 @@ def test_lesson_3_intermediaries_raise_write_offs() -> None:
     assert a["restructurer_clients"].max() > 0 and b["restructurer_clients"].max() == 0
     assert a.loc[a["day"] >= 183, "restructurer_signups"].sum() == 0  # the crackdown stops sign-ups
     clients = a["restructurer_clients"]
-    # "starts at a handful (5 on the default seed), rises in the first half (to 10 on the default seed, 8 of them
+    # "starts at a handful (9 on the default seed), rises in the first half (to 11 on the default seed, 9 of them
     # left just before the crackdown)", then falls
-    _about(clients.iloc[0], 5, " clients")
-    _about(clients.max(), 10, " clients")
+    _about(clients.iloc[0], 9, " clients")
+    _about(clients.max(), 11, " clients")
     assert a.loc[clients.idxmax(), "day"] <= 183 and clients.iloc[0] < clients.max() > clients.iloc[-1]
     crackdown_on_183 = a.loc[a["day"] == 183, "restructurer_clients"].item()
-    _about(crackdown_on_183, 8, " clients")  # step 5: "against 8 with the crackdown on day 183"
+    _about(crackdown_on_183, 9, " clients")  # step 5: "against 9 with the crackdown on day 183"
     written_off_a, written_off_b = a["charged_off_principal"].sum() / 1000, b["charged_off_principal"].sum() / 1000
-    # "far higher": B writes off nothing on this seed; on seeds 1-5 A writes off 8.6x (seed 5, the
-    # closest call) to 226x what B does, or B nothing (seed 4)
+    # "far higher": 4.2x on this seed; on seeds 1-5 A writes off 4.3x (seed 1, the closest call) to 32x what B
+    # does, or B nothing (seed 5)
     assert written_off_a > 3 * written_off_b
-    _about(written_off_a, 23)
-    assert written_off_b < FLAT  # "against 0"
+    _about(written_off_a, 40)
+    _about(written_off_b, 9.5)  # "against 9.5k"
 
     # step 5: Reset, Step to day 30, fire a crackdown on all intermediaries (day 31), play on without a restart
     s.rebuild()
@@ -153,15 +154,15 @@ def test_lesson_3_intermediaries_raise_write_offs() -> None:
     assert s.fire("crackdown", "all") is None
     a, b = _played(s)
     assert a.loc[a["day"] > 30, "restructurer_signups"].sum() == 0  # from day 31 nobody signs up
-    _about(a.loc[a["day"] == 30, "restructurer_clients"].item(), 7, " clients")  # "signed up before it (7 on day 30)"
-    _about(a.loc[a["day"] == 183, "restructurer_clients"].item(), 5, " clients")  # against 8 (above)
+    _about(a.loc[a["day"] == 30, "restructurer_clients"].item(), 9, " clients")  # "signed up before it (9 on day 30)"
+    _about(a.loc[a["day"] == 183, "restructurer_clients"].item(), 6, " clients")  # against 9 (above)
     early_a, early_b = a["charged_off_principal"].sum() / 1000, b["charged_off_principal"].sum() / 1000
-    _about(early_a, 10)
-    assert early_b < FLAT  # "B's still 0"
-    # "avoids a little over half of what the intermediaries cost lenders, not all of it" (56% on this seed; 46-64%
-    # on seeds 1-5): the clients signed up before the crackdown stay and keep costing lenders
+    _about(early_a, 26)
+    assert early_b == pytest.approx(written_off_b)  # "B's stay at 9.5k": B has no intermediary to crack down on
+    # "avoids less than half of what the intermediaries cost lenders, far from all of it" (45% on this seed;
+    # 28-66% on seeds 1-5): the clients signed up before the crackdown stay and keep costing lenders
     assert early_b < early_a < written_off_a
-    assert 0.5 < (written_off_a - early_a) / (written_off_a - written_off_b) < 0.62
+    assert 0.4 < (written_off_a - early_a) / (written_off_a - written_off_b) < 0.5
     assert s.command_lines()["A"] == (
         "python run.py run scenarios/restructurer_crackdown.yaml --days 365 --set consumers.count=5000 "
         "--set 'events=[{day: 183, kind: crackdown}, {day: 31, kind: crackdown}]'")
