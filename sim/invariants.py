@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.finance.loans import ACTIVE, CHARGED_OFF, SOLD
+from sim.finance.loans import ACTIVE, CHARGED_OFF, FLOAT_FIELDS, SOLD
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -29,34 +29,41 @@ class InvariantError(RuntimeError):
     """An accounting identity broke: the model is wrong, not the scenario."""
 
 
+def _differ(a: float, b: float, tol: float) -> bool:
+    """Do two amounts differ by more than rounding? True when either is NaN (a plain `>` would say no)."""
+    return not abs(a - b) <= tol + RELATIVE_TOLERANCE * (abs(a) + abs(b))
+
+
 def check(model: MarketModel) -> None:
-    """Raise InvariantError naming the first broken identity."""
+    """Raise InvariantError naming the first broken identity.
+
+    Every comparison is written to fail on NaN (`not x <= tol`, never `x > tol`), and the numbers compared are
+    first checked to be finite, so a NaN or infinity is named where it is rather than passing every test."""
     day = model.day
     ledger = model.ledger
+    _check_finite(model, day)
     gross = {name: float(np.abs(account.balance).sum()) for name, account in ledger.accounts.items()}
     # rounding grows with the amounts added and subtracted: what is held, and what went through today
     tol = ABSOLUTE_TOLERANCE + RELATIVE_TOLERANCE * (sum(gross.values()) + sum(map(abs, ledger.today.values())))
     total = ledger.total_money()
-    if abs(total) > tol:
+    if not abs(total) <= tol:
         raise InvariantError(f"day {day}: money is not conserved: the accounts sum to {total:.6f} RMB, not 0")
     for name, account in ledger.accounts.items():
         if name == "outside":
             continue
-        if not np.all(np.isfinite(account.balance)):
-            raise InvariantError(f"day {day}: non-finite balance in account '{name}'")
         low = float(account.balance.min()) if account.balance.size else 0.0
         # judged against this account's own money: a large account elsewhere must not hide an overdraft here
-        if low < -(ABSOLUTE_TOLERANCE + RELATIVE_TOLERANCE * gross[name]):
+        if not low >= -(ABSOLUTE_TOLERANCE + RELATIVE_TOLERANCE * gross[name]):
             raise InvariantError(f"day {day}: negative balance in account '{name}': {low:.6f} RMB")
     for label, book in (("consumer", model.credit.consumer), ("merchant", model.credit.merchant)):
         gap = book.identity_error()
-        if gap > tol:
+        if not gap <= tol:
             raise InvariantError(
                 f"day {day}: {label} loan book: principal != outstanding + repaid + written_off + sold "
                 f"(off by {gap:.6f} RMB)"
             )
         n = book.n
-        if n and float(book.outstanding[:n].min()) < -tol:
+        if n and not float(book.outstanding[:n].min()) >= -tol:
             raise InvariantError(f"day {day}: {label} loan book: negative outstanding principal")
     book, debt = model.credit.rebuilt_aggregates()
     if not np.allclose(book, model.credit.book_by_lender, rtol=1e-9, atol=tol):
@@ -72,6 +79,33 @@ def check(model: MarketModel) -> None:
     if unreported:  # model.today is a defaultdict: a misspelt key would be a column of zeros, silently
         raise InvariantError(f"day {day}: model.today['{unreported[0]}'] is reported by no market column "
                              "(misspelt, or missing from metrics.MARKET_COLUMNS)")
+
+
+def _check_finite(model: MarketModel, day: int) -> None:
+    """Every balance, every float field of the loan books and every running total the model keeps is finite: a NaN
+    would pass any comparison written as `x > tol`, and turns the tolerances themselves into NaN."""
+    for name, account in model.ledger.accounts.items():
+        if not math.isfinite(float(account.balance.sum())) and not np.isfinite(account.balance).all():
+            where = int(np.flatnonzero(~np.isfinite(account.balance.ravel()))[0])
+            raise InvariantError(f"day {day}: non-finite balance in account '{name}' (holder {where})")
+    for label, book in (("consumer", model.credit.consumer), ("merchant", model.credit.merchant)):
+        n = book.n
+        for field in FLOAT_FIELDS:
+            values = getattr(book, field)[:n]
+            # a sum is finite when every value is (short of an overflow, which the row scan then clears)
+            if not math.isfinite(float(values.sum())) and not np.isfinite(values).all():
+                row = int(np.flatnonzero(~np.isfinite(values))[0])
+                raise InvariantError(f"day {day}: {label} loan book: non-finite {field} ({values[row]}) in loan {row}")
+    scalars = [(f"ledger flow '{flow}'", amount) for flow, amount in model.ledger.cumulative.items()]
+    for lend in model.lender_list:
+        scalars.append((f"lender {lend.name}'s debt", lend.debt))
+        scalars.extend((f"lender {lend.name}'s total '{key}'", value) for key, value in lend.totals.items())
+    for p in model.platform_list:
+        scalars.extend((f"platform {p.name}'s revenue '{key}'", value) for key, value in p.revenue.items())
+    scalars.extend((f"restructurer {r.name}'s fees", r.fees) for r in model.restructurer_list)
+    for what, value in scalars:
+        if not math.isfinite(value):
+            raise InvariantError(f"day {day}: non-finite {what}: {value}")
 
 
 def _check_open_claims(model: MarketModel, day: int) -> None:
@@ -116,16 +150,16 @@ def _check_loan_flows(model: MarketModel, day: int, tol: float) -> None:
     paid = math.fsum(flows.get(name, 0.0) for name in LOAN_PAYMENT_FLOWS)
     booked = math.fsum(float(b.repaid[: b.n].sum() + b.interest_paid[: b.n].sum() + b.recovered[: b.n].sum())
                        for b in books)
-    if abs(paid - booked) > tol + RELATIVE_TOLERANCE * (paid + booked):
+    if _differ(paid, booked, tol):
         raise InvariantError(f"day {day}: borrowers paid {paid:.6f} RMB toward loans, but the loans record "
                              f"{booked:.6f} RMB repaid, paid in interest or recovered")
     lent = math.fsum(flows.get(name, 0.0) for name in DISBURSEMENT_FLOWS)
     principal = math.fsum(float(b.principal[: b.n].sum()) for b in books)
-    if abs(lent - principal) > tol + RELATIVE_TOLERANCE * (lent + principal):
+    if _differ(lent, principal, tol):
         raise InvariantError(f"day {day}: lenders paid out {lent:.6f} RMB of loans, but the loans' principal is "
                              f"{principal:.6f} RMB")
     income = math.fsum(lend.totals["interest"] for lend in model.lender_list)
     interest = math.fsum(float(b.interest_paid[: b.n].sum()) for b in books)
-    if abs(income - interest) > tol + RELATIVE_TOLERANCE * (income + interest):
+    if _differ(income, interest, tol):
         raise InvariantError(f"day {day}: lenders' interest income {income:.6f} RMB differs from the interest the "
                              f"loans record as paid, {interest:.6f} RMB")

@@ -109,6 +109,34 @@ def test_a_broken_loan_identity_is_named() -> None:
         check(model)
 
 
+def test_a_nan_is_named_with_its_field_not_passed_by_every_comparison() -> None:
+    """`gap > tol` is False for NaN: a NaN in one loan's `repaid` or `interest_paid` passed every loan identity,
+    and a NaN in the outside account made the tolerance itself NaN. Each is now named where it is."""
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    model.run(20)
+    book = model.credit.consumer
+    row = int(np.flatnonzero(book.repaid[: book.n] > 0)[0])
+    for field in ("repaid", "interest_paid", "recovered"):
+        values = getattr(book, field)
+        saved = values[row]
+        values[row] = np.nan
+        with pytest.raises(InvariantError, match=rf"consumer loan book: non-finite {field} \(nan\) in loan {row}"):
+            check(model)
+        values[row] = saved
+    check(model)
+    outside = model.accounts["outside"].balance
+    saved = outside[0]
+    outside[0] = np.nan
+    with pytest.raises(InvariantError, match="non-finite balance in account 'outside'"):
+        check(model)
+    outside[0] = saved
+    check(model)
+    lender = model.lender_list[0]
+    lender.totals["opex"] = np.inf
+    with pytest.raises(InvariantError, match=rf"non-finite lender {lender.name}'s total 'opex': inf"):
+        check(model)
+
+
 def test_a_payment_moved_but_not_booked_on_its_loan_is_named() -> None:
     """A repayment transferred without reducing its loan keeps money conserved and every loan identity: the check
     of the money paid toward loans against what the loans record catches it, and likewise a loan paid out but not
