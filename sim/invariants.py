@@ -10,6 +10,7 @@ import numpy as np
 from sim.finance.loans import ACTIVE, CHARGED_OFF, FLOAT_FIELDS, SOLD
 
 if TYPE_CHECKING:
+    from sim.finance.loans import LoanBook
     from sim.model import MarketModel
 
 RELATIVE_TOLERANCE = 1e-9  # floating-point rounding allowed, relative to the money in the system
@@ -23,15 +24,29 @@ LOAN_PAYMENT_FLOWS = (
                                                                              "recovery")),
 )
 DISBURSEMENT_FLOWS = ("loan_disbursed_bnpl", "loan_disbursed_cash", "loan_disbursed_merchant")
+# Each lender running total (summed over lenders) and the ledger flows that move its money: the totals drive
+# equity, credit reviews and lenders.csv, the flows move the cash; one booked without the other passes money's checks.
+LENDER_TOTAL_FLOWS = {
+    "funding_cost": ("lender_funding_cost",), "opex": ("lender_opex",), "collection_cost": ("collection_cost",),
+    "complaint_cost": ("complaint_cost",), "ad_spend": ("lender_ads",), "npl_proceeds": ("npl_sale",),
+    "fees_paid": ("diversion_fee", "co_lending_fee"),
+}
+# Each platform revenue source (summed over platforms) and the ledger flow that pays it, whatever code moves it.
+# ("lending" is its owned lender's interest, which is no platform flow: it is not checked here.)
+PLATFORM_REVENUE_FLOWS = {
+    "commission": "commission", "other": "other_revenue", "lender_ads": "lender_ads",
+    "restructurer_ads": "restructurer_ads", "diversion_fees": "diversion_fee", "co_lending_fees": "co_lending_fee",
+}
 
 
 class InvariantError(RuntimeError):
     """An accounting identity broke: the model is wrong, not the scenario."""
 
 
-def _differ(a: float, b: float, tol: float) -> bool:
-    """Do two amounts differ by more than rounding? True when either is NaN (a plain `>` would say no)."""
-    return not abs(a - b) <= tol + RELATIVE_TOLERANCE * (abs(a) + abs(b))
+def _differ(a: float, b: float, tol: float, scale: float = 0.0) -> bool:
+    """Do two amounts differ by more than rounding (relative to them, and to `scale`, the size of any amounts
+    subtracted to make one of them)? True when either is NaN (a plain `>` would say no)."""
+    return not abs(a - b) <= tol + RELATIVE_TOLERANCE * (abs(a) + abs(b) + scale)
 
 
 def check(model: MarketModel) -> None:
@@ -73,6 +88,8 @@ def check(model: MarketModel) -> None:
     _check_open_claims(model, day)
     _check_spells(model, day)
     _check_loan_flows(model, day, tol)
+    _check_lender_funding(model, day, tol)
+    _check_running_totals(model, day, tol)
     from sim.metrics import MARKET_COLUMNS  # here: run.py imports InvariantError, and sim.metrics loads Mesa
 
     unreported = sorted(set(model.today) - set(MARKET_COLUMNS))
@@ -163,3 +180,72 @@ def _check_loan_flows(model: MarketModel, day: int, tol: float) -> None:
     if _differ(income, interest, tol):
         raise InvariantError(f"day {day}: lenders' interest income {income:.6f} RMB differs from the interest the "
                              f"loans record as paid, {interest:.6f} RMB")
+
+
+def _check_lender_funding(model: MarketModel, day: int, tol: float) -> None:
+    """Lenders' funding debt (which sets their equity, lending room and exit) is what they borrowed from the outside
+    world less what they repaid, and never negative. (The ledger sums flows over all lenders: the sum is checked.)"""
+    for lend in model.lender_list:
+        if not lend.debt >= -tol:
+            raise InvariantError(f"day {day}: lender {lend.name}'s funding debt is negative: {lend.debt:.6f} RMB")
+    flows = model.ledger.cumulative
+    borrowed, repaid = flows.get("lender_borrowing", 0.0), flows.get("lender_debt_repayment", 0.0)
+    debt = math.fsum(lend.debt for lend in model.lender_list)
+    if _differ(debt, borrowed - repaid, tol, borrowed + repaid):
+        raise InvariantError(f"day {day}: lenders' funding debt {debt:.6f} RMB differs from what they borrowed less "
+                             f"what they repaid, {borrowed - repaid:.6f} RMB")
+
+
+def _check_running_totals(model: MarketModel, day: int, tol: float) -> None:
+    """The running totals lenders, platforms and restructurers keep (credit reviews, equity and the outputs read
+    them) agree with the loans, per lender, and with the ledger's flows, summed."""
+    lenders = model.lender_list
+    n_l = len(lenders)
+    consumer, merchant = model.credit.consumer, model.credit.merchant
+
+    def by_lender(book: LoanBook, *fields: str) -> np.ndarray:
+        n = book.n
+        values = getattr(book, fields[0])[:n]
+        for name in fields[1:]:
+            values = values + getattr(book, name)[:n]
+        return np.bincount(book.lender[:n], weights=values, minlength=n_l)[:n_l]
+
+    shop_lost = by_lender(merchant, "written_off", "sold")
+    rebuilt = {
+        "write_offs": (by_lender(consumer, "written_off", "sold") + shop_lost, "written off or sold on its loans"),
+        "shop_write_offs": (shop_lost, "written off or sold on its shop loans"),
+        "originated": (by_lender(consumer, "principal") + by_lender(merchant, "principal"), "its loans' principal"),
+        "interest": (by_lender(consumer, "interest_paid") + by_lender(merchant, "interest_paid"),
+                     "the interest its loans record as paid"),
+    }
+    for key, (loans, what) in rebuilt.items():
+        kept = np.array([lend.totals[key] for lend in lenders])
+        wrong = ~(np.abs(kept - loans) <= tol + RELATIVE_TOLERANCE * (np.abs(kept) + np.abs(loans)))
+        if wrong.any():
+            j = int(np.flatnonzero(wrong)[0])
+            raise InvariantError(f"day {day}: lender {lenders[j].name}'s total '{key}' {kept[j]:.6f} RMB differs "
+                                 f"from {what}, {loans[j]:.6f} RMB")
+    flows = model.ledger.cumulative
+    for key, names in LENDER_TOTAL_FLOWS.items():
+        kept = math.fsum(lend.totals[key] for lend in lenders)
+        moved = math.fsum(flows.get(name, 0.0) for name in names)
+        if _differ(kept, moved, tol):
+            raise InvariantError(f"day {day}: lenders' total '{key}' {kept:.6f} RMB differs from the ledger's "
+                                 f"{' + '.join(names)} flow, {moved:.6f} RMB")
+    # recovered after default: by the lender, or by the NPL buyer once sold
+    recovered = math.fsum(float(b.recovered[: b.n].sum()) for b in (consumer, merchant))
+    to_buyers = flows.get("recovery_npl_buyer", 0.0)
+    kept = math.fsum(lend.totals["recoveries"] for lend in lenders)
+    if _differ(kept, recovered - to_buyers, tol, recovered + to_buyers):
+        raise InvariantError(f"day {day}: lenders' total 'recoveries' {kept:.6f} RMB differs from what the loans "
+                             f"record as recovered less the NPL buyers' recoveries, {recovered - to_buyers:.6f} RMB")
+    for source, name in PLATFORM_REVENUE_FLOWS.items():
+        kept = math.fsum(p.revenue[source] for p in model.platform_list)
+        moved = flows.get(name, 0.0)
+        if _differ(kept, moved, tol):
+            raise InvariantError(f"day {day}: platforms' revenue '{source}' {kept:.6f} RMB differs from the ledger's "
+                                 f"{name} flow, {moved:.6f} RMB")
+    kept, moved = math.fsum(r.fees for r in model.restructurer_list), flows.get("restructurer_fee", 0.0)
+    if _differ(kept, moved, tol):
+        raise InvariantError(f"day {day}: restructurers' fees {kept:.6f} RMB differ from the ledger's restructurer_fee "
+                             f"flow, {moved:.6f} RMB")

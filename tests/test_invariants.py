@@ -162,6 +162,65 @@ def test_a_payment_moved_but_not_booked_on_its_loan_is_named() -> None:
         check(model)
 
 
+def test_lenders_funding_debt_is_what_they_borrowed_less_what_they_repaid() -> None:
+    """A lender's funding debt sets its equity, lending room and exit, but was never checked: a million added to
+    one passed. It is now the ledger's borrowing less its repayments (summed over lenders), and never negative."""
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    model.run(20)
+    lender = model.lender_list[0]
+    saved = lender.debt
+    lender.debt += 1e6
+    with pytest.raises(InvariantError, match=r"lenders' funding debt .* differs from what they borrowed less what "
+                                             "they repaid"):
+        check(model)
+    lender.debt = -5.0
+    with pytest.raises(InvariantError, match=rf"lender {lender.name}'s funding debt is negative: -5\.0"):
+        check(model)
+    lender.debt = saved
+    check(model)
+
+
+def test_running_totals_of_lenders_platforms_and_restructurers_are_checked() -> None:
+    """Running totals drive credit reviews (write-offs), equity and the outputs, and could be corrupted silently:
+    each is now checked against the loans (per lender) or against the ledger flow that moves its money."""
+    from sim.invariants import LENDER_TOTAL_FLOWS, PLATFORM_REVENUE_FLOWS
+
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    model.run(40)
+    assert model.credit.merchant.n > 0
+    lenders = model.lender_list
+    for key in ("write_offs", "shop_write_offs", "originated"):
+        lenders[1].totals[key] += 1000.0
+        with pytest.raises(InvariantError, match=rf"lender {lenders[1].name}'s total '{key}' .* differs from"):
+            check(model)
+        lenders[1].totals[key] -= 1000.0
+    lenders[0].totals["interest"] += 5.0  # moved between lenders: their sum still matches the loans
+    lenders[1].totals["interest"] -= 5.0
+    with pytest.raises(InvariantError, match=rf"lender {lenders[0].name}'s total 'interest' .* differs from the "
+                                             "interest its loans record"):
+        check(model)
+    lenders[0].totals["interest"] -= 5.0
+    lenders[1].totals["interest"] += 5.0
+    check(model)
+    for key in (*LENDER_TOTAL_FLOWS, "recoveries"):
+        lenders[2].totals[key] += 1000.0
+        with pytest.raises(InvariantError, match=rf"lenders' total '{key}' .* differs from"):
+            check(model)
+        lenders[2].totals[key] -= 1000.0
+    platform = model.platform_list[1]
+    for source, flow in PLATFORM_REVENUE_FLOWS.items():
+        platform.book_revenue(source, 1e6)
+        with pytest.raises(InvariantError, match=rf"platforms' revenue '{source}' .* differs from the ledger's "
+                                                 rf"{flow} flow"):
+            check(model)
+        platform.book_revenue(source, -1e6)
+    model.restructurer_list[0].fees += 100.0
+    with pytest.raises(InvariantError, match=r"restructurers' fees .* differ from the ledger's restructurer_fee flow"):
+        check(model)
+    model.restructurer_list[0].fees -= 100.0
+    check(model)
+
+
 def test_a_stale_or_missing_delinquency_spell_is_named() -> None:
     """The count of a consumer's loans in arrears and their delinquency spell follow the loans; a count left behind
     (a spell never ended, or one never begun) changed refusals, reachability and recruitment without any check."""
