@@ -89,6 +89,7 @@ def check(model: MarketModel) -> None:
     _check_spells(model, day)
     _check_loan_flows(model, day, tol)
     _check_lender_funding(model, day, tol)
+    _check_one_loan_per_shop(model, day)
     _check_running_totals(model, day, tol)
     from sim.metrics import MARKET_COLUMNS  # here: run.py imports InvariantError, and sim.metrics loads Mesa
 
@@ -180,6 +181,19 @@ def _check_loan_flows(model: MarketModel, day: int, tol: float) -> None:
     if _differ(income, interest, tol):
         raise InvariantError(f"day {day}: lenders' interest income {income:.6f} RMB differs from the interest the "
                              f"loans record as paid, {interest:.6f} RMB")
+
+
+def _check_one_loan_per_shop(model: MarketModel, day: int) -> None:
+    """No shop has more than one active shop loan: settlement sweeps and shop closures debit a shop's pending and
+    deposit balances once per loan through an index they mark unique, which a second loan would repeat."""
+    book = model.credit.merchant
+    shops = book.borrower[book.active_ids()]
+    if len(shops) > 1:
+        counts = np.bincount(shops)
+        shop = int(counts.argmax())
+        if counts[shop] > 1:
+            raise InvariantError(f"day {day}: shop {shop} has {int(counts[shop])} active shop loans (settlement "
+                                 "sweeps and closures assume at most one)")
 
 
 def _check_lender_funding(model: MarketModel, day: int, tol: float) -> None:

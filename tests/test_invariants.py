@@ -74,6 +74,38 @@ def test_a_repeated_index_called_unique_stops_the_transfer_when_checking() -> No
     assert acc["consumer"].balance[7] == before[7] - 2
 
 
+def test_a_shop_with_two_active_loans_is_named_and_a_tuple_index_is_checked_for_repeats() -> None:
+    """Sweeps and closures debit `(slice(None), shops)` as a unique index, assuming one active loan per shop; neither
+    the assumption nor a tuple index was checked. A shop given a second active loan is now named, and a repeated
+    shop inside a tuple index stops the transfer (a shop repeated across pending slots is no repeat)."""
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    model.run(40)
+    book = model.credit.merchant
+    active = book.active_ids()
+    assert len(active) >= 2
+    saved = int(book.borrower[active[0]])
+    shop = int(book.borrower[active[1]])
+    book.borrower[active[0]] = shop
+    with pytest.raises(InvariantError, match=rf"shop {shop} has 2 active shop loans"):
+        check(model)
+    book.borrower[active[0]] = saved
+    check(model)
+    acc = model.accounts
+    pending = acc["merchant_pending"]
+    assert pending.balance.shape[0] >= 2  # pending slots
+    before = pending.balance.copy()
+    with pytest.raises(InvariantError, match="flow sweep_pending_instalment: the source index repeats "
+                                             "merchant_pending 5 but is marked unique"):
+        model.ledger.transfer("sweep_pending_instalment", pending, acc["lender"], np.ones((len(before), 2)),
+                              (slice(None), np.array([5, 5])), 0)
+    with pytest.raises(InvariantError, match=r"the source index repeats merchant_pending \(1, 5\)"):
+        model.ledger.transfer("commission", pending, acc["platform"], np.ones(3), (np.array([0, 1, 1]),
+                                                                                 np.array([5, 5, 5])), 0)
+    assert np.array_equal(pending.balance, before)  # stopped before any money moved
+    model.ledger.transfer("commission", pending, acc["platform"], np.ones(2), (np.array([0, 1]), np.array([5, 5])), 0)
+    assert pending.balance[0, 5] == before[0, 5] - 1 and pending.balance[1, 5] == before[1, 5] - 1
+
+
 def test_an_overdraft_is_judged_against_its_own_account_and_rounding_against_the_days_flows() -> None:
     """The tolerance was relative to all the money in the market: a lender 15 RMB overdrawn passed beside large
     consumer balances, while a day moving 1e14 through the outside world failed on its rounding."""
