@@ -29,7 +29,7 @@ DISBURSEMENT_FLOWS = ("loan_disbursed_bnpl", "loan_disbursed_cash", "loan_disbur
 LENDER_TOTAL_FLOWS = {
     "funding_cost": ("lender_funding_cost",), "opex": ("lender_opex",), "collection_cost": ("collection_cost",),
     "complaint_cost": ("complaint_cost",), "ad_spend": ("lender_ads",), "npl_proceeds": ("npl_sale",),
-    "fees_paid": ("diversion_fee", "co_lending_fee"),
+    "fees_paid": ("diversion_fee", "co_lending_fee"), "settlements": ("settlement_payment",),
 }
 # Each platform revenue source (summed over platforms) and the ledger flow that pays it, whatever code moves it.
 # ("lending" is its owned lender's interest, which is no platform flow: it is not checked here.)
