@@ -74,6 +74,38 @@ def test_a_repeated_index_called_unique_stops_the_transfer_when_checking() -> No
     assert acc["consumer"].balance[7] == before[7] - 2
 
 
+def test_a_shop_with_two_active_loans_is_named_and_a_tuple_index_is_checked_for_repeats() -> None:
+    """Sweeps and closures debit `(slice(None), shops)` as a unique index, assuming one active loan per shop; neither
+    the assumption nor a tuple index was checked. A shop given a second active loan is now named, and a repeated
+    shop inside a tuple index stops the transfer (a shop repeated across pending slots is no repeat)."""
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    model.run(40)
+    book = model.credit.merchant
+    active = book.active_ids()
+    assert len(active) >= 2
+    saved = int(book.borrower[active[0]])
+    shop = int(book.borrower[active[1]])
+    book.borrower[active[0]] = shop
+    with pytest.raises(InvariantError, match=rf"shop {shop} has 2 active shop loans"):
+        check(model)
+    book.borrower[active[0]] = saved
+    check(model)
+    acc = model.accounts
+    pending = acc["merchant_pending"]
+    assert pending.balance.shape[0] >= 2  # pending slots
+    before = pending.balance.copy()
+    with pytest.raises(InvariantError, match="flow sweep_pending_instalment: the source index repeats "
+                                             "merchant_pending 5 but is marked unique"):
+        model.ledger.transfer("sweep_pending_instalment", pending, acc["lender"], np.ones((len(before), 2)),
+                              (slice(None), np.array([5, 5])), 0)
+    with pytest.raises(InvariantError, match=r"the source index repeats merchant_pending \(1, 5\)"):
+        model.ledger.transfer("commission", pending, acc["platform"], np.ones(3), (np.array([0, 1, 1]),
+                                                                                 np.array([5, 5, 5])), 0)
+    assert np.array_equal(pending.balance, before)  # stopped before any money moved
+    model.ledger.transfer("commission", pending, acc["platform"], np.ones(2), (np.array([0, 1]), np.array([5, 5])), 0)
+    assert pending.balance[0, 5] == before[0, 5] - 1 and pending.balance[1, 5] == before[1, 5] - 1
+
+
 def test_an_overdraft_is_judged_against_its_own_account_and_rounding_against_the_days_flows() -> None:
     """The tolerance was relative to all the money in the market: a lender 15 RMB overdrawn passed beside large
     consumer balances, while a day moving 1e14 through the outside world failed on its rounding."""
@@ -109,6 +141,34 @@ def test_a_broken_loan_identity_is_named() -> None:
         check(model)
 
 
+def test_a_nan_is_named_with_its_field_not_passed_by_every_comparison() -> None:
+    """`gap > tol` is False for NaN: a NaN in one loan's `repaid` or `interest_paid` passed every loan identity,
+    and a NaN in the outside account made the tolerance itself NaN. Each is now named where it is."""
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    model.run(20)
+    book = model.credit.consumer
+    row = int(np.flatnonzero(book.repaid[: book.n] > 0)[0])
+    for field in ("repaid", "interest_paid", "recovered"):
+        values = getattr(book, field)
+        saved = values[row]
+        values[row] = np.nan
+        with pytest.raises(InvariantError, match=rf"consumer loan book: non-finite {field} \(nan\) in loan {row}"):
+            check(model)
+        values[row] = saved
+    check(model)
+    outside = model.accounts["outside"].balance
+    saved = outside[0]
+    outside[0] = np.nan
+    with pytest.raises(InvariantError, match="non-finite balance in account 'outside'"):
+        check(model)
+    outside[0] = saved
+    check(model)
+    lender = model.lender_list[0]
+    lender.totals["opex"] = np.inf
+    with pytest.raises(InvariantError, match=rf"non-finite lender {lender.name}'s total 'opex': inf"):
+        check(model)
+
+
 def test_a_payment_moved_but_not_booked_on_its_loan_is_named() -> None:
     """A repayment transferred without reducing its loan keeps money conserved and every loan identity: the check
     of the money paid toward loans against what the loans record catches it, and likewise a loan paid out but not
@@ -132,6 +192,65 @@ def test_a_payment_moved_but_not_booked_on_its_loan_is_named() -> None:
     model.lender_list[0].totals["interest"] += 3.0
     with pytest.raises(InvariantError, match="interest income"):
         check(model)
+
+
+def test_lenders_funding_debt_is_what_they_borrowed_less_what_they_repaid() -> None:
+    """A lender's funding debt sets its equity, lending room and exit, but was never checked: a million added to
+    one passed. It is now the ledger's borrowing less its repayments (summed over lenders), and never negative."""
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    model.run(20)
+    lender = model.lender_list[0]
+    saved = lender.debt
+    lender.debt += 1e6
+    with pytest.raises(InvariantError, match=r"lenders' funding debt .* differs from what they borrowed less what "
+                                             "they repaid"):
+        check(model)
+    lender.debt = -5.0
+    with pytest.raises(InvariantError, match=rf"lender {lender.name}'s funding debt is negative: -5\.0"):
+        check(model)
+    lender.debt = saved
+    check(model)
+
+
+def test_running_totals_of_lenders_platforms_and_restructurers_are_checked() -> None:
+    """Running totals drive credit reviews (write-offs), equity and the outputs, and could be corrupted silently:
+    each is now checked against the loans (per lender) or against the ledger flow that moves its money."""
+    from sim.invariants import LENDER_TOTAL_FLOWS, PLATFORM_REVENUE_FLOWS
+
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    model.run(40)
+    assert model.credit.merchant.n > 0
+    lenders = model.lender_list
+    for key in ("write_offs", "shop_write_offs", "originated"):
+        lenders[1].totals[key] += 1000.0
+        with pytest.raises(InvariantError, match=rf"lender {lenders[1].name}'s total '{key}' .* differs from"):
+            check(model)
+        lenders[1].totals[key] -= 1000.0
+    lenders[0].totals["interest"] += 5.0  # moved between lenders: their sum still matches the loans
+    lenders[1].totals["interest"] -= 5.0
+    with pytest.raises(InvariantError, match=rf"lender {lenders[0].name}'s total 'interest' .* differs from the "
+                                             "interest its loans record"):
+        check(model)
+    lenders[0].totals["interest"] -= 5.0
+    lenders[1].totals["interest"] += 5.0
+    check(model)
+    for key in (*LENDER_TOTAL_FLOWS, "recoveries"):
+        lenders[2].totals[key] += 1000.0
+        with pytest.raises(InvariantError, match=rf"lenders' total '{key}' .* differs from"):
+            check(model)
+        lenders[2].totals[key] -= 1000.0
+    platform = model.platform_list[1]
+    for source, flow in PLATFORM_REVENUE_FLOWS.items():
+        platform.book_revenue(source, 1e6)
+        with pytest.raises(InvariantError, match=rf"platforms' revenue '{source}' .* differs from the ledger's "
+                                                 rf"{flow} flow"):
+            check(model)
+        platform.book_revenue(source, -1e6)
+    model.restructurer_list[0].fees += 100.0
+    with pytest.raises(InvariantError, match=r"restructurers' fees .* differ from the ledger's restructurer_fee flow"):
+        check(model)
+    model.restructurer_list[0].fees -= 100.0
+    check(model)
 
 
 def test_a_stale_or_missing_delinquency_spell_is_named() -> None:

@@ -136,12 +136,27 @@ class Ledger:
 
 
 def _check_unique(flow: str, side: str, account: Account, idx: Index, unique: bool) -> None:
-    """Stop a transfer whose index array is called unique but repeats a holder."""
-    if not (unique and isinstance(idx, np.ndarray) and idx.ndim == 1 and len(idx) > 1):
+    """Stop a transfer whose index array is called unique but repeats a holder.
+
+    In a tuple index (a sweep's `(slice(None), shops)`, a payout's `(slot, shops)` or `(slots, shops)`) one index
+    array beside slices and single positions is checked as it is; several arrays are checked as the positions
+    they name together (a shop may repeat across pending slots)."""
+    if not unique:
+        return
+    shape = None
+    if isinstance(idx, tuple):
+        arrays = [i for i in idx if isinstance(i, np.ndarray)]
+        if len(arrays) == 1 and arrays[0].ndim == 1:
+            idx = arrays[0]
+        elif len(arrays) > 1 and all(isinstance(i, (np.ndarray, *_SCALAR_INDEX)) for i in idx):
+            shape = account.balance.shape
+            idx = np.ravel_multi_index(tuple(np.ravel(i) for i in np.broadcast_arrays(*idx)), shape)
+    if not (isinstance(idx, np.ndarray) and idx.ndim == 1 and len(idx) > 1):
         return
     holders = np.sort(idx)
     repeated = holders[1:][holders[1:] == holders[:-1]]
     if len(repeated):
-        raise InvariantError(f"flow {flow}: the {side} index repeats {account.name} {int(repeated[0])} but is "
+        holder = int(repeated[0]) if shape is None else tuple(int(i) for i in np.unravel_index(repeated[0], shape))
+        raise InvariantError(f"flow {flow}: the {side} index repeats {account.name} {holder} but is "
                              f"marked unique ({'src' if side == 'source' else 'dst'}_unique=True): the repeat "
                              "would move its money once")

@@ -43,6 +43,7 @@ _FIELDS: dict[str, tuple[type, int | float]] = {
     "claim": (np.float64, 0.0),  # what can still be collected after write-off or sale
     "recovered": (np.float64, 0.0),  # collected after default, by the lender or the NPL buyer
 }
+FLOAT_FIELDS = tuple(name for name, (dtype, _) in _FIELDS.items() if np.issubdtype(dtype, np.floating))
 
 
 class _Candidates:
