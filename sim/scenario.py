@@ -496,7 +496,8 @@ class Scenario(Strict):
     """A whole market: who is in it, how they behave, the rules, and what happens when."""
 
     name: Annotated[str, AfterValidator(safe_name)] = param(
-        "baseline", "-", "Scenario name; also the output folder: letters, digits, `_`, `-`, `.`."
+        "baseline", "-", "Scenario name; also the output folder: letters, digits, `_`, `-`, `.`. A file without "
+        "`name:` is named after its file, other characters replaced by `_` (`my scen (v2).yaml`: `my_scen_v2`)."
     )
     description: str = param("", "-", "One line on what the scenario represents.")
     seed: int = param(0, "-", "Seed of the run.", ge=0)

@@ -189,6 +189,26 @@ def test_default_output_folder_is_not_created(tmp_path: Path, monkeypatch: pytes
     assert [p.name for p in tmp_path.iterdir()] == ["x.yaml"]  # no outputs/ folder
 
 
+@pytest.mark.parametrize("command", ["run", "check", "compare"])
+@pytest.mark.parametrize(("file_name", "name"), [("my scen (v2).yaml", "my_scen_v2"), ("..yaml", "scenario"),
+                                                 ("a+b.c.yaml", "a_b.c")])
+def test_a_file_name_outside_the_name_rule_gives_a_valid_default_name(
+    command: str, file_name: str, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The default name comes from the file name: characters the name rule refuses were blamed on the extended
+    file's `name:`, which nobody wrote. They become `_`; a file name that leaves nothing gives `scenario`."""
+    (tmp_path / file_name).write_text(f"extends: {ROOT / 'scenarios/classroom.yaml'}\n")
+    assert load(str(tmp_path / file_name)).scenario.name == name
+    if command == "run":
+        argv = ["run", str(tmp_path / file_name), "--days", "2", "--consumers", "50", "--set", "merchants.count=5",
+                "--set", "burn_in_days=0", "--quiet", "--out", str(tmp_path / "o")]
+    else:
+        argv = [command, str(tmp_path / file_name), *(["--out", str(tmp_path / "o"), "--seeds", "1", "--days", "2",
+                                                      "--consumers", "50", "--set", "merchants.count=5",
+                                                      "--set", "burn_in_days=0"] if command == "compare" else [])]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+
+
 # --- YAML that would exhaust the stack or the memory --------------------------------------------------------
 
 
