@@ -261,9 +261,16 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
         for bound in (p.low, p.high):
             sets = [f"{k}={bound:.10g}" for k in p.paths]
             try:
-                load(scenario_path, [*(extra or []), *sets], dict.fromkeys(sets, given))
+                loaded = load(scenario_path, [*(extra or []), *sets], dict.fromkeys(sets, given)).scenario
             except ScenarioError as exc:
                 raise CalibrationError(str(exc)) from None
+            for k in p.paths:  # the search sets any number between the bounds: a whole number would fail mid-fit
+                value = scenario_value(loaded, k)
+                if not isinstance(value, float):
+                    kind = "a seed" if k == "seed" else "a whole number" if isinstance(value, int) else "not a number"
+                    raise CalibrationError(
+                        f"{p.source} {p.path}: {k} is {kind}; the fit varies a parameter continuously, so only "
+                        "decimal parameters can be fitted (fix this one with --set, or compare values with sweep)")
     base = load(scenario_path, extra or []).scenario
     known = run_measured(base.model_copy(update={"days": 1, "burn_in_days": 0}), seeds[0], 1000)[0]
     missing = [t.name for t in targets if t.name not in known]

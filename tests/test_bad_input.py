@@ -517,3 +517,43 @@ def test_a_rule_between_keys_blames_the_latest_change(argv: list[str], message: 
     assert cli.main([*argv, *(["--out", str(tmp_path / "o")] if argv[0] == "run" else [])]) == 2
     assert one_line_error(capsys.readouterr().err) == message
     assert list(tmp_path.iterdir()) == []
+
+
+# --- calibrate ---------------------------------------------------------------------------------------------
+
+CONTINUOUS = ("the fit varies a parameter continuously, so only decimal parameters can be fitted (fix this one with "
+              "--set, or compare values with sweep)")
+CALIBRATE_PARAMS = {
+    "lenders.micro_a.cash_loan_terms:3:12": f"--params lenders.micro_a.cash_loan_terms: "
+                                            f"lenders.micro_a.cash_loan_terms is a whole number; {CONTINUOUS}",
+    "days:10:20": f"--params days: days is a whole number; {CONTINUOUS}",
+    "merchants.count:10:20": f"--params merchants.count: merchants.count is a whole number; {CONTINUOUS}",
+    "consumers.count:500:600": f"--params consumers.count: consumers.count is a whole number; {CONTINUOUS}",
+    "seed:0:9": f"--params seed: seed is a seed; {CONTINUOUS}",
+    "lenders.micro_a.apr,days:1:2": f"--params lenders.micro_a.apr,days: days is a whole number; {CONTINUOUS}",
+}
+
+
+@pytest.fixture
+def no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.calibration
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("simulated before refusing the input")
+
+    monkeypatch.setattr(sim.calibration, "run_measured", refuse)
+    monkeypatch.setattr(sim.calibration, "measure_seeds", refuse)
+
+
+@pytest.mark.parametrize("param", sorted(CALIBRATE_PARAMS))
+def test_calibrate_refuses_a_parameter_it_cannot_vary_continuously_before_any_simulation(
+    param: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], no_simulation: None
+) -> None:
+    """Whole-number parameters and the seed passed the check of their bounds (3 and 12 are whole), then the
+    first step between them (7.5) failed mid-fit, blaming a --set the user never typed."""
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: micro_yield, value: 0.11}\n")
+    assert cli.main(["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params", param,
+                     "--budget", "2", "--seeds", "1", "--consumers", "500", "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys.readouterr().err) == CALIBRATE_PARAMS[param]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]
