@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from sim.scenario_files import NAMED_LISTS, ScenarioError, load, parse_yaml
+from sim.scenario_files import NAMED_LISTS, ScenarioError, load, read_yaml_file
 from sim.validation import measure_seeds, pool_rare_shares, run_measured
 
 
@@ -75,9 +74,9 @@ def read_targets(path: str | Path) -> tuple[list[Target], list[Param]]:
     """A targets YAML: either a list of {name, value, weight}, or a mapping with `targets:` and
     optionally `params:` (a list of PATH:LOW:HIGH strings)."""
     try:
-        data = parse_yaml(Path(path).read_text(encoding="utf-8"))  # the YAML 1.2 rules of scenario files
-    except (OSError, yaml.YAMLError) as exc:
-        raise CalibrationError(f"{path}: cannot read targets ({str(exc).splitlines()[0]})") from None
+        data = read_yaml_file(path)  # the YAML 1.2 rules and the messages of scenario files
+    except ScenarioError as exc:
+        raise CalibrationError(str(exc)) from None
     params: list[Param] = []
     if isinstance(data, dict):
         params = [Param.parse(str(p), f"{path}: params") for p in data.get("params", []) or []]

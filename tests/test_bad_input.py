@@ -51,6 +51,13 @@ MORE_FILES = {
     "huge_integer": f"{MORE}/huge_integer.yaml: days: 99999999999999999999999999999 is out of range; "
                     "allowed: >= 1 and <= 3650",
     "latin1_bytes": f"{MORE}/latin1_bytes.yaml: not a text file (UTF-8 expected)",
+    # valid UTF-8 with NUL bytes: a two-line YAML message ("unacceptable character #x0000", then "in <unicode string>")
+    "utf16le_no_bom": f"{MORE}/utf16le_no_bom.yaml: not a text file (UTF-8 expected)",
+    "utf32le_no_bom": f"{MORE}/utf32le_no_bom.yaml: not a text file (UTF-8 expected)",
+    "utf32": f"{MORE}/utf32.yaml: not a text file (UTF-8 expected)",
+    "nul_byte": f"{MORE}/nul_byte.yaml: not a text file (UTF-8 expected)",
+    "control_character": f"{MORE}/control_character.yaml: line 2, column 15: YAML error: control character #x001b is "
+                         "not allowed",
     "merge_key_unknown": f"{MORE}/merge_key_unknown.yaml: line 2, column 1: YAML error: could not determine a "
                          "constructor for the tag 'tag:yaml.org,2002:merge'",
     "name_not_text": f"{MORE}/name_not_text.yaml: name: [\"not\", \"text\"] is not text (quote it)",
@@ -168,8 +175,8 @@ def test_bad_file_run_exits_2_with_its_message_and_writes_nothing(
 
 
 @pytest.mark.parametrize("command", ["check", "compare"])
-@pytest.mark.parametrize("path", [f"{MORE}/binary_file.yaml", f"{MORE}/self_cycle.yaml", f"{MORE}/a_directory.yaml",
-                                  f"{OLD}/unknown_key.yaml"])
+@pytest.mark.parametrize("path", [f"{MORE}/binary_file.yaml", f"{MORE}/utf16le_no_bom.yaml", f"{MORE}/self_cycle.yaml",
+                                  f"{MORE}/a_directory.yaml", f"{OLD}/unknown_key.yaml"])
 def test_check_and_compare_give_the_same_message(
     command: str, path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -557,3 +564,36 @@ def test_calibrate_refuses_a_parameter_it_cannot_vary_continuously_before_any_si
                      "--budget", "2", "--seeds", "1", "--consumers", "500", "--out", str(tmp_path / "o")]) == 2
     assert one_line_error(capsys.readouterr().err) == CALIBRATE_PARAMS[param]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]
+
+
+NOT_TEXT = {
+    "cp1252": b"# 2024 \x96 2025\n- {name: micro_yield, value: 0.11}\n",
+    "utf16_bom": "- {name: micro_yield, value: 0.11}\n".encode("utf-16"),
+    "utf16le_no_bom": "- {name: micro_yield, value: 0.11}\n".encode("utf-16-le"),
+    "nul": b"- {name: micro_yield, value: 0.11}\n\x00",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_TEXT))
+def test_a_targets_file_that_is_not_utf8_text_is_refused_in_one_line(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], no_simulation: None
+) -> None:
+    """Targets files gave a UnicodeDecodeError traceback (exit 1), or a two-line YAML message for NULs."""
+    targets = tmp_path / "t.yaml"
+    targets.write_bytes(NOT_TEXT[kind])
+    assert cli.main(["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params",
+                     "lenders.micro_a.apr:0.1:0.2", "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys.readouterr().err) == f"{targets}: not a text file (UTF-8 expected)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]
+
+
+@pytest.mark.parametrize("kind", ["utf16le_no_bom", "nul"])
+def test_a_sweep_file_with_nul_bytes_is_refused_in_one_line(kind: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The sweep reader shares the scenario files' loader (sim.scenario_files.read_yaml)."""
+    sweep = tmp_path / "s.yaml"
+    text = "base: scenarios/classroom.yaml\n"
+    sweep.write_bytes(text.encode("utf-16-le") if kind == "utf16le_no_bom" else text.encode() + b"\x00")
+    assert cli.main(["sweep", str(sweep), "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys.readouterr().err) == f"{sweep}: not a text file (UTF-8 expected)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]

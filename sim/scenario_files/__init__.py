@@ -39,6 +39,7 @@ from sim.scenario_files.strict_yaml import (
     YAMLRefused,
     parse_yaml,
     read_yaml,
+    read_yaml_file,
 )
 
 __all__ = [  # every public name of the package, whichever module defines it
@@ -72,6 +73,7 @@ __all__ = [  # every public name of the package, whichever module defines it
     "parse_yaml",
     "read_chain",
     "read_yaml",
+    "read_yaml_file",
     "schema_reference",
     "to_yaml",
     "unknown_key",
