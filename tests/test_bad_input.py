@@ -597,3 +597,78 @@ def test_a_sweep_file_with_nul_bytes_is_refused_in_one_line(kind: str, tmp_path:
     assert cli.main(["sweep", str(sweep), "--out", str(tmp_path / "o")]) == 2
     assert one_line_error(capsys.readouterr().err) == f"{sweep}: not a text file (UTF-8 expected)"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+
+
+GOOD_TARGET = "targets: [{name: micro_yield, value: 0.11}]\n"
+# a targets file's text -> the message after "error: <file>: "
+TARGETS_ERRORS = {
+    # ignored: the fit then said "no parameters to fit: give --params", without a word on the typo
+    GOOD_TARGET + "parms: ['lenders.micro_a.apr:0.1:0.2']\n": "parms: unknown key (did you mean 'params'?); allowed: "
+                                                               "targets, params",
+    GOOD_TARGET + "null: 2\n": "null: unknown key; allowed: targets, params",
+    "- {name: micro_yield, value: 0.11, wieght: 2}\n": "target micro_yield: wieght: unknown key (did you mean "
+                                                       "'weight'?); allowed: name, value, weight",
+    # accepted as 1
+    "- {name: micro_yield, value: 0.11, weight: true}\n": "target micro_yield: weight: true is not a number",
+    "- {name: micro_yield, value: true}\n": "target micro_yield: value: true is not a number",
+    "- {name: micro_yield, value: '0.11'}\n": "target micro_yield: value: '0.11' is not a number",
+    # counted twice
+    "- {name: micro_yield, value: 0.11}\n- {name: micro_yield, value: 0.12}\n": "target micro_yield: listed twice; "
+                                                                                "give each target once (a weight "
+                                                                                "counts it more)",
+    # "parameter 'r': expected PATH:LOW:HIGH" (the string's first letter)
+    GOOD_TARGET + "params: r\n": "params: expected a list of PATH:LOW:HIGH (e.g. "
+                                 "['consumers.shock_rate:0.0005:0.004']), got 'r'",
+    GOOD_TARGET + "params: [{path: a, low: 1}]\n": "params.0: {path: a, low: 1} is not PATH:LOW:HIGH text (e.g. "
+                                                   "'consumers.shock_rate:0.0005:0.004')",
+    GOOD_TARGET + "params: ['lenders.micro_a.apr:nan:0.2']\n": "params lenders.micro_a.apr:nan:0.2: LOW and HIGH "
+                                                                "must be finite numbers (not nan or inf)",
+    # an infinite loss, and empty loss cells in history.csv
+    "- {name: micro_yield, value: 0.11, weight: 1e308}\n": "target micro_yield: weight 1e+308 is not allowed; "
+                                                           "allowed: a finite number >= 0 and <= 1e+06",
+    "- {name: micro_yield, value: 1e-320}\n": "target micro_yield: value 9.99989e-321 is not allowed; allowed: a "
+                                              "finite number, 0 or between 1e-09 and 1e+12 either side of 0",
+    "- {name: micro_yield, value: 0.11, weight: 0}\n": "every target has weight 0: nothing to fit",
+}
+
+
+@pytest.mark.parametrize("text", sorted(TARGETS_ERRORS))
+def test_a_loose_targets_file_is_refused_naming_the_file_and_key(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], no_simulation: None
+) -> None:
+    targets = tmp_path / "t.yaml"
+    targets.write_text(text)
+    assert cli.main(["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params",
+                     "lenders.micro_a.opex_rate:0.01:0.03", "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys.readouterr().err) == f"{targets}: {TARGETS_ERRORS[text]}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]
+
+
+@pytest.mark.parametrize(("param", "message"), [
+    ("regulation.rate_cap:nan:0.3", "--params regulation.rate_cap:nan:0.3: LOW and HIGH must be finite numbers (not "
+                                    "nan or inf)"),  # was "LOW must be below HIGH"
+    ("regulation.rate_cap:0.1:inf", "--params regulation.rate_cap:0.1:inf: LOW and HIGH must be finite numbers (not "
+                                    "nan or inf)"),
+    ("regulation.rate_cap", "--params: 'regulation.rate_cap': expected PATH:LOW:HIGH, e.g. "
+                            "consumers.shock_rate:0.0005:0.004"),
+])
+def test_calibrate_refuses_bounds_that_are_not_finite(param: str, message: str, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str], no_simulation: None) -> None:
+    targets = tmp_path / "t.yaml"
+    targets.write_text(GOOD_TARGET)
+    assert cli.main(["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params", param,
+                     "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys.readouterr().err) == message
+
+
+def test_an_unknown_target_names_the_targets_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.calibration
+
+    monkeypatch.setattr(sim.calibration, "run_measured", lambda *_, **__: [{"micro_yield": 0.1}])
+    monkeypatch.setattr(sim.calibration, "measure_seeds", None)  # no fit
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: micro_yeild, value: 0.11}\n")
+    assert cli.main(["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params",
+                     "lenders.micro_a.opex_rate:0.01:0.03", "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys.readouterr().err) == f"{targets}: unknown target(s) micro_yeild; known: micro_yield"
