@@ -390,7 +390,24 @@ OUR_OPTION_ERRORS = {
     ("run", "scenarios/classroom.yaml", "--consumers", "-1"): "--consumers -1: consumers.count: -1 is out of range; "
                                                               "allowed: >= 0 and <= 50000000",
     ("run", "scenarios/classroom.yaml", "--seed", "-3"): "--seed -3: seed: -3 is out of range; allowed: >= 0",
-    ("compare", "scenarios/classroom.yaml", "--seeds", "0"): "--seeds: 0 is out of range; allowed: >= 1",
+    ("compare", "scenarios/classroom.yaml", "--seeds", "0"): "--seeds: 0 is out of range; allowed: >= 1 and <= 1000",
+    # counts without a ceiling built list(range(N)) or N processes: a MemoryError traceback, or no memory left
+    ("compare", "scenarios/classroom.yaml", "--seeds", "1000000000"): "--seeds: 1000000000 is out of range; allowed: "
+                                                                      ">= 1 and <= 1000",
+    ("calibrate", "scenarios/classroom.yaml", "--targets", "scenarios/targets/micro_lenders.yaml", "--seeds",
+     "1000000000"): "--seeds: 1000000000 is out of range; allowed: >= 1 and <= 1000",
+    ("calibrate", "scenarios/classroom.yaml", "--targets", "scenarios/targets/micro_lenders.yaml", "--budget",
+     "1000000000"): "--budget: 1000000000 is out of range; allowed: >= 1 and <= 10000",
+    ("calibrate", "scenarios/classroom.yaml", "--targets", "scenarios/targets/micro_lenders.yaml", "--consumers",
+     "1000000000"): "--consumers: 1000000000 is out of range; allowed: >= 500 and <= 50000000",
+    ("calibrate", "scenarios/classroom.yaml", "--targets", "scenarios/targets/micro_lenders.yaml", "--workers",
+     "100000"): "--workers: 100000 is out of range; allowed: >= 1 and <= 256",
+    ("validate", "--seeds", "1000000000"): "--seeds: 1000000000 is out of range; allowed: >= 1 and <= 1000",
+    ("validate", "--consumers", "1000000000"): "--consumers: 1000000000 is out of range; allowed: >= 1000 and <= "
+                                               "50000000",
+    ("validate", "--workers", "100000"): "--workers: 100000 is out of range; allowed: >= 1 and <= 256",
+    ("facts", "--seeds", "1000000000"): "--seeds: 1000000000 is out of range; allowed: >= 2 and <= 1000",
+    ("facts", "--workers", "100000"): "--workers: 100000 is out of range; allowed: >= 1 and <= 256",
     ("frobnicate",): "unknown command 'frobnicate'; commands: run, check, list, compare, app, calibrate, "
                      "facts, sensitivity, sweep, validate",
     ("compar", "scenarios/classroom.yaml"): "unknown command 'compar' (did you mean 'compare'?); commands: run, "
