@@ -323,6 +323,13 @@ SET_ERRORS = {
                                        "<= 10000",
     "consumers.tier_income=[-5000, 6500, 4200]": "consumers.tier_income.0: -5000 is out of range; allowed: >= 0",
     "consumers.tier_income=[1e39, 6500, 4200]": "consumers.tier_income.0: 1e+39 is out of range; allowed: <= 1e+12",
+    # a traceback "Probabilities do not sum to 1", a NumPy overflow warning, or risk overflowing to inf (exit 0)
+    "consumers.tier_shares=[1e308,1e308,1e308]": "consumers.tier_shares.0: 1e+308 is out of range; allowed: <= 1e+06 "
+                                                 "(and 2 more)",
+    "platforms.video.tier_shares=[1e308,1e308,0]": "platforms.video.tier_shares.0: 1e+308 is out of range; allowed: "
+                                                   "<= 1e+06 (and 1 more)",
+    "consumers.tier_risk_shift=[1e39,0,0]": "consumers.tier_risk_shift.0: 1e+39 is out of range; allowed: <= 3",
+    "consumers.tier_risk_shift=[0,-4,0]": "consumers.tier_risk_shift.1: -4 is out of range; allowed: >= -3",
     "merchants.demand_half_life_days=1e-300": "merchants.demand_half_life_days: 1e-300: must be 0 (never) or at "
                                               "least 1 day",
     "platforms.video.deposit.tiers=[[1e300, 1]]": "platforms.video.deposit.tiers: [[1e+300, 1]]: tier 0 has a number "
