@@ -91,6 +91,9 @@ MORE_FILES = {
     "name_absolute": f"{MORE}/name_absolute.yaml: name: '/tmp/x': {NAME_RULE}",
     "key_is_list": f"{MORE}/key_is_list.yaml: line 1, column 3: YAML error: a key must be a name, not a list or "
                    "mapping",
+    # the schema's message named Python's None: "None: null keys should be strings"
+    "null_key": f"{MORE}/null_key.yaml: line 2, column 1: YAML error: key null is null, not a name (quote it, "
+                "'null', if you mean the text)",
     "yaml_alias": f"{MORE}/yaml_alias.yaml: line 2, column 5: YAML error: alias *b is not allowed; write the value "
                   "out (or share values with extends:)",
     # no silent conversion between true/false, text and numbers
@@ -308,6 +311,10 @@ SET_ERRORS = {
     "platforms.video.deposit.tiers=[[0, -1]]": "platforms.video.deposit.tiers: [[0, -1]]: tier 0 has a negative "
                                                "number; floors and deposits must be >= 0",
     "platforms.video.finance.partners=[cfc, cfc]": "platforms.video.finance.partners: duplicate lender 'cfc'",
+    # blamed scenarios/classroom.yaml: the new name is not text, so the item went by its position
+    "platforms.video.name=": "platforms.1.name: null is not text (quote it)",
+    "platforms.video.name=[1]": "platforms.1.name: [1] is not text (quote it)",
+    "consumers={~: 1}": "value '{~: 1}': key ~ is null, not a name (quote it, '~', if you mean the text)",
     "platforms.video.name=my video": "platforms.my video.name: 'my video': must be 1 to 100 letters, digits, '_' "
                                      "or '-' (no '.', '=' or spaces); it addresses the item in --set paths and names "
                                      "its columns",  # blames the --set that renamed it, not the file
@@ -629,7 +636,9 @@ TARGETS_ERRORS = {
     # ignored: the fit then said "no parameters to fit: give --params", without a word on the typo
     GOOD_TARGET + "parms: ['lenders.micro_a.apr:0.1:0.2']\n": "parms: unknown key (did you mean 'params'?); allowed: "
                                                                "targets, params",
-    GOOD_TARGET + "null: 2\n": "null: unknown key; allowed: targets, params",
+    GOOD_TARGET + "null: 2\n": "line 2, column 1: YAML error: key null is null, not a name (quote it, 'null', if "
+                               "you mean the text)",
+    GOOD_TARGET + "2: x\n": "2: unknown key; allowed: targets, params",
     "- {name: micro_yield, value: 0.11, wieght: 2}\n": "target micro_yield: wieght: unknown key (did you mean "
                                                        "'weight'?); allowed: name, value, weight",
     # accepted as 1

@@ -67,6 +67,10 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
         if not isinstance(key_node, yaml.ScalarNode):
             raise YAMLRefused(problem="a key must be a name, not a list or mapping", problem_mark=key_node.start_mark)
         key = loader.construct_object(key_node, deep=deep)
+        if key is None:  # the schema's message named Python's None: "None: null keys should be strings"
+            written = key_node.value or "(empty)"
+            raise YAMLRefused(problem=f"key {written} is null, not a name (quote it, '{written}', if you mean the "
+                              "text)", problem_mark=key_node.start_mark)
         if key in seen:
             raise YAMLRefused(problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark)
         seen.add(key)
