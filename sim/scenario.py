@@ -495,7 +495,9 @@ class CollectionsParams(Strict):
 class Event(Strict):
     day: int = param(..., "day", "Recorded day on which the event takes effect (1 = first day, at most `days`).", ge=1)
     kind: Literal["crackdown", "rate_cap", "ad_policy", "balance_limit", "strategy"] = param(..., "-", "What changes.")
-    target: str | None = param(None, "name", "Platform or restructurer the event applies to (all if omitted).")
+    target: str | None = param(None, "name", "Platform or restructurer the event applies to (all if omitted). "
+        "A named target must exist; a crackdown without one in a scenario with no restructurers changes nothing "
+        "(allowed: the no-intermediary counterfactual of a crackdown scenario).")
     value: float | str | None = param(None, "-", "New value: a rate, an amount, a policy or a strategy.")
 
 
@@ -601,8 +603,9 @@ class Scenario(Strict):
             kind = "restructurer" if e.kind == "crackdown" else "platform"
             targeted = e.target is not None and e.kind in ("crackdown", "ad_policy", "strategy")
             if targeted and e.target not in names[kind]:
-                raise RuleBroken(f"events.{i}.target: unknown name {e.target!r} (known: "
-                                 f"{', '.join(sorted(names[kind]))})", f"events.{i}.target", f"{kind}s")
+                known = ", ".join(sorted(names[kind])) or f"none: the scenario has no {kind}s"
+                raise RuleBroken(f"events.{i}.target: unknown name {e.target!r} (known: {known})",
+                                 f"events.{i}.target", f"{kind}s")
             unlicensed = [p.name for p in self.platforms if _licenses(e, p.name) and not p.finance.license_lender]
             if unlicensed:
                 fix = f"platforms.{unlicensed[0]}.finance.license_lender"

@@ -705,3 +705,17 @@ def test_an_unknown_target_names_the_targets_file(tmp_path: Path, capsys: pytest
     assert cli.main(["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params",
                      "lenders.micro_a.opex_rate:0.01:0.03", "--out", str(tmp_path / "o")]) == 2
     assert one_line_error(capsys.readouterr().err) == f"{targets}: unknown target(s) micro_yeild; known: micro_yield"
+
+
+def test_a_crackdown_on_no_intermediaries_is_allowed_untargeted_and_refused_targeted(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`restructurers: []` on a crackdown scenario is its no-intermediary counterfactual: the untargeted crackdown
+    then changes nothing, and is allowed (documented at events.<n>.target). A crackdown naming an intermediary
+    that is gone is refused; the list of known names was empty, "(known: )"."""
+    assert load("scenarios/restructurer_crackdown.yaml", ["restructurers=[]"]).scenario.events[0].target is None
+    override = "events=[{day: 183, kind: crackdown, target: law_firm}]"
+    assert cli.main(["check", "scenarios/restructurer_crackdown.yaml", "--set", "restructurers=[]",
+                     "--set", override]) == 2
+    assert one_line_error(capsys.readouterr().err) == (f"--set {override}: events.0.target: unknown name 'law_firm' "
+                                                       "(known: none: the scenario has no restructurers)")
