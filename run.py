@@ -40,7 +40,15 @@ def _interrupted_while_loading(*_: object) -> None:
 if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
     signal.signal(signal.SIGINT, _interrupted_while_loading)
 
-from sim.cli import OneLineParser, Terminated, UsageError, at_least, discover, refuse_dropped_sets  # noqa: E402
+from sim.cli import (  # noqa: E402
+    MAX_SEEDS,
+    OneLineParser,
+    Terminated,
+    UsageError,
+    at_least,
+    discover,
+    refuse_dropped_sets,
+)
 from sim.invariants import InvariantError  # noqa: E402
 from sim.scenario_files import Resolved, ScenarioError, header_comment, library_file, load, to_yaml  # noqa: E402
 
@@ -239,7 +247,7 @@ def cmd_list(_: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from sim.compare import compare
 
-    at_least("--seeds", args.seeds, 1)
+    at_least("--seeds", args.seeds, 1, MAX_SEEDS)
     refuse_dropped_sets("compare", args.overrides)
     resolved = list(load_each(args.scenarios, *overrides_of(args)))
     target = args.out or Path("outputs") / "compare" / f"{datetime.now():%Y%m%d-%H%M%S}"

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sim.scenario_files import NAMED_LISTS, ScenarioError, load, parse_yaml
+from sim.scenario import suggest
+from sim.scenario_files import NAMED_LISTS, ScenarioError, load, read_yaml_file
 from sim.validation import measure_seeds, pool_rare_shares, run_measured
 
 
@@ -44,17 +45,19 @@ class Param:
 
     @classmethod
     def parse(cls, text: str, source: str = "--params") -> Param:
-        """`a.b.c:LOW:HIGH` or `a.b,a.c:LOW:HIGH` (tied)."""
+        """`a.b.c:LOW:HIGH` or `a.b,a.c:LOW:HIGH` (tied). `source` names where it was given, for messages."""
         parts = text.rsplit(":", 2)
-        if len(parts) != 3:
+        if len(parts) != 3 or not parts[0]:
             raise CalibrationError(
-                f"parameter {text!r}: expected PATH:LOW:HIGH, e.g. consumers.shock_rate:0.0005:0.004")
+                f"{source}: {text!r}: expected PATH:LOW:HIGH, e.g. consumers.shock_rate:0.0005:0.004")
         try:
             low, high = float(parts[1]), float(parts[2])
         except ValueError:
-            raise CalibrationError(f"parameter {text!r}: bounds must be numbers") from None
+            raise CalibrationError(f"{source} {text}: LOW and HIGH must be numbers") from None
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise CalibrationError(f"{source} {text}: LOW and HIGH must be finite numbers (not nan or inf)")
         if not low < high:
-            raise CalibrationError(f"parameter {text!r}: LOW must be below HIGH")
+            raise CalibrationError(f"{source} {text}: LOW must be below HIGH")
         return cls(parts[0], low, high, source)
 
     def value(self, u: float) -> float:
@@ -69,41 +72,86 @@ class Target:
     name: str
     value: float
     weight: float = 1.0
+    source: str = field(default="", compare=False)  # the targets file, for messages
+
+
+TARGETS_KEYS = ("targets", "params")
+TARGET_KEYS = ("name", "value", "weight")
+MAX_WEIGHT = 1e6  # weights are relative: a larger one only risks an infinite loss
+MAX_TARGET = 1e12  # as the scenario's amounts; a nonzero target nearer 0 than MIN_TARGET makes relative errors overflow
+MIN_TARGET = 1e-9
 
 
 def read_targets(path: str | Path) -> tuple[list[Target], list[Param]]:
     """A targets YAML: either a list of {name, value, weight}, or a mapping with `targets:` and
     optionally `params:` (a list of PATH:LOW:HIGH strings)."""
     try:
-        data = parse_yaml(Path(path).read_text(encoding="utf-8"))  # the YAML 1.2 rules of scenario files
-    except (OSError, yaml.YAMLError) as exc:
-        raise CalibrationError(f"{path}: cannot read targets ({str(exc).splitlines()[0]})") from None
+        data = read_yaml_file(path)  # the YAML 1.2 rules and the messages of scenario files
+    except ScenarioError as exc:
+        raise CalibrationError(str(exc)) from None
     params: list[Param] = []
     if isinstance(data, dict):
-        params = [Param.parse(str(p), f"{path}: params") for p in data.get("params", []) or []]
+        for key in data:
+            if key not in TARGETS_KEYS:
+                raise CalibrationError(f"{path}: {_text(key)}: unknown key{suggest(str(key), list(TARGETS_KEYS))}; "
+                                       f"allowed: {', '.join(TARGETS_KEYS)}")
+        given = data.get("params")
+        if given is not None and not isinstance(given, list):
+            raise CalibrationError(f"{path}: params: expected a list of PATH:LOW:HIGH (e.g. "
+                                   f"['consumers.shock_rate:0.0005:0.004']), got {_show(given)}")
+        for i, p in enumerate(given or []):
+            if not isinstance(p, str):
+                raise CalibrationError(f"{path}: params.{i}: {_show(p)} is not PATH:LOW:HIGH text (e.g. "
+                                       "'consumers.shock_rate:0.0005:0.004')")
+            params.append(Param.parse(p, f"{path}: params"))
         data = data.get("targets")
     if not isinstance(data, list) or not data:
         raise CalibrationError(f"{path}: expected a non-empty list of targets (name, value, weight)")
-    targets = []
+    targets: list[Target] = []
     for i, item in enumerate(data):
         if not isinstance(item, dict) or "name" not in item or "value" not in item:
             raise CalibrationError(f"{path}: target {i + 1} needs `name` and `value`")
-        unknown = set(item) - {"name", "value", "weight"}
+        if not isinstance(item["name"], str):
+            raise CalibrationError(f"{path}: target {i + 1}: name {_show(item['name'])} is not text")
+        name = item["name"]
+        unknown = [k for k in item if k not in TARGET_KEYS]
         if unknown:
-            raise CalibrationError(f"{path}: target {item['name']}: unknown key(s) {', '.join(sorted(unknown))}")
-        try:
-            target = Target(str(item["name"]), float(item["value"]), float(item.get("weight", 1.0)))
-        except (TypeError, ValueError):
-            raise CalibrationError(f"{path}: target {item['name']}: value and weight must be numbers") from None
+            raise CalibrationError(f"{path}: target {name}: {_text(unknown[0])}: unknown key"
+                                   f"{suggest(str(unknown[0]), list(TARGET_KEYS))}; allowed: {', '.join(TARGET_KEYS)}")
+        if any(t.name == name for t in targets):
+            raise CalibrationError(f"{path}: target {name}: listed twice; give each target once (a weight counts "
+                                   "it more)")
+        numbers = {}
+        for key, default in (("value", None), ("weight", 1.0)):
+            x = item.get(key, default)
+            if isinstance(x, bool) or not isinstance(x, (int, float)):
+                raise CalibrationError(f"{path}: target {name}: {key}: {_show(x)} is not a number")
+            numbers[key] = float(x)
+        target = Target(name, numbers["value"], numbers["weight"], str(path))
         # a NaN or infinite target makes every loss NaN (or inf): the "fit" would be arbitrary
-        if not math.isfinite(target.value):
-            raise CalibrationError(f"{path}: target {target.name}: value {target.value} is not allowed; "
-                                   "allowed: a finite number")
-        if not (math.isfinite(target.weight) and target.weight >= 0):
-            raise CalibrationError(f"{path}: target {target.name}: weight {target.weight} is not allowed; "
-                                   "allowed: a finite number >= 0")
+        if not (math.isfinite(target.value) and (target.value == 0 or MIN_TARGET <= abs(target.value) <= MAX_TARGET)):
+            raise CalibrationError(f"{path}: target {target.name}: value {target.value:g} is not allowed; "
+                                   f"allowed: a finite number, 0 or between {MIN_TARGET:g} and {MAX_TARGET:g} "
+                                   "either side of 0")
+        if not (math.isfinite(target.weight) and 0 <= target.weight <= MAX_WEIGHT):
+            raise CalibrationError(f"{path}: target {target.name}: weight {target.weight:g} is not allowed; "
+                                   f"allowed: a finite number >= 0 and <= {MAX_WEIGHT:g}")
         targets.append(target)
+    if not any(t.weight for t in targets):
+        raise CalibrationError(f"{path}: every target has weight 0: nothing to fit")
     return targets, params
+
+
+def _show(value: Any) -> str:
+    """A value as YAML writes it in a message: `true`, `'text'`, `[1, 2]`."""
+    if isinstance(value, str):
+        return repr(value)
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1000)
+    return text.strip().removesuffix("...").strip()
+
+
+def _text(key: Any) -> str:
+    return "null" if key is None else str(key)
 
 
 @dataclass
@@ -261,14 +309,22 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
         for bound in (p.low, p.high):
             sets = [f"{k}={bound:.10g}" for k in p.paths]
             try:
-                load(scenario_path, [*(extra or []), *sets], dict.fromkeys(sets, given))
+                loaded = load(scenario_path, [*(extra or []), *sets], dict.fromkeys(sets, given)).scenario
             except ScenarioError as exc:
                 raise CalibrationError(str(exc)) from None
+            for k in p.paths:  # the search sets any number between the bounds: a whole number would fail mid-fit
+                value = scenario_value(loaded, k)
+                if not isinstance(value, float):
+                    kind = "a seed" if k == "seed" else "a whole number" if isinstance(value, int) else "not a number"
+                    raise CalibrationError(
+                        f"{p.source} {p.path}: {k} is {kind}; the fit varies a parameter continuously, so only "
+                        "decimal parameters can be fitted (fix this one with --set, or compare values with sweep)")
     base = load(scenario_path, extra or []).scenario
     known = run_measured(base.model_copy(update={"days": 1, "burn_in_days": 0}), seeds[0], 1000)[0]
     missing = [t.name for t in targets if t.name not in known]
     if missing:
-        raise CalibrationError(f"unknown target(s) {', '.join(missing)}; known: {', '.join(sorted(known))}")
+        where = next((f"{t.source}: " for t in targets if t.source), "")
+        raise CalibrationError(f"{where}unknown target(s) {', '.join(missing)}; known: {', '.join(sorted(known))}")
     history: list[Evaluation] = []
     cache: dict[tuple[float, ...], Evaluation] = {}
 

@@ -102,6 +102,10 @@ def _deposit_tiers(tiers: list[tuple[float, float]]) -> list[tuple[float, float]
 
 Pair = Annotated[tuple[float, float], Field(strict=False)]
 Income = Annotated[float, Field(ge=0, le=LARGEST)]
+RiskShift = Annotated[float, Field(ge=-3, le=3)]
+"""A shift of latent risk in logit, bounded as young_risk_shift: exp(3) multiplies the odds by 20."""
+MAX_SHARE_WEIGHT = 1e6
+"""Weights normalised to shares sum to at most 3e6: no overflow (1e308 each summed to inf, then NaN shares)."""
 """Two numbers; strict mode would refuse the list YAML gives for a pair (the numbers stay strict)."""
 
 
@@ -151,11 +155,13 @@ class ConsumerParams(Strict):
         ge=-10, le=5,
     )
     risk_sd: float = param(1.0, "logit-sd", "Spread of latent risk across consumers.", ge=0, le=4)
-    tier_risk_shift: list[float] = param(
-        [-0.3, 0.2, 0.5], "logit", "Risk shift by city tier (top, middle, low).", min_length=3, max_length=3
+    tier_risk_shift: list[RiskShift] = param(
+        [-0.3, 0.2, 0.5], "logit", "Risk shift by city tier (top, middle, low), each -3 to 3.",
+        min_length=3, max_length=3,
     )
     tier_shares: Shares = param(
-        [0.40, 0.28, 0.32], "share", "Population in top, middle and low-tier cities (weights, normalised to sum to 1).",
+        [0.40, 0.28, 0.32], "share",
+        "Population in top, middle and low-tier cities (weights 0 to 1e6, normalised to sum to 1).",
         min_length=3, max_length=3,
     )
     young_share: float = param(0.45, "share", "Share of consumers under 30 in the general population.", ge=0, le=1)
@@ -191,7 +197,7 @@ def _some_share(shares: list[float]) -> list[float]:
     return shares
 
 
-Shares = Annotated[list[Annotated[float, Field(ge=0)]], AfterValidator(_some_share)]
+Shares = Annotated[list[Annotated[float, Field(ge=0, le=MAX_SHARE_WEIGHT)]], AfterValidator(_some_share)]
 """Non-negative weights, not all zero (they are normalised)."""
 
 
@@ -323,7 +329,8 @@ class PlatformParams(Strict):
     mau_m: float = param(300.0, "million", "Monthly active users.", source="seeds 000/001", ge=0)
     dau_ratio: float = param(0.45, "DAU/MAU", "Share of monthly users active on a day.", ge=0, le=1)
     tier_shares: Shares = param(
-        [0.55, 0.25, 0.20], "share", "Users in top, middle and low-tier cities (weights, normalised to sum to 1).",
+        [0.55, 0.25, 0.20], "share",
+        "Users in top, middle and low-tier cities (weights 0 to 1e6, normalised to sum to 1).",
         min_length=3, max_length=3,
     )
     young_share: float = param(0.5, "share", "Users under 30.", ge=0, le=1)
@@ -488,7 +495,9 @@ class CollectionsParams(Strict):
 class Event(Strict):
     day: int = param(..., "day", "Recorded day on which the event takes effect (1 = first day, at most `days`).", ge=1)
     kind: Literal["crackdown", "rate_cap", "ad_policy", "balance_limit", "strategy"] = param(..., "-", "What changes.")
-    target: str | None = param(None, "name", "Platform or restructurer the event applies to (all if omitted).")
+    target: str | None = param(None, "name", "Platform or restructurer the event applies to (all if omitted). "
+        "A named target must exist; a crackdown without one in a scenario with no restructurers changes nothing "
+        "(allowed: the no-intermediary counterfactual of a crackdown scenario).")
     value: float | str | None = param(None, "-", "New value: a rate, an amount, a policy or a strategy.")
 
 
@@ -496,7 +505,8 @@ class Scenario(Strict):
     """A whole market: who is in it, how they behave, the rules, and what happens when."""
 
     name: Annotated[str, AfterValidator(safe_name)] = param(
-        "baseline", "-", "Scenario name; also the output folder: letters, digits, `_`, `-`, `.`."
+        "baseline", "-", "Scenario name; also the output folder: letters, digits, `_`, `-`, `.`. A file without "
+        "`name:` is named after its file, other characters replaced by `_` (`my scen (v2).yaml`: `my_scen_v2`)."
     )
     description: str = param("", "-", "One line on what the scenario represents.")
     seed: int = param(0, "-", "Seed of the run.", ge=0)
@@ -593,8 +603,9 @@ class Scenario(Strict):
             kind = "restructurer" if e.kind == "crackdown" else "platform"
             targeted = e.target is not None and e.kind in ("crackdown", "ad_policy", "strategy")
             if targeted and e.target not in names[kind]:
-                raise RuleBroken(f"events.{i}.target: unknown name {e.target!r} (known: "
-                                 f"{', '.join(sorted(names[kind]))})", f"events.{i}.target", f"{kind}s")
+                known = ", ".join(sorted(names[kind])) or f"none: the scenario has no {kind}s"
+                raise RuleBroken(f"events.{i}.target: unknown name {e.target!r} (known: {known})",
+                                 f"events.{i}.target", f"{kind}s")
             unlicensed = [p.name for p in self.platforms if _licenses(e, p.name) and not p.finance.license_lender]
             if unlicensed:
                 fix = f"platforms.{unlicensed[0]}.finance.license_lender"

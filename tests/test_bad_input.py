@@ -51,6 +51,13 @@ MORE_FILES = {
     "huge_integer": f"{MORE}/huge_integer.yaml: days: 99999999999999999999999999999 is out of range; "
                     "allowed: >= 1 and <= 3650",
     "latin1_bytes": f"{MORE}/latin1_bytes.yaml: not a text file (UTF-8 expected)",
+    # valid UTF-8 with NUL bytes: a two-line YAML message ("unacceptable character #x0000", then "in <unicode string>")
+    "utf16le_no_bom": f"{MORE}/utf16le_no_bom.yaml: not a text file (UTF-8 expected)",
+    "utf32le_no_bom": f"{MORE}/utf32le_no_bom.yaml: not a text file (UTF-8 expected)",
+    "utf32": f"{MORE}/utf32.yaml: not a text file (UTF-8 expected)",
+    "nul_byte": f"{MORE}/nul_byte.yaml: not a text file (UTF-8 expected)",
+    "control_character": f"{MORE}/control_character.yaml: line 2, column 15: YAML error: control character #x001b is "
+                         "not allowed",
     "merge_key_unknown": f"{MORE}/merge_key_unknown.yaml: line 2, column 1: YAML error: could not determine a "
                          "constructor for the tag 'tag:yaml.org,2002:merge'",
     "name_not_text": f"{MORE}/name_not_text.yaml: name: [\"not\", \"text\"] is not text (quote it)",
@@ -84,6 +91,9 @@ MORE_FILES = {
     "name_absolute": f"{MORE}/name_absolute.yaml: name: '/tmp/x': {NAME_RULE}",
     "key_is_list": f"{MORE}/key_is_list.yaml: line 1, column 3: YAML error: a key must be a name, not a list or "
                    "mapping",
+    # the schema's message named Python's None: "None: null keys should be strings"
+    "null_key": f"{MORE}/null_key.yaml: line 2, column 1: YAML error: key null is null, not a name (quote it, "
+                "'null', if you mean the text)",
     "yaml_alias": f"{MORE}/yaml_alias.yaml: line 2, column 5: YAML error: alias *b is not allowed; write the value "
                   "out (or share values with extends:)",
     # no silent conversion between true/false, text and numbers
@@ -168,8 +178,8 @@ def test_bad_file_run_exits_2_with_its_message_and_writes_nothing(
 
 
 @pytest.mark.parametrize("command", ["check", "compare"])
-@pytest.mark.parametrize("path", [f"{MORE}/binary_file.yaml", f"{MORE}/self_cycle.yaml", f"{MORE}/a_directory.yaml",
-                                  f"{OLD}/unknown_key.yaml"])
+@pytest.mark.parametrize("path", [f"{MORE}/binary_file.yaml", f"{MORE}/utf16le_no_bom.yaml", f"{MORE}/self_cycle.yaml",
+                                  f"{MORE}/a_directory.yaml", f"{OLD}/unknown_key.yaml"])
 def test_check_and_compare_give_the_same_message(
     command: str, path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -187,6 +197,26 @@ def test_default_output_folder_is_not_created(tmp_path: Path, monkeypatch: pytes
     assert cli.main(["x.yaml", "--quiet"]) == 2
     assert one_line_error(capsys.readouterr().err) == "x.yaml: not a text file (UTF-8 expected)"
     assert [p.name for p in tmp_path.iterdir()] == ["x.yaml"]  # no outputs/ folder
+
+
+@pytest.mark.parametrize("command", ["run", "check", "compare"])
+@pytest.mark.parametrize(("file_name", "name"), [("my scen (v2).yaml", "my_scen_v2"), ("..yaml", "scenario"),
+                                                 ("a+b.c.yaml", "a_b.c")])
+def test_a_file_name_outside_the_name_rule_gives_a_valid_default_name(
+    command: str, file_name: str, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The default name comes from the file name: characters the name rule refuses were blamed on the extended
+    file's `name:`, which nobody wrote. They become `_`; a file name that leaves nothing gives `scenario`."""
+    (tmp_path / file_name).write_text(f"extends: {ROOT / 'scenarios/classroom.yaml'}\n")
+    assert load(str(tmp_path / file_name)).scenario.name == name
+    if command == "run":
+        argv = ["run", str(tmp_path / file_name), "--days", "2", "--consumers", "50", "--set", "merchants.count=5",
+                "--set", "burn_in_days=0", "--quiet", "--out", str(tmp_path / "o")]
+    else:
+        argv = [command, str(tmp_path / file_name), *(["--out", str(tmp_path / "o"), "--seeds", "1", "--days", "2",
+                                                      "--consumers", "50", "--set", "merchants.count=5",
+                                                      "--set", "burn_in_days=0"] if command == "compare" else [])]
+    assert cli.main(argv) == 0, capsys.readouterr().err
 
 
 # --- YAML that would exhaust the stack or the memory --------------------------------------------------------
@@ -281,6 +311,10 @@ SET_ERRORS = {
     "platforms.video.deposit.tiers=[[0, -1]]": "platforms.video.deposit.tiers: [[0, -1]]: tier 0 has a negative "
                                                "number; floors and deposits must be >= 0",
     "platforms.video.finance.partners=[cfc, cfc]": "platforms.video.finance.partners: duplicate lender 'cfc'",
+    # blamed scenarios/classroom.yaml: the new name is not text, so the item went by its position
+    "platforms.video.name=": "platforms.1.name: null is not text (quote it)",
+    "platforms.video.name=[1]": "platforms.1.name: [1] is not text (quote it)",
+    "consumers={~: 1}": "value '{~: 1}': key ~ is null, not a name (quote it, '~', if you mean the text)",
     "platforms.video.name=my video": "platforms.my video.name: 'my video': must be 1 to 100 letters, digits, '_' "
                                      "or '-' (no '.', '=' or spaces); it addresses the item in --set paths and names "
                                      "its columns",  # blames the --set that renamed it, not the file
@@ -296,6 +330,13 @@ SET_ERRORS = {
                                        "<= 10000",
     "consumers.tier_income=[-5000, 6500, 4200]": "consumers.tier_income.0: -5000 is out of range; allowed: >= 0",
     "consumers.tier_income=[1e39, 6500, 4200]": "consumers.tier_income.0: 1e+39 is out of range; allowed: <= 1e+12",
+    # a traceback "Probabilities do not sum to 1", a NumPy overflow warning, or risk overflowing to inf (exit 0)
+    "consumers.tier_shares=[1e308,1e308,1e308]": "consumers.tier_shares.0: 1e+308 is out of range; allowed: <= 1e+06 "
+                                                 "(and 2 more)",
+    "platforms.video.tier_shares=[1e308,1e308,0]": "platforms.video.tier_shares.0: 1e+308 is out of range; allowed: "
+                                                   "<= 1e+06 (and 1 more)",
+    "consumers.tier_risk_shift=[1e39,0,0]": "consumers.tier_risk_shift.0: 1e+39 is out of range; allowed: <= 3",
+    "consumers.tier_risk_shift=[0,-4,0]": "consumers.tier_risk_shift.1: -4 is out of range; allowed: >= -3",
     "merchants.demand_half_life_days=1e-300": "merchants.demand_half_life_days: 1e-300: must be 0 (never) or at "
                                               "least 1 day",
     "platforms.video.deposit.tiers=[[1e300, 1]]": "platforms.video.deposit.tiers: [[1e+300, 1]]: tier 0 has a number "
@@ -363,7 +404,24 @@ OUR_OPTION_ERRORS = {
     ("run", "scenarios/classroom.yaml", "--consumers", "-1"): "--consumers -1: consumers.count: -1 is out of range; "
                                                               "allowed: >= 0 and <= 50000000",
     ("run", "scenarios/classroom.yaml", "--seed", "-3"): "--seed -3: seed: -3 is out of range; allowed: >= 0",
-    ("compare", "scenarios/classroom.yaml", "--seeds", "0"): "--seeds: 0 is out of range; allowed: >= 1",
+    ("compare", "scenarios/classroom.yaml", "--seeds", "0"): "--seeds: 0 is out of range; allowed: >= 1 and <= 1000",
+    # counts without a ceiling built list(range(N)) or N processes: a MemoryError traceback, or no memory left
+    ("compare", "scenarios/classroom.yaml", "--seeds", "1000000000"): "--seeds: 1000000000 is out of range; allowed: "
+                                                                      ">= 1 and <= 1000",
+    ("calibrate", "scenarios/classroom.yaml", "--targets", "scenarios/targets/micro_lenders.yaml", "--seeds",
+     "1000000000"): "--seeds: 1000000000 is out of range; allowed: >= 1 and <= 1000",
+    ("calibrate", "scenarios/classroom.yaml", "--targets", "scenarios/targets/micro_lenders.yaml", "--budget",
+     "1000000000"): "--budget: 1000000000 is out of range; allowed: >= 1 and <= 10000",
+    ("calibrate", "scenarios/classroom.yaml", "--targets", "scenarios/targets/micro_lenders.yaml", "--consumers",
+     "1000000000"): "--consumers: 1000000000 is out of range; allowed: >= 500 and <= 50000000",
+    ("calibrate", "scenarios/classroom.yaml", "--targets", "scenarios/targets/micro_lenders.yaml", "--workers",
+     "100000"): "--workers: 100000 is out of range; allowed: >= 1 and <= 256",
+    ("validate", "--seeds", "1000000000"): "--seeds: 1000000000 is out of range; allowed: >= 1 and <= 1000",
+    ("validate", "--consumers", "1000000000"): "--consumers: 1000000000 is out of range; allowed: >= 1000 and <= "
+                                               "50000000",
+    ("validate", "--workers", "100000"): "--workers: 100000 is out of range; allowed: >= 1 and <= 256",
+    ("facts", "--seeds", "1000000000"): "--seeds: 1000000000 is out of range; allowed: >= 2 and <= 1000",
+    ("facts", "--workers", "100000"): "--workers: 100000 is out of range; allowed: >= 1 and <= 256",
     ("frobnicate",): "unknown command 'frobnicate'; commands: run, check, list, compare, app, calibrate, "
                      "facts, sensitivity, sweep, validate",
     ("compar", "scenarios/classroom.yaml"): "unknown command 'compar' (did you mean 'compare'?); commands: run, "
@@ -497,3 +555,167 @@ def test_a_rule_between_keys_blames_the_latest_change(argv: list[str], message: 
     assert cli.main([*argv, *(["--out", str(tmp_path / "o")] if argv[0] == "run" else [])]) == 2
     assert one_line_error(capsys.readouterr().err) == message
     assert list(tmp_path.iterdir()) == []
+
+
+# --- calibrate ---------------------------------------------------------------------------------------------
+
+CONTINUOUS = ("the fit varies a parameter continuously, so only decimal parameters can be fitted (fix this one with "
+              "--set, or compare values with sweep)")
+CALIBRATE_PARAMS = {
+    "lenders.micro_a.cash_loan_terms:3:12": f"--params lenders.micro_a.cash_loan_terms: "
+                                            f"lenders.micro_a.cash_loan_terms is a whole number; {CONTINUOUS}",
+    "days:10:20": f"--params days: days is a whole number; {CONTINUOUS}",
+    "merchants.count:10:20": f"--params merchants.count: merchants.count is a whole number; {CONTINUOUS}",
+    "consumers.count:500:600": f"--params consumers.count: consumers.count is a whole number; {CONTINUOUS}",
+    "seed:0:9": f"--params seed: seed is a seed; {CONTINUOUS}",
+    "lenders.micro_a.apr,days:1:2": f"--params lenders.micro_a.apr,days: days is a whole number; {CONTINUOUS}",
+}
+
+
+@pytest.fixture
+def no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.calibration
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("simulated before refusing the input")
+
+    monkeypatch.setattr(sim.calibration, "run_measured", refuse)
+    monkeypatch.setattr(sim.calibration, "measure_seeds", refuse)
+
+
+@pytest.mark.parametrize("param", sorted(CALIBRATE_PARAMS))
+def test_calibrate_refuses_a_parameter_it_cannot_vary_continuously_before_any_simulation(
+    param: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], no_simulation: None
+) -> None:
+    """Whole-number parameters and the seed passed the check of their bounds (3 and 12 are whole), then the
+    first step between them (7.5) failed mid-fit, blaming a --set the user never typed."""
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: micro_yield, value: 0.11}\n")
+    assert cli.main(["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params", param,
+                     "--budget", "2", "--seeds", "1", "--consumers", "500", "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys.readouterr().err) == CALIBRATE_PARAMS[param]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]
+
+
+NOT_TEXT = {
+    "cp1252": b"# 2024 \x96 2025\n- {name: micro_yield, value: 0.11}\n",
+    "utf16_bom": "- {name: micro_yield, value: 0.11}\n".encode("utf-16"),
+    "utf16le_no_bom": "- {name: micro_yield, value: 0.11}\n".encode("utf-16-le"),
+    "nul": b"- {name: micro_yield, value: 0.11}\n\x00",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_TEXT))
+def test_a_targets_file_that_is_not_utf8_text_is_refused_in_one_line(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], no_simulation: None
+) -> None:
+    """Targets files gave a UnicodeDecodeError traceback (exit 1), or a two-line YAML message for NULs."""
+    targets = tmp_path / "t.yaml"
+    targets.write_bytes(NOT_TEXT[kind])
+    assert cli.main(["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params",
+                     "lenders.micro_a.apr:0.1:0.2", "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys.readouterr().err) == f"{targets}: not a text file (UTF-8 expected)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]
+
+
+@pytest.mark.parametrize("kind", ["utf16le_no_bom", "nul"])
+def test_a_sweep_file_with_nul_bytes_is_refused_in_one_line(kind: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The sweep reader shares the scenario files' loader (sim.scenario_files.read_yaml)."""
+    sweep = tmp_path / "s.yaml"
+    text = "base: scenarios/classroom.yaml\n"
+    sweep.write_bytes(text.encode("utf-16-le") if kind == "utf16le_no_bom" else text.encode() + b"\x00")
+    assert cli.main(["sweep", str(sweep), "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys.readouterr().err) == f"{sweep}: not a text file (UTF-8 expected)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+
+
+GOOD_TARGET = "targets: [{name: micro_yield, value: 0.11}]\n"
+# a targets file's text -> the message after "error: <file>: "
+TARGETS_ERRORS = {
+    # ignored: the fit then said "no parameters to fit: give --params", without a word on the typo
+    GOOD_TARGET + "parms: ['lenders.micro_a.apr:0.1:0.2']\n": "parms: unknown key (did you mean 'params'?); allowed: "
+                                                               "targets, params",
+    GOOD_TARGET + "null: 2\n": "line 2, column 1: YAML error: key null is null, not a name (quote it, 'null', if "
+                               "you mean the text)",
+    GOOD_TARGET + "2: x\n": "2: unknown key; allowed: targets, params",
+    "- {name: micro_yield, value: 0.11, wieght: 2}\n": "target micro_yield: wieght: unknown key (did you mean "
+                                                       "'weight'?); allowed: name, value, weight",
+    # accepted as 1
+    "- {name: micro_yield, value: 0.11, weight: true}\n": "target micro_yield: weight: true is not a number",
+    "- {name: micro_yield, value: true}\n": "target micro_yield: value: true is not a number",
+    "- {name: micro_yield, value: '0.11'}\n": "target micro_yield: value: '0.11' is not a number",
+    # counted twice
+    "- {name: micro_yield, value: 0.11}\n- {name: micro_yield, value: 0.12}\n": "target micro_yield: listed twice; "
+                                                                                "give each target once (a weight "
+                                                                                "counts it more)",
+    # "parameter 'r': expected PATH:LOW:HIGH" (the string's first letter)
+    GOOD_TARGET + "params: r\n": "params: expected a list of PATH:LOW:HIGH (e.g. "
+                                 "['consumers.shock_rate:0.0005:0.004']), got 'r'",
+    GOOD_TARGET + "params: [{path: a, low: 1}]\n": "params.0: {path: a, low: 1} is not PATH:LOW:HIGH text (e.g. "
+                                                   "'consumers.shock_rate:0.0005:0.004')",
+    GOOD_TARGET + "params: ['lenders.micro_a.apr:nan:0.2']\n": "params lenders.micro_a.apr:nan:0.2: LOW and HIGH "
+                                                                "must be finite numbers (not nan or inf)",
+    # an infinite loss, and empty loss cells in history.csv
+    "- {name: micro_yield, value: 0.11, weight: 1e308}\n": "target micro_yield: weight 1e+308 is not allowed; "
+                                                           "allowed: a finite number >= 0 and <= 1e+06",
+    "- {name: micro_yield, value: 1e-320}\n": "target micro_yield: value 9.99989e-321 is not allowed; allowed: a "
+                                              "finite number, 0 or between 1e-09 and 1e+12 either side of 0",
+    "- {name: micro_yield, value: 0.11, weight: 0}\n": "every target has weight 0: nothing to fit",
+}
+
+
+@pytest.mark.parametrize("text", sorted(TARGETS_ERRORS))
+def test_a_loose_targets_file_is_refused_naming_the_file_and_key(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], no_simulation: None
+) -> None:
+    targets = tmp_path / "t.yaml"
+    targets.write_text(text)
+    assert cli.main(["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params",
+                     "lenders.micro_a.opex_rate:0.01:0.03", "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys.readouterr().err) == f"{targets}: {TARGETS_ERRORS[text]}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]
+
+
+@pytest.mark.parametrize(("param", "message"), [
+    ("regulation.rate_cap:nan:0.3", "--params regulation.rate_cap:nan:0.3: LOW and HIGH must be finite numbers (not "
+                                    "nan or inf)"),  # was "LOW must be below HIGH"
+    ("regulation.rate_cap:0.1:inf", "--params regulation.rate_cap:0.1:inf: LOW and HIGH must be finite numbers (not "
+                                    "nan or inf)"),
+    ("regulation.rate_cap", "--params: 'regulation.rate_cap': expected PATH:LOW:HIGH, e.g. "
+                            "consumers.shock_rate:0.0005:0.004"),
+])
+def test_calibrate_refuses_bounds_that_are_not_finite(param: str, message: str, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str], no_simulation: None) -> None:
+    targets = tmp_path / "t.yaml"
+    targets.write_text(GOOD_TARGET)
+    assert cli.main(["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params", param,
+                     "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys.readouterr().err) == message
+
+
+def test_an_unknown_target_names_the_targets_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.calibration
+
+    monkeypatch.setattr(sim.calibration, "run_measured", lambda *_, **__: [{"micro_yield": 0.1}])
+    monkeypatch.setattr(sim.calibration, "measure_seeds", None)  # no fit
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: micro_yeild, value: 0.11}\n")
+    assert cli.main(["calibrate", "scenarios/classroom.yaml", "--targets", str(targets), "--params",
+                     "lenders.micro_a.opex_rate:0.01:0.03", "--out", str(tmp_path / "o")]) == 2
+    assert one_line_error(capsys.readouterr().err) == f"{targets}: unknown target(s) micro_yeild; known: micro_yield"
+
+
+def test_a_crackdown_on_no_intermediaries_is_allowed_untargeted_and_refused_targeted(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`restructurers: []` on a crackdown scenario is its no-intermediary counterfactual: the untargeted crackdown
+    then changes nothing, and is allowed (documented at events.<n>.target). A crackdown naming an intermediary
+    that is gone is refused; the list of known names was empty, "(known: )"."""
+    assert load("scenarios/restructurer_crackdown.yaml", ["restructurers=[]"]).scenario.events[0].target is None
+    override = "events=[{day: 183, kind: crackdown, target: law_firm}]"
+    assert cli.main(["check", "scenarios/restructurer_crackdown.yaml", "--set", "restructurers=[]",
+                     "--set", override]) == 2
+    assert one_line_error(capsys.readouterr().err) == (f"--set {override}: events.0.target: unknown name 'law_firm' "
+                                                       "(known: none: the scenario has no restructurers)")

@@ -54,10 +54,19 @@ class OneLineParser(argparse.ArgumentParser):
         self.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
 
 
-def at_least(option: str, value: int, low: int) -> None:
-    """Refuse a numeric option below `low`, in the project's one-line form."""
-    if value < low:
-        raise UsageError(f"{option}: {value} is out of range; allowed: >= {low}")
+# Upper bounds of count options: far beyond any use, low enough that `range(1, N + 1)` or a pool of N processes
+# cannot exhaust the memory before the first run (`--seeds 1000000000` did).
+MAX_SEEDS = 1000
+MAX_BUDGET = 10_000
+MAX_WORKERS = 256
+MAX_CONSUMERS = 50_000_000  # the schema's bound on consumers.count
+
+
+def at_least(option: str, value: int, low: int, high: int | None = None) -> None:
+    """Refuse a numeric option below `low` (or above `high`), in the project's one-line form."""
+    if value < low or (high is not None and value > high):
+        allowed = f">= {low}" + (f" and <= {high}" if high is not None else "")
+        raise UsageError(f"{option}: {value} is out of range; allowed: {allowed}")
 
 
 def refuse_dropped_sets(command: str, overrides: list[str], *, sizes: bool = False) -> None:

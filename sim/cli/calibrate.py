@@ -21,7 +21,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from sim.cli import UsageError, at_least, refuse_dropped_sets
+from sim.cli import MAX_BUDGET, MAX_CONSUMERS, MAX_SEEDS, MAX_WORKERS, UsageError, at_least, refuse_dropped_sets
 
 NAME = "calibrate"
 HELP = "fit parameters to target figures; write a fitted scenario and a fit report"
@@ -50,11 +50,11 @@ def main(args: argparse.Namespace) -> int:
     from sim.calibration_report import check_output, figure_text, loss_summary, validate_command, write_outputs
     from sim.scenario_files import load
 
-    at_least("--budget", args.budget, 1)
-    at_least("--seeds", args.seeds, 1)
-    at_least("--consumers", args.consumers, 500)
+    at_least("--budget", args.budget, 1, MAX_BUDGET)
+    at_least("--seeds", args.seeds, 1, MAX_SEEDS)
+    at_least("--consumers", args.consumers, 500, MAX_CONSUMERS)
     if args.workers is not None:
-        at_least("--workers", args.workers, 1)
+        at_least("--workers", args.workers, 1, MAX_WORKERS)
     refuse_dropped_sets("calibrate", args.overrides, sizes=True)
     if not args.targets.is_file():
         raise UsageError(f"--targets: {args.targets} is not a file")

@@ -18,7 +18,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from sim.cli import UsageError, at_least, by_ids, check_doc, written_in_one_step
+from sim.cli import MAX_SEEDS, MAX_WORKERS, UsageError, at_least, by_ids, check_doc, written_in_one_step
 from sim.report_notes import keep_notes
 
 NAME = "facts"
@@ -46,7 +46,7 @@ def _chosen(args: argparse.Namespace) -> tuple[tuple, tuple]:
 
     chosen = facts.FACTS if args.only is None else by_ids("--only", args.only, facts.select, "fact")
     if args.seeds is not None:
-        at_least("--seeds", args.seeds, 2)  # a paired interval needs two seeds
+        at_least("--seeds", args.seeds, 2, MAX_SEEDS)  # a paired interval needs two seeds
         chosen = tuple(dataclasses.replace(f, seeds=args.seeds) for f in chosen)
     guesses = () if args.no_guesses else facts.GUESSES
     if args.guess:
@@ -65,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
     from sim import facts, facts_report, validation
 
     if args.workers is not None:
-        at_least("--workers", args.workers, 1)
+        at_least("--workers", args.workers, 1, MAX_WORKERS)
     chosen, guesses = _chosen(args)
     every = facts.settings(guesses)
     facts.check_overrides(chosen, every)

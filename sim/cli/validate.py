@@ -16,7 +16,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli import at_least, by_ids, check_doc, refuse_dropped_sets, written_in_one_step
+from sim.cli import (
+    MAX_CONSUMERS,
+    MAX_SEEDS,
+    MAX_WORKERS,
+    at_least,
+    by_ids,
+    check_doc,
+    refuse_dropped_sets,
+    written_in_one_step,
+)
 
 NAME = "validate"
 HELP = "compare the model with real-world figures; write docs/validation.md"
@@ -43,10 +52,10 @@ def main(args: argparse.Namespace) -> int:
     from sim import validation
     from sim.scenario_files import load
 
-    at_least("--seeds", args.seeds, 1)
-    at_least("--consumers", args.consumers, 1000)
+    at_least("--seeds", args.seeds, 1, MAX_SEEDS)
+    at_least("--consumers", args.consumers, 1000, MAX_CONSUMERS)
     if args.workers is not None:
-        at_least("--workers", args.workers, 1)
+        at_least("--workers", args.workers, 1, MAX_WORKERS)
     refuse_dropped_sets("validate", args.overrides, sizes=True)
     figures = validation.FIGURES if args.only is None else by_ids("--only", args.only, validation.select, "figure")
     for stem in sorted({f.scenario for f in figures} | {"baseline"}):  # a bad --set stops here, in one line

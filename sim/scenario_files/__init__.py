@@ -16,6 +16,7 @@ refusals into one line, `schema_paths` looks the schema up by key path, `referen
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from sim.scenario_files.strict_yaml import (
     YAMLRefused,
     parse_yaml,
     read_yaml,
+    read_yaml_file,
 )
 
 __all__ = [  # every public name of the package, whichever module defines it
@@ -62,6 +64,7 @@ __all__ = [  # every public name of the package, whichever module defines it
     "ScenarioError",
     "YAMLRefused",
     "bounds",
+    "default_name",
     "describe",
     "header_comment",
     "library_file",
@@ -70,6 +73,7 @@ __all__ = [  # every public name of the package, whichever module defines it
     "parse_yaml",
     "read_chain",
     "read_yaml",
+    "read_yaml_file",
     "schema_reference",
     "to_yaml",
     "unknown_key",
@@ -96,7 +100,7 @@ def load(path: str, overrides: list[str] | tuple[str, ...] = (), labels: dict[st
     for label, data in chain:
         layers.merge(label, data)
     if "name" not in chain[-1][1]:
-        layers.data["name"] = Path(path).stem
+        layers.data["name"] = default_name(path)
     for text in overrides:
         layers.override(text, (labels or {}).get(text))
     scenario = validated(layers, path)
@@ -104,6 +108,15 @@ def load(path: str, overrides: list[str] | tuple[str, ...] = (), labels: dict[st
         where = layers.source(("platforms",), path, within=True)
         raise ScenarioError(f"{where}: platforms: [] has 0 items; a scenario needs at least 1 platform")
     return Resolved(scenario, [label for label, _ in chain], list(overrides))
+
+
+def default_name(path: str) -> str:
+    """The name of a scenario whose file does not give one: the file name without `.yaml`, each run of other
+    characters than letters, digits, `_`, `-` and `.` replaced by `_` (`my scen (v2).yaml` -> `my_scen_v2`), cut
+    to 100 characters; `scenario` when nothing is left (`..yaml`). A researcher's file names are theirs to
+    choose, and the name they give is what the name rule checks."""
+    name = re.sub(r"[^\w.-]+", "_", Path(path).stem).strip("_")[:100]
+    return "scenario" if name.strip(".") == "" else name
 
 
 class _Dumper(yaml.SafeDumper):

@@ -189,6 +189,10 @@ class Layers:
             self._mark(here, value, label)
             if len(loc) == 2 and loc[0] in NAMED_LISTS and last == "name":  # a renamed item: errors use the new name
                 self._mark((loc[0], str(value), last), value, label)
+                # or its position, when the new name is not text (`--set platforms.video.name=` gives null)
+                position = next((i for i, item in enumerate(self.data[loc[0]]) if item is parent), None)
+                if position is not None:
+                    self._mark((loc[0], str(position), last), value, label)
 
     def _walk(self, parts: list[str], label: str) -> tuple[Any, Loc]:
         node: Any = self.data

@@ -35,7 +35,8 @@ def _named_loc(loc: tuple[Any, ...], data: dict[str, Any]) -> Loc:
     for part in loc:
         if isinstance(node, list) and isinstance(part, int) and out and out[-1] in NAMED_LISTS and len(out) == 1:
             item = node[part] if part < len(node) else None
-            out.append(str(item.get("name")) if isinstance(item, dict) and item.get("name") else str(part))
+            name = item.get("name") if isinstance(item, dict) else None
+            out.append(name if isinstance(name, str) and name else str(part))
         else:
             out.append(str(part))
         try:

@@ -67,6 +67,10 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
         if not isinstance(key_node, yaml.ScalarNode):
             raise YAMLRefused(problem="a key must be a name, not a list or mapping", problem_mark=key_node.start_mark)
         key = loader.construct_object(key_node, deep=deep)
+        if key is None:  # the schema's message named Python's None: "None: null keys should be strings"
+            written = key_node.value or "(empty)"
+            raise YAMLRefused(problem=f"key {written} is null, not a name (quote it, '{written}', if you mean the "
+                              "text)", problem_mark=key_node.start_mark)
         if key in seen:
             raise YAMLRefused(problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark)
         seen.add(key)
@@ -166,23 +170,41 @@ def parse_yaml(text: str, loc: Loc = ()) -> Any:
         loader.dispose()
 
 
-def read_yaml(path: str) -> dict[str, Any]:
-    """One YAML file as a mapping, or a `ScenarioError`."""
+def read_yaml_file(path: str | Path) -> Any:
+    """The YAML document of one file (scenario, sweep or targets), whatever its top level, or a `ScenarioError`
+    in one line naming the file. Bytes that are not UTF-8 text (cp1252, UTF-16 or UTF-32 with or without a
+    byte order mark, NUL bytes) are "not a text file"; another character YAML refuses is named with its line."""
     p = Path(path)
     if p.is_dir():
         raise ScenarioError(f"{path}: is a folder, not a YAML file")
     if not p.is_file():
         raise ScenarioError(f"{path}: file not found" if not p.exists() else f"{path}: not a regular file")
     try:
-        data = parse_yaml(p.read_text(encoding="utf-8"))
+        text = p.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not a text file (UTF-8 expected)") from None
+        text = "\0"  # refused below
+    if "\0" in text:  # also UTF-16 or UTF-32 without a byte order mark, or binary data: valid UTF-8 with NULs
+        raise ScenarioError(f"{path}: not a text file (UTF-8 expected)")
+    try:
+        return parse_yaml(text)
     except LeadingZero as exc:
         raise ScenarioError(f"{path}: {exc.problem}") from None
     except yaml.MarkedYAMLError as exc:
         raise ScenarioError(f"{path}: {_yaml_where(exc)}YAML error: {exc.problem}") from None
+    except yaml.reader.ReaderError as exc:  # a control character: PyYAML's message takes two lines
+        before = text[:exc.position]
+        where = f"line {before.count(chr(10)) + 1}, column {len(before) - before.rfind(chr(10))}"
+        raise ScenarioError(f"{path}: {where}: YAML error: control character #x{exc.character:04x} is not "
+                            "allowed") from None
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: YAML error: {exc}") from None
+        raise ScenarioError(f"{path}: YAML error: {' '.join(str(exc).split())}") from None
+
+
+def read_yaml(path: str) -> dict[str, Any]:
+    """One YAML file as a mapping, or a `ScenarioError`."""
+    data = read_yaml_file(path)
     if data is None:
         raise ScenarioError(f"{path}: the file is empty; a scenario file is a mapping such as 'days: 365'")
     if not isinstance(data, dict):
