@@ -101,12 +101,12 @@ def _deposit_tiers(tiers: list[tuple[float, float]]) -> list[tuple[float, float]
 
 
 Pair = Annotated[tuple[float, float], Field(strict=False)]
+"""Two numbers; strict mode would refuse the list YAML gives for a pair (the numbers stay strict)."""
 Income = Annotated[float, Field(ge=0, le=LARGEST)]
 RiskShift = Annotated[float, Field(ge=-3, le=3)]
 """A shift of latent risk in logit, bounded as young_risk_shift: exp(3) multiplies the odds by 20."""
 MAX_SHARE_WEIGHT = 1e6
 """Weights normalised to shares sum to at most 3e6: no overflow (1e308 each summed to inf, then NaN shares)."""
-"""Two numbers; strict mode would refuse the list YAML gives for a pair (the numbers stay strict)."""
 
 
 Strategy = Literal["none", "traffic_diversion", "own_license"]
