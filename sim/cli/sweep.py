@@ -87,6 +87,10 @@ def main(args: argparse.Namespace) -> int:
             from sim.sweep.sensitivity import analyze_folder
 
             written += analyze_folder(store.root, figures=not args.no_figures)[1]
+    except runner.SchedulerLost as exc:
+        # not bad input (2) and nothing failed in the model: 1, as an output the file system refused
+        print(f"{exc}; the runs finished are kept in {store.root}; continue with --resume", file=sys.stderr)
+        return 1
     except KeyboardInterrupt as exc:
         word = "terminated" if isinstance(exc, Terminated) else "interrupted"
         print(f"{word}{phase} in {store.root}; continue with --resume", file=sys.stderr)
