@@ -441,3 +441,35 @@ def test_runs_from_another_model_version_are_reported(tmp_path: Path, capsys: py
     assert run.main(args) == 2  # the driver's model changed since: refused, as before
     assert run.main([*args, "--ignore-code-change"]) == 0
     assert "model code" not in capsys.readouterr().out  # every run has the sweep's version, though not the driver's
+
+
+def test_only_old_temporary_files_are_removed(tmp_path: Path) -> None:
+    """A resume removed every temporary file, also the one a live worker of the driver it replaces was about to
+    rename: that run was lost. Only a file left for an hour is taken for one a killed process left behind."""
+    import os
+    import time
+
+    store, _ = _setup(tmp_path)
+    live, stale = store.runs / ".a.parquet.tmp-live", store.manifest / ".b.json.tmp-stale"
+    for path in (live, stale):
+        path.write_text("partial")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    store.clean_temporary()
+    assert live.exists() and not stale.exists()
+
+
+def test_a_run_that_cannot_be_stored_is_not_a_failed_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its temporary file removed under it, the run was recorded as failed (for good: failed runs are not rerun).
+    The task now raises without a record, so that Dask retries it."""
+    store, tasks = _setup(tmp_path)
+
+    def lost_temporary(*args: object) -> None:
+        raise FileNotFoundError("[Errno 2] No such file or directory: '.x.parquet.tmp-1234'")
+
+    monkeypatch.setattr(Store, "write_run", lost_temporary)
+    with pytest.raises(FileNotFoundError):
+        execute(tasks[0])
+    assert store.record(tasks[0]["id"]) is None
+    monkeypatch.undo()
+    assert execute(tasks[0])["status"] == "done" and store.finished(tasks[0]["id"])
