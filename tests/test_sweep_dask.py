@@ -568,3 +568,20 @@ def test_losing_the_scheduler_stops_the_sweep_without_failing_runs(
     monkeypatch.undo()
     table = _sweep(path, out, "--resume", "--workers", "1", "--no-figures", "--ignore-code-change")
     assert len(table) == 12 and (table["status"] == "done").all()
+
+
+def test_sigterm_that_breaks_the_embedded_clusters_start_is_a_clean_stop(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """SIGTERM to the whole process group while the embedded cluster starts reaches its workers too, and Dask
+    raises "Nanny failed to start" before the deferred signal is acted on: a traceback, exit 1. The stop wins:
+    "terminated", exit 143. (Dask's failure is imitated: a real one depends on when the workers get the signal.)"""
+    import distributed
+
+    def terminated_while_starting(*args: object, **kwargs: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # deferred by the driver while the cluster starts
+        raise RuntimeError("Nanny failed to start.")
+
+    monkeypatch.setattr(distributed, "LocalCluster", terminated_while_starting)
+    code = run.main(["sweep", str(_sweep_file(tmp_path)), "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 143 and err.startswith("terminated") and err.count("\n") == 1, err
