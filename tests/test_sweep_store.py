@@ -473,3 +473,54 @@ def test_a_run_that_cannot_be_stored_is_not_a_failed_run(tmp_path: Path, monkeyp
     assert store.record(tasks[0]["id"]) is None
     monkeypatch.undo()
     assert execute(tasks[0])["status"] == "done" and store.finished(tasks[0]["id"])
+
+
+NULL_GRID = f"""\
+base: {ROOT / "scenarios" / "community_merchant_loans.yaml"}
+set: {{platforms.community.finance.strategy: traffic_diversion}}
+design: grid
+parameters:
+  platforms.community.finance.license_lender: {{values: [null, community_credit]}}
+  consumers.bnpl_preference: {{values: [0.08, 0.16]}}
+replications: 2
+kpis: [gmv]
+series: [orders]
+"""
+
+
+def _stored(plan: object, store: Store, failing: object = lambda r: False) -> pd.DataFrame:
+    """Every run of the plan stored as if run (gmv from its parameters), except those `failing` says failed."""
+    from sim.sweep.table import write_tables
+
+    for r in plan.unique():
+        if failing(r):
+            store.write_record(r.id, {"id": r.id, "status": "failed", "error": "ValueError: no"})
+            continue
+        gmv = 100 * r.params["consumers.bnpl_preference"] + r.replication + (r.params[plan.parameters[0]] is None)
+        store.write_run(r.id, pd.DataFrame({"day": [1, 2], "orders": [3, 4]}),
+                        {"id": r.id, "seed": r.seed, "params": r.params, "kpis": {"gmv": gmv}})
+        store.write_record(r.id, {"id": r.id, "status": "done"})
+    return write_tables(plan, store)
+
+
+def test_a_null_grid_value_has_its_own_cells_in_the_figures(tmp_path: Path) -> None:
+    """pandas turns a null value into NaN, which equals nothing and which groupby drops: the heat map crashed
+    (`rows.index(nan)`) after every run had finished, and the line plots lost the null value's runs."""
+    import matplotlib.pyplot as plt
+
+    from sim.sweep import analysis
+
+    path = tmp_path / "n.yaml"
+    path.write_text(NULL_GRID)
+    plan = load_sweep(str(path))
+    store = runner.prepare(plan, tmp_path / "out", resume=False)
+    frame = _stored(plan, store)
+    drawn: list[object] = []
+    real = plt.Axes.plot
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(plt.Axes, "plot", lambda ax, *a, **k: drawn.append(k.get("label")) or real(ax, *a, **k))
+        written = analysis.summarize_sweep(plan, store, frame)
+    assert "figures/heatmap.png" in written and (store.root / "figures" / "heatmap.png").is_file()
+    assert "license_lender=null" in drawn and "license_lender=community_credit" in drawn
+    summary = pd.read_csv(store.root / "summary.csv")
+    assert len(summary) == 4 and (summary["n"] == 2).all()
