@@ -524,3 +524,19 @@ def test_a_null_grid_value_has_its_own_cells_in_the_figures(tmp_path: Path) -> N
     assert "license_lender=null" in drawn and "license_lender=community_credit" in drawn
     summary = pd.read_csv(store.root / "summary.csv")
     assert len(summary) == 4 and (summary["n"] == 2).all()
+
+
+def test_a_point_whose_runs_all_failed_keeps_its_rows_in_the_summary(tmp_path: Path) -> None:
+    """summary.csv promises one row per design point and KPI; a point whose runs all failed was left out."""
+    from sim.sweep import analysis
+
+    path = tmp_path / "n.yaml"
+    path.write_text(NULL_GRID)
+    plan = load_sweep(str(path))
+    store = runner.prepare(plan, tmp_path / "out", resume=False)
+    frame = _stored(plan, store, failing=lambda r: r.point == 1)
+    assert "figures/heatmap.png" in analysis.summarize_sweep(plan, store, frame)
+    summary = pd.read_csv(store.root / "summary.csv").set_index("point")
+    assert list(summary.index) == [0, 1, 2, 3] and (summary.drop(index=1)["n"] == 2).all()
+    assert summary.loc[1, "n"] == 0 and pd.isna(summary.loc[1, "mean"])
+    assert summary.loc[1, "note"] == "no finished run (every replication failed or is missing): no mean"

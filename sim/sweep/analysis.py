@@ -20,11 +20,12 @@ MAX_FAN_RUNS = 400  # runs read per fan (the first ones in design order), so mem
 
 def point_summary(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
     """Tidy: one row per design point and KPI with n, mean and the 95% interval over the replications that
-    define the KPI there; `undefined` counts finished runs that leave it undefined (left out, said in `note`)."""
-    done = frame[frame["status"] == "done"]
+    define the KPI there; `undefined` counts finished runs that leave it undefined (left out, said in `note`). A
+    point without a finished run has its rows too, with n 0 and a note."""
     rows = []
-    for point, group in done.groupby("point", sort=True):
+    for point, runs in frame.groupby("point", sort=True):  # every point, also one whose runs all failed (n 0)
         params = plan.shown(plan.points[int(point)])
+        group = runs[runs["status"] == "done"]
         for kpi in plan.kpis:
             values = group[kpi].to_numpy(dtype=float)
             defined = values[np.isfinite(values)]
@@ -35,12 +36,15 @@ def point_summary(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["point", *plan.parameters, "kpi", "n", "undefined", "mean", "lo", "hi", "note"])
 
 
+NO_RUNS = "no finished run (every replication failed or is missing): no mean"
 ONE_VALUE = "no interval: 1 replication (lo and hi are its value)"
 
 
 def _undefined_note(kpi: str, runs: int, defined: int) -> str:
     """What a point's row leaves out, and when its lo and hi are no interval (a single value), as
     `run.py compare` says for one seed: a zero-width band would otherwise read as a certain mean."""
+    if not runs:
+        return NO_RUNS
     if not defined:
         return f"undefined in every replication ({undefined_reason(kpi)}): no mean"
     single = ONE_VALUE if defined == 1 else ""
@@ -70,7 +74,7 @@ def summarize_sweep(plan: Plan, store: Store, frame: pd.DataFrame, *, figures: b
     summary = point_summary(plan, frame)
     atomic_write(store.root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     written = ["summary.csv"]
-    if not figures or summary.empty:
+    if not figures or not (frame["status"] == "done").any():
         return written
     import matplotlib
 
@@ -214,7 +218,8 @@ def _heatmap(plan: Plan, summary: pd.DataFrame, path: Any) -> None:
             shown = plan.shown(plan.points[int(r["point"])])
             cell = rows.index(shown[a]), cols.index(shown[b])
             grid[cell] = r["mean"]
-            labels[cell] = NOT_AVAILABLE  # finished, but the KPI is undefined
+            if r["undefined"]:
+                labels[cell] = NOT_AVAILABLE  # finished, but the KPI is undefined
         im = ax.imshow(grid, aspect="auto", cmap="viridis")
         mid = np.nanmean(grid) if np.isfinite(grid).any() else 0.0
         for (i, j), v in np.ndenumerate(grid):  # a cell without a mean says why, never "nan"
@@ -225,7 +230,7 @@ def _heatmap(plan: Plan, summary: pd.DataFrame, path: Any) -> None:
         ax.set_yticks(range(len(rows)), [_text(r) for r in rows], fontsize=7)
         ax.set_xlabel(b.split(".")[-1], fontsize=7)
         ax.set_ylabel(a.split(".")[-1], fontsize=7)
-        empty = int(s["mean"].isna().sum())
+        empty = int((s["mean"].isna() & (s["undefined"] > 0)).sum())
         cells = f"{empty} cell{'s' if empty > 1 else ''}"
         ax.set_title(kpi if not empty else f"{kpi} ({NOT_AVAILABLE} in {cells}: {undefined_reason(kpi)})",
                      fontsize=9 if not empty else 7)
