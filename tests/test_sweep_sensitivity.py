@@ -356,3 +356,15 @@ def test_resuming_a_folder_laid_out_by_an_earlier_mapping_is_refused(tmp_path: P
     monkeypatch.setattr(design, "from_unit", new)
     with pytest.raises(SweepError, match="holds a different sweep"):
         runner.prepare(load_sweep(str(path)), tmp_path / "out", resume=True)
+
+
+def test_the_sweep_prints_its_indices_and_why_a_kpi_is_not_analysable(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/sweeps.md says the run says when a KPI is not analysable; `run.py sweep` wrote sensitivity.csv and
+    printed nothing of it."""
+    _folder(tmp_path, SOBOL, _seed_noise, fail=lambda run: run.point == 3)
+    args = ["sweep", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"), "--resume", "--quiet", "--no-figures"]
+    assert run.main(args) == 0  # every run is stored or failed: nothing runs
+    out = capsys.readouterr().out
+    assert "sensitivity (sobol):\ngmv: not analysable: 1 design point without results" in out, out
+    assert "bnpl_uptake: not analysable: 1 design point without results" in out

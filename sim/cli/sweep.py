@@ -74,6 +74,7 @@ def main(args: argparse.Namespace) -> int:
         if balance:
             print(f"sensitivity: {balance}")
     phase = ": finished runs are kept"
+    indices = None
     try:
         outcome = runner.execute_all(plan, store, workers=args.workers, scheduler=args.scheduler,
                                      retry_failed=args.retry_failed, quiet=args.quiet)
@@ -86,7 +87,8 @@ def main(args: argparse.Namespace) -> int:
         if plan.sweep.design in ("sobol", "morris"):
             from sim.sweep.sensitivity import analyze_folder
 
-            written += analyze_folder(store.root, figures=not args.no_figures)[1]
+            indices, files = analyze_folder(store.root, figures=not args.no_figures)
+            written += files
     except runner.SchedulerLost as exc:
         # not bad input (2) and nothing failed in the model: 1, as an output the file system refused
         print(f"{exc}; the runs finished are kept in {store.root}; continue with --resume", file=sys.stderr)
@@ -99,6 +101,10 @@ def main(args: argparse.Namespace) -> int:
           f"(see manifest.csv); {int((frame['status'] == 'done').sum())} of {len(frame)} rows have results")
     for note in analysis.undefined_notes(plan, frame):
         print(note)
+    if indices is not None:  # the indices, or for each KPI why it is not analysable
+        from sim.sweep.sensitivity import text_table
+
+        print(f"sensitivity ({plan.sweep.design}):\n{text_table(indices)}")
     versions = model_versions_note(store)
     if versions is not None:
         print(versions)
