@@ -13,12 +13,14 @@ for sobol and morris designs the sensitivity indices. See docs/sweeps.md.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from sim.cli import Terminated, UsageError, at_least
 
 NAME = "sweep"
+WORKERS_PER_CORE = 4  # an embedded worker is a process of its own (memory): beyond this, --workers is a typo
 HELP = "run a parameter sweep file on Dask (embedded cluster or --scheduler ADDRESS)"
 
 
@@ -44,6 +46,11 @@ def main(args: argparse.Namespace) -> int:
 
     if args.workers is not None:
         at_least("--workers", args.workers, 1)
+        limit = WORKERS_PER_CORE * (os.cpu_count() or 1)
+        if args.workers > limit:
+            raise UsageError(f"--workers: {args.workers} is out of range; allowed: 1 to {limit} ({WORKERS_PER_CORE} "
+                             "per core of this machine: more processes only share the cores, and each needs its own "
+                             "memory)")
     if args.workers is not None and args.scheduler:
         raise UsageError("--workers: only for the embedded cluster; with --scheduler the cluster has its own workers")
     for flag in ("retry_failed", "ignore_code_change"):
