@@ -585,3 +585,17 @@ def test_sigterm_that_breaks_the_embedded_clusters_start_is_a_clean_stop(
     code = run.main(["sweep", str(_sweep_file(tmp_path)), "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 143 and err.startswith("terminated") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(("address", "hint"), [("tcp://127.0.0.1", "tcp://127.0.0.1:8786"),
+                                               ("127.0.0.1:", "tcp://127.0.0.1:8786")])
+def test_a_scheduler_address_without_a_port_is_refused_at_once(
+        address: str, hint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a port, Dask's ValueError was retried for the whole connect timeout (20 s)."""
+    out = tmp_path / "out"
+    started = time.monotonic()
+    assert run.main(["sweep", str(_sweep_file(tmp_path)), "--out", str(out), "--scheduler", address, "--quiet"]) == 2
+    assert time.monotonic() - started < 10
+    assert capsys.readouterr().err == (f"error: --scheduler {address}: no port number; give the scheduler's address "
+                                       f"with its port, e.g. {hint}\n")
+    assert not out.exists()

@@ -109,6 +109,9 @@ def _probe(scheduler: str) -> None:
         except (ValueError, TypeError) as exc:
             return f"--scheduler {scheduler}: not an address ({exc})"
         port = _port_of(scheme, loc)
+        if port is None and scheme in ("tcp", "tls"):  # else the ValueError is retried for the whole timeout
+            return (f"--scheduler {scheduler}: no port number; give the scheduler's address with its port, e.g. "
+                    f"{scheme}://{loc.rsplit(':', 1)[0] if loc.count(':') == 1 else loc}:8786")
         if port is not None and not 1 <= port <= 65535:  # else the connection is retried for the whole timeout
             return f"--scheduler {scheduler}: port {port} is out of range; allowed: 1 to 65535 (default 8786)"
         deadline = loop.time() + timeout
