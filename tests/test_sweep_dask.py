@@ -221,7 +221,7 @@ def test_failing_run_is_recorded_and_the_rest_complete(tmp_path: Path) -> None:
     # each value is valid on its own; the combination (0.3, 0.25) breaks co_lending_own_share >= min_share
     text = f"""\
 base: {CLASSROOM}
-set: {{consumers.count: 800, merchants.count: 30, days: 20, burn_in_days: 10, regulation.co_lending_min_share: 0.2}}
+set: {{consumers.count: 800, merchants.count: 30, days: 20, burn_in_days: 10}}
 design: grid
 parameters:
   regulation.co_lending_min_share: {{values: [0.2, 0.3]}}
