@@ -7,7 +7,8 @@
   python run.py compare scenarios/baseline.yaml scenarios/closed_loop.yaml --seeds 5
 
 Exit codes: 0 done, 1 a broken money or loan identity (`run --check-invariants`: a bug in the model) or an output
-the file system refused while it was written (a full disk: nothing written), 2 bad
+the file system refused while it was written (a full disk: nothing written) or a sweep that lost its Dask scheduler
+(finished runs kept: continue with --resume), 2 bad
 scenario file or arguments (one-line message, nothing written), 130 interrupted (Ctrl-C), 141 the reader of
 its output went away (`| head`), 143 terminated (SIGTERM); an interrupted or terminated command leaves no
 partial output.

@@ -23,6 +23,7 @@ import pytest
 
 import run
 from sim.sweep.store import Store
+from sim.sweep.worker import execute as execute_task  # the real one, kept while a test patches it
 from tests.conftest import TINY_SWEEP
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,7 +221,7 @@ def test_failing_run_is_recorded_and_the_rest_complete(tmp_path: Path) -> None:
     # each value is valid on its own; the combination (0.3, 0.25) breaks co_lending_own_share >= min_share
     text = f"""\
 base: {CLASSROOM}
-set: {{consumers.count: 800, merchants.count: 30, days: 20, burn_in_days: 10, regulation.co_lending_min_share: 0.2}}
+set: {{consumers.count: 800, merchants.count: 30, days: 20, burn_in_days: 10}}
 design: grid
 parameters:
   regulation.co_lending_min_share: {{values: [0.2, 0.3]}}
@@ -496,4 +497,105 @@ def test_a_scheduler_port_out_of_range_is_refused_at_once(
     assert run.main(["sweep", str(_sweep_file(tmp_path)), "--out", str(out), "--scheduler", address, "--quiet"]) == 2
     assert capsys.readouterr().err == (f"error: --scheduler {address}: port {port} is out of range; allowed: 1 to "
                                        "65535 (default 8786)\n")
+    assert not out.exists()
+
+
+# --- the scheduler lost mid-sweep: an in-process cluster whose connection the test breaks -----------------------
+
+_HELD = threading.Event()  # the second task has written its run's record and waits
+_RELEASE = threading.Event()
+_CALLS: list[str] = []
+
+
+def _second_task_held(task: dict) -> dict:
+    """`worker.execute`, but the second task waits after writing its record: the test closes the scheduler then."""
+    result = execute_task(task)
+    _CALLS.append(task["id"])
+    if len(_CALLS) == 2:
+        _HELD.set()
+        _RELEASE.wait(DEADLINE)
+    return result
+
+
+def test_losing_the_scheduler_stops_the_sweep_without_failing_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every unfinished run was recorded as failed (and a run a worker had just finished was overwritten as
+    failed), and the sweep exited 0: a resume would never rerun them. Now the runs in flight get no record, the
+    worker's record stands, and the sweep stops in one line, exit 1; --resume then finishes it."""
+    from contextlib import contextmanager
+
+    from distributed import Client, LocalCluster
+
+    from sim.sweep import worker
+
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0")
+
+    clients: list[Client] = []
+
+    @contextmanager
+    def in_process(workers: object, scheduler: object) -> Iterator[Client]:
+        with Client(cluster) as client:
+            clients.append(client)
+            yield client
+
+    def drop_the_connection_when_held() -> None:
+        # the driver's connection to the scheduler breaks (the client cancels every future, as when the
+        # scheduler dies); the scheduler lives on, so the cluster closes at once afterwards
+        if _HELD.wait(DEADLINE):
+            clients[0].loop.add_callback(clients[0].scheduler_comm.comm.abort)
+        _RELEASE.set()
+
+    _HELD.clear(), _RELEASE.clear(), _CALLS.clear()
+    monkeypatch.setattr(worker, "execute", _second_task_held)
+    monkeypatch.setattr("sim.sweep.runner.connect", in_process)
+    closer = threading.Thread(target=drop_the_connection_when_held, daemon=True)
+    closer.start()
+    path, out = _sweep_file(tmp_path), tmp_path / "out"
+    try:
+        code = run.main(["sweep", str(path), "--out", str(out), "--quiet", "--no-figures"])
+    finally:
+        _RELEASE.set()
+        closer.join(DEADLINE)
+        cluster.close()
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "lost the Dask scheduler" in err and err.rstrip().endswith("continue with --resume")
+    records = {p.stem: json.loads(p.read_text()) for p in (out / "manifest").glob("*.json")}
+    # only what the workers wrote (the held one, and any the worker started before it heard of the cancel)
+    assert set(records) == set(_CALLS) and 2 <= len(records) < 12
+    assert all(r["status"] == "done" and r["worker"] for r in records.values())
+    assert not (out / "results.parquet").exists()
+    monkeypatch.undo()
+    table = _sweep(path, out, "--resume", "--workers", "1", "--no-figures", "--ignore-code-change")
+    assert len(table) == 12 and (table["status"] == "done").all()
+
+
+def test_sigterm_that_breaks_the_embedded_clusters_start_is_a_clean_stop(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """SIGTERM to the whole process group while the embedded cluster starts reaches its workers too, and Dask
+    raises "Nanny failed to start" before the deferred signal is acted on: a traceback, exit 1. The stop wins:
+    "terminated", exit 143. (Dask's failure is imitated: a real one depends on when the workers get the signal.)"""
+    import distributed
+
+    def terminated_while_starting(*args: object, **kwargs: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # deferred by the driver while the cluster starts
+        raise RuntimeError("Nanny failed to start.")
+
+    monkeypatch.setattr(distributed, "LocalCluster", terminated_while_starting)
+    code = run.main(["sweep", str(_sweep_file(tmp_path)), "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 143 and err.startswith("terminated") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(("address", "hint"), [("tcp://127.0.0.1", "tcp://127.0.0.1:8786"),
+                                               ("127.0.0.1:", "tcp://127.0.0.1:8786")])
+def test_a_scheduler_address_without_a_port_is_refused_at_once(
+        address: str, hint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a port, Dask's ValueError was retried for the whole connect timeout (20 s)."""
+    out = tmp_path / "out"
+    started = time.monotonic()
+    assert run.main(["sweep", str(_sweep_file(tmp_path)), "--out", str(out), "--scheduler", address, "--quiet"]) == 2
+    assert time.monotonic() - started < 10
+    assert capsys.readouterr().err == (f"error: --scheduler {address}: no port number; give the scheduler's address "
+                                       f"with its port, e.g. {hint}\n")
     assert not out.exists()

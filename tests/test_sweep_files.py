@@ -132,6 +132,18 @@ BAD = [
      "  regulation.co_lending_min_share: {values: [0.05, 0.2]}\n",
      "0.01 is below regulation.co_lending_min_share 0.3 (the base scenario's regulation.co_lending_min_share; "
      "refused too with every value of regulation.co_lending_min_share that the sweep gives"),
+    # a path swept twice, or swept and set: one value would silently win
+    ("parameters:\n  platforms.video.finance.strategy: {values: [none, own_license]}\n"
+     "  platforms.video.finance: {values: [{strategy: none}], labels: [n]}\n",
+     "parameters.platforms.video.finance: overlaps parameters.platforms.video.finance.strategy (one is inside the "
+     "other): both would set it; sweep one of them"),
+    ("set: {regulation.rate_cap: 0.2}\n", "parameters.regulation.rate_cap: set.regulation.rate_cap and this "
+     "parameter both set regulation.rate_cap; give one of them"),
+    ("parameters:\n  ' regulation.rate_cap': {values: [0.1]}\n", "parameters: ' regulation.rate_cap': a key with "
+     "spaces around it names no setting; write 'regulation.rate_cap'"),
+    ("design: lhs\nsamples: 4\nparameters:\n  regulation.rate_cap: {low: 0.1, high: 0.3, mean: 0.2}\n",
+     "parameters.regulation.rate_cap.mean: not used by dist uniform, which takes low and high; leave it out, or "
+     "give dist: normal"),
     ("set: {platforms: []}\n", "set.platforms: platforms: [] has 0 items; a scenario needs at least 1 platform"),
     ("set: {platforms.video: null}\n", "set.platforms.video: platforms.video is a section, not a value (null given); "
      "set one of its keys, platforms.video.KEY: null, KEY one of: name, kind, mau_m"),
@@ -336,3 +348,18 @@ def test_the_planned_count_is_the_runs_laid_out(text: str, tmp_path: Path) -> No
     path.write_text(f"base: {CLASSROOM}\n{text}")
     plan = load_sweep(str(path))
     assert design.run_count(plan.sweep) == len(plan.runs) > 0
+
+
+def test_more_workers_than_the_machine_can_hold_are_refused_before_anything_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--workers 1000000000 ran the machine out of memory and left a half-written folder."""
+    import os
+
+    path, out = tmp_path / "s.yaml", tmp_path / "out"
+    path.write_text(GOOD)
+    limit = 4 * (os.cpu_count() or 1)
+    assert run.main(["sweep", str(path), "--out", str(out), "--workers", "1000000000"]) == 2
+    assert capsys.readouterr().err == (f"error: --workers: 1000000000 is out of range; allowed: 1 to {limit} (4 per "
+                                       "core of this machine: more processes only share the cores, and each needs "
+                                       "its own memory)\n")
+    assert not out.exists()

@@ -356,3 +356,50 @@ def test_resuming_a_folder_laid_out_by_an_earlier_mapping_is_refused(tmp_path: P
     monkeypatch.setattr(design, "from_unit", new)
     with pytest.raises(SweepError, match="holds a different sweep"):
         runner.prepare(load_sweep(str(path)), tmp_path / "out", resume=True)
+
+
+def test_the_sweep_prints_its_indices_and_why_a_kpi_is_not_analysable(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/sweeps.md says the run says when a KPI is not analysable; `run.py sweep` wrote sensitivity.csv and
+    printed nothing of it."""
+    _folder(tmp_path, SOBOL, _seed_noise, fail=lambda run: run.point == 3)
+    args = ["sweep", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"), "--resume", "--quiet", "--no-figures"]
+    assert run.main(args) == 0  # every run is stored or failed: nothing runs
+    out = capsys.readouterr().out
+    assert "sensitivity (sobol):\ngmv: not analysable: 1 design point without results" in out, out
+    assert "bnpl_uptake: not analysable: 1 design point without results" in out
+
+
+def test_a_sweep_extended_but_not_finished_is_not_analysed_from_its_old_table(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """After an extension (more replications) stopped before the runs, results.parquet is the smaller sweep's:
+    `run.py sensitivity` analysed it as if it were the new one, without a word."""
+    _folder(tmp_path, SOBOL.replace("replications: 2", "replications: 1"), _seed_noise)
+    plan = load_sweep(str(tmp_path / "s.yaml"))
+    (tmp_path / "s.yaml").write_text(SOBOL)
+    runner.prepare(load_sweep(str(tmp_path / "s.yaml")), tmp_path / "out", resume=True)  # extended, then stopped
+    results = tmp_path / "out" / "results.parquet"
+    assert run.main(["sensitivity", str(tmp_path / "out"), "--no-figures"]) == 2
+    assert capsys.readouterr().err == (f"error: {results}: out of date: it has {len(plan.runs)} rows, sweep.json "
+                                       f"plans {2 * len(plan.runs)} runs; finish the sweep first (run.py sweep ... "
+                                       f"--out {tmp_path / 'out'} --resume)\n")
+    assert not (tmp_path / "out" / "sensitivity.csv").exists()
+
+
+def _not_parquet(path: Path) -> None:
+    path.write_text("not parquet")
+
+
+@pytest.mark.parametrize(("damage", "name", "says"), [
+    (_not_parquet, "results.parquet", "damaged, not a Parquet table"),
+    (Path.unlink, "design.parquet", "missing; finish the sweep first"),
+    (_not_parquet, "design.parquet", "damaged, not a Parquet table"),
+    (Path.mkdir, "sensitivity.csv", "is a folder"),
+])
+def test_a_damaged_folder_is_one_line_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      damage: Callable[[Path], None], name: str, says: str) -> None:
+    _folder(tmp_path, SOBOL, _seed_noise)
+    damage(tmp_path / "out" / name)
+    assert run.main(["sensitivity", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'out' / name}: {says}") and err.count("\n") == 1, err

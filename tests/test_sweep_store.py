@@ -441,3 +441,102 @@ def test_runs_from_another_model_version_are_reported(tmp_path: Path, capsys: py
     assert run.main(args) == 2  # the driver's model changed since: refused, as before
     assert run.main([*args, "--ignore-code-change"]) == 0
     assert "model code" not in capsys.readouterr().out  # every run has the sweep's version, though not the driver's
+
+
+def test_only_old_temporary_files_are_removed(tmp_path: Path) -> None:
+    """A resume removed every temporary file, also the one a live worker of the driver it replaces was about to
+    rename: that run was lost. Only a file left for an hour is taken for one a killed process left behind."""
+    import os
+    import time
+
+    store, _ = _setup(tmp_path)
+    live, stale = store.runs / ".a.parquet.tmp-live", store.manifest / ".b.json.tmp-stale"
+    for path in (live, stale):
+        path.write_text("partial")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    store.clean_temporary()
+    assert live.exists() and not stale.exists()
+
+
+def test_a_run_that_cannot_be_stored_is_not_a_failed_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its temporary file removed under it, the run was recorded as failed (for good: failed runs are not rerun).
+    The task now raises without a record, so that Dask retries it."""
+    store, tasks = _setup(tmp_path)
+
+    def lost_temporary(*args: object) -> None:
+        raise FileNotFoundError("[Errno 2] No such file or directory: '.x.parquet.tmp-1234'")
+
+    monkeypatch.setattr(Store, "write_run", lost_temporary)
+    with pytest.raises(FileNotFoundError):
+        execute(tasks[0])
+    assert store.record(tasks[0]["id"]) is None
+    monkeypatch.undo()
+    assert execute(tasks[0])["status"] == "done" and store.finished(tasks[0]["id"])
+
+
+NULL_GRID = f"""\
+base: {ROOT / "scenarios" / "community_merchant_loans.yaml"}
+set: {{platforms.community.finance.strategy: traffic_diversion}}
+design: grid
+parameters:
+  platforms.community.finance.license_lender: {{values: [null, community_credit]}}
+  consumers.bnpl_preference: {{values: [0.08, 0.16]}}
+replications: 2
+kpis: [gmv]
+series: [orders]
+"""
+
+
+def _stored(plan: object, store: Store, failing: object = lambda r: False) -> pd.DataFrame:
+    """Every run of the plan stored as if run (gmv from its parameters), except those `failing` says failed."""
+    from sim.sweep.table import write_tables
+
+    for r in plan.unique():
+        if failing(r):
+            store.write_record(r.id, {"id": r.id, "status": "failed", "error": "ValueError: no"})
+            continue
+        gmv = 100 * r.params["consumers.bnpl_preference"] + r.replication + (r.params[plan.parameters[0]] is None)
+        store.write_run(r.id, pd.DataFrame({"day": [1, 2], "orders": [3, 4]}),
+                        {"id": r.id, "seed": r.seed, "params": r.params, "kpis": {"gmv": gmv}})
+        store.write_record(r.id, {"id": r.id, "status": "done"})
+    return write_tables(plan, store)
+
+
+def test_a_null_grid_value_has_its_own_cells_in_the_figures(tmp_path: Path) -> None:
+    """pandas turns a null value into NaN, which equals nothing and which groupby drops: the heat map crashed
+    (`rows.index(nan)`) after every run had finished, and the line plots lost the null value's runs."""
+    import matplotlib.pyplot as plt
+
+    from sim.sweep import analysis
+
+    path = tmp_path / "n.yaml"
+    path.write_text(NULL_GRID)
+    plan = load_sweep(str(path))
+    store = runner.prepare(plan, tmp_path / "out", resume=False)
+    frame = _stored(plan, store)
+    drawn: list[object] = []
+    real = plt.Axes.plot
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(plt.Axes, "plot", lambda ax, *a, **k: drawn.append(k.get("label")) or real(ax, *a, **k))
+        written = analysis.summarize_sweep(plan, store, frame)
+    assert "figures/heatmap.png" in written and (store.root / "figures" / "heatmap.png").is_file()
+    assert "license_lender=null" in drawn and "license_lender=community_credit" in drawn
+    summary = pd.read_csv(store.root / "summary.csv")
+    assert len(summary) == 4 and (summary["n"] == 2).all()
+
+
+def test_a_point_whose_runs_all_failed_keeps_its_rows_in_the_summary(tmp_path: Path) -> None:
+    """summary.csv promises one row per design point and KPI; a point whose runs all failed was left out."""
+    from sim.sweep import analysis
+
+    path = tmp_path / "n.yaml"
+    path.write_text(NULL_GRID)
+    plan = load_sweep(str(path))
+    store = runner.prepare(plan, tmp_path / "out", resume=False)
+    frame = _stored(plan, store, failing=lambda r: r.point == 1)
+    assert "figures/heatmap.png" in analysis.summarize_sweep(plan, store, frame)
+    summary = pd.read_csv(store.root / "summary.csv").set_index("point")
+    assert list(summary.index) == [0, 1, 2, 3] and (summary.drop(index=1)["n"] == 2).all()
+    assert summary.loc[1, "n"] == 0 and pd.isna(summary.loc[1, "mean"])
+    assert summary.loc[1, "note"] == "no finished run (every replication failed or is missing): no mean"

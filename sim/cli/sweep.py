@@ -13,12 +13,14 @@ for sobol and morris designs the sensitivity indices. See docs/sweeps.md.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from sim.cli import Terminated, UsageError, at_least
 
 NAME = "sweep"
+WORKERS_PER_CORE = 4  # an embedded worker is a process of its own (memory): beyond this, --workers is a typo
 HELP = "run a parameter sweep file on Dask (embedded cluster or --scheduler ADDRESS)"
 
 
@@ -44,6 +46,11 @@ def main(args: argparse.Namespace) -> int:
 
     if args.workers is not None:
         at_least("--workers", args.workers, 1)
+        limit = WORKERS_PER_CORE * (os.cpu_count() or 1)
+        if args.workers > limit:
+            raise UsageError(f"--workers: {args.workers} is out of range; allowed: 1 to {limit} ({WORKERS_PER_CORE} "
+                             "per core of this machine: more processes only share the cores, and each needs its own "
+                             "memory)")
     if args.workers is not None and args.scheduler:
         raise UsageError("--workers: only for the embedded cluster; with --scheduler the cluster has its own workers")
     for flag in ("retry_failed", "ignore_code_change"):
@@ -74,6 +81,7 @@ def main(args: argparse.Namespace) -> int:
         if balance:
             print(f"sensitivity: {balance}")
     phase = ": finished runs are kept"
+    indices = None
     try:
         outcome = runner.execute_all(plan, store, workers=args.workers, scheduler=args.scheduler,
                                      retry_failed=args.retry_failed, quiet=args.quiet)
@@ -86,7 +94,12 @@ def main(args: argparse.Namespace) -> int:
         if plan.sweep.design in ("sobol", "morris"):
             from sim.sweep.sensitivity import analyze_folder
 
-            written += analyze_folder(store.root, figures=not args.no_figures)[1]
+            indices, files = analyze_folder(store.root, figures=not args.no_figures)
+            written += files
+    except runner.SchedulerLost as exc:
+        # not bad input (2) and nothing failed in the model: 1, as an output the file system refused
+        print(f"{exc}; the runs finished are kept in {store.root}; continue with --resume", file=sys.stderr)
+        return 1
     except KeyboardInterrupt as exc:
         word = "terminated" if isinstance(exc, Terminated) else "interrupted"
         print(f"{word}{phase} in {store.root}; continue with --resume", file=sys.stderr)
@@ -95,6 +108,10 @@ def main(args: argparse.Namespace) -> int:
           f"(see manifest.csv); {int((frame['status'] == 'done').sum())} of {len(frame)} rows have results")
     for note in analysis.undefined_notes(plan, frame):
         print(note)
+    if indices is not None:  # the indices, or for each KPI why it is not analysable
+        from sim.sweep.sensitivity import text_table
+
+        print(f"sensitivity ({plan.sweep.design}):\n{text_table(indices)}")
     versions = model_versions_note(store)
     if versions is not None:
         print(versions)

@@ -20,11 +20,12 @@ MAX_FAN_RUNS = 400  # runs read per fan (the first ones in design order), so mem
 
 def point_summary(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
     """Tidy: one row per design point and KPI with n, mean and the 95% interval over the replications that
-    define the KPI there; `undefined` counts finished runs that leave it undefined (left out, said in `note`)."""
-    done = frame[frame["status"] == "done"]
+    define the KPI there; `undefined` counts finished runs that leave it undefined (left out, said in `note`). A
+    point without a finished run has its rows too, with n 0 and a note."""
     rows = []
-    for point, group in done.groupby("point", sort=True):
+    for point, runs in frame.groupby("point", sort=True):  # every point, also one whose runs all failed (n 0)
         params = plan.shown(plan.points[int(point)])
+        group = runs[runs["status"] == "done"]
         for kpi in plan.kpis:
             values = group[kpi].to_numpy(dtype=float)
             defined = values[np.isfinite(values)]
@@ -35,12 +36,15 @@ def point_summary(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["point", *plan.parameters, "kpi", "n", "undefined", "mean", "lo", "hi", "note"])
 
 
+NO_RUNS = "no finished run (every replication failed or is missing): no mean"
 ONE_VALUE = "no interval: 1 replication (lo and hi are its value)"
 
 
 def _undefined_note(kpi: str, runs: int, defined: int) -> str:
     """What a point's row leaves out, and when its lo and hi are no interval (a single value), as
     `run.py compare` says for one seed: a zero-width band would otherwise read as a certain mean."""
+    if not runs:
+        return NO_RUNS
     if not defined:
         return f"undefined in every replication ({undefined_reason(kpi)}): no mean"
     single = ONE_VALUE if defined == 1 else ""
@@ -70,7 +74,7 @@ def summarize_sweep(plan: Plan, store: Store, frame: pd.DataFrame, *, figures: b
     summary = point_summary(plan, frame)
     atomic_write(store.root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     written = ["summary.csv"]
-    if not figures or summary.empty:
+    if not figures or not (frame["status"] == "done").any():
         return written
     import matplotlib
 
@@ -132,15 +136,16 @@ def _kpi_vs_parameter(plan: Plan, frame: pd.DataFrame, param: str, path: Any) ->
     for ax, kpi in zip(axes, plan.kpis, strict=False):
         if plan.sweep.design == "grid":
             levels = plan.sweep.parameters[param].levels()
-            groups = done.groupby(others[0], sort=False) if len(others) == 1 else [("all", done)]
+            # dropna=False, and `_at`: a null value (None, NaN in the table) is a level like any other
+            groups = done.groupby(others[0], sort=False, dropna=False) if len(others) == 1 else [("all", done)]
             for label, g in groups:
-                stats = [_band(g.loc[g[param] == v, kpi], kpi) if (g[param] == v).any() else (np.nan,) * 3
+                stats = [_band(g.loc[_at(g[param], v), kpi], kpi) if _at(g[param], v).any() else (np.nan,) * 3
                          for v in levels]
                 mean, lo, hi = (np.array(x, dtype=float) for x in zip(*stats, strict=True))
                 x = np.arange(len(levels))
-                ax.plot(x, mean, marker="o", label=f"{others[0].split('.')[-1]}={label}" if others else None)
+                ax.plot(x, mean, marker="o", label=f"{others[0].split('.')[-1]}={_text(label)}" if others else None)
                 ax.fill_between(x, lo, hi, alpha=0.2)
-            ax.set_xticks(np.arange(len(levels)), [str(v) for v in levels], fontsize=7)
+            ax.set_xticks(np.arange(len(levels)), [_text(v) for v in levels], fontsize=7)
             if len(others) == 1 and kpi == plan.kpis[0]:
                 ax.legend(fontsize=6)
         else:
@@ -155,6 +160,16 @@ def _kpi_vs_parameter(plan: Plan, frame: pd.DataFrame, param: str, path: Any) ->
     _save(fig, path, f"{plan.sweep.name}: KPIs vs {param} (mean, 95% band over replications)")
 
 
+def _at(column: pd.Series, value: Any) -> pd.Series:
+    """Rows where a parameter has `value`; a null value is NaN in the table, which equals nothing."""
+    return column.isna() if value is None else column == value
+
+
+def _text(value: Any) -> str:
+    """A value on an axis or in a legend; null as the sweep file writes it."""
+    return "null" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
 def _numeric(value: Any, plan: Plan, param: str) -> float:
     """A sampled value on a numeric axis (a category by its position)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -167,7 +182,8 @@ def _fans(plan: Plan, store: Store, frame: pd.DataFrame, path: Any) -> None:
     series = [s for s in FAN_SERIES if s in plan.series] or [s for s in plan.series if s != "day"][:6]
     done = frame[frame["status"] == "done"].drop_duplicates("run_id")
     first = plan.parameters[0]
-    groups = list(done.groupby(first, sort=False)) if plan.sweep.design == "grid" else [("all runs", done)]
+    groups = list(done.groupby(first, sort=False, dropna=False)) if plan.sweep.design == "grid" else \
+        [("all runs", done)]
     fig, axes = _grid(len(series))
     for k, (label, g) in enumerate(groups):
         data = [store.read_series(rid, ["day", *series]) for rid in g["run_id"].head(MAX_FAN_RUNS)]
@@ -180,7 +196,7 @@ def _fans(plan: Plan, store: Store, frame: pd.DataFrame, path: Any) -> None:
             color = f"C{k % 10}"
             ax.fill_between(day, q[0], q[4], color=color, alpha=0.12)
             ax.fill_between(day, q[1], q[3], color=color, alpha=0.25)
-            ax.plot(day, q[2], color=color, lw=1.2, label=f"{first.split('.')[-1]}={label}"
+            ax.plot(day, q[2], color=color, lw=1.2, label=f"{first.split('.')[-1]}={_text(label)}"
                     if plan.sweep.design == "grid" else f"median of {len(stack)} runs")
             ax.set_title(col, fontsize=9)
             ax.tick_params(labelsize=7)
@@ -198,20 +214,23 @@ def _heatmap(plan: Plan, summary: pd.DataFrame, path: Any) -> None:
         s = summary[summary["kpi"] == kpi]
         grid = np.full((len(rows), len(cols)), np.nan)
         labels = np.full(grid.shape, "no runs", dtype=object)  # a cell whose runs all failed or are missing
-        for _, r in s.iterrows():
-            grid[rows.index(r[a]), cols.index(r[b])] = r["mean"]
-            labels[rows.index(r[a]), cols.index(r[b])] = NOT_AVAILABLE  # finished, but the KPI is undefined
+        for _, r in s.iterrows():  # placed by its design point: the table has NaN where a value is null
+            shown = plan.shown(plan.points[int(r["point"])])
+            cell = rows.index(shown[a]), cols.index(shown[b])
+            grid[cell] = r["mean"]
+            if r["undefined"]:
+                labels[cell] = NOT_AVAILABLE  # finished, but the KPI is undefined
         im = ax.imshow(grid, aspect="auto", cmap="viridis")
         mid = np.nanmean(grid) if np.isfinite(grid).any() else 0.0
         for (i, j), v in np.ndenumerate(grid):  # a cell without a mean says why, never "nan"
             defined = bool(np.isfinite(v))
             ax.text(j, i, f"{v:.3g}" if defined else labels[i, j], ha="center", va="center", fontsize=6,
                     color="white" if defined and v <= mid else "black")
-        ax.set_xticks(range(len(cols)), [str(c) for c in cols], fontsize=7)
-        ax.set_yticks(range(len(rows)), [str(r) for r in rows], fontsize=7)
+        ax.set_xticks(range(len(cols)), [_text(c) for c in cols], fontsize=7)
+        ax.set_yticks(range(len(rows)), [_text(r) for r in rows], fontsize=7)
         ax.set_xlabel(b.split(".")[-1], fontsize=7)
         ax.set_ylabel(a.split(".")[-1], fontsize=7)
-        empty = int(s["mean"].isna().sum())
+        empty = int((s["mean"].isna() & (s["undefined"] > 0)).sum())
         cells = f"{empty} cell{'s' if empty > 1 else ''}"
         ax.set_title(kpi if not empty else f"{kpi} ({NOT_AVAILABLE} in {cells}: {undefined_reason(kpi)})",
                      fontsize=9 if not empty else 7)

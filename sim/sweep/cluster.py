@@ -109,6 +109,9 @@ def _probe(scheduler: str) -> None:
         except (ValueError, TypeError) as exc:
             return f"--scheduler {scheduler}: not an address ({exc})"
         port = _port_of(scheme, loc)
+        if port is None and scheme in ("tcp", "tls"):  # else the ValueError is retried for the whole timeout
+            return (f"--scheduler {scheduler}: no port number; give the scheduler's address with its port, e.g. "
+                    f"{scheme}://{loc.rsplit(':', 1)[0] if loc.count(':') == 1 else loc}:8786")
         if port is not None and not 1 <= port <= 65535:  # else the connection is retried for the whole timeout
             return f"--scheduler {scheduler}: port {port} is out of range; allowed: 1 to 65535 (default 8786)"
         deadline = loop.time() + timeout
@@ -169,9 +172,20 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[Client]:
     # Dask's statistical profiler samples every worker thread's stack every 10 ms; on a model made of
     # many small NumPy calls that doubled the time of a run (docs/performance_sweeps.md), so it is off.
     with _workers_deaf_to_ctrl_c(), dask.config.set({"distributed.worker.profile.enabled": False}):
+        broken: Exception | None = None
         with _stops_deferred() as stops:
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address=":0", silence_logs=logging.ERROR)
+            try:
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=":0", silence_logs=logging.ERROR)
+            except Exception as exc:
+                if not stops:
+                    raise
+                # SIGTERM to the whole process group reaches the workers being started too ("Nanny failed to
+                # start"): the stop is the news, not Dask's error
+                broken = exc
+        if broken is not None:
+            signal.raise_signal(stops[0])  # the driver's handler raises (KeyboardInterrupt, Terminated)
+            raise broken
         with cluster, Client(cluster) as client:
             if stops:  # while the cluster started: the sweep stops here, and the cluster closes cleanly
                 signal.raise_signal(stops[0])

@@ -18,6 +18,7 @@ __all__ = [
     "RETRIES",
     "WINDOW",
     "Outcome",
+    "SchedulerLost",
     "_CancelOfUnstartedCall",
     "check_resumable",
     "check_scheduler",
@@ -31,6 +32,21 @@ __all__ = [
 
 RETRIES = 2
 WINDOW = 256  # runs submitted ahead of completion (at least 4 per worker)
+
+
+class SchedulerLost(Exception):
+    """The driver lost its connection to the scheduler: the runs still in flight were not run (no record is
+    written for them) and `--resume` continues; whatever the workers finish meanwhile is kept."""
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """A future cancelled (the client cancels every future when its scheduler connection drops) or a closed
+    comm: nothing is known about the run, so it is not a failed run."""
+    from concurrent.futures import CancelledError  # distributed's FutureCancelledError is one
+
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(exc, CancelledError | CommClosedError)
 
 
 @dataclass
@@ -80,28 +96,41 @@ def execute_all(plan: Plan, store: Store, *, workers: int | None, scheduler: str
         bar.set_postfix(failed=failed)
         window = max(WINDOW, 4 * len(client.scheduler_info()["workers"]))
         queue = iter(todo)
-        by_key: dict[str, Any] = {}
+        by_key: dict[str, tuple[Any, dict[str, Any] | None]] = {}  # a run, and its record when submitted
 
         def submit(count: int) -> list[Any]:
             runs = [r for _, r in zip(range(count), queue, strict=False)]
             futures = client.map(execute, [task_of(plan, store, r) for r in runs],
                                  key=[task_key(store, r.id) for r in runs], retries=RETRIES, pure=False)
-            by_key.update({f.key: r for f, r in zip(futures, runs, strict=True)})
+            by_key.update({f.key: (r, store.record(r.id)) for f, r in zip(futures, runs, strict=True)})
             return futures
 
         pending = as_completed(submit(window))
         for future in pending:  # at most `window` runs are in flight: memory stays flat for any sweep size
-            run = by_key.pop(future.key)
+            run, before = by_key.pop(future.key)
             try:
                 status = future.result()["status"]
-            except Exception as exc:  # the task itself was lost (e.g. its workers kept dying): record it
-                status = "failed"
-                store.write_record(run.id, {"id": run.id, "status": status, "seed": run.seed, "params": run.params,
-                                            "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
-                                            "worker": None, "duration_s": None})
+            except Exception as exc:
+                if _connection_lost(exc):
+                    unfinished = len(by_key) + 1 + sum(1 for _ in queue)
+                    raise SchedulerLost(f"lost the Dask scheduler ({type(exc).__name__}: {exc}".splitlines()[0]
+                                        + f") with {unfinished} runs unfinished") from None
+                status = _task_lost(store, run, before, exc)
             failed += status == "failed"
             future.release()
             bar.update()
             bar.set_postfix(failed=failed)
             pending.update(submit(1))
     return Outcome(len(unique), len(todo), done, failed)
+
+
+def _task_lost(store: Store, run: Any, before: dict[str, Any] | None, exc: Exception) -> str:
+    """The task failed outside the model (its workers kept dying: KilledWorker): record it as failed, unless a
+    worker wrote the run's record after it was submitted (an attempt that finished is kept, never overwritten)."""
+    now = store.record(run.id)
+    if now is not None and now != before:
+        return str(now.get("status"))
+    store.write_record(run.id, {"id": run.id, "status": "failed", "seed": run.seed, "params": run.params,
+                                "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+                                "worker": None, "duration_s": None})
+    return "failed"

@@ -39,9 +39,41 @@ def _inputs(folder: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     design = info["sweep"].get("design")
     if design not in VALUES:
         raise SweepError(f"{folder}: design {design!r} has no sensitivity indices; allowed: sobol, morris")
-    if not (folder / "results.parquet").is_file():
-        raise SweepError(f"{folder}: no results.parquet yet; finish the sweep first (run.py sweep ... --resume)")
-    return info, pd.read_parquet(folder / "design.parquet"), pd.read_parquet(folder / "results.parquet")
+    finish = f"finish the sweep first (run.py sweep ... --out {folder} --resume)"
+    if not (folder / "results.parquet").exists():
+        raise SweepError(f"{folder}: no results.parquet yet; {finish}")
+    results = _parquet(folder / "results.parquet", finish)
+    _check_current(folder, info, results, finish)
+    return info, _parquet(folder / "design.parquet", finish), results
+
+
+def _parquet(path: Path, remedy: str) -> pd.DataFrame:
+    """A table of the folder, or a one-line `SweepError` naming it (a resume writes both tables again)."""
+    from pyarrow import ArrowException
+
+    try:
+        return pd.read_parquet(path)
+    except FileNotFoundError:
+        raise SweepError(f"{path}: missing; {remedy}, which writes it again") from None
+    except (OSError, ValueError, ArrowException) as exc:
+        why = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise SweepError(f"{path}: damaged, not a Parquet table ({why}); {remedy}, which writes it again") from None
+
+
+def _check_current(folder: Path, info: dict[str, Any], results: pd.DataFrame, remedy: str) -> None:
+    """Refuse a results.parquet written for another plan than sweep.json's: a sweep extended (more replications
+    or grid values) and not finished yet keeps the smaller sweep's table, whose indices would pass for the new
+    one's."""
+    from sim.sweep.plan import fingerprint
+
+    path = folder / "results.parquet"
+    if len(results) != info.get("runs", len(results)):
+        raise SweepError(f"{path}: out of date: it has {len(results)} rows, sweep.json plans {info['runs']} runs; "
+                         f"{remedy}")
+    if "run_id" in results and fingerprint(list(results["run_id"]), list(info["parameters"]), list(info["kpis"]),
+                                           list(info.get("series", [])),
+                                           str(info["sweep"].get("design"))) != info["fingerprint"]:
+        raise SweepError(f"{path}: out of date: its runs are not the ones sweep.json plans; {remedy}")
 
 
 def bootstrap_seed(seed: int) -> int:
@@ -220,6 +252,11 @@ def chart(table: pd.DataFrame, kpi: str, design: str, path: Path) -> None:
 def analyze_folder(folder: Path, *, figures: bool = True) -> tuple[pd.DataFrame, list[str]]:
     """Write sensitivity.csv and sensitivity/<kpi>.png in a finished sweep folder; the table and names written."""
     folder = Path(folder)
+    csv, charts = folder / "sensitivity.csv", folder / "sensitivity"
+    if csv.is_dir():
+        raise SweepError(f"{csv}: is a folder; the table is written to that name: move the folder away")
+    if figures and charts.exists() and not charts.is_dir():
+        raise SweepError(f"{charts}: is a file; the charts are written in a folder of that name: move the file away")
     table = indices(folder)
     design = read_definition(folder)["sweep"]["design"]
     atomic_write(folder / "sensitivity.csv", lambda tmp: table.to_csv(tmp, index=False))

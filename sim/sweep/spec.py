@@ -54,6 +54,11 @@ class Param(_Strict):
             if any(v is not None for v in (self.low, self.high, self.mean, self.sd)):
                 raise ValueError("values: give either values or a distribution (low/high/mean/sd), not both")
             return self
+        if self.dist != "normal":  # given but not used, a key would pass for a setting
+            unused = [k for k in ("mean", "sd") if getattr(self, k) is not None]
+            if unused:
+                raise ValueError(f"{unused[0]}: not used by dist {self.dist}, which takes low and high; leave it "
+                                 "out, or give dist: normal")
         if self.dist == "normal":
             if self.mean is None or self.sd is None:
                 raise ValueError("dist: normal needs mean and sd")
@@ -101,6 +106,7 @@ class Sweep(_Strict):
 
     @model_validator(mode="after")
     def _design_rules(self) -> Sweep:
+        _refuse_overlaps(list(self.parameters), list(self.set))
         for path, p in self.parameters.items():
             if self.design == "grid" and p.values is None:
                 raise ValueError(f"parameters.{path}: design grid needs values (a list), not a distribution")
@@ -131,6 +137,29 @@ class Sweep(_Strict):
                                      f"{len(p.values)}: with more, which values a step compares depends on their "
                                      "order; use sobol or grid for categories")
         return self
+
+
+def _refuse_overlaps(parameters: list[str], fixed: list[str]) -> None:
+    """A path swept twice (a path and a path inside it: `deposit` and `deposit.cap`), or swept and also in `set`,
+    would have one value silently win over the other, as `run.py run` refuses for `--set` ("both set")."""
+    for section, keys in (("parameters", parameters), ("set", fixed)):
+        padded = next((k for k in keys if k != k.strip()), None)
+        if padded is not None:
+            raise ValueError(f"{section}: {padded!r}: a key with spaces around it names no setting; write "
+                             f"{padded.strip()!r}")
+
+    def overlap(a: str, b: str) -> bool:
+        return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+    for i, p in enumerate(parameters):
+        other = next((q for q in parameters[i + 1:] if overlap(p, q)), None)
+        if other is not None:
+            raise ValueError(f"parameters.{other}: overlaps parameters.{p} (one is inside the other): both would "
+                             "set it; sweep one of them")
+        fixed_too = next((k for k in fixed if overlap(p, k)), None)
+        if fixed_too is not None:
+            inner = max(p, fixed_too, key=len)
+            raise ValueError(f"parameters.{p}: set.{fixed_too} and this parameter both set {inner}; give one of them")
 
 
 # --- one-line messages ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ def check_kpi_format(folder: Path, info: dict[str, Any], then: str) -> None:
 
 TEMPORARY = ".*.tmp-*"
 """The names `atomic_write` writes to before the rename (left behind by a process killed while writing)."""
+STALE_TEMPORARY_S = 3600.0  # a temporary file this old was left by a process that died (`Store.clean_temporary`)
 
 
 def atomic_write(path: Path, write: Any) -> None:
@@ -178,8 +180,16 @@ class Store:
         except OSError:  # not empty, or already gone
             pass
 
-    def clean_temporary(self) -> None:
-        """Remove partial files left by a process that was killed while writing."""
+    def clean_temporary(self, *, older_than: float = STALE_TEMPORARY_S) -> None:
+        """Remove partial files left by a process that was killed while writing, once they are `older_than`
+        seconds old. A younger one may be live: a worker of the driver this one replaces (`--resume` while the
+        workers still finish) is about to rename it, and removing it would lose that run. A write takes
+        seconds, so an hour leaves no doubt, even with the clocks of a shared file system a little apart."""
+        now = time.time()
         for folder in (self.root, self.runs, self.manifest):
             for tmp in folder.glob(TEMPORARY):
-                tmp.unlink(missing_ok=True)
+                try:
+                    if now - tmp.stat().st_mtime > older_than:
+                        tmp.unlink(missing_ok=True)
+                except FileNotFoundError:  # renamed meanwhile by the process that wrote it
+                    pass

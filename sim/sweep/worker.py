@@ -59,7 +59,8 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     """Run one task and store its outcome; returns the small manifest record (never the results).
 
     A run that raises is recorded as failed (and not retried: the model is deterministic). A worker
-    that dies mid-run raises nothing here; the scheduler reruns the task elsewhere.
+    that dies mid-run raises nothing here; the scheduler reruns the task elsewhere. A run that cannot be
+    stored raises, unrecorded, and Dask retries the task.
     """
     store = Store(task["out"])
     if not store.runs.is_dir():
@@ -72,11 +73,14 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     status, error, detail = "done", None, None
     try:
         series, kpis = simulate(task)
-        meta = {"id": run_id, "seed": task["seed"], "params": task["params"], "kpis": kpis}
-        store.write_run(run_id, series, meta)
     except Exception as exc:
         status, error = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         detail = traceback.format_exc(limit=8)
+    else:
+        # Outside the try: failing to store the run (its temporary file removed, a full disk) is no failure of
+        # the model, which the record would keep for good; the task raises and Dask runs it again.
+        store.write_run(run_id, series, {"id": run_id, "seed": task["seed"], "params": task["params"],
+                                         "kpis": kpis})
     record = {
         "id": run_id, "status": status, "error": error, "duration_s": round(time.perf_counter() - started, 3),
         "worker": dask_worker(), "process": worker_name(), "seed": task["seed"], "params": task["params"],
