@@ -30,6 +30,10 @@ MB = 2**20
 GB = 2**30
 BASE = 200 * MB
 CONSUMER = 200  # bytes: 196 measured between 50,000 and 200,000 consumers
+# Shop tables below this size are never refused: the guard reads the memory available at that moment, and another
+# process's momentary squeeze (MemAvailable near 0) stopped a 17-minute report on a table of 1 MB, which is not the
+# runaway entry the guard is for.
+GROWTH_FLOOR = 64 * MB
 MERCHANT = 500  # bytes per starting merchant: 601 measured between 2,000 and 20,000, less their loans
 LOAN = 2 * 113  # bytes per loan row, with the doubling headroom
 LOANS_PER_CONSUMER_DAY = 0.0015  # measured 0.0013-0.0014 in the default market
@@ -116,7 +120,7 @@ def check_shop_growth(shops: int, day: int, available: int | None = None, *, set
     available = available_memory() if available is None else available
     per_shop = MERCHANT + 8 * settlement_slots * (2 if checking else 1)
     need = 2 * per_shop * shops
-    if available is not None and need > available:
+    if available is not None and need > max(available, GROWTH_FLOOR):
         raise MemoryLimitError(
             f"merchants.entry_rate: on simulated day {day} (burn-in included) shop entry would grow the shops to "
             f"{shops:,}, which need about {_size(need)} of memory; this machine has {_size(available)} available; "

@@ -326,6 +326,7 @@ def test_shops_outgrowing_memory_stop_the_run_with_one_line(tmp_path: Path, monk
 
     monkeypatch.setattr(limits, "check_memory", lambda *_, **__: None)
     monkeypatch.setattr(limits, "available_memory", lambda: 16 * 2**20)
+    monkeypatch.setattr(limits, "GROWTH_FLOOR", 0)
     out = tmp_path / "o"
     growth = [f"platforms.{name}.merchant_growth=20" for name in ("community", "video", "entertainment")]
     argv = ["run", "scenarios/classroom.yaml", "--consumers", "500", "--days", "120", "--set", "burn_in_days=0",
@@ -346,6 +347,11 @@ def test_the_shop_growth_guard_counts_the_settlement_slots_and_the_checks_copy()
     to 91), and the invariant checks copy every balance: a fuzzed market grew past the guard to 23 GB."""
     from sim import limits
 
+    # a table below the floor passes whatever the moment's MemAvailable says (another process's squeeze is not
+    # runaway entry): this stopped a stylized-facts report at 1 MB with "0 MB available"
+    limits.check_shop_growth(481, 206, available=0)
+    with pytest.raises(limits.MemoryLimitError):
+        limits.check_shop_growth(200_000, 206, available=0)
     shops = 1_000_000
     plain = 2 * (limits.MERCHANT + 8) * shops
     limits.check_shop_growth(shops, 5, available=plain + 1)  # delay 0: one slot, about what it was
