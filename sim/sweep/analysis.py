@@ -136,8 +136,7 @@ def _kpi_vs_parameter(plan: Plan, frame: pd.DataFrame, param: str, path: Any) ->
     for ax, kpi in zip(axes, plan.kpis, strict=False):
         if plan.sweep.design == "grid":
             levels = plan.sweep.parameters[param].levels()
-            # dropna=False, and `_at`: a null value (None, NaN in the table) is a level like any other
-            groups = done.groupby(others[0], sort=False, dropna=False) if len(others) == 1 else [("all", done)]
+            groups = _by_level(plan, done, others[0]) if len(others) == 1 else [("all", done)]
             for label, g in groups:
                 stats = [_band(g.loc[_at(g[param], v), kpi], kpi) if _at(g[param], v).any() else (np.nan,) * 3
                          for v in levels]
@@ -158,6 +157,15 @@ def _kpi_vs_parameter(plan: Plan, frame: pd.DataFrame, param: str, path: Any) ->
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     _save(fig, path, f"{plan.sweep.name}: KPIs vs {param} (mean, 95% band over replications)")
+
+
+def _by_level(plan: Plan, done: pd.DataFrame, param: str) -> list[tuple[Any, pd.DataFrame]]:
+    """A grid's runs by each value of `param` that has runs, in the sweep file's order. A null value is a level
+    like any other; pandas' own `groupby(dropna=False)` cannot group it in the lowest pandas allowed (2.2: "Categorical
+    categories cannot be null")."""
+    column = done[param]
+    groups = [(value, done[_at(column, value)]) for value in plan.sweep.parameters[param].levels()]
+    return [(value, g) for value, g in groups if len(g)]
 
 
 def _at(column: pd.Series, value: Any) -> pd.Series:
@@ -182,8 +190,7 @@ def _fans(plan: Plan, store: Store, frame: pd.DataFrame, path: Any) -> None:
     series = [s for s in FAN_SERIES if s in plan.series] or [s for s in plan.series if s != "day"][:6]
     done = frame[frame["status"] == "done"].drop_duplicates("run_id")
     first = plan.parameters[0]
-    groups = list(done.groupby(first, sort=False, dropna=False)) if plan.sweep.design == "grid" else \
-        [("all runs", done)]
+    groups = _by_level(plan, done, first) if plan.sweep.design == "grid" else [("all runs", done)]
     fig, axes = _grid(len(series))
     for k, (label, g) in enumerate(groups):
         data = [store.read_series(rid, ["day", *series]) for rid in g["run_id"].head(MAX_FAN_RUNS)]
