@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,10 +43,11 @@ class InvariantError(RuntimeError):
     """An accounting identity broke: the model is wrong, not the scenario."""
 
 
-def _differ(a: float, b: float, tol: float, scale: float = 0.0) -> bool:
-    """Do two amounts differ by more than rounding (relative to them, and to `scale`, the size of any amounts
-    subtracted to make one of them)? True when either is NaN (a plain `>` would say no)."""
-    return not abs(a - b) <= tol + RELATIVE_TOLERANCE * (abs(a) + abs(b) + scale)
+def _differ(a: Any, b: Any, tol: float, scale: float = 0.0) -> Any:
+    """Do two amounts (or arrays of them, element by element) differ by more than rounding (relative to them, and
+    to `scale`, the size of any amounts subtracted to make one of them)? True when either is NaN (a plain `>`
+    would say no)."""
+    return ~(np.abs(a - b) <= tol + RELATIVE_TOLERANCE * (np.abs(a) + np.abs(b) + scale))
 
 
 def check(model: MarketModel) -> None:
@@ -234,7 +235,7 @@ def _check_running_totals(model: MarketModel, day: int, tol: float) -> None:
     }
     for key, (loans, what) in rebuilt.items():
         kept = np.array([lend.totals[key] for lend in lenders])
-        wrong = ~(np.abs(kept - loans) <= tol + RELATIVE_TOLERANCE * (np.abs(kept) + np.abs(loans)))
+        wrong = _differ(kept, loans, tol)
         if wrong.any():
             j = int(np.flatnonzero(wrong)[0])
             raise InvariantError(f"day {day}: lender {lenders[j].name}'s total '{key}' {kept[j]:.6f} RMB differs "
