@@ -125,6 +125,35 @@ def test_a_sweep_of_pending_sales_pays_commission_and_cost_of_goods_first() -> N
     assert acc["platform"].balance[video.index] - commission0 == pytest.approx(1000.0 * video.params.take_rate)
 
 
+def test_a_closing_shop_s_written_off_programme_loan_is_swept_before_its_deposit_goes_back() -> None:
+    """A closing shop's platform still holds its deposit and pending sales: a programme lender with sweeps
+    collects a written-off loan's claim from them, as it does a live loan's, before the rest goes back."""
+    m = MarketModel(small_scenario(days=5), rng=1).run()
+    mer, acc = m.merchants, m.accounts
+    video = next(p for p in m.platform_list if p.name == "video")
+    lender = m.lender_by_name["video_credit"]
+    book = m.credit.merchant
+    shop = int(np.flatnonzero(mer.active[: mer.n] & (mer.platform[: mer.n] == video.index)
+                              & ~mer.has_loan[: mer.n])[0])
+    ids = book.add(np.array([shop]), lender.index, video.index, 2, np.array([5_000.0]), 0.18, 6, m.t)
+    m.credit.book_by_lender[lender.index] += 5_000.0
+    written_off = float(book.charge_off(ids)[0])
+    m.credit.book_by_lender[lender.index] -= written_off
+    acc["merchant_pending"].balance[:, shop] = 0.0
+    acc["merchant_deposit"].balance[shop] = 2_000.0
+    cash0, lender0 = acc["merchant_cash"].balance[shop], acc["lender"].balance[lender.index]
+    recoveries0 = lender.totals["recoveries"]
+
+    m.settlement.close_shops(np.array([shop]))
+
+    assert acc["lender"].balance[lender.index] - lender0 == pytest.approx(2_000.0)
+    assert book.claim[ids[0]] == pytest.approx(written_off - 2_000.0)
+    assert book.recovered[ids[0]] == pytest.approx(2_000.0)
+    assert lender.totals["recoveries"] - recoveries0 == pytest.approx(2_000.0)
+    assert acc["merchant_deposit"].balance[shop] == 0.0
+    assert acc["merchant_cash"].balance[shop] == pytest.approx(cash0)  # nothing left to refund
+
+
 def test_three_consecutive_missed_instalments_restrict_trading() -> None:
     m = MarketModel(small_scenario(days=5), rng=1).run()
     shop = int(np.flatnonzero(m.merchants.active[: m.merchants.n] & (m.merchants.platform[: m.merchants.n] == 1))[0])

@@ -202,13 +202,31 @@ class Settlement:
         share = m.scenario.collections.recovery_share
         pay = np.where(reached, np.minimum(book.claim[ids] - got, share * cash), 0.0)
         m.ledger.transfer("recovery_lender", acc["merchant_cash"], acc["lender"], pay, shops, lenders)
-        recovered = got + pay
+        self._book_recovery(ids, got + pay)
+
+    def _book_recovery(self, ids: np.ndarray, recovered: np.ndarray) -> None:
+        """Count what was recovered on written-off shop loans `ids` against their claims and lenders."""
+        m = self.model
+        book = m.credit.merchant
         book.claim[ids] -= recovered
         book.recovered[ids] += recovered
-        by_lender = np.bincount(lenders, weights=recovered, minlength=len(m.lender_list))
+        by_lender = np.bincount(book.lender[ids], weights=recovered, minlength=len(m.lender_list))
         for lend, amount in zip(m.lender_list, by_lender.tolist(), strict=True):
             lend.totals["recoveries"] += amount
         m.today["merchant_recoveries"] += float(recovered.sum())
+
+    def _sweep_claims(self, shops: np.ndarray) -> None:
+        """A closing shop's written-off programme loans are swept from what the platform still holds, as its
+        live loans are, before the rest goes back to the shop (one claim a shop, like the daily recovery)."""
+        book = self.model.credit.merchant
+        ids = book.claim_ids()
+        ids = ids[(book.status[ids] == CHARGED_OFF) & np.isin(book.borrower[ids], shops)]
+        if len(ids) == 0:
+            return
+        ids = ids[first_indices(book.borrower[ids])]
+        got = self.sweep(ids, book.claim[ids].copy(), "recovery")
+        if np.count_nonzero(got):
+            self._book_recovery(ids, got)
 
     def _lift_controls(self) -> None:
         """Shops with no arrears and no watch get their settlement and trading back."""
@@ -286,7 +304,8 @@ class Settlement:
                         dst_unique=True)
 
     def close_shops(self, shops: np.ndarray) -> None:
-        """A closing shop: programme loans are swept from what the platform holds; the rest goes back."""
+        """A closing shop: programme loans, live or written off, are swept from what the platform holds; the rest
+        goes back."""
         if len(shops) == 0:
             return
         m = self.model
@@ -302,6 +321,7 @@ class Settlement:
             current = book.outstanding[mine] - book.arrears_principal[mine]
             got = self.sweep(mine, current, "prepayment")
             m.credit.principal_reduced(book, mine, book.prepay(mine, got))
+        self._sweep_claims(shops)
         ledger.transfer("deposit_refund", acc["merchant_deposit"], acc["merchant_cash"],
                         acc["merchant_deposit"].balance[shops].copy(), shops, shops, dst_unique=True)
         slots, cols = np.nonzero(acc["merchant_pending"].balance[:, shops] > 0)
