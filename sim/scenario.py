@@ -479,8 +479,8 @@ class CollectionsParams(Strict):
     )
     contact_shape: float = param(
         0.665, "-", "Shape of that Weibull: below 1, contact is lost fastest early on.",
-        source="calibrated with contact_scale_days", gt=0, le=10
-    )
+        source="calibrated with contact_scale_days", ge=0.1, le=10
+    )  # below 0.1 the draws overflow a float32 (every borrower reachable forever) or underflow to 0
     recovery_share: float = param(
         0.3, "share of cash", "Share of a reached defaulted borrower's cash paid toward the claim.", ge=0, le=1
     )

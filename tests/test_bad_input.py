@@ -337,6 +337,8 @@ SET_ERRORS = {
                                                    "<= 1e+06 (and 1 more)",
     "consumers.tier_risk_shift=[1e39,0,0]": "consumers.tier_risk_shift.0: 1e+39 is out of range; allowed: <= 3",
     "consumers.tier_risk_shift=[0,-4,0]": "consumers.tier_risk_shift.1: -4 is out of range; allowed: >= -3",
+    # a contact horizon overflowing a float32 to inf: every borrower reachable forever (exit 0)
+    "collections.contact_shape=0.01": "collections.contact_shape: 0.01 is out of range; allowed: >= 0.1 and <= 10",
     "merchants.demand_half_life_days=1e-300": "merchants.demand_half_life_days: 1e-300: must be 0 (never) or at "
                                               "least 1 day",
     "platforms.video.deposit.tiers=[[1e300, 1]]": "platforms.video.deposit.tiers: [[1e+300, 1]]: tier 0 has a number "
