@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -540,3 +541,11 @@ def test_a_point_whose_runs_all_failed_keeps_its_rows_in_the_summary(tmp_path: P
     assert list(summary.index) == [0, 1, 2, 3] and (summary.drop(index=1)["n"] == 2).all()
     assert summary.loc[1, "n"] == 0 and pd.isna(summary.loc[1, "mean"])
     assert summary.loc[1, "note"] == "no finished run (every replication failed or is missing): no mean"
+
+
+def test_an_embedded_cluster_starts_no_more_workers_than_runs_left() -> None:
+    """Each embedded worker is a process: `--workers 8` for three runs left starts three, not eight."""
+    assert runner.embedded_workers(8, 3) == 3
+    assert runner.embedded_workers(2, 3) == 2
+    assert runner.embedded_workers(None, 1) == 1
+    assert runner.embedded_workers(None, 10_000) == (os.cpu_count() or 1)

@@ -4,6 +4,7 @@ store's preparation (`preparation`) and the connection to Dask (`cluster`), re-e
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +76,12 @@ def task_of(plan: Plan, store: Store, run: Any) -> dict[str, Any]:
             "out": str(store.root)}
 
 
+def embedded_workers(requested: int | None, runs: int) -> int:
+    """Worker processes for an embedded cluster: as asked (default: one a core), but no more than there are runs
+    left, since each is a process of its own that takes memory and time to start."""
+    return max(1, min(requested or os.cpu_count() or 1, runs))
+
+
 def execute_all(plan: Plan, store: Store, *, workers: int | None, scheduler: str | None, retry_failed: bool,
                 quiet: bool) -> Outcome:
     """Run every run not yet finished; results go to the store, only small records come back."""
@@ -90,7 +97,7 @@ def execute_all(plan: Plan, store: Store, *, workers: int | None, scheduler: str
     done = len(unique) - len(todo)
     if not todo:
         return Outcome(len(unique), 0, done, failed)
-    with connect(workers, scheduler) as client, \
+    with connect(None if scheduler else embedded_workers(workers, len(todo)), scheduler) as client, \
             tqdm(total=len(unique), initial=done, desc=plan.sweep.name, unit="run", file=sys.stderr,
                  disable=quiet, smoothing=0.05, mininterval=0.5) as bar:
         bar.set_postfix(failed=failed)
