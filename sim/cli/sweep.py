@@ -26,7 +26,8 @@ HELP = "run a parameter sweep file on Dask (embedded cluster or --scheduler ADDR
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sweep", help="sweep YAML file (see scenarios/sweeps/)")
-    parser.add_argument("--workers", type=int, help="worker processes of the embedded cluster (default: cores; never more than runs left)")
+    parser.add_argument("--workers", type=int,
+                        help="worker processes of the embedded cluster (default: cores; never more than runs left)")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask scheduler, e.g. tcp://host:8786")
     parser.add_argument("--out", type=Path, help="sweep folder (default outputs/sweeps/<name>)")
     parser.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out: run only "
