@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.sweep import runner
+from sim.sweep.analysis import stacked_series
 from sim.sweep.plan import load_sweep
 from sim.sweep.store import Store
 from sim.sweep.table import results_table
@@ -549,3 +550,12 @@ def test_an_embedded_cluster_starts_no_more_workers_than_runs_left() -> None:
     assert runner.embedded_workers(2, 3) == 2
     assert runner.embedded_workers(None, 1) == 1
     assert runner.embedded_workers(None, 10_000) == (os.cpu_count() or 1)
+
+
+def test_a_fan_keeps_runs_shorter_than_the_first() -> None:
+    """With `days` swept, runs differ in length: the fan covers the days all have, and drops none of them."""
+    long = pd.DataFrame({"day": range(5), "orders": [1.0] * 5})
+    short = pd.DataFrame({"day": range(3), "orders": [2.0] * 3})
+    day, stack = stacked_series([long, short], "orders")
+    assert list(day) == [0, 1, 2]
+    assert stack.tolist() == [[1.0] * 3, [2.0] * 3]

@@ -196,9 +196,8 @@ def _fans(plan: Plan, store: Store, frame: pd.DataFrame, path: Any) -> None:
         data = [store.read_series(rid, ["day", *series]) for rid in g["run_id"].head(MAX_FAN_RUNS)]
         if not data:
             continue
-        day = data[0]["day"].to_numpy()
         for ax, col in zip(axes, series, strict=False):
-            stack = np.vstack([d[col].to_numpy(dtype=float)[: len(day)] for d in data if len(d) >= len(day)])
+            day, stack = stacked_series(data, col)
             q = np.percentile(stack, [5, 25, 50, 75, 95], axis=0)
             color = f"C{k % 10}"
             ax.fill_between(day, q[0], q[4], color=color, alpha=0.12)
@@ -210,6 +209,13 @@ def _fans(plan: Plan, store: Store, frame: pd.DataFrame, path: Any) -> None:
             ax.grid(alpha=0.3)
     next(iter(axes)).legend(fontsize=6)
     _save(fig, path, f"{plan.sweep.name}: daily series (median, 50% and 90% of runs)")
+
+
+def stacked_series(data: list[pd.DataFrame], column: str) -> tuple[np.ndarray, np.ndarray]:
+    """The days all runs have and one row a run of `column` over them: runs differ in length when `days` is
+    swept, and every run is kept, over the days of the shortest."""
+    day = min((d["day"] for d in data), key=len).to_numpy()
+    return day, np.vstack([d[column].to_numpy(dtype=float)[: len(day)] for d in data])
 
 
 def _heatmap(plan: Plan, summary: pd.DataFrame, path: Any) -> None:
