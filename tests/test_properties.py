@@ -250,7 +250,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         },
         "collections": {
             "contact_scale_days": draw(num(0.01, 3650.0, 150.0)),
-            "contact_shape": draw(num(0.01, 10.0, 0.66)),
+            "contact_shape": draw(num(0.1, 10.0, 0.66)),
             "recovery_share": draw(unit()),
             "post_default_intensity": draw(num(0.0, 10.0)),
             "npl_buyer_intensity": draw(unit()),
