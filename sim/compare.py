@@ -208,12 +208,18 @@ def text_table(summary: pd.DataFrame) -> str:
     cells = {(kpi, name): _cell(kpi, summary[(summary["scenario"] == name) & (summary["kpi"] == kpi)].iloc[0])
              for kpi in kpis_of(summary) for name in names}
     width = max(30, *(len(n) + 2 for n in names), *(len(c) + 2 for c in cells.values()))
-    lines = [f"{'KPI':<26}" + "".join(f"{n:>{width}}" for n in names)]
+    # as wide as the longest label (a platform's finance share is named after it), so the columns stay aligned
+    first = max(26, *(len(label(kpi)) + 2 for kpi in kpis_of(summary)))
+    lines = [f"{'KPI':<{first}}" + "".join(f"{n:>{width}}" for n in names)]
     for kpi in kpis_of(summary):
-        lines.append(f"{label(kpi):<26}" + "".join(f"{cells[kpi, name]:>{width}}" for name in names))
+        lines.append(f"{label(kpi):<{first}}" + "".join(f"{cells[kpi, name]:>{width}}" for name in names))
+    others = summary["scenario"] != names[0]
     if summary["significant"].astype(bool).any():
         lines.append(f"* the paired difference from {names[0]} over the same seeds excludes 0 (95%)")
         lines.append(f"  {multiplicity(summary)}")
+    elif len(names) > 1 and not (summary.loc[others, "n_paired"] > 1).any():  # one seed: nothing could be tested
+        lines.append(f"no paired difference from {names[0]} tested: it needs at least 2 seeds both scenarios define "
+                     "(use --seeds 2 or more)")
     elif len(names) > 1:
         lines.append(f"no paired difference from {names[0]} over the same seeds excludes 0 (95%)")
     return "\n".join([*lines, *undefined_notes(summary)])
