@@ -843,3 +843,17 @@ def test_a_one_day_run_shows_its_points_on_the_dashboard() -> None:
     assert all(line.get_marker() not in (None, "None", "", " ") for line in single)
     assert ", 1 day, " in fig.get_suptitle()
     plt.close(fig)
+
+
+def test_the_manifest_command_can_be_pasted_back_into_a_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command was the arguments joined with spaces: `--set events=[{day: 90, kind: crackdown}]` came back as
+    four words, so the recorded command of a run with a spaced override did not re-run it."""
+    import shlex
+
+    argv = ["run.py", "run", "scenarios/classroom.yaml", "--set", "events=[{day: 90, kind: crackdown}]",
+            "--out", "runs/it's here"]
+    monkeypatch.setattr(sys, "argv", argv)
+    assert shlex.split(results.provenance()["command"]) == argv
+    plain = ["run.py", "run", "scenarios/classroom.yaml", "--seed", "2"]
+    monkeypatch.setattr(sys, "argv", plain)
+    assert results.provenance()["command"] == "run.py run scenarios/classroom.yaml --seed 2"  # unchanged when plain
