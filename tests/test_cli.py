@@ -857,3 +857,24 @@ def test_the_manifest_command_can_be_pasted_back_into_a_shell(monkeypatch: pytes
     plain = ["run.py", "run", "scenarios/classroom.yaml", "--seed", "2"]
     monkeypatch.setattr(sys, "argv", plain)
     assert results.provenance()["command"] == "run.py run scenarios/classroom.yaml --seed 2"  # unchanged when plain
+
+
+def test_compare_says_when_the_scenarios_differ_in_horizon_burn_in_or_size(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's worked example compares community_ads_only (burn-in 120 days) with community_merchant_loans
+    (365): the short burn-in alone halves the charge-off rate of the first recorded year, and compare starred that
+    difference as if the strategy made it, without a word that the two runs were not set up alike."""
+    resolved = [load("scenarios/community_ads_only.yaml", ["consumers.count=20000"]),
+                load("scenarios/community_merchant_loans.yaml", ["consumers.count=20000"])]
+    runs = pd.DataFrame({"scenario": ["community_ads_only"] * 2 + ["community_merchant_loans"] * 2,
+                         "seed": [1, 2] * 2, "gmv": [1.0, 2.0, 1.5, 2.5]})
+    monkeypatch.setattr(compare, "run_all", lambda *_, **__: (runs, []))
+    text, target = compare.compare(resolved, 2, tmp_path / "cmp", quiet=True)
+    note = ("note: the scenarios differ in burn_in_days (community_ads_only 120, community_merchant_loans 365): "
+            "their KPIs are not like for like")
+    assert note in text
+    meta = json.loads((target / "manifest.json").read_text())
+    assert meta["differences"] == [line for line in text.splitlines() if line.startswith(note)]
+    alike = [load("scenarios/baseline.yaml"), load("scenarios/closed_loop.yaml")]
+    assert compare.setup_differences(alike) == []  # same days, burn-in, consumers and shops: nothing to say
+    assert "differs" not in str(compare.Comparison(runs, compare.table(runs), {}, []))
