@@ -67,6 +67,21 @@ def test_summary_has_the_documented_keys(classroom: Path) -> None:
     assert summary["recovery_rate"] is None
 
 
+def test_the_summary_lending_figures_are_consumer_loans_as_the_doc_says(classroom: Path) -> None:
+    """docs/outputs.md described `loans_originated`, `amount_originated` and `charge_off_rate` as "loans made",
+    "principal lent" and "principal written off / principal lent": they leave out shop loans, which a reader
+    adding up lenders.csv (consumer and shop loans) found did not match."""
+    summary = json.loads((classroom / "summary.json").read_text())
+    market = pd.read_csv(classroom / "market.csv")
+    assert market["merchant_amount_originated"].sum() > 0  # shops borrowed: the two readings differ
+    assert summary["loans_originated"] == market["loans_originated"].sum()
+    assert summary["amount_originated"] == pytest.approx(market["amount_originated"].sum())
+    doc = (ROOT / "docs/outputs.md").read_text().split("## `summary.json`")[1].split("\n## ")[0]
+    rows = {line.split(" | ")[0]: line for line in doc.splitlines() if line.startswith("| `")}
+    for key in ("| `loans_originated`, `amount_originated`", "| `charge_off_rate`", "| `recovery_rate`"):
+        assert "consumer" in rows[key], key
+
+
 def test_tables(classroom: Path) -> None:
     market = pd.read_csv(classroom / "market.csv")
     assert tuple(market.columns) == MARKET_COLUMNS
