@@ -188,6 +188,18 @@ def test_docs_reference_matches_the_schema() -> None:
     assert "| `platforms.<name>.finance.strategy` |" in text and "| `lenders.<name>.apr` |" in text
 
 
+def test_docs_reference_lists_the_keys_a_file_has_beyond_the_schema() -> None:
+    """`extends`, an item's `remove` and `complete_lists` are read from every file (a run's scenario.yaml starts
+    with `complete_lists: true`) but the scenario reference, which claims every key, named none of them."""
+    from sim.scenario_files import schema_reference
+    from sim.scenario_files.common import REMOVE_KEY
+    from sim.scenario_files.layers import COMPLETE_KEY
+
+    text = schema_reference()
+    for key in ("extends", REMOVE_KEY, COMPLETE_KEY):
+        assert f"| `{key}` |" in text, key
+
+
 def test_override_mapping_merges_key_by_key_like_files() -> None:
     base = load("scenarios/classroom.yaml").scenario
     s = load("scenarios/classroom.yaml", ["platforms.video.finance={bnpl: false}", "consumers={count: 500}",
