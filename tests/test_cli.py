@@ -893,3 +893,25 @@ def test_compare_says_when_the_scenarios_differ_in_horizon_burn_in_or_size(
     alike = [load("scenarios/baseline.yaml"), load("scenarios/closed_loop.yaml")]
     assert compare.setup_differences(alike) == []  # same days, burn-in, consumers and shops: nothing to say
     assert "differs" not in str(compare.Comparison(runs, compare.table(runs), {}, []))
+
+
+def test_a_diversion_with_nothing_to_divert_is_noted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's first `--set` example, `platforms.community.finance.strategy=traffic_diversion`, changes nothing
+    in the baseline market but the `strategy` column: its community platform has no partners and no credit product.
+    A researcher comparing it with `none` saw identical tables and no word why; `run` now notes it (as it notes a
+    licence a platform could not pay for), in manifest.json too."""
+    diverting = ["--set", "platforms.community.finance.strategy=traffic_diversion"]
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, *diverting, "--out", str(tmp_path / "d"),
+                     "--quiet"]) == 0
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(tmp_path / "none"), "--quiet"]) == 0
+    note = ("note: community: strategy traffic_diversion has nothing to divert (no finance.partners and finance.bnpl, "
+            "cash_loans and merchant_loans all false): while it is in force the platform runs as under strategy none")
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert len(printed) == 1 and printed[0].startswith(note)
+    assert json.loads((tmp_path / "d" / "manifest.json").read_text())["notes"] == printed
+    # what the note says: the tables are those of strategy none
+    assert (tmp_path / "d" / "market.csv").read_bytes() == (tmp_path / "none" / "market.csv").read_bytes()
+    working = [*diverting, "--set", "platforms.community.finance.partners=[cfc]",
+               "--set", "platforms.community.finance.cash_loans=true"]
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, *working, "--out", str(tmp_path / "w"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "w" / "manifest.json").read_text())["notes"] == []

@@ -124,15 +124,39 @@ def licences_denied(model: MarketModel) -> list[str]:
     return [p.name for p in model.platform_list if p.license_denied]
 
 
+def diversions_inert(model: MarketModel) -> dict[str, str]:
+    """Platforms under `traffic_diversion` (from the start or after a `strategy` event) that have nothing to divert,
+    and why: the strategy sends a platform's BNPL, cash-loan and shop-loan customers to its `finance.partners`, so
+    without partners, or without any of those products, it runs exactly as strategy `none` (only the `strategy`
+    column of platforms.csv differs)."""
+    found = {}
+    for p in model.platform_list:
+        fin = p.params.finance
+        diverts = fin.strategy == "traffic_diversion" or any(
+            e.kind == "strategy" and e.value == "traffic_diversion" and e.target in (None, p.name)
+            for e in model.scenario.events)
+        missing = ([] if fin.partners else ["no finance.partners"]) + (
+            [] if fin.bnpl or fin.cash_loans or fin.merchant_loans else
+            ["finance.bnpl, cash_loans and merchant_loans all false"])
+        if diverts and missing:
+            found[p.name] = " and ".join(missing)
+    return found
+
+
 def run_notes(model: MarketModel) -> list[str]:
     """What a reader of a finished run's KPIs should know that they do not show: lenders closed during the burn-in,
-    licences a platform could not pay for. One line each, without the "note: " that `run` and `compare` print."""
+    licences a platform could not pay for, a diversion strategy with nothing to divert. One line each, without the
+    "note: " that `run` and `compare` print."""
     closed = closed_in_burn_in(model)
     notes = [f"{', '.join(closed)} closed during the burn-in (equity below minimum capital); the recorded days "
              "start without them, and lender exits do not count them"] if closed else []
     notes += [f"{name} could not pay for its licence (registered capital and licence cost above its cash), so it "
               "never lent under a licence of its own (docs/model.md 3.3.4); raise its cash_m"
               for name in licences_denied(model)]
+    notes += [f"{name}: strategy traffic_diversion has nothing to divert ({why}): while it is in force the platform "
+              "runs as under strategy none; give it partners and a product (finance.partners, finance.bnpl / "
+              "cash_loans / merchant_loans)"
+              for name, why in diversions_inert(model).items()]
     return notes
 
 
