@@ -915,3 +915,22 @@ def test_a_diversion_with_nothing_to_divert_is_noted(tmp_path: Path, capsys: pyt
                "--set", "platforms.community.finance.cash_loans=true"]
     assert cli.main(["run", "scenarios/classroom.yaml", *TINY, *working, "--out", str(tmp_path / "w"), "--quiet"]) == 0
     assert json.loads((tmp_path / "w" / "manifest.json").read_text())["notes"] == []
+
+
+def test_credit_products_switched_on_under_strategy_none_are_noted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--set platforms.community.finance.bnpl=true` on the baseline offers no BNPL: under strategy `none` no lender
+    funds it, and the tables were those of the unchanged market, without a word."""
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--set", "platforms.community.finance.bnpl=true",
+                     "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(tmp_path / "none"), "--quiet"]) == 0
+    note = ("note: community: finance.bnpl is on, but under strategy none no lender offers it there, so it changed "
+            "nothing; set finance.strategy to traffic_diversion (with partners) or own_license")
+    assert [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")] == [note]
+    assert json.loads((tmp_path / "b" / "manifest.json").read_text())["notes"] == [note]
+    assert (tmp_path / "b" / "market.csv").read_bytes() == (tmp_path / "none" / "market.csv").read_bytes()
+    # a strategy event that may switch it on later: no note (the products serve from then on)
+    later = ["--set", "platforms.community.finance.bnpl=true", "--set", "platforms.community.finance.partners=[cfc]",
+             "--set", "events=[{day: 10, kind: strategy, target: community, value: traffic_diversion}]"]
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, *later, "--out", str(tmp_path / "e"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "e" / "manifest.json").read_text())["notes"] == []

@@ -143,10 +143,24 @@ def diversions_inert(model: MarketModel) -> dict[str, str]:
     return found
 
 
+def products_unserved(model: MarketModel) -> dict[str, list[str]]:
+    """Platforms under strategy `none` all run (no `strategy` event for them) whose `finance` switches on BNPL,
+    cash loans or shop loans: `none` has no lender for them (neither its own licence nor partners), so the switches
+    change nothing (cash loans still come through lenders' ads where `lender_ads` allows them, with or without)."""
+    found = {}
+    for p in model.platform_list:
+        fin = p.params.finance
+        changed = any(e.kind == "strategy" and e.target in (None, p.name) for e in model.scenario.events)
+        on = [k for k in ("bnpl", "cash_loans", "merchant_loans") if getattr(fin, k)]
+        if fin.strategy == "none" and not changed and on:
+            found[p.name] = on
+    return found
+
+
 def run_notes(model: MarketModel) -> list[str]:
     """What a reader of a finished run's KPIs should know that they do not show: lenders closed during the burn-in,
-    licences a platform could not pay for, a diversion strategy with nothing to divert. One line each, without the
-    "note: " that `run` and `compare` print."""
+    licences a platform could not pay for, a diversion strategy with nothing to divert, products switched on under
+    strategy none. One line each, without the "note: " that `run` and `compare` print."""
     closed = closed_in_burn_in(model)
     notes = [f"{', '.join(closed)} closed during the burn-in (equity below minimum capital); the recorded days "
              "start without them, and lender exits do not count them"] if closed else []
@@ -157,6 +171,11 @@ def run_notes(model: MarketModel) -> list[str]:
               "runs as under strategy none; give it partners and a product (finance.partners, finance.bnpl / "
               "cash_loans / merchant_loans)"
               for name, why in diversions_inert(model).items()]
+    for name, on in products_unserved(model).items():
+        verb, it = ("is", "it") if len(on) == 1 else ("are", "they")
+        notes.append(f"{name}: finance.{', finance.'.join(on)} {verb} on, but under strategy none no lender offers "
+                     f"{'them' if len(on) > 1 else 'it'} there, so {it} changed nothing; set finance.strategy to "
+                     "traffic_diversion (with partners) or own_license")
     return notes
 
 
