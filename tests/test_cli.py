@@ -934,3 +934,19 @@ def test_credit_products_switched_on_under_strategy_none_are_noted(
              "--set", "events=[{day: 10, kind: strategy, target: community, value: traffic_diversion}]"]
     assert cli.main(["run", "scenarios/classroom.yaml", *TINY, *later, "--out", str(tmp_path / "e"), "--quiet"]) == 0
     assert json.loads((tmp_path / "e" / "manifest.json").read_text())["notes"] == []
+
+
+def test_a_lender_closed_on_the_first_recorded_day_counts_as_an_exit() -> None:
+    """`lender_exits` counted lenders active in the first row of lenders.csv, taken at the end of day 1, and the
+    burn-in's closures are those before day 1: a lender that closed during day 1 was in neither, so the summary
+    said 0 exits while market.csv's `active_lenders` had one lender fewer from day 1."""
+    from sim import MarketModel, Scenario
+
+    model = MarketModel(Scenario(consumers={"count": 300}, merchants={"count": 10}, burn_in_days=5, days=3), rng=1)
+    model.burn_in()
+    lender = model.lender_by_name["micro_c"]
+    lender.min_capital = 2 * lender.equity  # its capital check on day 1 closes it
+    model.run()
+    assert lender.exit_day == 1 and not results.closed_in_burn_in(model)
+    assert results.summarize(model)["lender_exits"] == 1
+    assert model.market_table()["active_lenders"].tolist() == [len(model.lender_list) - 1] * 3

@@ -108,7 +108,10 @@ def _lender_exits(model: MarketModel) -> int:
     if table.empty:
         return 0
     first = table[table["day"] == table["day"].min()]
-    started = set(first.loc[first["active"].astype(bool), "name"])
+    # active as day 1 began: the first row is taken at its end, so a lender closed during day 1 is added back (it
+    # was counted neither here nor among the burn-in's closures)
+    started = set(first.loc[first["active"].astype(bool), "name"]) | {
+        lend.name for lend in model.lender_list if lend.exit_day == table["day"].min()}
     return sum(1 for lend in model.lender_list if lend.name in started and not lend.active)
 
 
