@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -208,12 +208,18 @@ def text_table(summary: pd.DataFrame) -> str:
     cells = {(kpi, name): _cell(kpi, summary[(summary["scenario"] == name) & (summary["kpi"] == kpi)].iloc[0])
              for kpi in kpis_of(summary) for name in names}
     width = max(30, *(len(n) + 2 for n in names), *(len(c) + 2 for c in cells.values()))
-    lines = [f"{'KPI':<26}" + "".join(f"{n:>{width}}" for n in names)]
+    # as wide as the longest label (a platform's finance share is named after it), so the columns stay aligned
+    first = max(26, *(len(label(kpi)) + 2 for kpi in kpis_of(summary)))
+    lines = [f"{'KPI':<{first}}" + "".join(f"{n:>{width}}" for n in names)]
     for kpi in kpis_of(summary):
-        lines.append(f"{label(kpi):<26}" + "".join(f"{cells[kpi, name]:>{width}}" for name in names))
+        lines.append(f"{label(kpi):<{first}}" + "".join(f"{cells[kpi, name]:>{width}}" for name in names))
+    others = summary["scenario"] != names[0]
     if summary["significant"].astype(bool).any():
         lines.append(f"* the paired difference from {names[0]} over the same seeds excludes 0 (95%)")
         lines.append(f"  {multiplicity(summary)}")
+    elif len(names) > 1 and not (summary.loc[others, "n_paired"] > 1).any():  # one seed: nothing could be tested
+        lines.append(f"no paired difference from {names[0]} tested: it needs at least 2 seeds both scenarios define "
+                     "(use --seeds 2 or more)")
     elif len(names) > 1:
         lines.append(f"no paired difference from {names[0]} over the same seeds excludes 0 (95%)")
     return "\n".join([*lines, *undefined_notes(summary)])
@@ -302,27 +308,55 @@ class Comparison:
     """Scenarios run over the same seeds: `runs` (one row per scenario and seed: the KPIs, NaN where a run leaves a
     ratio undefined), `table` (per scenario and KPI: mean, 95% interval, paired difference from the first
     scenario; the columns of comparison.csv, docs/outputs.md), `left_out` (finance shares of platforms some
-    scenario lacks -> those scenarios) and `run_notes` (what `run` notes about a run, with the seeds)."""
+    scenario lacks -> those scenarios), `run_notes` (what `run` notes about a run, with the seeds) and `differences`
+    (a note when the scenarios differ in days, burn-in or size, `setup_differences`)."""
 
     runs: pd.DataFrame
     table: pd.DataFrame
     left_out: dict[str, list[str]]
     run_notes: list[str]
+    differences: list[str] = field(default_factory=list)
 
     @property
     def notes(self) -> list[str]:
         """The lines printed under the table."""
         return [*(f"{label(kpi)}: left out (no such platform in {', '.join(lacking)})"
-                  for kpi, lacking in self.left_out.items()), *self.run_notes]
+                  for kpi, lacking in self.left_out.items()), *self.differences, *self.run_notes]
 
     def __str__(self) -> str:
         return "\n".join([text_table(self.table), *self.notes])
 
 
+# What makes totals and rates of two scenarios not like for like: the recorded window, the loan book's seasoning
+# (a short burn-in writes little off in the first recorded months), and the simulated population.
+SETUP_KEYS = ("days", "burn_in_days", "consumers.count", "merchants.count")
+
+
+def setup_differences(resolved: list[Resolved]) -> list[str]:
+    """A note naming the setup keys (`SETUP_KEYS`) on which the scenarios differ, with each scenario's value (no
+    note when they agree): a difference in the table then also measures that, not only what the scenarios were
+    written to contrast."""
+    labels = _labels(resolved)
+    differ = []
+    for key in SETUP_KEYS:
+        values = []
+        for r in resolved:
+            value: Any = r.scenario
+            for part in key.split("."):
+                value = getattr(value, part)
+            values.append(value)
+        if len(set(values)) > 1:
+            differ.append(f"{key} ({', '.join(f'{n} {v:,}' for n, v in zip(labels, values, strict=True))})")
+    if not differ:
+        return []
+    return [f"note: the scenarios differ in {'; '.join(differ)}: their KPIs are not like for like, and each "
+            "difference from the first includes the effect of that too"]
+
+
 def run_and_compare(resolved: list[Resolved], seeds: int, *, quiet: bool) -> Comparison:
     """Run every scenario over seeds 1..`seeds` and compare them with the first."""
     runs, run_notes = run_all(resolved, seeds, quiet=quiet)
-    return Comparison(runs, table(runs), shared_platforms(resolved)[1], run_notes)
+    return Comparison(runs, table(runs), shared_platforms(resolved)[1], run_notes, setup_differences(resolved))
 
 
 def compare_scenarios(scenarios: Mapping[str, Scenario | str | Path] | Sequence[Scenario | str | Path],
@@ -355,6 +389,7 @@ def compare(resolved: list[Resolved], seeds: int, target: Path, *, quiet: bool =
         meta: dict[str, Any] = {"scenarios": [r.files[-1] for r in resolved], "seeds": list(range(1, seeds + 1)),
                                 "overrides": resolved[0].overrides, "left_out": result.left_out,
                                 "undefined": undefined_seeds(runs), "notes": result.run_notes,
+                                "differences": result.differences,
                                 "scenario_hashes": [scenario_hash(r.scenario) for r in resolved], **provenance()}
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         figure(summary, tmp / "comparison.png")

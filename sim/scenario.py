@@ -204,7 +204,8 @@ Shares = Annotated[list[Annotated[float, Field(ge=0, le=MAX_SHARE_WEIGHT)]], Aft
 class CategoryParams(Strict):
     name: str = param("general", "-", "Merchandise category.")
     share: float = param(
-        1.0, "share", "Share of merchants in this category (weights over the categories, normalised to sum to 1).",
+        1.0, "share", "Share of merchants in this category (weights over the categories, normalised to sum to 1; "
+        "all 0: an even split).",
         ge=0, le=1,
     )
     risk: float = param(0.0, "logit", "Category risk shift (volatile demand, returns).", ge=-5, le=5)
@@ -343,7 +344,8 @@ class PlatformParams(Strict):
     take_rate: float = param(0.04, "share of GMV", "Commission the platform keeps at settlement.", ge=0, le=0.5)
     settlement_delay_days: int = param(10, "days", "Days sales wait in the pending balance.", ge=0, le=90)
     merchant_share: float = param(
-        0.34, "share", "Share of simulated merchants selling here (weights over platforms, normalised to sum to 1).",
+        0.34, "share", "Share of simulated merchants selling here (weights over platforms, normalised to sum to 1; "
+        "all 0: shops are spread evenly).",
         ge=0, le=1,
     )
     merchant_growth: float = param(0.0, "per year", "Extra yearly growth of shop entries.", ge=-1, le=20)

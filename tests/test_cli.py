@@ -67,6 +67,21 @@ def test_summary_has_the_documented_keys(classroom: Path) -> None:
     assert summary["recovery_rate"] is None
 
 
+def test_the_summary_lending_figures_are_consumer_loans_as_the_doc_says(classroom: Path) -> None:
+    """docs/outputs.md described `loans_originated`, `amount_originated` and `charge_off_rate` as "loans made",
+    "principal lent" and "principal written off / principal lent": they leave out shop loans, which a reader
+    adding up lenders.csv (consumer and shop loans) found did not match."""
+    summary = json.loads((classroom / "summary.json").read_text())
+    market = pd.read_csv(classroom / "market.csv")
+    assert market["merchant_amount_originated"].sum() > 0  # shops borrowed: the two readings differ
+    assert summary["loans_originated"] == market["loans_originated"].sum()
+    assert summary["amount_originated"] == pytest.approx(market["amount_originated"].sum())
+    doc = (ROOT / "docs/outputs.md").read_text().split("## `summary.json`")[1].split("\n## ")[0]
+    rows = {line.split(" | ")[0]: line for line in doc.splitlines() if line.startswith("| `")}
+    for key in ("| `loans_originated`, `amount_originated`", "| `charge_off_rate`", "| `recovery_rate`"):
+        assert "consumer" in rows[key], key
+
+
 def test_tables(classroom: Path) -> None:
     market = pd.read_csv(classroom / "market.csv")
     assert tuple(market.columns) == MARKET_COLUMNS
@@ -843,3 +858,95 @@ def test_a_one_day_run_shows_its_points_on_the_dashboard() -> None:
     assert all(line.get_marker() not in (None, "None", "", " ") for line in single)
     assert ", 1 day, " in fig.get_suptitle()
     plt.close(fig)
+
+
+def test_the_manifest_command_can_be_pasted_back_into_a_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command was the arguments joined with spaces: `--set events=[{day: 90, kind: crackdown}]` came back as
+    four words, so the recorded command of a run with a spaced override did not re-run it."""
+    import shlex
+
+    argv = ["run.py", "run", "scenarios/classroom.yaml", "--set", "events=[{day: 90, kind: crackdown}]",
+            "--out", "runs/it's here"]
+    monkeypatch.setattr(sys, "argv", argv)
+    assert shlex.split(results.provenance()["command"]) == argv
+    plain = ["run.py", "run", "scenarios/classroom.yaml", "--seed", "2"]
+    monkeypatch.setattr(sys, "argv", plain)
+    assert results.provenance()["command"] == "run.py run scenarios/classroom.yaml --seed 2"  # unchanged when plain
+
+
+def test_compare_says_when_the_scenarios_differ_in_horizon_burn_in_or_size(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's worked example compares community_ads_only (burn-in 120 days) with community_merchant_loans
+    (365): the short burn-in alone halves the charge-off rate of the first recorded year, and compare starred that
+    difference as if the strategy made it, without a word that the two runs were not set up alike."""
+    resolved = [load("scenarios/community_ads_only.yaml", ["consumers.count=20000"]),
+                load("scenarios/community_merchant_loans.yaml", ["consumers.count=20000"])]
+    runs = pd.DataFrame({"scenario": ["community_ads_only"] * 2 + ["community_merchant_loans"] * 2,
+                         "seed": [1, 2] * 2, "gmv": [1.0, 2.0, 1.5, 2.5]})
+    monkeypatch.setattr(compare, "run_all", lambda *_, **__: (runs, []))
+    text, target = compare.compare(resolved, 2, tmp_path / "cmp", quiet=True)
+    note = ("note: the scenarios differ in burn_in_days (community_ads_only 120, community_merchant_loans 365): "
+            "their KPIs are not like for like")
+    assert note in text
+    meta = json.loads((target / "manifest.json").read_text())
+    assert meta["differences"] == [line for line in text.splitlines() if line.startswith(note)]
+    alike = [load("scenarios/baseline.yaml"), load("scenarios/closed_loop.yaml")]
+    assert compare.setup_differences(alike) == []  # same days, burn-in, consumers and shops: nothing to say
+    assert "differs" not in str(compare.Comparison(runs, compare.table(runs), {}, []))
+
+
+def test_a_diversion_with_nothing_to_divert_is_noted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's first `--set` example, `platforms.community.finance.strategy=traffic_diversion`, changes nothing
+    in the baseline market but the `strategy` column: its community platform has no partners and no credit product.
+    A researcher comparing it with `none` saw identical tables and no word why; `run` now notes it (as it notes a
+    licence a platform could not pay for), in manifest.json too."""
+    diverting = ["--set", "platforms.community.finance.strategy=traffic_diversion"]
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, *diverting, "--out", str(tmp_path / "d"),
+                     "--quiet"]) == 0
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(tmp_path / "none"), "--quiet"]) == 0
+    note = ("note: community: strategy traffic_diversion has nothing to divert (no finance.partners and finance.bnpl, "
+            "cash_loans and merchant_loans all false): while it is in force the platform runs as under strategy none")
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert len(printed) == 1 and printed[0].startswith(note)
+    assert json.loads((tmp_path / "d" / "manifest.json").read_text())["notes"] == printed
+    # what the note says: the tables are those of strategy none
+    assert (tmp_path / "d" / "market.csv").read_bytes() == (tmp_path / "none" / "market.csv").read_bytes()
+    working = [*diverting, "--set", "platforms.community.finance.partners=[cfc]",
+               "--set", "platforms.community.finance.cash_loans=true"]
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, *working, "--out", str(tmp_path / "w"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "w" / "manifest.json").read_text())["notes"] == []
+
+
+def test_credit_products_switched_on_under_strategy_none_are_noted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--set platforms.community.finance.bnpl=true` on the baseline offers no BNPL: under strategy `none` no lender
+    funds it, and the tables were those of the unchanged market, without a word."""
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--set", "platforms.community.finance.bnpl=true",
+                     "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, "--out", str(tmp_path / "none"), "--quiet"]) == 0
+    note = ("note: community: finance.bnpl is on, but under strategy none no lender offers it there, so it changed "
+            "nothing; set finance.strategy to traffic_diversion (with partners) or own_license")
+    assert [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")] == [note]
+    assert json.loads((tmp_path / "b" / "manifest.json").read_text())["notes"] == [note]
+    assert (tmp_path / "b" / "market.csv").read_bytes() == (tmp_path / "none" / "market.csv").read_bytes()
+    # a strategy event that may switch it on later: no note (the products serve from then on)
+    later = ["--set", "platforms.community.finance.bnpl=true", "--set", "platforms.community.finance.partners=[cfc]",
+             "--set", "events=[{day: 10, kind: strategy, target: community, value: traffic_diversion}]"]
+    assert cli.main(["run", "scenarios/classroom.yaml", *TINY, *later, "--out", str(tmp_path / "e"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "e" / "manifest.json").read_text())["notes"] == []
+
+
+def test_a_lender_closed_on_the_first_recorded_day_counts_as_an_exit() -> None:
+    """`lender_exits` counted lenders active in the first row of lenders.csv, taken at the end of day 1, and the
+    burn-in's closures are those before day 1: a lender that closed during day 1 was in neither, so the summary
+    said 0 exits while market.csv's `active_lenders` had one lender fewer from day 1."""
+    from sim import MarketModel, Scenario
+
+    model = MarketModel(Scenario(consumers={"count": 300}, merchants={"count": 10}, burn_in_days=5, days=3), rng=1)
+    model.burn_in()
+    lender = model.lender_by_name["micro_c"]
+    lender.min_capital = 2 * lender.equity  # its capital check on day 1 closes it
+    model.run()
+    assert lender.exit_day == 1 and not results.closed_in_burn_in(model)
+    assert results.summarize(model)["lender_exits"] == 1
+    assert model.market_table()["active_lenders"].tolist() == [len(model.lender_list) - 1] * 3

@@ -48,3 +48,24 @@ def test_a_paired_difference_of_shares_stays_within_minus_1_and_1() -> None:
     assert share["diff_low"] == -1.0 and share["diff_high"] == 1.0  # t(1) stretches 0.5 +/- 5.1 before the cut
     assert share["diff"] == pytest.approx(0.5)
     assert amount["diff_low"] < -100  # an amount's difference is not cut: it can be any size
+
+
+def test_the_compare_table_keeps_its_columns_aligned_with_long_platform_names() -> None:
+    """The label column was 26 characters wide: the library's "finance share: entertainment" (28) pushed its row
+    two characters right of every other, in every compare of the library's scenarios."""
+    runs = pd.DataFrame({"scenario": ["a"] * 2 + ["b"] * 2, "seed": [1, 2] * 2, "gmv": [1.0, 2.0, 3.0, 5.0],
+                         "finance_share_entertainment": [0.1, 0.2, 0.1, 0.3],
+                         "finance_share_a_much_longer_platform_name": [0.1, 0.2, 0.1, 0.3]})
+    lines = compare.text_table(compare.table(runs)).splitlines()
+    table = [line for line in lines[1:] if line.startswith(("GMV", "finance share"))]
+    assert len(table) == 3
+    assert len({len(line) for line in [lines[0], *table]}) == 1  # every row ends where the header does
+
+
+def test_one_seed_does_not_claim_that_no_difference_excludes_0() -> None:
+    """With one seed no difference can be tested, yet the table said "no paired difference ... excludes 0 (95%)",
+    a finding where there was none."""
+    runs = pd.DataFrame({"scenario": ["a", "b"], "seed": [1, 1], "gmv": [1.0, 9.0]})
+    text = compare.text_table(compare.table(runs))
+    assert "excludes 0" not in text
+    assert "no paired difference from a tested: it needs at least 2 seeds both scenarios define" in text

@@ -188,6 +188,18 @@ def test_docs_reference_matches_the_schema() -> None:
     assert "| `platforms.<name>.finance.strategy` |" in text and "| `lenders.<name>.apr` |" in text
 
 
+def test_docs_reference_lists_the_keys_a_file_has_beyond_the_schema() -> None:
+    """`extends`, an item's `remove` and `complete_lists` are read from every file (a run's scenario.yaml starts
+    with `complete_lists: true`) but the scenario reference, which claims every key, named none of them."""
+    from sim.scenario_files import schema_reference
+    from sim.scenario_files.common import REMOVE_KEY
+    from sim.scenario_files.layers import COMPLETE_KEY
+
+    text = schema_reference()
+    for key in ("extends", REMOVE_KEY, COMPLETE_KEY):
+        assert f"| `{key}` |" in text, key
+
+
 def test_override_mapping_merges_key_by_key_like_files() -> None:
     base = load("scenarios/classroom.yaml").scenario
     s = load("scenarios/classroom.yaml", ["platforms.video.finance={bnpl: false}", "consumers={count: 500}",
@@ -389,3 +401,17 @@ def test_resolved_yaml_quotes_text_that_reads_as_a_number(tmp_path: Path) -> Non
     out = tmp_path / "scenario.yaml"
     out.write_text(to_yaml(s))
     assert load(str(out)).scenario == s
+
+
+def test_docs_reference_says_what_all_zero_merchant_and_category_shares_do() -> None:
+    """The reference read "weights ..., normalised to sum to 1" for platforms' merchant shares and category shares,
+    which all-zero weights cannot be, and docs/reliability.md said all-zero shares are refused: they are accepted and
+    spread the shops evenly (tests/test_mechanisms.py), while all-zero city-tier shares are refused."""
+    from sim.scenario_files import schema_reference
+
+    rows = {line.split(" | ")[0]: line for line in schema_reference().splitlines() if line.startswith("| `")}
+    assert "all 0" in rows["| `platforms.<name>.merchant_share`"]
+    assert "all 0" in rows["| `merchants.categories.<n>.share`"]
+    assert load(str(ROOT / "scenarios/classroom.yaml"), ["platforms.video.merchant_share=0",
+                                                          "platforms.community.merchant_share=0",
+                                                          "platforms.entertainment.merchant_share=0"])

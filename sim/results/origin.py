@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform as _platform
+import shlex
 import subprocess
 import sys
 from importlib import metadata
@@ -52,7 +53,9 @@ def provenance() -> dict[str, Any]:
     """What any output records of how it was made: the command, when, the code and the library versions."""
     from datetime import UTC, datetime
 
-    return {"command": " ".join(sys.argv), "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    # quoted as a shell would need it: a `--set 'events=[{day: 90, kind: crackdown}]'` joined with bare spaces could
+    # not be pasted back to re-run the output
+    return {"command": shlex.join(sys.argv), "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "git_commit": _git_commit(), "versions": _versions()}
 
 

@@ -108,7 +108,10 @@ def _lender_exits(model: MarketModel) -> int:
     if table.empty:
         return 0
     first = table[table["day"] == table["day"].min()]
-    started = set(first.loc[first["active"].astype(bool), "name"])
+    # active as day 1 began: the first row is taken at its end, so a lender closed during day 1 is added back (it
+    # was counted neither here nor among the burn-in's closures)
+    started = set(first.loc[first["active"].astype(bool), "name"]) | {
+        lend.name for lend in model.lender_list if lend.exit_day == table["day"].min()}
     return sum(1 for lend in model.lender_list if lend.name in started and not lend.active)
 
 
@@ -124,15 +127,58 @@ def licences_denied(model: MarketModel) -> list[str]:
     return [p.name for p in model.platform_list if p.license_denied]
 
 
+def diversions_inert(model: MarketModel) -> dict[str, str]:
+    """Platforms under `traffic_diversion` (from the start or after a `strategy` event) that have nothing to divert,
+    and why: the strategy sends a platform's BNPL, cash-loan and shop-loan customers to its `finance.partners`, so
+    without partners, or without any of those products, it runs exactly as strategy `none` (only the `strategy`
+    column of platforms.csv differs)."""
+    found = {}
+    for p in model.platform_list:
+        fin = p.params.finance
+        diverts = fin.strategy == "traffic_diversion" or any(
+            e.kind == "strategy" and e.value == "traffic_diversion" and e.target in (None, p.name)
+            for e in model.scenario.events)
+        missing = ([] if fin.partners else ["no finance.partners"]) + (
+            [] if fin.bnpl or fin.cash_loans or fin.merchant_loans else
+            ["finance.bnpl, cash_loans and merchant_loans all false"])
+        if diverts and missing:
+            found[p.name] = " and ".join(missing)
+    return found
+
+
+def products_unserved(model: MarketModel) -> dict[str, list[str]]:
+    """Platforms under strategy `none` all run (no `strategy` event for them) whose `finance` switches on BNPL,
+    cash loans or shop loans: `none` has no lender for them (neither its own licence nor partners), so the switches
+    change nothing (cash loans still come through lenders' ads where `lender_ads` allows them, with or without)."""
+    found = {}
+    for p in model.platform_list:
+        fin = p.params.finance
+        changed = any(e.kind == "strategy" and e.target in (None, p.name) for e in model.scenario.events)
+        on = [k for k in ("bnpl", "cash_loans", "merchant_loans") if getattr(fin, k)]
+        if fin.strategy == "none" and not changed and on:
+            found[p.name] = on
+    return found
+
+
 def run_notes(model: MarketModel) -> list[str]:
     """What a reader of a finished run's KPIs should know that they do not show: lenders closed during the burn-in,
-    licences a platform could not pay for. One line each, without the "note: " that `run` and `compare` print."""
+    licences a platform could not pay for, a diversion strategy with nothing to divert, products switched on under
+    strategy none. One line each, without the "note: " that `run` and `compare` print."""
     closed = closed_in_burn_in(model)
     notes = [f"{', '.join(closed)} closed during the burn-in (equity below minimum capital); the recorded days "
              "start without them, and lender exits do not count them"] if closed else []
     notes += [f"{name} could not pay for its licence (registered capital and licence cost above its cash), so it "
               "never lent under a licence of its own (docs/model.md 3.3.4); raise its cash_m"
               for name in licences_denied(model)]
+    notes += [f"{name}: strategy traffic_diversion has nothing to divert ({why}): while it is in force the platform "
+              "runs as under strategy none; give it partners and a product (finance.partners, finance.bnpl / "
+              "cash_loans / merchant_loans)"
+              for name, why in diversions_inert(model).items()]
+    for name, on in products_unserved(model).items():
+        verb, it = ("is", "it") if len(on) == 1 else ("are", "they")
+        notes.append(f"{name}: finance.{', finance.'.join(on)} {verb} on, but under strategy none no lender offers "
+                     f"{'them' if len(on) > 1 else 'it'} there, so {it} changed nothing; set finance.strategy to "
+                     "traffic_diversion (with partners) or own_license")
     return notes
 
 

@@ -107,6 +107,24 @@ naming the number as written).
 """
 
 
+# The keys a file may hold that are not scenario fields (sim/scenario_files/layers.py reads them): key, where, meaning.
+FILE_KEYS = (
+    ("extends", "top level",
+     "A file to start from (a path relative to this file): its values, then this file's. Mappings merge key by key; "
+     "`platforms`, `lenders` and `restructurers` merge by `name` (a known name changes only the keys given, a new "
+     "name adds an item, `[]` drops them all); other lists are replaced whole."),
+    ("remove", "an item of `platforms`, `lenders` or `restructurers`",
+     "`true` drops the item of that name (`--set restructurers.law_firm.remove=true`)."),
+    ("complete_lists", "top level",
+     "`true`: this file's `platforms`, `lenders` and `restructurers` are the whole lists, in order, not changes by "
+     "name to the defaults or to the file it extends. A run's resolved `scenario.yaml` starts with it."),
+)
+FILE_KEYS_TEXT = "\n".join([
+    "Three keys of a file are not scenario fields, so the tables below leave them out:", "",
+    "| key | where | meaning |", "|---|---|---|", *(f"| `{k}` | {w} | {m} |" for k, w, m in FILE_KEYS), "", "",
+])
+
+
 def schema_reference() -> str:
     """docs/scenarios.md: every field of the schema with its type, default, unit, range and source."""
-    return HEADER + "\n".join(_section("", Scenario)).rstrip("\n") + "\n"
+    return HEADER + FILE_KEYS_TEXT + "\n".join(_section("", Scenario)).rstrip("\n") + "\n"
