@@ -208,13 +208,16 @@ class Lender(mesa.Agent):
         consumer_written = (total - shops) - (self._written_at_review[0])
         shop_written = shops - self._written_at_review[1]
         self._written_at_review = (total - shops, shops)
-        rate = self.rate()
-        if self.params.risk_pricing > 0 and self._priced[1] > 0:  # the average rate lent at since the last review
-            rate = self._priced[0] / self._priced[1]
+        p = self.params
+        rate = self.rate()  # what shop loans are lent at, however consumer loans are priced
+        consumer_rate = rate
+        if p.risk_pricing > 0 and self._priced[1] > 0:  # consumer loans: their average rate since the last review
+            consumer_rate = self._priced[0] / self._priced[1]
             self._priced = [0.0, 0.0]
-        margin = max(rate - self.params.funding_rate - self.params.opex_rate, 1e-3)
+        margin = max(consumer_rate - p.funding_rate - p.opex_rate, 1e-3)
+        shop_margin = max(rate - p.funding_rate - p.opex_rate, 1e-3)
         self.score_shift = _reviewed(self.score_shift, consumer_written, consumer_book, margin, MAX_SCORE_SHIFT)
-        self.shop_score_shift = _reviewed(self.shop_score_shift, shop_written, shop_book, margin,
+        self.shop_score_shift = _reviewed(self.shop_score_shift, shop_written, shop_book, shop_margin,
                                           MAX_SHOP_SCORE_SHIFT, proportional=True)
 
     def check_capital(self, day: int) -> None:
