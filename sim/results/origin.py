@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sim.model import MarketModel
     from sim.scenario import Scenario
 
-PACKAGES = ("platform-finance-sim", "mesa", "numpy", "pandas", "pydantic", "matplotlib", "pyyaml", "tqdm")
+PACKAGES = ("platform-finance-sim", "mesa", "numpy", "pandas", "pydantic", "matplotlib", "pyyaml", "tqdm", "scipy")
 
 
 def scenario_hash(scenario: Scenario) -> str:
