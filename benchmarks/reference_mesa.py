@@ -566,7 +566,8 @@ class ReferenceConsumer(mesa.Agent):
         if self.random.random() >= r.params.settlement_rate:
             return
         self.client_of = None
-        open_loans = [loan for loan in self.loans if loan.status in (ACTIVE, CHARGED_OFF)]
+        open_loans = [loan for loan in self.loans
+                      if loan.status == ACTIVE or (loan.status == CHARGED_OFF and loan.claim > 0)]
         if not open_loans:
             return
         on_book = [loan.outstanding + loan.arrears_interest if loan.status == ACTIVE else loan.claim
@@ -657,7 +658,7 @@ class ReferenceConsumer(mesa.Agent):
                 m.counts["charged_off_principal"] += amount
         for loan in self.loans:
             lp = loan.lender.params
-            sellable = loan.status == CHARGED_OFF or loan.delinquent
+            sellable = (loan.status == CHARGED_OFF and loan.claim > 0) or loan.delinquent  # nothing left: not sold
             if sellable and lp.npl_sale_dpd > 0 and loan.dpd(t) >= lp.npl_sale_dpd:
                 on_book = loan.outstanding
                 if loan.status == ACTIVE:  # sold before write-off: the loss is booked now
@@ -667,7 +668,8 @@ class ReferenceConsumer(mesa.Agent):
                     self.open_claims += 1
                     loan.claim += on_book + loan.arrears_interest * (on_book > 0)
                     loan.zero_balance()
-                price = (loan.written_off + on_book) * lp.npl_price
+                # priced on the principal still claimable: what was recovered is not sold again
+                price = min(loan.written_off + on_book, loan.claim) * lp.npl_price
                 loan.status = SOLD
                 loan.lender.equity += price
                 m.counts["recoveries"] += price
@@ -710,8 +712,7 @@ class ReferenceConsumer(mesa.Agent):
                     loan.lender.client_loans += 1
                     loan.lender.complaints += self.client_of.params.complaints_per_client / 30.0
         if len(self.loans) > 8:  # forget settled history so the step stays short
-            self.loans = [loan for loan in self.loans if loan.status == ACTIVE or loan.claim > 0
-                          or (loan.status == CHARGED_OFF and loan.lender.params.npl_sale_dpd > 0)]
+            self.loans = [loan for loan in self.loans if loan.status == ACTIVE or loan.claim > 0]
 
 
 # --- the model -----------------------------------------------------------------------------------------

@@ -150,3 +150,24 @@ def test_undefined_ratios_are_none_not_zero() -> None:
     assert kpis == {"bnpl_uptake": None, "charge_off_rate": None, "dpd90p_share": None, "recovery_rate": None}
     both = [{"bnpl_uptake": 0.1, "charge_off_rate": 0.02, "dpd90p_share": 0.01, "recovery_rate": None}] * 3
     assert any(p.startswith("recovery_rate") for p in disagreements(both, both))
+
+
+def test_the_reference_sells_only_what_is_still_claimable_as_the_model_does() -> None:
+    """`Collections._sell_npl` sells open claims at npl_price x the principal still claimable: a written-off loan
+    recovered in full is not sold, and one partly recovered is priced on what is left."""
+    from benchmarks.reference_mesa import CHARGED_OFF, SOLD, Loan, ReferenceModel
+
+    scenario = small_scenario(consumers=10, merchants=2, days=1, burn_in_days=0)
+    model = ReferenceModel(scenario, 1)
+    consumer, lender = model.consumers[0], model.lenders[0]
+    lender.params.npl_sale_dpd = 200
+    model.counts = {"recoveries": 0.0}
+    repaid_after = Loan(lender, 1000.0, 0.2, 6, -1, status=CHARGED_OFF, first_missed=0, written_off=1000.0)
+    half_left = Loan(lender, 1000.0, 0.2, 6, -1, status=CHARGED_OFF, first_missed=0, written_off=1000.0,
+                     claim=400.0)
+    consumer.loans = [repaid_after, half_left]
+    equity = lender.equity
+    consumer.charge_off_and_sell(300)
+    assert repaid_after.status == CHARGED_OFF  # nothing left to sell
+    assert half_left.status == SOLD
+    assert lender.equity - equity == pytest.approx(400.0 * lender.params.npl_price)
