@@ -894,3 +894,41 @@ def test_the_play_thread_waits_for_the_page_to_draw_its_batch(session: Session) 
     assert session.drawn == (session.generation, 2) and session.wait_drawn(timeout=0)
     session.step(1)
     assert not session.wait_drawn(timeout=0)
+
+
+def test_a_page_load_leaves_no_warning_in_the_server_log(tmp_path: Path) -> None:
+    """Every page load (a tab opened or reloaded) printed Solara's 12-line UserWarning on cookies, https and iframes
+    to the terminal the teacher started the app in: the app serves http on 127.0.0.1, where Solara's fallback to a
+    `samesite=lax` cookie is the right one. The log says nothing on a page load."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from sim.app.server import free_port
+    from tests.test_reliability import ctrl_c_at_default, reap
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    err = tmp_path / "stderr.txt"
+    with err.open("w") as stderr:
+        app = subprocess.Popen([sys.executable, "run.py", "app", "--port", str(port)], cwd=LIBRARY.parent,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.DEVNULL,
+                               stderr=stderr, preexec_fn=ctrl_c_at_default)
+    try:
+        deadline, loads = time.monotonic() + 90, 0
+        while loads < 2:  # the first page load, then a reload
+            assert app.poll() is None and time.monotonic() < deadline, err.read_text()[-2000:]
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    loads += response.status == 200 and b"solara" in response.read().lower()
+            except OSError:
+                time.sleep(0.2)  # poll interval while the server starts, not a fixed wait
+        app.send_signal(signal.SIGINT)
+        assert app.wait(timeout=30) == 0
+    finally:
+        reap(app)
+    said = err.read_text()
+    assert "Warning" not in said and "samesite" not in said, said[-2000:]
