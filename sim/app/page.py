@@ -149,7 +149,12 @@ def _Dashboard(session: Session) -> None:
                  ".consumer-loans tbody tr:nth-child(odd) { background: #f5f5f5; } "
                  ".lower-views { display: grid; gap: 8px; "
                  "grid-template-columns: repeat(auto-fit, minmax(min(640px, 100%), 1fr)); } "
-                 ".lower-views > * { min-width: 0; }")
+                 ".lower-views > * { min-width: 0; } "
+                 # three charts a row; two where three would be under 270 pixels (a 1024-pixel projector: titles
+                 # were cut off, day ticks ran together, Lesson 1's revenue bars were a few pixels long)
+                 ".live-charts { display: grid; gap: 8px; "
+                 "grid-template-columns: repeat(auto-fit, minmax(max(270px, calc((100% - 16px) / 3)), 1fr)); } "
+                 ".live-charts > * { min-width: 0; }")
     with solara.Row(gap="12px", style={"align-items": "flex-start", "padding": "8px"}):
         with solara.Column(gap="4px", style={"width": "300px", "min-width": "300px", "flex": "0 0 300px"}):
             solara.HTML(tag="h3", unsafe_innerHTML="Platform finance classroom", style={"margin": "4px 0 8px"})

@@ -110,7 +110,8 @@ EVENT_COLUMNS = (("day", "right"), ("kind", "left"), ("target", "left"), ("value
 
 
 def live_charts(session: Session) -> None:
-    with solara.GridFixed(columns=3, column_gap="8px", row_gap="8px"):
+    # three a row, two where three would be under 270 pixels (`.live-charts` in the page's style)
+    with solara.Div(classes=["live-charts"]):
         for key, option in charts.all_charts(session.runs, session.marks()):
             with solara.Card(margin=0):
                 _chart(key, option)
