@@ -288,6 +288,35 @@ def _loan_table_fits(page: Page) -> None:
         page.set_viewport_size(size)
 
 
+def test_a_value_refused_while_playing_leaves_the_run_playing(page: Page) -> None:
+    """A bad value typed while the class watches the run play gets the red line and, as the doc says, leaves the
+    run in progress alone: it paused it (the play thread stopped on any message, not only on a failure of its own
+    batch). An event refused while playing (a rate cap of 2) leaves it playing too."""
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"() => ({DAY})() >= 10")
+    rate = page.locator(".rate-cap input")
+    rate.fill("abc")
+    rate.press("Enter")
+    message = page.locator(".app-message")
+    expect(message).to_contain_text("rate cap = abc")
+    expect(rate).to_have_value("0.24")
+    refused_on = _day(page)
+    page.wait_for_function(f"() => ({DAY})() >= {refused_on + 30}", timeout=30_000)  # it plays on
+    expect(page.locator(".run-state")).to_have_text("playing")
+    _choose(page, "event-kind", "rate_cap")
+    page.locator(".event-value input").fill("2")
+    page.locator(".event-apply").click()
+    expect(message).to_contain_text("rate_cap")
+    expect(page.locator(".fired-events")).to_have_count(0)
+    refused_on = _day(page)
+    page.wait_for_function(f"() => ({DAY})() >= {refused_on + 30}", timeout=30_000)
+    expect(page.locator(".run-state")).to_have_text("playing")
+    expect(message).to_have_count(1)  # the red line stays while the run plays on
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator(".run-state")).to_have_text("paused")
+    assert page.load_failures == []  # type: ignore[attr-defined]
+
+
 TIME_CHARTS = ("visits", "orders", "bnpl", "lending", "delinquency", "losses", "revenue", "equity", "intermediaries")
 
 
