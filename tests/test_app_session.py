@@ -522,6 +522,34 @@ def test_a_refused_pick_in_a_dropdown_goes_back_to_the_value_in_force() -> None:
     assert "side-by-side refused" in _texts_of_alerts(rendered)
 
 
+def test_picking_a_platform_in_the_controls_changes_no_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Platform dropdown only chooses whose settings the panel shows (Lesson 2: "Pick platform video in the
+    controls"). Each control's new value was echoed to its handler of the platform shown before, which set it there:
+    picking video and then community restarted the run at day 0 with community's BNPL on, its ad policy restrict
+    and video's strategy traffic_diversion, without a word. Now the run, its settings and the day are untouched,
+    and the panel shows the picked platform's values."""
+    solara = pytest.importorskip("solara")
+    import ipyvuetify
+
+    sessions: list[Session] = []
+    monkeypatch.setattr(page, "_open", lambda path: sessions.append(Session(path)) or sessions[-1])
+    _, rendered = solara.render(page.Page(), handle_error=False)
+    (session,) = sessions
+    rendered.find(ipyvuetify.Btn, class_="step-button").widget.click()
+    assert session.day == 1
+    shown = {"Finance strategy": "strategy", "Licence lender (for own_license)": "license_lender",
+             "Intermediary ad policy": "ad_policy"}
+    for name in ["video", "entertainment", "community", "video", "community"]:
+        _select(rendered, "Platform").v_model = name
+        assert session.settings == {} and session.error is None and session.day == 1, name
+        for label, control in shown.items():
+            assert _select(rendered, label).v_model == (session.value(control, name) or controls.NO_LENDER), label
+        switch = rendered.find(ipyvuetify.Switch, label="BNPL at checkout").widget
+        assert switch.v_model == session.value("bnpl", name)
+        cap = rendered.find(ipyvuetify.TextField, label="Deposit cap (RMB)").widget
+        assert cap.v_model == as_text(session.value("deposit_cap", name))
+
+
 def _texts_of_alerts(rendered: Any) -> str:
     import ipyvuetify
 
