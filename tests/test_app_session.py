@@ -640,6 +640,40 @@ def test_run_b_the_same_as_run_a_is_pointed_out(session: Session) -> None:
     assert not any("Run B is the same as run A" in t for t in _texts(rendered))
 
 
+def test_a_strategy_or_bnpl_that_changes_nothing_is_pointed_out(session: Session) -> None:
+    """In the classroom market the community platform has no partner lenders and no cash loans, and the dashboard has
+    no control for them: its strategy traffic_diversion (the first change the browser test makes) or BNPL at checkout
+    gave the very run of strategy none, and side by side the dashed lines lay under the solid ones, with no word (a
+    class concludes that diversion earns nothing). The page now says why they change nothing; the library's
+    scenarios as they are get no such note."""
+    solara = pytest.importorskip("solara")
+
+    def notes() -> list[str]:
+        _, rendered = solara.render(page._Body(session, False, lambda action: action(), 0), handle_error=False)
+        return [t for t in _texts(rendered) if "changes nothing" in t]
+
+    for name in session_module.library():
+        assert session.choose_scenario(name) is None
+        assert notes() == [], name
+    assert session.choose_scenario("classroom.yaml") is None and session.set("days", 20) is None
+    session.step(20)
+    plain = session.runs[0].model.market_table()
+    assert session.set("strategy", "traffic_diversion", "community") is None
+    session.step(20)
+    assert session.runs[0].model.market_table().equals(plain)  # what the note says: nothing changes
+    (note,) = notes()
+    assert note.startswith("community: traffic_diversion changes nothing here: community has no partner lenders")
+    assert session.set("strategy", "none", "community") is None and session.set("bnpl", True, "community") is None
+    session.step(20)
+    assert session.runs[0].model.market_table().equals(plain)
+    (note,) = notes()
+    assert note.startswith("community: BNPL at checkout changes nothing under strategy none")
+    assert session.set("bnpl", False, "community") is None and notes() == []
+    assert session.set_compare(True, platform="community", setting="strategy", value="traffic_diversion") is None
+    (note,) = notes()
+    assert note.startswith("run B: community: traffic_diversion changes nothing here")
+
+
 # --- events fired during a run ("Apply from tomorrow") ---------------------------------------------------------
 
 

@@ -81,6 +81,8 @@ def status(session: Session, playing: bool) -> None:
             solara.Text(f"Run B is the same as run A ({v.setting.replace('_', ' ')} is already {v.value} in A): "
                         "the dashed lines lie under the solid ones. Change B's value or A's control.",
                         classes=["compare-same"], style={"color": "#8a5a00", "padding": "0 8px"})
+    for note in session.inert_settings():
+        solara.Text(note, classes=["inert-setting"], style={"color": "#8a5a00", "padding": "0 8px"})
 
 
 def fired_events(session: Session) -> None:
