@@ -550,6 +550,38 @@ def test_picking_a_platform_in_the_controls_changes_no_setting(monkeypatch: pyte
         assert cap.v_model == as_text(session.value("deposit_cap", name))
 
 
+def test_a_value_being_typed_survives_a_redraw(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the run plays the page is redrawn a few times a second. What was typed in a field and not yet entered
+    (the browser sends it as the field's v_model) was set back to the value in force by every redraw, so a teacher
+    could not type a rate cap, a seed or a deposit cap without pausing first. It stays until Enter applies it."""
+    solara = pytest.importorskip("solara")
+    import ipyvuetify
+
+    sessions: list[Session] = []
+    monkeypatch.setattr(page, "_open", lambda path: sessions.append(Session(path)) or sessions[-1])
+    _, rendered = solara.render(page.Page(), handle_error=False)
+    (session,) = sessions
+
+    def field(label: str) -> Any:
+        return rendered.find(ipyvuetify.TextField, label=label).widget
+
+    for label in ("Rate cap (per year, e.g. 0.24)", "Seed", "Deposit cap (RMB)"):
+        field(label).v_model = "0.1"  # typed, not entered
+        rendered.find(ipyvuetify.Btn, class_="step-button").widget.click()  # a redraw, as a play batch's
+        assert session.day == 1 and field(label).v_model == "0.1", label
+        session.rebuild()  # back to day 0 for the next field
+        field(label).v_model = "0.24" if label.startswith("Rate") else "1" if label == "Seed" else "100"
+    field("Rate cap (per year, e.g. 0.24)").fire_event("keyup.enter", {})
+    assert session.value("rate_cap") == 0.24 and session.error is None  # typed back to the value in force: no change
+    field("Seed").fire_event("keyup.enter", {})  # Enter applies what was typed
+    assert session.value("seed") == 1 and field("Seed").v_model == "1"
+    field("Deposit cap (RMB)").fire_event("focusout", {})  # and so does leaving the field
+    assert session.value("deposit_cap", "community") == 100 and field("Deposit cap (RMB)").v_model == "100"
+    field("Seed").v_model = "-1"
+    field("Seed").fire_event("keyup.enter", {})  # refused: the field shows the value in force again
+    assert "seed: -1 is out of range" in (session.error or "") and field("Seed").v_model == "1"
+
+
 def _texts_of_alerts(rendered: Any) -> str:
     import ipyvuetify
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import solara
+from solara.components.input import use_change
 
 from sim.app import events, variant
 from sim.app.session import Session
@@ -43,18 +44,23 @@ def _latest(now: Callable[[], Any], submit: Callable[[Any], None]) -> Any:
 def TextControl(label: str, now: Callable[[], str], submit: Callable[[str], None], css: str = "",
                 version: int = 0) -> None:
     """A text field for a typed value: on Enter or leaving the field, `submit`; then it shows `now()`,
-    the value in force, so a refused value does not linger in the field (the message says why)."""
+    the value in force, so a refused value does not linger in the field (the message says why).
+
+    What is typed is kept as it is typed (`text`), so a redraw does not wipe it: `solara.InputText` kept it only in
+    the browser until Enter, and every redraw, a few a second while the run played, set the field back to the value
+    in force, so nothing could be typed in a field without pausing first."""
     latest = _latest(now, submit)
-    text = solara.use_reactive(now())
+    text = solara.use_reactive(now())  # the value in force, or what is being typed
 
     def changed(value: str | None) -> None:
         now, submit = latest.current
-        if (value or "") == now():  # also the echo of resetting the field below
-            return
-        submit(value or "")
+        if (value or "") != now():  # else the value in force, or the echo of resetting the field below
+            submit(value or "")
         text.set(now())
 
-    solara.InputText(label=label, value=text, on_value=changed, classes=[css] if css else [])
+    field = solara.v.TextField(v_model=text.value, on_v_model=text.set, label=label, class_=css,
+                               hide_details="auto")
+    use_change(field, changed)  # on Enter and on leaving the field, as solara.InputText
 
 
 @solara.component
