@@ -288,6 +288,62 @@ def _loan_table_fits(page: Page) -> None:
         page.set_viewport_size(size)
 
 
+def test_a_value_refused_while_playing_leaves_the_run_playing(page: Page) -> None:
+    """A bad value typed while the class watches the run play gets the red line and, as the doc says, leaves the
+    run in progress alone: it paused it (the play thread stopped on any message, not only on a failure of its own
+    batch). An event refused while playing (a rate cap of 2) leaves it playing too."""
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"() => ({DAY})() >= 10")
+    rate = page.locator(".rate-cap input")
+    rate.fill("abc")
+    rate.press("Enter")
+    message = page.locator(".app-message")
+    expect(message).to_contain_text("rate cap = abc")
+    expect(rate).to_have_value("0.24")
+    refused_on = _day(page)
+    page.wait_for_function(f"() => ({DAY})() >= {refused_on + 30}", timeout=30_000)  # it plays on
+    expect(page.locator(".run-state")).to_have_text("playing")
+    _choose(page, "event-kind", "rate_cap")
+    page.locator(".event-value input").fill("2")
+    page.locator(".event-apply").click()
+    expect(message).to_contain_text("rate_cap")
+    expect(page.locator(".fired-events")).to_have_count(0)
+    refused_on = _day(page)
+    page.wait_for_function(f"() => ({DAY})() >= {refused_on + 30}", timeout=30_000)
+    expect(page.locator(".run-state")).to_have_text("playing")
+    expect(message).to_have_count(1)  # the red line stays while the run plays on
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator(".run-state")).to_have_text("paused")
+    assert page.load_failures == []  # type: ignore[attr-defined]
+
+
+TIME_CHARTS = ("visits", "orders", "bnpl", "lending", "delinquency", "losses", "revenue", "equity", "intermediaries")
+
+
+def _chart_boxes(page: Page) -> list[dict[str, float]]:
+    return page.evaluate("keys => keys.map(k => { const r = document.querySelector(`[data-chart=${k}]`)"
+                         ".getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width}; })", list(TIME_CHARTS))
+
+
+def test_the_charts_stay_readable_on_a_1024_pixel_projector(page: Page) -> None:
+    """On a 1024x768 projector (or 1280 at 125% zoom) three charts a row were about 210 pixels wide: titles cut
+    off, day ticks run together ("1 306090"), the revenue bars of Lesson 1 a few pixels long beside their "of 389k
+    in all". Where three do not fit at 270 pixels the charts go two a row; on wider screens they stay three a row."""
+    assert [round(b["y"]) for b in _chart_boxes(page)[:3]] == [round(_chart_boxes(page)[0]["y"])] * 3
+    size = page.viewport_size
+    page.set_viewport_size({"width": 1024, "height": 768})
+    try:
+        page.wait_for_function("() => document.documentElement.clientWidth === 1024")
+        page.wait_for_function("keys => keys.every(k => document.querySelector(`[data-chart=${k}]`)"
+                               ".getBoundingClientRect().width >= 270)", arg=list(TIME_CHARTS), timeout=10_000)
+        boxes = _chart_boxes(page)
+        assert boxes[0]["y"] == boxes[1]["y"] < boxes[2]["y"], boxes  # two a row
+        assert page.evaluate("() => document.documentElement.scrollWidth <= 1024")  # no sideways scrolling
+    finally:
+        page.set_viewport_size(size)
+    assert page.load_failures == []  # type: ignore[attr-defined]
+
+
 def _read_until(proc: subprocess.Popen[bytes], text: bytes, timeout: float) -> bytes:
     """The server's output up to the first line holding `text` (an AssertionError with it, if it never comes)."""
     assert proc.stdout is not None

@@ -522,6 +522,66 @@ def test_a_refused_pick_in_a_dropdown_goes_back_to_the_value_in_force() -> None:
     assert "side-by-side refused" in _texts_of_alerts(rendered)
 
 
+def test_picking_a_platform_in_the_controls_changes_no_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Platform dropdown only chooses whose settings the panel shows (Lesson 2: "Pick platform video in the
+    controls"). Each control's new value was echoed to its handler of the platform shown before, which set it there:
+    picking video and then community restarted the run at day 0 with community's BNPL on, its ad policy restrict
+    and video's strategy traffic_diversion, without a word. Now the run, its settings and the day are untouched,
+    and the panel shows the picked platform's values."""
+    solara = pytest.importorskip("solara")
+    import ipyvuetify
+
+    sessions: list[Session] = []
+    monkeypatch.setattr(page, "_open", lambda path: sessions.append(Session(path)) or sessions[-1])
+    _, rendered = solara.render(page.Page(), handle_error=False)
+    (session,) = sessions
+    rendered.find(ipyvuetify.Btn, class_="step-button").widget.click()
+    assert session.day == 1
+    shown = {"Finance strategy": "strategy", "Licence lender (for own_license)": "license_lender",
+             "Intermediary ad policy": "ad_policy"}
+    for name in ["video", "entertainment", "community", "video", "community"]:
+        _select(rendered, "Platform").v_model = name
+        assert session.settings == {} and session.error is None and session.day == 1, name
+        for label, control in shown.items():
+            assert _select(rendered, label).v_model == (session.value(control, name) or controls.NO_LENDER), label
+        switch = rendered.find(ipyvuetify.Switch, label="BNPL at checkout").widget
+        assert switch.v_model == session.value("bnpl", name)
+        cap = rendered.find(ipyvuetify.TextField, label="Deposit cap (RMB)").widget
+        assert cap.v_model == as_text(session.value("deposit_cap", name))
+
+
+def test_a_value_being_typed_survives_a_redraw(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the run plays the page is redrawn a few times a second. What was typed in a field and not yet entered
+    (the browser sends it as the field's v_model) was set back to the value in force by every redraw, so a teacher
+    could not type a rate cap, a seed or a deposit cap without pausing first. It stays until Enter applies it."""
+    solara = pytest.importorskip("solara")
+    import ipyvuetify
+
+    sessions: list[Session] = []
+    monkeypatch.setattr(page, "_open", lambda path: sessions.append(Session(path)) or sessions[-1])
+    _, rendered = solara.render(page.Page(), handle_error=False)
+    (session,) = sessions
+
+    def field(label: str) -> Any:
+        return rendered.find(ipyvuetify.TextField, label=label).widget
+
+    for label in ("Rate cap (per year, e.g. 0.24)", "Seed", "Deposit cap (RMB)"):
+        field(label).v_model = "0.1"  # typed, not entered
+        rendered.find(ipyvuetify.Btn, class_="step-button").widget.click()  # a redraw, as a play batch's
+        assert session.day == 1 and field(label).v_model == "0.1", label
+        session.rebuild()  # back to day 0 for the next field
+        field(label).v_model = "0.24" if label.startswith("Rate") else "1" if label == "Seed" else "100"
+    field("Rate cap (per year, e.g. 0.24)").fire_event("keyup.enter", {})
+    assert session.value("rate_cap") == 0.24 and session.error is None  # typed back to the value in force: no change
+    field("Seed").fire_event("keyup.enter", {})  # Enter applies what was typed
+    assert session.value("seed") == 1 and field("Seed").v_model == "1"
+    field("Deposit cap (RMB)").fire_event("focusout", {})  # and so does leaving the field
+    assert session.value("deposit_cap", "community") == 100 and field("Deposit cap (RMB)").v_model == "100"
+    field("Seed").v_model = "-1"
+    field("Seed").fire_event("keyup.enter", {})  # refused: the field shows the value in force again
+    assert "seed: -1 is out of range" in (session.error or "") and field("Seed").v_model == "1"
+
+
 def _texts_of_alerts(rendered: Any) -> str:
     import ipyvuetify
 
@@ -610,6 +670,40 @@ def test_run_b_the_same_as_run_a_is_pointed_out(session: Session) -> None:
     assert session.set_compare(True, value="none") is None and not session.same_runs()
     _, rendered = solara.render(page._Body(session, False, lambda action: action(), 0), handle_error=False)
     assert not any("Run B is the same as run A" in t for t in _texts(rendered))
+
+
+def test_a_strategy_or_bnpl_that_changes_nothing_is_pointed_out(session: Session) -> None:
+    """In the classroom market the community platform has no partner lenders and no cash loans, and the dashboard has
+    no control for them: its strategy traffic_diversion (the first change the browser test makes) or BNPL at checkout
+    gave the very run of strategy none, and side by side the dashed lines lay under the solid ones, with no word (a
+    class concludes that diversion earns nothing). The page now says why they change nothing; the library's
+    scenarios as they are get no such note."""
+    solara = pytest.importorskip("solara")
+
+    def notes() -> list[str]:
+        _, rendered = solara.render(page._Body(session, False, lambda action: action(), 0), handle_error=False)
+        return [t for t in _texts(rendered) if "changes nothing" in t]
+
+    for name in session_module.library():
+        assert session.choose_scenario(name) is None
+        assert notes() == [], name
+    assert session.choose_scenario("classroom.yaml") is None and session.set("days", 20) is None
+    session.step(20)
+    plain = session.runs[0].model.market_table()
+    assert session.set("strategy", "traffic_diversion", "community") is None
+    session.step(20)
+    assert session.runs[0].model.market_table().equals(plain)  # what the note says: nothing changes
+    (note,) = notes()
+    assert note.startswith("community: traffic_diversion changes nothing here: community has no partner lenders")
+    assert session.set("strategy", "none", "community") is None and session.set("bnpl", True, "community") is None
+    session.step(20)
+    assert session.runs[0].model.market_table().equals(plain)
+    (note,) = notes()
+    assert note.startswith("community: BNPL at checkout changes nothing under strategy none")
+    assert session.set("bnpl", False, "community") is None and notes() == []
+    assert session.set_compare(True, platform="community", setting="strategy", value="traffic_diversion") is None
+    (note,) = notes()
+    assert note.startswith("run B: community: traffic_diversion changes nothing here")
 
 
 # --- events fired during a run ("Apply from tomorrow") ---------------------------------------------------------
@@ -894,3 +988,41 @@ def test_the_play_thread_waits_for_the_page_to_draw_its_batch(session: Session) 
     assert session.drawn == (session.generation, 2) and session.wait_drawn(timeout=0)
     session.step(1)
     assert not session.wait_drawn(timeout=0)
+
+
+def test_a_page_load_leaves_no_warning_in_the_server_log(tmp_path: Path) -> None:
+    """Every page load (a tab opened or reloaded) printed Solara's 12-line UserWarning on cookies, https and iframes
+    to the terminal the teacher started the app in: the app serves http on 127.0.0.1, where Solara's fallback to a
+    `samesite=lax` cookie is the right one. The log says nothing on a page load."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from sim.app.server import free_port
+    from tests.test_reliability import ctrl_c_at_default, reap
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    err = tmp_path / "stderr.txt"
+    with err.open("w") as stderr:
+        app = subprocess.Popen([sys.executable, "run.py", "app", "--port", str(port)], cwd=LIBRARY.parent,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.DEVNULL,
+                               stderr=stderr, preexec_fn=ctrl_c_at_default)
+    try:
+        deadline, loads = time.monotonic() + 90, 0
+        while loads < 2:  # the first page load, then a reload
+            assert app.poll() is None and time.monotonic() < deadline, err.read_text()[-2000:]
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    loads += response.status == 200 and b"solara" in response.read().lower()
+            except OSError:
+                time.sleep(0.2)  # poll interval while the server starts, not a fixed wait
+        app.send_signal(signal.SIGINT)
+        assert app.wait(timeout=30) == 0
+    finally:
+        reap(app)
+    said = err.read_text()
+    assert "Warning" not in said and "samesite" not in said, said[-2000:]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import solara
+from solara.components.input import use_change
 
 from sim.app import events, variant
 from sim.app.session import Session
@@ -26,20 +27,40 @@ def shown(session: Session, control: str, platform: str | None = None) -> str:
     return variant.as_text(session.value(control, platform))
 
 
+def _latest(now: Callable[[], Any], submit: Callable[[Any], None]) -> Any:
+    """A ref to this render's `now` and `submit`, set before the control's value is brought up to date.
+
+    Bringing it up to date (`use_reactive(now())`: another platform picked in the panel, another scenario) tells the
+    widget's handler of the render before, whose `now` and `submit` were for the platform shown then: it took the
+    new platform's value for a change and set it on the old one (picking video and then community restarted the run
+    with community's BNPL on, without a word). The handler reads this ref instead, so the value it is told of is
+    the one in force, and nothing is set."""
+    latest = solara.use_ref((now, submit))
+    latest.current = (now, submit)
+    return latest
+
+
 @solara.component
 def TextControl(label: str, now: Callable[[], str], submit: Callable[[str], None], css: str = "",
                 version: int = 0) -> None:
     """A text field for a typed value: on Enter or leaving the field, `submit`; then it shows `now()`,
-    the value in force, so a refused value does not linger in the field (the message says why)."""
-    text = solara.use_reactive(now())
+    the value in force, so a refused value does not linger in the field (the message says why).
+
+    What is typed is kept as it is typed (`text`), so a redraw does not wipe it: `solara.InputText` kept it only in
+    the browser until Enter, and every redraw, a few a second while the run played, set the field back to the value
+    in force, so nothing could be typed in a field without pausing first."""
+    latest = _latest(now, submit)
+    text = solara.use_reactive(now())  # the value in force, or what is being typed
 
     def changed(value: str | None) -> None:
-        if (value or "") == now():  # also the echo of resetting the field below
-            return
-        submit(value or "")
+        now, submit = latest.current
+        if (value or "") != now():  # else the value in force, or the echo of resetting the field below
+            submit(value or "")
         text.set(now())
 
-    solara.InputText(label=label, value=text, on_value=changed, classes=[css] if css else [])
+    field = solara.v.TextField(v_model=text.value, on_v_model=text.set, label=label, class_=css,
+                               hide_details="auto")
+    use_change(field, changed)  # on Enter and on leaving the field, as solara.InputText
 
 
 @solara.component
@@ -50,9 +71,11 @@ def SelectControl(label: str, values: list[str], now: Callable[[], str], submit:
     A plain `solara.Select(value=in_force)` kept showing a refused pick: the value it is given did not change,
     so nothing told the browser's dropdown to go back, and the class watched a run with other settings than
     the panel showed."""
+    latest = _latest(now, submit)
     choice = solara.use_reactive(now())
 
     def changed(value: str | None) -> None:
+        now, submit = latest.current
         if value is None or value == now():  # also the echo of resetting the choice below
             return
         submit(value)
@@ -65,9 +88,11 @@ def SelectControl(label: str, values: list[str], now: Callable[[], str], submit:
 def SwitchControl(label: str, now: Callable[[], bool], submit: Callable[[bool], None], css: str = "",
                   version: int = 0) -> None:
     """A switch for a control, showing the value in force after a change (as `SelectControl`)."""
+    latest = _latest(now, submit)
     on = solara.use_reactive(now())
 
     def changed(value: bool) -> None:
+        now, submit = latest.current
         if bool(value) == now():
             return
         submit(bool(value))

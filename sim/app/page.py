@@ -25,13 +25,15 @@ from sim.scenario_files import ScenarioError
 log = logging.getLogger("sim.app")
 
 
-def _guard(session: Session, action: Callable[[], str | None]) -> None:
-    """Run an action; an unexpected exception becomes a message, never a traceback on the page."""
+def _guard(session: Session, action: Callable[[], str | None]) -> bool:
+    """Run an action; an unexpected exception becomes a message, never a traceback on the page. Whether it ran."""
     try:
         action()
     except Exception as exc:
         log.exception("dashboard action failed")
         session.error = f"That did not work: {type(exc).__name__}: {exc}"
+        return False
+    return True
 
 
 # A tab whose page has had no connection this long stops playing. A browser that crashes, is killed or loses the
@@ -114,9 +116,11 @@ def _Dashboard(session: Session) -> None:
         session.start_playing()
         try:
             while not (cancel.is_set() or session.pause_requested):
-                _guard(session, lambda: (session.play_batch(generation=generation), None)[1])
+                played = _guard(session, lambda: (session.play_batch(generation=generation), None)[1])
                 redraw()
-                if session.finished or session.error or session.generation != generation:
+                # a batch that failed stops the play; a message of a control (a value refused while playing) does
+                # not: the run in progress is left alone (it paused it)
+                if session.finished or not played or session.generation != generation:
                     set_playing(False)
                     return
                 session.wait_drawn(timeout=1.0)  # play on once the page shows this batch (see Session.wait_drawn)
@@ -149,7 +153,12 @@ def _Dashboard(session: Session) -> None:
                  ".consumer-loans tbody tr:nth-child(odd) { background: #f5f5f5; } "
                  ".lower-views { display: grid; gap: 8px; "
                  "grid-template-columns: repeat(auto-fit, minmax(min(640px, 100%), 1fr)); } "
-                 ".lower-views > * { min-width: 0; }")
+                 ".lower-views > * { min-width: 0; } "
+                 # three charts a row; two where three would be under 270 pixels (a 1024-pixel projector: titles
+                 # were cut off, day ticks ran together, Lesson 1's revenue bars were a few pixels long)
+                 ".live-charts { display: grid; gap: 8px; "
+                 "grid-template-columns: repeat(auto-fit, minmax(max(270px, calc((100% - 16px) / 3)), 1fr)); } "
+                 ".live-charts > * { min-width: 0; }")
     with solara.Row(gap="12px", style={"align-items": "flex-start", "padding": "8px"}):
         with solara.Column(gap="4px", style={"width": "300px", "min-width": "300px", "flex": "0 0 300px"}):
             solara.HTML(tag="h3", unsafe_innerHTML="Platform finance classroom", style={"margin": "4px 0 8px"})

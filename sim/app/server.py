@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import warnings
 from types import FrameType
 
 SETTINGS = {
@@ -36,6 +37,9 @@ def serve(scenario: str, port: int, *, log_level: str = "warning") -> None:
     set."""
     os.environ.update(SETTINGS)
     os.environ[SCENARIO_ENV] = os.path.abspath(scenario)
+    # Solara warns on every page load (12 lines on cookies, https and iframes) when the host is not "localhost" and
+    # falls back to a samesite=lax cookie: right for a page served over http on 127.0.0.1 and not embedded
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
     import uvicorn
 
     class Server(uvicorn.Server):

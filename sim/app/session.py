@@ -23,7 +23,7 @@ import mesa
 import numpy as np
 
 from sim.app import events, follow
-from sim.app.variant import Variant, default_platform, default_values
+from sim.app.variant import Variant, default_platform, default_values, inert
 from sim.model import MarketModel
 from sim.scenario import Event, Scenario
 from sim.scenario_files import ScenarioError, load, parse_yaml
@@ -364,6 +364,17 @@ class Session:
         """Side by side with a run B that is run A (B's value is already A's): the dashed lines hide behind
         the solid ones, which looks like "no effect"."""
         return len(self.runs) > 1 and self.runs[1].model.scenario == self.runs[0].model.scenario
+
+    def inert_settings(self) -> list[str]:
+        """A note for each platform whose strategy or BNPL switch changes nothing in run A or B (`variant.inert`),
+        labelled with the run when only B has it."""
+        notes: dict[str, None] = {}
+        for run in self.runs:
+            for p in run.model.scenario.platforms:
+                note = inert(p)
+                if note and (run.label == "A" or note not in notes):
+                    notes[note if run.label == "A" else f"run B: {note}"] = None
+        return list(notes)
 
     def _fail(self, message: str) -> str:
         self.error = message

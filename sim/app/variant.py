@@ -79,3 +79,22 @@ def default_values(scenario: Scenario, platform: str, setting: str) -> list[str]
     order = {"strategy": ["none", "traffic_diversion", "own_license"], "ad_policy": ["ban", "allow", "restrict"]}
     choices = order.get(setting, CHOICES.get(setting, []))
     return [v for v in choices if v != now] or choices
+
+
+def inert(platform: PlatformParams) -> str | None:
+    """Why a platform's finance strategy or BNPL switch, as set, changes nothing in the market (the model's rules,
+    `sim.agents.platform`: diversion sends borrowers to partner lenders, checkout BNPL is funded by the platform's
+    own lender or its first partner), or None. The dashboard has no control for partners or products, so picking
+    traffic_diversion for a platform without them gave a run the same as with none, and no word of it."""
+    fin, name = platform.finance, platform.name
+    if fin.strategy == "traffic_diversion":
+        if not fin.partners:
+            return (f"{name}: traffic_diversion changes nothing here: {name} has no partner lenders to send borrowers "
+                    f"to (finance.partners in the scenario file; scenarios/community_ads_only.yaml sets them)")
+        if not (fin.cash_loans or fin.bnpl or fin.merchant_loans):
+            return (f"{name}: traffic_diversion changes nothing here: {name} offers no cash loans, BNPL or shop "
+                    f"loans for its partners to make (finance.cash_loans in the scenario file)")
+    if fin.bnpl and fin.strategy == "none":
+        return (f"{name}: BNPL at checkout changes nothing under strategy none: no lender funds it (it needs "
+                f"own_license, or traffic_diversion with partner lenders)")
+    return None

@@ -81,6 +81,8 @@ def status(session: Session, playing: bool) -> None:
             solara.Text(f"Run B is the same as run A ({v.setting.replace('_', ' ')} is already {v.value} in A): "
                         "the dashed lines lie under the solid ones. Change B's value or A's control.",
                         classes=["compare-same"], style={"color": "#8a5a00", "padding": "0 8px"})
+    for note in session.inert_settings():
+        solara.Text(note, classes=["inert-setting"], style={"color": "#8a5a00", "padding": "0 8px"})
 
 
 def fired_events(session: Session) -> None:
@@ -110,7 +112,8 @@ EVENT_COLUMNS = (("day", "right"), ("kind", "left"), ("target", "left"), ("value
 
 
 def live_charts(session: Session) -> None:
-    with solara.GridFixed(columns=3, column_gap="8px", row_gap="8px"):
+    # three a row, two where three would be under 270 pixels (`.live-charts` in the page's style)
+    with solara.Div(classes=["live-charts"]):
         for key, option in charts.all_charts(session.runs, session.marks()):
             with solara.Card(margin=0):
                 _chart(key, option)
