@@ -84,11 +84,14 @@ def apply_for_loans(model: MarketModel, t: int) -> None:
         programme = plat.merchant_lender()
         if programme is not None:
             lender, _ = programme
-            ok = lender.approve(mer.risk[ids], rng.standard_normal(len(ids)).astype(np.float32), True,
-                                lender.params.merchant_loan_terms, shops=True)
+            noise = rng.standard_normal(len(ids)).astype(np.float32)
             cover = plat.params.finance.merchant_cash_flow_cover
-            if cover > 0:
-                ok &= _cash_flow_covers(model, ids, amt / lender.params.merchant_loan_terms, cover)
+            # The cash-flow test is the programme's underwriting, as the score is: a shop failing it is
+            # refused, and not counted among the lender's approvals (the leverage room, below, is funding).
+            short_of_cash = (~_cash_flow_covers(model, ids, amt / lender.params.merchant_loan_terms, cover)
+                             if cover > 0 else None)
+            ok = lender.approve(mer.risk[ids], noise, True, lender.params.merchant_loan_terms, shops=True,
+                                refused=short_of_cash)
             ok = model.credit.within_capacity(lender, amt, ok)
             model.credit.originate_merchant(lender, plat.index, ids[ok], amt[ok], t)
             continue

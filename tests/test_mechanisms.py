@@ -85,6 +85,29 @@ def test_cash_flow_test_counts_only_what_reaches_the_shop_after_commission() -> 
     assert _cash_flow_covers(m, shop, np.array([after_commission * 0.99]), 1.0)[0]
 
 
+@pytest.mark.parametrize("cover", [1.0, 0.0])
+def test_a_shop_failing_the_cash_flow_test_is_not_counted_as_approved(cover: float) -> None:
+    """The cash-flow test is the programme's underwriting: shops with no sales last month ask, are scored, and
+    are refused, so the lender's approvals do not grow (without the test, the same shops are approved)."""
+    from sim import shops
+
+    m = MarketModel(small_scenario(days=20, platforms={"video": {"finance": {"merchant_cash_flow_cover": cover}}}),
+                    rng=1).run()
+    mer = m.merchants
+    lender = m.lender_by_name["video_credit"]
+    video = next(p.index for p in m.platform_list if p.name == "video")
+    on_video = mer.platform[: mer.n] == video
+    mer.sales_last_month[: mer.n][on_video] = 0.0  # no profit to cover any instalment
+    m.accounts["merchant_cash"].balance[: mer.n][on_video] = 0.0  # short of cash: every such shop asks
+    applications, approvals = lender.applications, lender.approvals
+    shops.apply_for_loans(m, m.t)
+    assert lender.applications > applications
+    if cover > 0:
+        assert lender.approvals == approvals
+    else:
+        assert lender.approvals > approvals
+
+
 def test_settlement_sweeps_keep_shop_loans_current() -> None:
     off = {"video": {"deposit": {"settlement_sweep": False, "freeze_on_risk": False}}}
     assert over_seeds(programme_late_rate) < over_seeds(programme_late_rate, platforms=off)

@@ -126,7 +126,8 @@ class Lender(mesa.Agent):
                 shops: bool = False, refused: np.ndarray | None = None) -> np.ndarray:
         """Approve applicants whose score (risk seen through noise, corrected by the lender's credit
         reviews of that product) is within the admissible default probability, except those `refused`
-        whatever their score (a delinquency the lender can see: `Credit.seen_delinquent`)."""
+        whatever their score (a delinquency the lender can see, `Credit.seen_delinquent`; a shop failing
+        its programme's cash-flow test). Only these count as approvals: limits on funding come after."""
         self.applications += len(risk)
         self.quoted = None
         if self.params.risk_pricing > 0 and not shops:
