@@ -603,6 +603,38 @@ def test_a_refusal_names_the_control_changed_and_why(session: Session) -> None:
     assert session.set("consumers", "4e3") is None and session.scenario.consumers.count == 4000
 
 
+@pytest.mark.parametrize(("control", "typed", "count"), [
+    ("consumers", "4000.0", 4000), ("consumers", "4000.", 4000), ("consumers", "+4.0e3", 4000),
+    ("seed", "12345678901234567.0", 12345678901234567), ("days", "30.000", 30),
+])
+def test_a_whole_number_typed_with_a_decimal_point_is_taken(session: Session, control: str, typed: str,
+                                                             count: int) -> None:
+    """"5000.0" consumers was refused as "written as a decimal", though it is a whole count; a number that is not
+    whole is still refused, in one line that says so (and the run is left alone)."""
+    assert session.set(control, typed) is None and session.error is None
+    assert session.value(control) == count and controls.shown(session, control) == str(count)
+    before = session.runs[0].model
+    message = session.set(control, "4000.5")
+    assert message == f"{session.labels[session_module.key_of(control)]} = 4000.5: " \
+        f"{session_module.GLOBAL_FIELDS[control]}: 4000.5 is not a whole number"
+    assert session.runs[0].model is before and session.value(control) == count
+
+
+def test_a_consumer_id_typed_with_a_decimal_point_is_followed() -> None:
+    solara = pytest.importorskip("solara")
+    import ipyvuetify
+
+    session = Session()
+    _, rendered = solara.render(page._Dashboard(session), handle_error=False)
+    field = rendered.find(ipyvuetify.TextField, label="Consumer id").widget
+    field.v_model = "12.0"
+    field.fire_event("keyup.enter", {})
+    assert session.follow_id == 12 and session.error is None
+    field.v_model = "12.5"
+    field.fire_event("keyup.enter", {})
+    assert session.follow_id == 12 and session.error == "consumer id: '12.5' is not a whole number"
+
+
 def test_the_scenario_given_on_the_command_line_is_in_the_dropdown(tmp_path: Any) -> None:
     """A teacher's own file was not listed (the dropdown showed nothing) and, once another was chosen, could not
     be chosen again without restarting the server."""

@@ -9,13 +9,13 @@ appended, so they play on without restarting (see `sim.app.events`).
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,10 @@ after each batch; alone / side by side): the classroom market 1.6 / 3.7 s at 50,
 1.2 GB side by side at 1,000,000. Twice the library's 100,000 keeps a year under about 15 s; more is for the
 command line."""
 WHOLE = {"consumers", "seed", "days"}
-"""Controls that take a whole number: `1e9` or `5e3` typed there is read as the number it writes."""
+"""Controls that take a whole number: `5000.0`, `1e9` or `5e3` typed there is read as the number it writes."""
+MAX_DIGITS = 40
+"""A typed whole number with more digits than this is left for the schema to refuse (`1e999999999` would take
+long to write out in digits)."""
 LABELS = {
     "strategy": "finance strategy", "license_lender": "licence lender", "bnpl": "BNPL",
     "cash_flow_cover": "shop-loan cash-flow cover", "deposit_cap": "deposit cap",
@@ -93,13 +96,16 @@ def value_text(value: Any) -> str:
 
 
 def whole_text(text: str) -> str:
-    """A whole number typed in exponent notation (`1e9`, `5e3`) as its digits, so that the schema judges the
-    number (1e9 consumers: out of range) rather than its notation (it read `1e9` as a float: "1000000000.0 is not
-    a whole number"). Anything else is left as typed, for the schema's own message."""
-    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+", text):
+    """A whole number typed with a decimal point or an exponent (`5000.0`, `1e9`, `5e3`) as its digits, so that the
+    schema judges the number (1e9 consumers: out of range) rather than its notation: it refuses a point or an
+    exponent in a file ("write a whole number: 5000"), which is right for a file but not for a field where an
+    instructor types a count. Anything else (`5000.5`, `abc`) is left as typed, for the schema's own message."""
+    if not re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+|\d+(?=[eE]))([eE][+-]?\d+)?", text):
         return text
-    number = float(text)
-    return str(int(number)) if math.isfinite(number) and number.is_integer() else text
+    number = Decimal(text)  # exact: a float would turn seed 12345678901234567.0 into another number
+    if number.adjusted() > MAX_DIGITS or number != number.to_integral_value():
+        return text
+    return str(int(number))
 
 
 def _release(runs: list[Run]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import solara
 
 from sim.app import charts, controls, echarts, events, follow, network, variant
-from sim.app.session import Run, Session
+from sim.app.session import Run, Session, whole_text
 
 Apply = Callable[[Callable[[], str | None]], None]
 
@@ -132,7 +132,7 @@ def consumer(session: Session, apply: Apply) -> None:
 
     def pick(text: str) -> None:
         try:
-            consumer = int(str(text).strip())
+            consumer = int(whole_text(str(text).strip()))  # "12.0" is consumer 12, as in the market's fields
         except ValueError:
             apply(lambda: session._fail(f"consumer id: {text!r} is not a whole number"))
             return
