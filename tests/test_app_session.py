@@ -635,6 +635,25 @@ def test_a_consumer_id_typed_with_a_decimal_point_is_followed() -> None:
     assert session.follow_id == 12 and session.error == "consumer id: '12.5' is not a whole number"
 
 
+def test_a_value_already_in_force_typed_again_changes_nothing(session: Session) -> None:
+    """Entering the value a control already has (as shown, or spelt otherwise) restarted the run at day 0 and
+    cleared the events fired; the runs in progress now play on untouched."""
+    assert session.set_compare(True, platform="video", setting="deposit_cap", value="0") is None
+    session.step(5)
+    assert session.fire("rate_cap", None, "0.2") is None
+    runs, generation = list(session.runs), session.generation
+    session.error = "an earlier refusal"
+    for control, typed, platform in (("consumers", "5000", None), ("consumers", "5e3", None),
+                                     ("rate_cap", ".240", None), ("days", "40.0", None),
+                                     ("deposit_cap", "20000.0", "video"), ("strategy", "own_license", "video"),
+                                     ("bnpl", True, "video")):
+        assert session.set(control, typed, platform) is None, (control, typed)
+    assert session.set_compare(True, value="0.0") is None and session.variant.value == "0.0"
+    assert session.runs == runs and session.generation == generation and session.day == 5
+    assert len(session.fired) == 1 and session.error is None  # the value typed was taken: no red line left
+    assert session.set("consumers", "4000") is None and session.day == 0 and session.runs[0] is not runs[0]
+
+
 def test_the_scenario_given_on_the_command_line_is_in_the_dropdown(tmp_path: Any) -> None:
     """A teacher's own file was not listed (the dropdown showed nothing) and, once another was chosen, could not
     be chosen again without restarting the server."""

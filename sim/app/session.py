@@ -286,6 +286,10 @@ class Session:
                 scenario = self._playable(settings)
             except (ScenarioError, ValueError) as exc:
                 return self._fail(str(exc))
+            if scenario == self.scenario:
+                # the value in force, perhaps spelt otherwise ("0.240", "5e3"): a rebuild would only restart the run
+                self.error = None
+                return None
             self.settings, self.scenario = settings, scenario
             return self.rebuild(scenario)
 
@@ -343,12 +347,17 @@ class Session:
                 scenario = self._playable()  # the file as it is now, for A (and B reads it too)
             except (ScenarioError, ValueError) as exc:
                 return self._fail(str(exc))
+            b = None
             if on:
                 # B first: a value B cannot take (a typo in "to") changes nothing, and run A keeps its day
                 try:
-                    self._scenario_b(new)
+                    b = self._scenario_b(new)
                 except (ScenarioError, ValueError) as exc:
                     return self._fail(f"side-by-side refused: {exc}")
+            if bool(on) == self.compare and scenario == self.scenario and (b is None or b == self._scenario_b(v)):
+                # the runs would be the ones in progress ("to" typed again as "0.0" for 0): keep them going
+                self.variant, self.error = new, None
+                return None
             self.compare, self.variant = bool(on), new
             return self.rebuild(scenario)
 
