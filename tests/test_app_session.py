@@ -711,6 +711,29 @@ def test_a_random_borrower_has_borrowed() -> None:
         assert follow.loans(s.runs[0].model, s.follow_id)
 
 
+@pytest.mark.parametrize("burn_in", [60, 0])
+def test_no_random_borrower_says_what_is_true(tmp_path: Path, burn_in: int) -> None:
+    """A market too small to lend (3 consumers): after the warm-up the message still said "press Step or Play"
+    (the first loans are made in the warm-up), also on a finished run, where Step is disabled."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\nconsumers: {{count: 3}}\ndays: 20\n"
+                    f"burn_in_days: {burn_in}\n")
+    s = Session(path)
+    warm_up = f"the unrecorded {burn_in}-day warm-up"
+    first = f"are made in {warm_up}, which the first Step or Play runs" if burn_in else "can come on day 1"
+    assert s.follow_random() == f"random borrower: nobody has borrowed yet; the first loans {first}"
+    s.step(1)
+    assert follow.random_borrower(s.runs[0].model, s.rng) is None  # nobody has a loan on this seed
+    since = f" ({warm_up} included)" if burn_in else ""
+    assert s.follow_random() == (f"random borrower: nobody has borrowed by day 1{since} in this market of 3 consumers;"
+                                 " follow a consumer by id, or try again later in the run")
+    s.step(19)
+    assert s.finished and follow.random_borrower(s.runs[0].model, s.rng) is None
+    message = s.follow_random()
+    assert message is not None and message.startswith("random borrower: nobody borrowed in this run (20 days")
+    assert "Step" not in message and "set more consumers or another seed" in message and s.error == message
+
+
 def test_run_b_the_same_as_run_a_is_pointed_out(session: Session) -> None:
     """Side by side with B's value already A's, the dashed lines hide under the solid ones: the page says so."""
     solara = pytest.importorskip("solara")

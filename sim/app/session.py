@@ -586,9 +586,28 @@ class Session:
         with self.lock:
             who = follow.random_borrower(self.runs[0].model, self.rng)
             if who is None:
-                return self._fail("random borrower: nobody has borrowed yet; press Step or Play (the first loans "
-                                  "are made in the unrecorded warm-up before day 1)")
+                return self._fail(f"random borrower: {self._no_borrower()}")
             return self.follow(who)
+
+    def _no_borrower(self) -> str:
+        """Why there is no borrower to follow, as things stand: before the warm-up (which the first Step or Play
+        runs), during the run, or after it. It said "press Step or Play" in all three, also once a small market's
+        warm-up had run without a loan, and on a finished run, where Step does nothing."""
+        run = self.runs[0]
+        burn = run.model.scenario.burn_in_days
+        warm_up = f"the unrecorded {burn}-day warm-up"
+        if run.fees_at_start is None:
+            first = f"are made in {warm_up}, which the first Step or Play runs" if burn else "can come on day 1"
+            return f"nobody has borrowed yet; the first loans {first}"
+        n = run.model.consumers.n
+        market = f"in this market of {n:,} consumer{'' if n == 1 else 's'}"
+        if self.finished:
+            days = f"{self.day} days and {warm_up}" if burn else f"{self.day} days"
+            return (f"nobody borrowed in this run ({days}) {market}; follow a consumer by id, or set more consumers "
+                    "or another seed (Reset alone plays the same run again)")
+        since = f" ({warm_up} included)" if burn else ""
+        return (f"nobody has borrowed by day {self.day}{since} {market}; follow a consumer by id, or try again "
+                "later in the run")
 
     def _record(self) -> None:
         run = self.runs[0]
