@@ -123,6 +123,23 @@ def _texts(rendered: Any) -> list[str]:
             if w.children and isinstance(w.children[0], str)]
 
 
+def test_the_first_step_shows_day_1_and_says_the_warm_up_ran(session: Session) -> None:
+    """The first Step runs the unrecorded warm-up (seconds in a large market), then day 1: every time chart then
+    held lines of one point, which ECharts does not draw (a line needs two points and symbols were off), so the
+    class saw a wait and no activity. A line of one point now shows its point, and the status says what ran."""
+    burn = session.scenario.burn_in_days
+    assert burn > 0 and f"runs a {burn}-day warm-up before day 1" in (views.warm_up_note(session) or "")
+    for days, drawn in ((1, True), (1, False)):
+        session.step(days)
+        options = dict(charts.all_charts(session.runs))
+        lines = [s for key, o in options.items() if key != "revenue" for s in o["series"] if s["data"]]
+        assert lines and all(len(s["data"]) == session.day and s["showSymbol"] is drawn for s in lines)
+        followed = follow.option(session.runs[0])["series"]
+        assert all(len(s["data"]) == session.day and s["showSymbol"] is drawn for s in followed)
+        assert (views.warm_up_note(session) or "").startswith(f"Day 1 follows the {burn}-day warm-up") is drawn
+    assert views.warm_up_note(session) is None
+
+
 def test_the_speed_is_shown_only_while_playing(session: Session) -> None:
     solara = pytest.importorskip("solara")
     session.play_batch(budget_s=0.05)

@@ -103,9 +103,15 @@ def _points(days: pd.Series, values: pd.Series) -> list[list[float]]:
     return [[int(d), round(float(v), 6)] for d, v in zip(days, values, strict=True)]
 
 
+def alone(points: list[Any]) -> bool:
+    """Whether a line's points must be drawn as symbols: ECharts draws a line of one point as nothing, so after
+    the first Step (the warm-up and day 1) every chart looked empty."""
+    return len(points) == 1
+
+
 def _line(name: str, run: Run, points: list[list[float]], color: str, axis: int = 0) -> dict[str, Any]:
     return {
-        "name": name, "type": "line", "data": points, "showSymbol": False, "yAxisIndex": axis,
+        "name": name, "type": "line", "data": points, "showSymbol": alone(points), "yAxisIndex": axis,
         "lineStyle": {"width": 2, "type": DASH[run.label]}, "itemStyle": {"color": color},
         "emphasis": {"disabled": True},
     }
