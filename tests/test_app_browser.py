@@ -203,6 +203,11 @@ def test_dashboard_in_chromium(page: Page, tmp_path: Path) -> None:
     expect(page.locator(".consumer-loans-taken")).not_to_have_text("loans taken: 0")
     page.get_by_role("button", name="Step").click()
     page.wait_for_function("() => document.querySelectorAll('canvas').length >= 11")
+    # each chart drew every point the server sent (as JSON text, parsed by the chart: sim/app/echarts.py `packed`)
+    page.wait_for_function("() => [...document.querySelectorAll('[data-chart]')].every(e => e.dataset.drawn"
+                           " === e.dataset.points)")
+    assert _points(page, "orders") > 0 and page.locator("[data-chart=orders]").get_attribute("data-drawn") == \
+        str(_points(page, "orders"))
     legend = page.locator(".compare-legend").inner_text()
     assert "A (solid)" in legend and "B (dashed)" in legend
     assert "Traceback" not in page.locator("body").inner_text()

@@ -123,6 +123,23 @@ def _texts(rendered: Any) -> list[str]:
             if w.children and isinstance(w.children[0], str)]
 
 
+def test_the_first_step_shows_day_1_and_says_the_warm_up_ran(session: Session) -> None:
+    """The first Step runs the unrecorded warm-up (seconds in a large market), then day 1: every time chart then
+    held lines of one point, which ECharts does not draw (a line needs two points and symbols were off), so the
+    class saw a wait and no activity. A line of one point now shows its point, and the status says what ran."""
+    burn = session.scenario.burn_in_days
+    assert burn > 0 and f"runs a {burn}-day warm-up before day 1" in (views.warm_up_note(session) or "")
+    for days, drawn in ((1, True), (1, False)):
+        session.step(days)
+        options = dict(charts.all_charts(session.runs))
+        lines = [s for key, o in options.items() if key != "revenue" for s in o["series"] if s["data"]]
+        assert lines and all(len(s["data"]) == session.day and s["showSymbol"] is drawn for s in lines)
+        followed = follow.option(session.runs[0])["series"]
+        assert all(len(s["data"]) == session.day and s["showSymbol"] is drawn for s in followed)
+        assert (views.warm_up_note(session) or "").startswith(f"Day 1 follows the {burn}-day warm-up") is drawn
+    assert views.warm_up_note(session) is None
+
+
 def test_the_speed_is_shown_only_while_playing(session: Session) -> None:
     solara = pytest.importorskip("solara")
     session.play_batch(budget_s=0.05)
@@ -603,6 +620,57 @@ def test_a_refusal_names_the_control_changed_and_why(session: Session) -> None:
     assert session.set("consumers", "4e3") is None and session.scenario.consumers.count == 4000
 
 
+@pytest.mark.parametrize(("control", "typed", "count"), [
+    ("consumers", "4000.0", 4000), ("consumers", "4000.", 4000), ("consumers", "+4.0e3", 4000),
+    ("seed", "12345678901234567.0", 12345678901234567), ("days", "30.000", 30),
+])
+def test_a_whole_number_typed_with_a_decimal_point_is_taken(session: Session, control: str, typed: str,
+                                                             count: int) -> None:
+    """"5000.0" consumers was refused as "written as a decimal", though it is a whole count; a number that is not
+    whole is still refused, in one line that says so (and the run is left alone)."""
+    assert session.set(control, typed) is None and session.error is None
+    assert session.value(control) == count and controls.shown(session, control) == str(count)
+    before = session.runs[0].model
+    message = session.set(control, "4000.5")
+    assert message == f"{session.labels[session_module.key_of(control)]} = 4000.5: " \
+        f"{session_module.GLOBAL_FIELDS[control]}: 4000.5 is not a whole number"
+    assert session.runs[0].model is before and session.value(control) == count
+
+
+def test_a_consumer_id_typed_with_a_decimal_point_is_followed() -> None:
+    solara = pytest.importorskip("solara")
+    import ipyvuetify
+
+    session = Session()
+    _, rendered = solara.render(page._Dashboard(session), handle_error=False)
+    field = rendered.find(ipyvuetify.TextField, label="Consumer id").widget
+    field.v_model = "12.0"
+    field.fire_event("keyup.enter", {})
+    assert session.follow_id == 12 and session.error is None
+    field.v_model = "12.5"
+    field.fire_event("keyup.enter", {})
+    assert session.follow_id == 12 and session.error == "consumer id: '12.5' is not a whole number"
+
+
+def test_a_value_already_in_force_typed_again_changes_nothing(session: Session) -> None:
+    """Entering the value a control already has (as shown, or spelt otherwise) restarted the run at day 0 and
+    cleared the events fired; the runs in progress now play on untouched."""
+    assert session.set_compare(True, platform="video", setting="deposit_cap", value="0") is None
+    session.step(5)
+    assert session.fire("rate_cap", None, "0.2") is None
+    runs, generation = list(session.runs), session.generation
+    session.error = "an earlier refusal"
+    for control, typed, platform in (("consumers", "5000", None), ("consumers", "5e3", None),
+                                     ("rate_cap", ".240", None), ("days", "40.0", None),
+                                     ("deposit_cap", "20000.0", "video"), ("strategy", "own_license", "video"),
+                                     ("bnpl", True, "video")):
+        assert session.set(control, typed, platform) is None, (control, typed)
+    assert session.set_compare(True, value="0.0") is None and session.variant.value == "0.0"
+    assert session.runs == runs and session.generation == generation and session.day == 5
+    assert len(session.fired) == 1 and session.error is None  # the value typed was taken: no red line left
+    assert session.set("consumers", "4000") is None and session.day == 0 and session.runs[0] is not runs[0]
+
+
 def test_the_scenario_given_on_the_command_line_is_in_the_dropdown(tmp_path: Any) -> None:
     """A teacher's own file was not listed (the dropdown showed nothing) and, once another was chosen, could not
     be chosen again without restarting the server."""
@@ -658,6 +726,29 @@ def test_a_random_borrower_has_borrowed() -> None:
     for _ in range(5):
         assert s.follow_random() is None
         assert follow.loans(s.runs[0].model, s.follow_id)
+
+
+@pytest.mark.parametrize("burn_in", [60, 0])
+def test_no_random_borrower_says_what_is_true(tmp_path: Path, burn_in: int) -> None:
+    """A market too small to lend (3 consumers): after the warm-up the message still said "press Step or Play"
+    (the first loans are made in the warm-up), also on a finished run, where Step is disabled."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\nconsumers: {{count: 3}}\ndays: 20\n"
+                    f"burn_in_days: {burn_in}\n")
+    s = Session(path)
+    warm_up = f"the unrecorded {burn_in}-day warm-up"
+    first = f"are made in {warm_up}, which the first Step or Play runs" if burn_in else "can come on day 1"
+    assert s.follow_random() == f"random borrower: nobody has borrowed yet; the first loans {first}"
+    s.step(1)
+    assert follow.random_borrower(s.runs[0].model, s.rng) is None  # nobody has a loan on this seed
+    since = f" ({warm_up} included)" if burn_in else ""
+    assert s.follow_random() == (f"random borrower: nobody has borrowed by day 1{since} in this market of 3 consumers;"
+                                 " follow a consumer by id, or try again later in the run")
+    s.step(19)
+    assert s.finished and follow.random_borrower(s.runs[0].model, s.rng) is None
+    message = s.follow_random()
+    assert message is not None and message.startswith("random borrower: nobody borrowed in this run (20 days")
+    assert "Step" not in message and "set more consumers or another seed" in message and s.error == message
 
 
 def test_run_b_the_same_as_run_a_is_pointed_out(session: Session) -> None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.app.charts import alone
 from sim.finance.loans import CHARGED_OFF, PRODUCT_NAMES, SOLD, STATUS_NAMES
 
 if TYPE_CHECKING:
@@ -118,9 +119,11 @@ def option(run: Run) -> dict[str, Any]:
         "yAxis": [{"type": "value", "name": "RMB"},
                   {"type": "value", "name": "days overdue", "minInterval": 1, "splitLine": {"show": False}}],
         "series": [
-            {"name": "cash", "type": "line", "data": cash, "showSymbol": False, "itemStyle": {"color": "#59a14f"}},
-            {"name": "debt", "type": "line", "data": debt, "showSymbol": False, "itemStyle": {"color": "#e15759"}},
-            {"name": "days overdue", "type": "line", "data": overdue, "showSymbol": False, "yAxisIndex": 1,
+            {"name": "cash", "type": "line", "data": cash, "showSymbol": alone(cash),
+             "itemStyle": {"color": "#59a14f"}},
+            {"name": "debt", "type": "line", "data": debt, "showSymbol": alone(debt),
+             "itemStyle": {"color": "#e15759"}},
+            {"name": "days overdue", "type": "line", "data": overdue, "showSymbol": alone(overdue), "yAxisIndex": 1,
              "areaStyle": {"opacity": 0.15}, "itemStyle": {"color": "#b30000"}, "lineStyle": {"type": "dotted"}},
         ],
     }

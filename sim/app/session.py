@@ -9,13 +9,13 @@ appended, so they play on without restarting (see `sim.app.events`).
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,10 @@ after each batch; alone / side by side): the classroom market 1.6 / 3.7 s at 50,
 1.2 GB side by side at 1,000,000. Twice the library's 100,000 keeps a year under about 15 s; more is for the
 command line."""
 WHOLE = {"consumers", "seed", "days"}
-"""Controls that take a whole number: `1e9` or `5e3` typed there is read as the number it writes."""
+"""Controls that take a whole number: `5000.0`, `1e9` or `5e3` typed there is read as the number it writes."""
+MAX_DIGITS = 40
+"""A typed whole number with more digits than this is left for the schema to refuse (`1e999999999` would take
+long to write out in digits)."""
 LABELS = {
     "strategy": "finance strategy", "license_lender": "licence lender", "bnpl": "BNPL",
     "cash_flow_cover": "shop-loan cash-flow cover", "deposit_cap": "deposit cap",
@@ -93,13 +96,16 @@ def value_text(value: Any) -> str:
 
 
 def whole_text(text: str) -> str:
-    """A whole number typed in exponent notation (`1e9`, `5e3`) as its digits, so that the schema judges the
-    number (1e9 consumers: out of range) rather than its notation (it read `1e9` as a float: "1000000000.0 is not
-    a whole number"). Anything else is left as typed, for the schema's own message."""
-    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+", text):
+    """A whole number typed with a decimal point or an exponent (`5000.0`, `1e9`, `5e3`) as its digits, so that the
+    schema judges the number (1e9 consumers: out of range) rather than its notation: it refuses a point or an
+    exponent in a file ("write a whole number: 5000"), which is right for a file but not for a field where an
+    instructor types a count. Anything else (`5000.5`, `abc`) is left as typed, for the schema's own message."""
+    if not re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+|\d+(?=[eE]))([eE][+-]?\d+)?", text):
         return text
-    number = float(text)
-    return str(int(number)) if math.isfinite(number) and number.is_integer() else text
+    number = Decimal(text)  # exact: a float would turn seed 12345678901234567.0 into another number
+    if number.adjusted() > MAX_DIGITS or number != number.to_integral_value():
+        return text
+    return str(int(number))
 
 
 def _release(runs: list[Run]) -> None:
@@ -280,6 +286,10 @@ class Session:
                 scenario = self._playable(settings)
             except (ScenarioError, ValueError) as exc:
                 return self._fail(str(exc))
+            if scenario == self.scenario:
+                # the value in force, perhaps spelt otherwise ("0.240", "5e3"): a rebuild would only restart the run
+                self.error = None
+                return None
             self.settings, self.scenario = settings, scenario
             return self.rebuild(scenario)
 
@@ -337,12 +347,17 @@ class Session:
                 scenario = self._playable()  # the file as it is now, for A (and B reads it too)
             except (ScenarioError, ValueError) as exc:
                 return self._fail(str(exc))
+            b = None
             if on:
                 # B first: a value B cannot take (a typo in "to") changes nothing, and run A keeps its day
                 try:
-                    self._scenario_b(new)
+                    b = self._scenario_b(new)
                 except (ScenarioError, ValueError) as exc:
                     return self._fail(f"side-by-side refused: {exc}")
+            if bool(on) == self.compare and scenario == self.scenario and (b is None or b == self._scenario_b(v)):
+                # the runs would be the ones in progress ("to" typed again as "0.0" for 0): keep them going
+                self.variant, self.error = new, None
+                return None
             self.compare, self.variant = bool(on), new
             return self.rebuild(scenario)
 
@@ -571,9 +586,28 @@ class Session:
         with self.lock:
             who = follow.random_borrower(self.runs[0].model, self.rng)
             if who is None:
-                return self._fail("random borrower: nobody has borrowed yet; press Step or Play (the first loans "
-                                  "are made in the unrecorded warm-up before day 1)")
+                return self._fail(f"random borrower: {self._no_borrower()}")
             return self.follow(who)
+
+    def _no_borrower(self) -> str:
+        """Why there is no borrower to follow, as things stand: before the warm-up (which the first Step or Play
+        runs), during the run, or after it. It said "press Step or Play" in all three, also once a small market's
+        warm-up had run without a loan, and on a finished run, where Step does nothing."""
+        run = self.runs[0]
+        burn = run.model.scenario.burn_in_days
+        warm_up = f"the unrecorded {burn}-day warm-up"
+        if run.fees_at_start is None:
+            first = f"are made in {warm_up}, which the first Step or Play runs" if burn else "can come on day 1"
+            return f"nobody has borrowed yet; the first loans {first}"
+        n = run.model.consumers.n
+        market = f"in this market of {n:,} consumer{'' if n == 1 else 's'}"
+        if self.finished:
+            days = f"{self.day} days and {warm_up}" if burn else f"{self.day} days"
+            return (f"nobody borrowed in this run ({days}) {market}; follow a consumer by id, or set more consumers "
+                    "or another seed (Reset alone plays the same run again)")
+        since = f" ({warm_up} included)" if burn else ""
+        return (f"nobody has borrowed by day {self.day}{since} {market}; follow a consumer by id, or try again "
+                "later in the run")
 
     def _record(self) -> None:
         run = self.runs[0]

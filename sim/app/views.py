@@ -13,7 +13,7 @@ from typing import Any
 import solara
 
 from sim.app import charts, controls, echarts, events, follow, network, variant
-from sim.app.session import Run, Session
+from sim.app.session import Run, Session, whole_text
 
 Apply = Callable[[Callable[[], str | None]], None]
 
@@ -67,6 +67,9 @@ def status(session: Session, playing: bool) -> None:
             if state == "playing" and session.speed:
                 solara.Text(f"{session.speed:.0f} days/s", classes=["speed"], style={"color": "#666"})
             solara.Text("amounts in simulated RMB", style={"color": "#888", "font-size": "0.9em"})
+        note = warm_up_note(session)
+        if note:
+            solara.Text(note, classes=["warm-up-note"], style={"color": "#666", "padding": "0 8px"})
         compare = len(session.runs) > 1
         for r in session.runs:
             _figures(r, f"{r.label} ({'solid' if r.label == 'A' else 'dashed'})" if compare else "")
@@ -83,6 +86,20 @@ def status(session: Session, playing: bool) -> None:
                         classes=["compare-same"], style={"color": "#8a5a00", "padding": "0 8px"})
     for note in session.inert_settings():
         solara.Text(note, classes=["inert-setting"], style={"color": "#8a5a00", "padding": "0 8px"})
+
+
+def warm_up_note(session: Session) -> str | None:
+    """At day 0 and day 1, what the first Step or Play does: it runs the unrecorded warm-up, then day 1. In a large
+    market that takes seconds, after which the charts held one day, which ECharts drew as nothing: the class saw
+    a wait and then no activity."""
+    burn = session.runs[0].model.scenario.burn_in_days
+    if not burn or session.day > 1:
+        return None
+    if session.day == 0:
+        return (f"The first Step or Play runs a {burn}-day warm-up before day 1 (not recorded: it seasons the loan "
+                "book); the bigger the market, the longer it takes.")
+    return (f"Day 1 follows the {burn}-day warm-up (not recorded): the charts start with day 1's points and draw "
+            "lines from day 2.")
 
 
 def fired_events(session: Session) -> None:
@@ -132,7 +149,7 @@ def consumer(session: Session, apply: Apply) -> None:
 
     def pick(text: str) -> None:
         try:
-            consumer = int(str(text).strip())
+            consumer = int(whole_text(str(text).strip()))  # "12.0" is consumer 12, as in the market's fields
         except ValueError:
             apply(lambda: session._fail(f"consumer id: {text!r} is not a whole number"))
             return
