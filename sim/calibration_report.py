@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sim.calibration import CalibrationError, Evaluation, Fit
+from sim.calibration import CalibrationError, Evaluation, Fit, as_set
 from sim.results import atomic_folder, check_target
 from sim.scenario_files import NAMED_LISTS, load
 
@@ -50,7 +50,7 @@ def nested(values: dict[str, float]) -> dict[str, Any]:
                 continue
             node = node.setdefault(key, {})
             i += 1
-        node[parts[-1]] = float(f"{value:.6g}")
+        node[parts[-1]] = float(as_set(value))  # the value simulated, not a rounding of it
     return out
 
 
@@ -68,7 +68,7 @@ def validate_command(fit: Fit) -> str:
     scenarios against every real-world figure: the check a fit to some figures owes the others. A path the
     library's scenarios lack (an item only the fitted scenario has, `lenders.community_credit.apr`) made the whole
     command fail; it is left out, and a shell comment at the end says so."""
-    sets = [f"{path}={value:.6g}" for paths, value in fit.result.values.items() for path in paths.split(",")]
+    sets = [f"{path}={as_set(value)}" for paths, value in fit.result.values.items() for path in paths.split(",")]
     kept = [s for s in sets if _in_the_library(s)]
     left_out = [s.split("=", 1)[0] for s in sets if s not in kept]
     comment = [f"# left out, not in the library's scenarios: {', '.join(left_out)}"] if left_out else []
@@ -133,7 +133,7 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
              "# Fitted values:" if fit.improved else
              "# The search found no improvement on the start: these are the starting values.",
              *(f"# {note}" for note in fit.notes)]
-    lines += [f"#   {k} = {v:.6g}" for k, v in result.values.items()]
+    lines += [f"#   {k} = {as_set(v)}" for k, v in result.values.items()]
     if fit.fixed:  # part of how the fit was made, but not of the fitted scenario (e.g. days=730 to measure)
         lines += ["# Every evaluation also ran with these fixed changes (--set), which this file does not apply:"]
         lines += [f"#   {change}" for change in fit.fixed]
@@ -145,8 +145,9 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
         cols = [p.path for p in fit.params] + [t.name for t in fit.targets]
         fh.write(",".join(["evaluation", *cols, "loss"]) + "\n")
         for i, e in enumerate(fit.history, 1):
-            row = [*(e.values[p.path] for p in fit.params), *(e.figures[t.name] for t in fit.targets), e.loss]
-            fh.write(",".join([str(i), *(f"{x:.6g}" if math.isfinite(x) else "" for x in row)]) + "\n")
+            figures = [*(e.figures[t.name] for t in fit.targets), e.loss]
+            fh.write(",".join([str(i), *(as_set(e.values[p.path]) for p in fit.params),
+                               *(f"{x:.6g}" if math.isfinite(x) else "" for x in figures)]) + "\n")
 
     losses = np.asarray([e.loss for e in fit.history])
     fig, ax = plt.subplots(figsize=(7, 4))
