@@ -91,7 +91,7 @@ def _in_the_library(setting: str) -> bool:
 def write_outputs(fit: Fit, scenario_path: str, out: Path, seeds: list[int], consumers: int | None) -> Path:
     """Write `<name>_fitted.yaml` (extends the input), `fit_report.md`, `loss.png` and `history.csv` into a
     temporary folder, then rename it to `out`: all files or none, replacing only an earlier calibration."""
-    problem = check_output(out)
+    problem = check_output(out, scenario_path)
     if problem:
         raise CalibrationError(problem)
     # The full path: `.` (or `..`) has no name to put a sibling next to; the temporary folder would be made
@@ -102,9 +102,21 @@ def write_outputs(fit: Fit, scenario_path: str, out: Path, seeds: list[int], con
     return out / f"{load(scenario_path).scenario.name}_fitted.yaml"
 
 
-def check_output(out: Path) -> str | None:
-    """Why `out` cannot receive a calibration (a file, or a non-empty folder that is not an earlier one)."""
-    return check_target(out, marker=REPORT, kind="a calibrate output folder", files=_written_by_calibrate)
+def check_output(out: Path, scenario_path: str | None = None) -> str | None:
+    """Why `out` cannot receive a calibration (a file, or a non-empty folder that is not an earlier one), or
+    would lose the scenario fitted or a file it extends: refitting an earlier fit into its own folder replaced
+    the folder holding the file the new one extends (it failed after the whole search, naming a temporary
+    folder)."""
+    problem = check_target(out, marker=REPORT, kind="a calibrate output folder", files=_written_by_calibrate)
+    if problem or scenario_path is None:
+        return problem
+    where, files = Path(out).resolve(), load(scenario_path).files
+    for file in files:
+        if where in Path(file).resolve().parents:
+            what = "the scenario fitted" if file == files[-1] else "a file the scenario extends"
+            return (f"{out}: holds {file}, {what}, which the new outputs would replace; choose another --out "
+                    "(or copy the file elsewhere first)")
+    return None
 
 
 def _written_by_calibrate(name: str) -> bool:

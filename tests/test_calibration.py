@@ -419,3 +419,30 @@ def test_the_fitted_file_reproduces_the_figures_reported_for_it(tmp_path: Path) 
     assert f"{rate}=0.01104432198" in shlex.split(validate_command(fit))
     history = (tmp_path / "cal" / "history.csv").read_text().splitlines()
     assert history[2].split(",")[1:3] == ["0.01104432198", "663.7368421"]
+
+
+def test_a_fit_is_never_written_over_the_scenario_it_fits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refitting an earlier fit into its own folder ran the whole search, then stopped naming a temporary folder
+    (`.cal.partial-*/baseline_fitted_fitted.yaml: extends: file 'baseline_fitted.yaml' not found`): the new
+    outputs replace that folder, and the file they extend with it. It is refused before any simulation, also
+    for a scenario of the user's that extends a file there; the earlier fit is left as it was."""
+    import run
+
+    out = tmp_path / "cal"
+    first = write_outputs(_fake_fit(), BASELINE, out, [1], 500)
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(f"extends: {first}\nname: mine\n")
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: charge_off_rate, value: 0.01}\n")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr("sim.calibration.calibrate", lambda *_, **__: pytest.fail("fitted into the scenario's folder"))
+    for scenario, what in ((first, "the scenario fitted"), (mine, "a file the scenario extends")):
+        assert run.main(["calibrate", str(scenario), "--targets", str(targets), "--params",
+                         "regulation.rate_cap:0.1:0.3", "--out", str(out), "--quiet"]) == 2
+        assert capsys.readouterr().err == (f"error: --out: {out}: holds {first}, {what}, which the new outputs would "
+                                           "replace; choose another --out (or copy the file elsewhere first)\n")
+    with pytest.raises(CalibrationError, match="which the new outputs would replace"):
+        write_outputs(_fake_fit(), str(first), out, [1], 500)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
