@@ -30,6 +30,16 @@ def _cell(evaluation: Evaluation, name: str, seeds: int) -> str:
     return f"{text} ({round(share * seeds)} of {seeds} seeds)" if 0 < share < 1 else text
 
 
+def _error(got: float, target: float) -> str:
+    """The report's error cell, as the loss measures it: relative to the target's size (its sign was flipped for a
+    negative target), absolute where the target is 0 (it was shown as a percentage)."""
+    if not math.isfinite(got):
+        return "n/a (undefined: counted as a miss of 100%)"
+    if target == 0:
+        return f"{got:+.4g} (absolute: the target is 0)"
+    return f"{100 * (got - target) / abs(target):+.1f}%"
+
+
 def nested(values: dict[str, float]) -> dict[str, Any]:
     """Dotted paths as a scenario-file fragment (platforms, lenders and restructurers by name)."""
     out: dict[str, Any] = {}
@@ -188,9 +198,7 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
         rep += ["The search started from the scenario's own values of the parameters (the first evaluation).", ""]
     rep += ["| target | value | weight | start | fitted | rel. error |", "|---|---|---|---|---|---|"]
     for t in fit.targets:
-        got = result.figures[t.name]
-        rel_err = (got - t.value) / t.value if t.value else got - t.value
-        error = f"{100 * rel_err:+.1f}%" if math.isfinite(got) else "n/a (undefined: counted as a miss of 100%)"
+        error = _error(result.figures[t.name], t.value)
         rep.append(f"| {t.name} | {t.value:.4g} | {t.weight:g} | {_cell(fit.start, t.name, len(seeds))} | "
                    f"{_cell(result, t.name, len(seeds))} | {error} |")
     if any(e.defined for e in (fit.start, result)):

@@ -446,3 +446,17 @@ def test_a_fit_is_never_written_over_the_scenario_it_fits(
     with pytest.raises(CalibrationError, match="which the new outputs would replace"):
         write_outputs(_fake_fit(), str(first), out, [1], 500)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_the_error_column_says_which_way_the_fit_misses(tmp_path: Path) -> None:
+    """A margin of -3% against a target of -5% is above it, and was reported as `-40.0%` (divided by the signed
+    target); a figure of 0.05 against a target of 0 was reported as a relative error of `+5.0%`. The loss measures
+    the error relative to the target's size, or absolute for a target of 0, and the column now says the same."""
+    point = Evaluation({"regulation.rate_cap": 0.2}, {"micro_net_margin": -0.03, "charge_off_rate": 0.05}, 1.0)
+    targets = [Target("micro_net_margin", -0.05), Target("charge_off_rate", 0.0)]
+    fit = Fit([Param("regulation.rate_cap", 0.1, 0.3)], targets, point, point, [point])
+    write_outputs(fit, BASELINE, tmp_path / "cal", [1], 500)
+    report = (tmp_path / "cal" / "fit_report.md").read_text()
+    assert "| micro_net_margin | -0.05 | 1 | -0.03 | -0.03 | +40.0% |" in report
+    assert "| charge_off_rate | 0 | 1 | 0.05 | 0.05 | +0.05 (absolute: the target is 0) |" in report
+    assert loss_of(point.figures, targets) == pytest.approx(0.4 ** 2 + 0.05 ** 2)
