@@ -460,3 +460,21 @@ def test_the_error_column_says_which_way_the_fit_misses(tmp_path: Path) -> None:
     assert "| micro_net_margin | -0.05 | 1 | -0.03 | -0.03 | +40.0% |" in report
     assert "| charge_off_rate | 0 | 1 | 0.05 | 0.05 | +0.05 (absolute: the target is 0) |" in report
     assert loss_of(point.figures, targets) == pytest.approx(0.4 ** 2 + 0.05 ** 2)
+
+
+NO_CREDIT = ["days=40", "burn_in_days=0", "platforms.video.finance.bnpl=false",
+             "platforms.video.finance.cash_loans=false", "platforms.video.finance.merchant_loans=false",
+             "platforms.entertainment.finance.cash_loans=false",
+             *(f"lenders.{name}.advertises=false" for name in ("cfc", "micro_a", "micro_b", "micro_c"))]
+
+
+def test_a_charge_off_rate_with_nothing_lent_is_undefined_not_0() -> None:
+    """In a market where nothing is lent the measured charge-off rate was 0.0 (the run summary says undefined):
+    a fit to a charge-off target saw "perfect credit", a miss of the target's whole size, instead of the refusal
+    an undefined target gets before any search."""
+    classroom = str(Path(BASELINE).with_name("classroom.yaml"))
+    runs = measure_seeds(classroom, NO_CREDIT, [1], 500, workers=1)
+    assert runs[0]["charge_off_rate"] != runs[0]["charge_off_rate"]  # NaN
+    with pytest.raises(CalibrationError, match=r"^target\(s\) charge_off_rate: undefined at the start point"):
+        calibrate(classroom, [Target("charge_off_rate", 0.01)], [Param.parse("regulation.rate_cap:0.1:0.3")],
+                  budget=2, seeds=[1], consumers=500, extra=NO_CREDIT)
