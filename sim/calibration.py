@@ -205,6 +205,13 @@ def loss_of(figures: dict[str, float | None], targets: list[Target], defined: di
     return total
 
 
+def as_set(value: float) -> str:
+    """A parameter value as every evaluation sets it (10 significant digits): the fitted file, the validate
+    command and history.csv write it so, since the simulation can turn on the last digit (6 digits gave a fitted
+    file whose runs differed from the figures reported for it)."""
+    return f"{value:.10g}"
+
+
 def simulate(scenario_path: str, values: dict[str, float], seeds: list[int], consumers: int | None,
              extra: list[str] | None = None, workers: int | None = 1) -> dict[str, float]:
     """Every measured figure over `seeds` for the scenario with `values` set (see `simulate_seeds`)."""
@@ -218,7 +225,7 @@ def simulate_seeds(scenario_path: str, values: dict[str, float], seeds: list[int
     which each is defined. A figure is the mean over the seeds that define it (as the validation report
     averages), except shares of rare events (reachability, lender exits), which are pooled (total hits /
     total trials) over all seeds. `workers` > 1 (None: one per core) runs the seeds in parallel processes."""
-    overrides = [*(extra or []), *(f"{k}={v:.10g}" for ks, v in values.items() for k in ks.split(","))]
+    overrides = [*(extra or []), *(f"{k}={as_set(v)}" for ks, v in values.items() for k in ks.split(","))]
     runs = measure_seeds(scenario_path, overrides, seeds, consumers, workers)
     per_seed = {k: np.asarray([_number(r[k]) for r in runs]) for k in runs[0]}
     defined = {k: float(np.isfinite(x).mean()) for k, x in per_seed.items()}
@@ -329,7 +336,7 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
     cache: dict[tuple[float, ...], Evaluation] = {}
 
     def run(values: dict[str, float]) -> Evaluation:
-        key = tuple(float(f"{v:.10g}") for v in values.values())  # as `simulate` sets them
+        key = tuple(float(as_set(v)) for v in values.values())  # as `simulate` sets them
         if key not in cache:
             if len(history) >= budget:  # Nelder-Mead may overrun maxfev within an iteration (a shrink)
                 raise _BudgetSpent

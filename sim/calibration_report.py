@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sim.calibration import CalibrationError, Evaluation, Fit
+from sim.calibration import CalibrationError, Evaluation, Fit, as_set
 from sim.results import atomic_folder, check_target
 from sim.scenario_files import NAMED_LISTS, load
 
@@ -28,6 +28,16 @@ def _cell(evaluation: Evaluation, name: str, seeds: int) -> str:
     share = evaluation.defined.get(name, 1.0)
     text = figure_text(evaluation.figures[name])
     return f"{text} ({round(share * seeds)} of {seeds} seeds)" if 0 < share < 1 else text
+
+
+def _error(got: float, target: float) -> str:
+    """The report's error cell, as the loss measures it: relative to the target's size (its sign was flipped for a
+    negative target), absolute where the target is 0 (it was shown as a percentage)."""
+    if not math.isfinite(got):
+        return "n/a (undefined: counted as a miss of 100%)"
+    if target == 0:
+        return f"{got:+.4g} (absolute: the target is 0)"
+    return f"{100 * (got - target) / abs(target):+.1f}%"
 
 
 def nested(values: dict[str, float]) -> dict[str, Any]:
@@ -50,7 +60,7 @@ def nested(values: dict[str, float]) -> dict[str, Any]:
                 continue
             node = node.setdefault(key, {})
             i += 1
-        node[parts[-1]] = float(f"{value:.6g}")
+        node[parts[-1]] = float(as_set(value))  # the value simulated, not a rounding of it
     return out
 
 
@@ -68,7 +78,7 @@ def validate_command(fit: Fit) -> str:
     scenarios against every real-world figure: the check a fit to some figures owes the others. A path the
     library's scenarios lack (an item only the fitted scenario has, `lenders.community_credit.apr`) made the whole
     command fail; it is left out, and a shell comment at the end says so."""
-    sets = [f"{path}={value:.6g}" for paths, value in fit.result.values.items() for path in paths.split(",")]
+    sets = [f"{path}={as_set(value)}" for paths, value in fit.result.values.items() for path in paths.split(",")]
     kept = [s for s in sets if _in_the_library(s)]
     left_out = [s.split("=", 1)[0] for s in sets if s not in kept]
     comment = [f"# left out, not in the library's scenarios: {', '.join(left_out)}"] if left_out else []
@@ -91,7 +101,7 @@ def _in_the_library(setting: str) -> bool:
 def write_outputs(fit: Fit, scenario_path: str, out: Path, seeds: list[int], consumers: int | None) -> Path:
     """Write `<name>_fitted.yaml` (extends the input), `fit_report.md`, `loss.png` and `history.csv` into a
     temporary folder, then rename it to `out`: all files or none, replacing only an earlier calibration."""
-    problem = check_output(out)
+    problem = check_output(out, scenario_path)
     if problem:
         raise CalibrationError(problem)
     # The full path: `.` (or `..`) has no name to put a sibling next to; the temporary folder would be made
@@ -102,9 +112,21 @@ def write_outputs(fit: Fit, scenario_path: str, out: Path, seeds: list[int], con
     return out / f"{load(scenario_path).scenario.name}_fitted.yaml"
 
 
-def check_output(out: Path) -> str | None:
-    """Why `out` cannot receive a calibration (a file, or a non-empty folder that is not an earlier one)."""
-    return check_target(out, marker=REPORT, kind="a calibrate output folder", files=_written_by_calibrate)
+def check_output(out: Path, scenario_path: str | None = None) -> str | None:
+    """Why `out` cannot receive a calibration (a file, or a non-empty folder that is not an earlier one), or
+    would lose the scenario fitted or a file it extends: refitting an earlier fit into its own folder replaced
+    the folder holding the file the new one extends (it failed after the whole search, naming a temporary
+    folder)."""
+    problem = check_target(out, marker=REPORT, kind="a calibrate output folder", files=_written_by_calibrate)
+    if problem or scenario_path is None:
+        return problem
+    where, files = Path(out).resolve(), load(scenario_path).files
+    for file in files:
+        if where in Path(file).resolve().parents:
+            what = "the scenario fitted" if file == files[-1] else "a file the scenario extends"
+            return (f"{out}: holds {file}, {what}, which the new outputs would replace; choose another --out "
+                    "(or copy the file elsewhere first)")
+    return None
 
 
 def _written_by_calibrate(name: str) -> bool:
@@ -133,7 +155,7 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
              "# Fitted values:" if fit.improved else
              "# The search found no improvement on the start: these are the starting values.",
              *(f"# {note}" for note in fit.notes)]
-    lines += [f"#   {k} = {v:.6g}" for k, v in result.values.items()]
+    lines += [f"#   {k} = {as_set(v)}" for k, v in result.values.items()]
     if fit.fixed:  # part of how the fit was made, but not of the fitted scenario (e.g. days=730 to measure)
         lines += ["# Every evaluation also ran with these fixed changes (--set), which this file does not apply:"]
         lines += [f"#   {change}" for change in fit.fixed]
@@ -145,8 +167,9 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
         cols = [p.path for p in fit.params] + [t.name for t in fit.targets]
         fh.write(",".join(["evaluation", *cols, "loss"]) + "\n")
         for i, e in enumerate(fit.history, 1):
-            row = [*(e.values[p.path] for p in fit.params), *(e.figures[t.name] for t in fit.targets), e.loss]
-            fh.write(",".join([str(i), *(f"{x:.6g}" if math.isfinite(x) else "" for x in row)]) + "\n")
+            figures = [*(e.figures[t.name] for t in fit.targets), e.loss]
+            fh.write(",".join([str(i), *(as_set(e.values[p.path]) for p in fit.params),
+                               *(f"{x:.6g}" if math.isfinite(x) else "" for x in figures)]) + "\n")
 
     losses = np.asarray([e.loss for e in fit.history])
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -175,9 +198,7 @@ def _write_files(fit: Fit, scenario_path: str, out: Path, folder: Path, seeds: l
         rep += ["The search started from the scenario's own values of the parameters (the first evaluation).", ""]
     rep += ["| target | value | weight | start | fitted | rel. error |", "|---|---|---|---|---|---|"]
     for t in fit.targets:
-        got = result.figures[t.name]
-        rel_err = (got - t.value) / t.value if t.value else got - t.value
-        error = f"{100 * rel_err:+.1f}%" if math.isfinite(got) else "n/a (undefined: counted as a miss of 100%)"
+        error = _error(result.figures[t.name], t.value)
         rep.append(f"| {t.name} | {t.value:.4g} | {t.weight:g} | {_cell(fit.start, t.name, len(seeds))} | "
                    f"{_cell(result, t.name, len(seeds))} | {error} |")
     if any(e.defined for e in (fit.start, result)):

@@ -211,11 +211,11 @@ def test_the_report_gives_the_validate_command_that_checks_the_fit_against_every
     words = shlex.split(command)
     assert words[:3] == ["python", "run.py", "validate"]
     args = run.parser().parse_args(words[2:])
-    assert args.overrides == ["lenders.micro_a.apr=0.123457", "lenders.micro_b.apr=0.123457",
+    assert args.overrides == ["lenders.micro_a.apr=0.1234567", "lenders.micro_b.apr=0.1234567",
                               "collections.contact_shape=0.7"]
     s = load(BASELINE, args.overrides).scenario
     assert {lend.name: lend.apr for lend in s.lenders if lend.name in ("micro_a", "micro_b")} == {
-        "micro_a": 0.123457, "micro_b": 0.123457}
+        "micro_a": 0.1234567, "micro_b": 0.1234567}
     write_outputs(_fake_fit(), BASELINE, tmp_path / "cal", [1], 500)
     assert validate_command(_fake_fit()) in (tmp_path / "cal" / "fit_report.md").read_text()
 
@@ -398,3 +398,83 @@ def test_the_fitted_file_extends_the_scenario_from_its_final_folder(tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cal"]
     assert sorted(p.name for p in (tmp_path / "cal").iterdir()) == [
         "baseline_fitted.yaml", "fit_report.md", "history.csv", "loss.png"]
+
+
+def test_the_fitted_file_reproduces_the_figures_reported_for_it(tmp_path: Path) -> None:
+    """The fitted file, the validate command and history.csv rounded the fitted values to 6 digits: a purchase rate
+    of 0.01104432198 was written 0.0110443, and the fitted file's runs on the same seeds gave other figures than
+    the report's (buyers per DAU 0.28718 against 0.28764). They now hold the value simulated."""
+    import shlex
+
+    rate = "platforms.video.purchase_rate"
+    values = {rate: 0.01104432198, "platforms.video.order_value": 663.7368421}
+    figures = simulate(BASELINE, values, SEEDS, 1000, QUICK)
+    targets = _video_targets(figures)
+    start = Evaluation({rate: 0.0126, "platforms.video.order_value": 893.0}, figures, 1.0)
+    best = Evaluation(values, {t.name: figures[t.name] for t in targets}, 0.0)
+    fit = Fit([Param.parse(p) for p in VIDEO], targets, best, start, [start, best], fixed=QUICK)
+    fitted = write_outputs(fit, BASELINE, tmp_path / "cal", SEEDS, 1000)
+    again = simulate(str(fitted), {}, SEEDS, 1000, QUICK)
+    assert {t.name: again[t.name] for t in targets} == best.figures
+    assert f"{rate}=0.01104432198" in shlex.split(validate_command(fit))
+    history = (tmp_path / "cal" / "history.csv").read_text().splitlines()
+    assert history[2].split(",")[1:3] == ["0.01104432198", "663.7368421"]
+
+
+def test_a_fit_is_never_written_over_the_scenario_it_fits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refitting an earlier fit into its own folder ran the whole search, then stopped naming a temporary folder
+    (`.cal.partial-*/baseline_fitted_fitted.yaml: extends: file 'baseline_fitted.yaml' not found`): the new
+    outputs replace that folder, and the file they extend with it. It is refused before any simulation, also
+    for a scenario of the user's that extends a file there; the earlier fit is left as it was."""
+    import run
+
+    out = tmp_path / "cal"
+    first = write_outputs(_fake_fit(), BASELINE, out, [1], 500)
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(f"extends: {first}\nname: mine\n")
+    targets = tmp_path / "t.yaml"
+    targets.write_text("- {name: charge_off_rate, value: 0.01}\n")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr("sim.calibration.calibrate", lambda *_, **__: pytest.fail("fitted into the scenario's folder"))
+    for scenario, what in ((first, "the scenario fitted"), (mine, "a file the scenario extends")):
+        assert run.main(["calibrate", str(scenario), "--targets", str(targets), "--params",
+                         "regulation.rate_cap:0.1:0.3", "--out", str(out), "--quiet"]) == 2
+        assert capsys.readouterr().err == (f"error: --out: {out}: holds {first}, {what}, which the new outputs would "
+                                           "replace; choose another --out (or copy the file elsewhere first)\n")
+    with pytest.raises(CalibrationError, match="which the new outputs would replace"):
+        write_outputs(_fake_fit(), str(first), out, [1], 500)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_the_error_column_says_which_way_the_fit_misses(tmp_path: Path) -> None:
+    """A margin of -3% against a target of -5% is above it, and was reported as `-40.0%` (divided by the signed
+    target); a figure of 0.05 against a target of 0 was reported as a relative error of `+5.0%`. The loss measures
+    the error relative to the target's size, or absolute for a target of 0, and the column now says the same."""
+    point = Evaluation({"regulation.rate_cap": 0.2}, {"micro_net_margin": -0.03, "charge_off_rate": 0.05}, 1.0)
+    targets = [Target("micro_net_margin", -0.05), Target("charge_off_rate", 0.0)]
+    fit = Fit([Param("regulation.rate_cap", 0.1, 0.3)], targets, point, point, [point])
+    write_outputs(fit, BASELINE, tmp_path / "cal", [1], 500)
+    report = (tmp_path / "cal" / "fit_report.md").read_text()
+    assert "| micro_net_margin | -0.05 | 1 | -0.03 | -0.03 | +40.0% |" in report
+    assert "| charge_off_rate | 0 | 1 | 0.05 | 0.05 | +0.05 (absolute: the target is 0) |" in report
+    assert loss_of(point.figures, targets) == pytest.approx(0.4 ** 2 + 0.05 ** 2)
+
+
+NO_CREDIT = ["days=40", "burn_in_days=0", "platforms.video.finance.bnpl=false",
+             "platforms.video.finance.cash_loans=false", "platforms.video.finance.merchant_loans=false",
+             "platforms.entertainment.finance.cash_loans=false",
+             *(f"lenders.{name}.advertises=false" for name in ("cfc", "micro_a", "micro_b", "micro_c"))]
+
+
+def test_a_charge_off_rate_with_nothing_lent_is_undefined_not_0() -> None:
+    """In a market where nothing is lent the measured charge-off rate was 0.0 (the run summary says undefined):
+    a fit to a charge-off target saw "perfect credit", a miss of the target's whole size, instead of the refusal
+    an undefined target gets before any search."""
+    classroom = str(Path(BASELINE).with_name("classroom.yaml"))
+    runs = measure_seeds(classroom, NO_CREDIT, [1], 500, workers=1)
+    assert runs[0]["charge_off_rate"] != runs[0]["charge_off_rate"]  # NaN
+    with pytest.raises(CalibrationError, match=r"^target\(s\) charge_off_rate: undefined at the start point"):
+        calibrate(classroom, [Target("charge_off_rate", 0.01)], [Param.parse("regulation.rate_cap:0.1:0.3")],
+                  budget=2, seeds=[1], consumers=500, extra=NO_CREDIT)

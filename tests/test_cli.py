@@ -470,6 +470,28 @@ def test_an_output_path_under_a_file_is_refused_before_any_simulation(
     assert (ROOT / "README.md").is_file()
 
 
+@pytest.mark.parametrize("kind", ["validate", "facts"])
+@pytest.mark.parametrize("content", [b"\xff\xfe binary", b"# My own notes\n\nNot a report.\n"])
+def test_a_doc_that_is_not_an_earlier_report_is_refused_before_any_simulation(
+    kind: str, content: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A report keeps the notes of the file it replaces. A --doc that was not UTF-8 gave a UnicodeDecodeError
+    traceback after the whole run (and its figures were already written beside it); a text file of the user's
+    (`--doc README.md`) was replaced by the report, its text lost. Both are refused first, and left as they were."""
+    from sim import facts
+
+    _no_simulation(monkeypatch)
+    monkeypatch.setattr(facts, "measure", lambda *_, **__: pytest.fail("a simulation started"))
+    doc = tmp_path / "mine.md"
+    doc.write_bytes(content)
+    only = ["--only", "reachable_6m"] if kind == "validate" else ["--only", "4a"]
+    assert cli.main([kind, *only, "--workers", "1", "--quiet", "--doc", str(doc)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --doc: {doc} ") and err.count("\n") == 1, err
+    assert "not UTF-8 text" in err if content.startswith(b"\xff") else "is not an earlier report" in err
+    assert doc.read_bytes() == content and sorted(tmp_path.iterdir()) == [doc]
+
+
 def _refused_by_the_file_system(kind: str, tmp_path: Path) -> list[str]:
     """Commands whose output the file system refuses: a name whose temporary sibling (`.NAME.partial-...`) is longer
     than a file name may be. No permission, a read-only or a pseudo file system fail the same way (an OSError on the
@@ -671,7 +693,7 @@ def test_validate_replaces_its_report_in_one_step(tmp_path: Path, monkeypatch: p
     from sim import validation
 
     doc = tmp_path / "validation.md"
-    doc.write_text("old report\n")
+    doc.write_text("old report\n<!-- notes -->\n")
     seen: list[Path] = []
 
     def interrupted(*_: object, doc: Path, **__: object) -> None:
@@ -683,7 +705,7 @@ def test_validate_replaces_its_report_in_one_step(tmp_path: Path, monkeypatch: p
     args = ["validate", "--only", "reachable_6m", "--workers", "1", "--quiet", "--doc", str(doc)]
     assert cli.main(args) == 130
     assert seen[0] != doc and seen[0].parent == doc.parent  # same folder: the figure links stay right
-    assert doc.read_text() == "old report\n" and sorted(tmp_path.iterdir()) == [doc]
+    assert doc.read_text() == "old report\n<!-- notes -->\n" and sorted(tmp_path.iterdir()) == [doc]
 
     def finished(*_: object, doc: Path, **__: object) -> tuple[list, list]:
         doc.write_text("new report\n")

@@ -101,6 +101,42 @@ def test_ctrl_c_while_the_model_loads_ends_in_one_line_with_130() -> None:
     assert (proc.returncode, proc.stderr.decode(), proc.stdout) == (130, "interrupted: nothing written\n", b"")
 
 
+CTRL_C_IN_A_WORKER = """
+import os, signal, sys
+from sim.validation import process_pool
+
+
+class CtrlCWhenUnpickled:
+    \"\"\"Sends a terminal's Ctrl-C (SIGINT to the whole process group) when a worker unpickles it: at the point
+    where a real worker imports the model to unpickle its task, which takes seconds.\"\"\"
+
+    def __reduce__(self):
+        return os.killpg, (0, signal.SIGINT)
+
+
+try:
+    with process_pool(2, 2) as pool:
+        futures = [pool.submit(print, CtrlCWhenUnpickled()) for _ in range(2)]
+        for future in futures:
+            future.result()
+except KeyboardInterrupt:
+    print("interrupted")
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_while_a_pools_worker_starts_prints_no_worker_traceback() -> None:
+    """validate, facts and calibrate run seeds in a process pool (calibrate starts one at every evaluation). A
+    terminal's Ctrl-C reaches the workers too, and one still starting (importing the model) printed a page of
+    KeyboardInterrupt traceback under `interrupted: nothing written`. The workers now end silently on it; the
+    command alone reports the interrupt."""
+    proc = subprocess.run([sys.executable, "-c", CTRL_C_IN_A_WORKER], cwd=ROOT, capture_output=True, timeout=120,
+                          preexec_fn=ctrl_c_at_default, start_new_session=True)  # its own group, as a terminal's
+    err = proc.stderr.decode("utf-8", "replace")
+    assert (proc.returncode, proc.stdout) == (130, b"interrupted\n"), err[-2000:]
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]
+
+
 # a real `run.py run` whose write blocks in the dashboard until a signal arrives (no timing guesses): it says so
 # by making the file $READY, and the signal is sent only then, so it always lands in this idle loop and never in
 # the CSV writing before it (a full `make test` in a fresh clone hung once with the signal sent as soon as the

@@ -96,11 +96,25 @@ def by_ids(option: str, text: str, select: Callable[[list[str]], tuple[Any, ...]
 
 def check_doc(doc: Path) -> None:
     """Refuse a report path that is a folder or can never be made (under a file, or where the file system refuses
-    it), before any simulation."""
+    it), or an existing file that is not an earlier report, before any simulation. The report keeps the notes of
+    the file it replaces (`sim.report_notes`): a file that was not UTF-8 stopped the command with a traceback
+    after the whole run, and one of the user's own was replaced, its text lost."""
+    from sim.report_notes import NOTES_MARKER
     from sim.results import in_the_way, refused
 
     if doc.exists() and doc.is_dir():
         raise UsageError(f"--doc: {doc} is a folder")
+    if doc.is_file():
+        try:
+            text = doc.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"--doc: {doc} is not UTF-8 text, so not an earlier report; choose another --doc"
+                             ) from None
+        except OSError as exc:
+            raise UsageError(f"--doc: {doc}: cannot be read ({exc.strerror}); choose another --doc") from None
+        if text.strip() and NOTES_MARKER not in text:
+            raise UsageError(f"--doc: {doc} exists and is not an earlier report (it has no {NOTES_MARKER} line), "
+                             "which the new report would replace; choose another --doc")
     blocker = in_the_way(doc)
     if blocker is not None:
         raise UsageError(f"--doc: {doc}: {blocker} exists and is not a folder")

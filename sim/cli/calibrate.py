@@ -59,10 +59,10 @@ def main(args: argparse.Namespace) -> int:
     if not args.targets.is_file():
         raise UsageError(f"--targets: {args.targets} is not a file")
     out = args.out or Path("outputs") / "calibrate" / f"{datetime.now():%Y%m%d-%H%M%S}"
-    problem = check_output(out)  # before any simulation, like `run` and `sweep`
+    load(args.scenario, args.overrides)  # bad scenario or overrides: one-line ScenarioError
+    problem = check_output(out, args.scenario)  # before any simulation, like `run` and `sweep`
     if problem:
         raise UsageError(f"--out: {problem}")
-    load(args.scenario, args.overrides)  # bad scenario or overrides: one-line ScenarioError
     try:
         targets, params = read_targets(args.targets)
         params = with_given(params, [Param.parse(p) for p in args.params])

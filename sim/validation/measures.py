@@ -79,8 +79,9 @@ def measure(model: Any, start: Snapshot) -> dict[str, float]:
         merchants = g["active_merchants"].astype(float).to_numpy()
         out[f"{p.name}_merchant_growth"] = ((merchants[-1] / merchants[0]) ** (1 / years) - 1
                                             if len(merchants) and merchants[0] > 0 else math.nan)
+    # undefined when nothing was lent, as in the run summary: a 0 would read as perfect credit (and a fit to it as met)
     out["charge_off_rate"] = (float(market["charged_off_principal"].sum()) / float(market["amount_originated"].sum())
-                              if len(market) and market["amount_originated"].sum() > 0 else 0.0)
+                              if len(market) and market["amount_originated"].sum() > 0 else math.nan)
     del s
     return out
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
+from sim.pool import process_pool
 from sim.scenario import Scenario
 from sim.scenario_files import load
 from sim.validation.figures import FIGURES, LIBRARY, Figure, with_overrides
@@ -23,13 +21,6 @@ def _measure_seed(path: str, overrides: tuple[str, ...], size: int | None, seed:
     scenario = load(path, list(overrides)).scenario
     values, model = run_measured(scenario, seed, size)
     return values, (model.market_table() if series else None), (model.scenario if series else None)
-
-
-def process_pool(workers: int | None, jobs: int) -> ProcessPoolExecutor:
-    """Worker processes for `jobs` independent runs: one per core by default, never more than the runs.
-    Each run depends only on its scenario and seed, so results do not depend on how runs are spread."""
-    workers = max(1, min(workers or os.cpu_count() or 1, jobs))
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 def measure_seeds(path: str | Path, overrides: list[str], seeds: list[int], consumers: int | None,
