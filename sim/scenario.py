@@ -120,7 +120,10 @@ class MarketParams(Strict):
         1100.0, "million people", "Real population the simulated consumers stand for.",
         source="China's internet users, ~1.1 bn (CNNIC 2025)", ge=0.001, le=10_000,
     )
-    start_day_of_year: int = param(1, "day of year", "Calendar day the run starts on.", ge=1, le=365)
+    start_day_of_year: int = param(
+        1, "day of year", "Day of the year recorded day 1 falls on (burn-in days fall before it, at the end of the "
+        "previous year).", ge=1, le=365,
+    )
     festival_days: Annotated[list[int], AfterValidator(_festival_days)] = param(
         [169, 315], "day of year", "Shopping festivals (618 and Double 11): days of the year, 1 to 365.",
         source="industry calendar",
@@ -174,7 +177,8 @@ class ConsumerParams(Strict):
         1.0, "-", "Shock exposure grows as exp(0.5 x loading x excess risk), capped at 4x the base rate.", ge=0, le=3
     )
     bnpl_preference: float = param(
-        0.12, "probability", "Chance a liquid consumer picks BNPL when offered at checkout.", ge=0, le=1
+        0.12, "probability", "Chance a liquid consumer picks BNPL when offered at checkout (x 1.5 for "
+        "consumers under 30, x 0.75 for others).", ge=0, le=1
     )
     cash_loan_appetite: float = param(
         0.5, "probability", "Chance, each day, that a consumer short of cash looks for a cash loan.", ge=0, le=1
@@ -311,7 +315,8 @@ class DepositParams(Strict):
     )
     cap: float = param(20_000.0, "RMB", "Ceiling on any shop's deposit.", source="RMB 20,000 cap, seed 000", ge=0)
     settlement_sweep: bool = param(
-        True, "-", "Overdue shop-loan instalments are deducted from the pending balance and the deposit."
+        True, "-", "A programme shop loan's instalments as they fall due, its arrears, early-warning "
+        "prepayments and written-off claims are deducted from the shop's part of its pending balance, then its deposit."
     )
     freeze_on_risk: bool = param(True, "-", "Settlement of a shop in arrears is held until it is current.")
     restrict_consecutive: int = param(3, "instalments", "Missed in a row before trading is restricted.", ge=1, le=24)
@@ -370,7 +375,10 @@ class PlatformParams(Strict):
 class LenderParams(Strict):
     name: ItemName = param(..., "-", "Unique name: letters, digits, `_`, `-`.")
     kind: LenderKind = param("micro_lender", "-", "Type of institution.")
-    equity_m: float = param(3000.0, "RMB m", "Starting equity.", ge=0)
+    equity_m: float = param(
+        3000.0, "RMB m", "Starting equity (a platform lender without its licence at start has none: its equity is the "
+        "registered capital paid in when its platform buys the licence).", ge=0,
+    )
     min_capital_m: float = param(500.0, "RMB m", "Equity below which the lender is closed.", ge=0)
     leverage_max: float = param(
         5.0, "x equity", "Maximum loan book over equity.", source="micro-loan leverage limits 4-5x", ge=0, le=50
@@ -413,7 +421,8 @@ class LenderParams(Strict):
     collection_cost: float = param(15.0, "RMB per contact", "Cost of one collection contact.", ge=0)
     charge_off_dpd: int = param(180, "days past due", "Write-off threshold.", ge=30, le=720)
     npl_sale_dpd: int = param(
-        270, "days past due", "Written-off claims are sold at this age (0 = never).", ge=0, le=1440
+        270, "days past due", "Age at which a defaulted loan is sold to an NPL buyer: a written-off claim, "
+        "or a loan still on the book if this comes before charge_off_dpd (0 = never).", ge=0, le=1440
     )
     npl_price: float = param(
         0.085, "share of principal", "Price of NPL sales.",
@@ -433,10 +442,12 @@ class RestructurerParams(Strict):
     upfront_fee: float = param(300.0, "RMB", "Fee paid at sign-up.", ge=0)
     success_fee: float = param(0.05, "share of debt", "Fee on the debt forgiven in a settlement.", ge=0, le=1)
     settlement_rate: float = param(
-        0.004, "per day", "Chance a client's debt is settled with a lender on a day.", ge=0, le=1
+        0.004, "per day", "Chance, each day, that a client's debts are settled, with all its lenders "
+        "at once.", ge=0, le=1
     )
     complaints_per_client: float = param(
-        1.0, "complaints per month", "Template complaints filed per client.", ge=0, le=100
+        1.0, "complaints per month", "Template complaints a client files a month against each lender it is "
+        "behind with.", ge=0, le=100
     )
     contact_loss: float = param(
         3.0, "x", "How much faster a client becomes unreachable.", ge=1, le=100
