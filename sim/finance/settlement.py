@@ -141,7 +141,8 @@ class Settlement:
     # --- programme rules: freeze, restriction, early warning ------------------------------------
 
     def after_missed(self, loan_ids: np.ndarray) -> None:
-        """A missed programme instalment freezes settlement; 3 in a row or 6 in all restrict trading."""
+        """A missed programme instalment freezes settlement (with `deposit.freeze_on_risk`); `restrict_consecutive`
+        misses in a row or `restrict_cumulative` in all (3 / 6 by default) restrict trading."""
         if len(loan_ids) == 0:
             return
         m = self.model
