@@ -46,6 +46,12 @@ def _defined(ratio: float | None) -> float:
     return math.nan if ratio is None else float(ratio)
 
 
+def _ratio(part: float, whole: float) -> float:
+    """part / whole, NaN when there is no whole (nothing lent, scored or late): a 0 there would read as a measured
+    rate (no losses, no approvals) and could make a fact hold or fail on what was not measured."""
+    return float(part) / float(whole) if whole > 0 else math.nan
+
+
 def _shop_loss_rate(m: MarketModel, programme: bool) -> float:
     """Principal of shop loans written off, sold or 90+ days late, per principal lent: the platforms'
     programmes (merchant data, settlement control) or third-party lenders (neither)."""
@@ -53,7 +59,7 @@ def _shop_loss_rate(m: MarketModel, programme: bool) -> float:
     group = (b.platform[:n] >= 0) if programme else (b.platform[:n] < 0)
     late90 = (b.status[:n] == ACTIVE) & (b.first_missed[:n] >= 0) & (m.t - b.first_missed[:n] > 90)
     lost = b.written_off[:n] + b.sold[:n] + np.where(late90, b.outstanding[:n], 0.0)
-    return float(lost[group].sum() / max(b.principal[:n][group].sum(), 1.0))
+    return _ratio(lost[group].sum(), b.principal[:n][group].sum())
 
 
 def _collection_rate(m: MarketModel) -> float:
@@ -62,11 +68,11 @@ def _collection_rate(m: MarketModel) -> float:
     principal (mean over the year)."""
     mk = m.market_table()
     collected = float(mk["delinquent_collections"].sum() + mk["recoveries"].sum())
-    return collected / max(float(mk["consumer_late_principal"].mean()), 1.0)
+    return _ratio(collected, float(mk["consumer_late_principal"].mean()) if len(mk) else 0.0)
 
 
 def _approval_rate(m: MarketModel) -> float:
-    return sum(x.approvals for x in m.lender_list) / max(sum(x.applications for x in m.lender_list), 1)
+    return _ratio(sum(x.approvals for x in m.lender_list), sum(x.applications for x in m.lender_list))
 
 
 def _finance_revenue(m: MarketModel, platform: str) -> float:
@@ -84,7 +90,7 @@ def _marginal_lending_share(m: MarketModel) -> float:
     totals, as lenders.csv counts the recorded days only)."""
     lent = np.asarray([lend.totals["originated"] for lend in m.lender_list])
     marginal = np.asarray([lend.name in MARGINAL for lend in m.lender_list])
-    return float(lent[marginal].sum()) / max(float(lent.sum()), 1.0)
+    return _ratio(lent[marginal].sum(), lent.sum())
 
 
 def _credit_losses(m: MarketModel, lender: str) -> float:

@@ -144,3 +144,21 @@ def test_a_partial_run_never_overwrites_the_committed_report(tmp_path: Path, mon
     cli.main(["facts", "--only", "4a", "--seeds", "2", "--no-guesses", "--quiet", "--workers", "1"])
     assert (tmp_path / "outputs" / "facts" / "stylized_facts.md").exists()
     assert not (tmp_path / "docs").exists()
+
+
+RATIOS = ("shop_loss_rate_programme", "shop_loss_rate_third_party", "programme_recovery", "collection_rate",
+          "approval_rate", "marginal_lending_share")
+
+
+def test_a_ratio_with_nothing_to_divide_by_is_undefined_not_0() -> None:
+    """Before any day nothing is lent, scored or late: each ratio is NaN, which makes a fact "undefined", where a 0
+    read as no losses or no approvals (and 1 as a full programme recovery). After a run each has a value."""
+    import math
+
+    from sim import MarketModel
+    from tests.conftest import run_small, small_scenario
+
+    fresh = MarketModel(small_scenario(days=1, burn_in_days=0), rng=1)
+    assert all(math.isnan(facts.METRICS[k](fresh)) for k in RATIOS)
+    ran = run_small(seed=1)
+    assert all(math.isfinite(facts.METRICS[k](ran)) for k in RATIOS)
