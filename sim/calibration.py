@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from sim.pool import process_pool
 from sim.scenario import suggest
 from sim.scenario_files import NAMED_LISTS, ScenarioError, load, read_yaml_file
 from sim.validation import measure_seeds, pool_rare_shares, run_measured
@@ -219,14 +222,15 @@ def simulate(scenario_path: str, values: dict[str, float], seeds: list[int], con
 
 
 def simulate_seeds(scenario_path: str, values: dict[str, float], seeds: list[int], consumers: int | None,
-                   extra: list[str] | None = None, workers: int | None = 1
+                   extra: list[str] | None = None, workers: int | None = 1, pool: Executor | None = None
                    ) -> tuple[dict[str, float], dict[str, float]]:
     """Every measured figure over `seeds` for the scenario with `values` set, and the share of the seeds on
     which each is defined. A figure is the mean over the seeds that define it (as the validation report
     averages), except shares of rare events (reachability, lender exits), which are pooled (total hits /
-    total trials) over all seeds. `workers` > 1 (None: one per core) runs the seeds in parallel processes."""
+    total trials) over all seeds. `workers` > 1 (None: one per core) runs the seeds in parallel processes, in
+    `pool` if given (see `measure_seeds`)."""
     overrides = [*(extra or []), *(f"{k}={as_set(v)}" for ks, v in values.items() for k in ks.split(","))]
-    runs = measure_seeds(scenario_path, overrides, seeds, consumers, workers)
+    runs = measure_seeds(scenario_path, overrides, seeds, consumers, workers, pool)
     per_seed = {k: np.asarray([_number(r[k]) for r in runs]) for k in runs[0]}
     defined = {k: float(np.isfinite(x).mean()) for k, x in per_seed.items()}
     out = {k: float(np.nanmean(x)) if defined[k] > 0 else math.nan for k, x in per_seed.items()}
@@ -340,7 +344,7 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
         if key not in cache:
             if len(history) >= budget:  # Nelder-Mead may overrun maxfev within an iteration (a shrink)
                 raise _BudgetSpent
-            figures, defined = simulate_seeds(scenario_path, values, seeds, consumers, extra, workers)
+            figures, defined = simulate_seeds(scenario_path, values, seeds, consumers, extra, workers, pool)
             shares = {t.name: defined[t.name] for t in targets if defined[t.name] < 1.0}
             cache[key] = Evaluation(values, {t.name: figures[t.name] for t in targets},
                                     loss_of(figures, targets, shares), shares)
@@ -353,29 +357,31 @@ def calibrate(scenario_path: str, targets: list[Target], params: list[Param], *,
         return run({p.path: p.value(x) for p, x in zip(params, u, strict=True)}).loss
 
     started = time.perf_counter()
-    initial, notes = start_values(base, params)
-    for p in params:  # a given start replaces the scenario's value (clipped into the bounds like it)
-        if start and p.path in start:
-            initial[p.path] = min(max(float(start[p.path]), p.low), p.high)
-            notes = [n for n in notes if not n.startswith(f"{p.path}: ")]
-            notes.append(f"{p.path}: the search started at {initial[p.path]:.6g} (given), not the scenario's value")
-    run(initial)  # the exact values, so the first evaluation is the scenario as given
-    x0 = np.asarray([p.unit(initial[p.path]) for p in params])
-    undefined = [t.name for t in targets if not math.isfinite(history[0].figures[t.name])]
-    if undefined:  # every evaluation would count it as the same miss: the budget would buy a fit to the rest
-        size = f"{consumers} consumers" if consumers else "the scenario's consumers"
-        raise CalibrationError(
-            f"target(s) {', '.join(undefined)}: undefined at the start point (no run of seeds {seeds} with "
-            f"{size} gave a value); nothing was fitted. Record more days (--set days=N), simulate more "
-            "consumers, or leave the target out")
-    if budget > 1:
-        simplex = [x0] + [np.clip(x0 + np.eye(len(params))[i] * (0.25 if x0[i] < 0.5 else -0.25), 0, 1)
-                          for i in range(len(params))]
-        try:  # the start is the simplex's first vertex: scipy counts it again, but it is not run again
-            minimize(evaluate, x0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(params),
-                     options={"maxfev": budget, "initial_simplex": np.asarray(simplex), "xatol": 1e-3,
-                              "fatol": 1e-6})
-        except _BudgetSpent:
-            pass
+    # one pool for the whole fit: a new one each evaluation spent about 2 s starting workers (they import the model)
+    with nullcontext() if workers == 1 or len(seeds) == 1 else process_pool(workers, len(seeds)) as pool:
+        initial, notes = start_values(base, params)
+        for p in params:  # a given start replaces the scenario's value (clipped into the bounds like it)
+            if start and p.path in start:
+                initial[p.path] = min(max(float(start[p.path]), p.low), p.high)
+                notes = [n for n in notes if not n.startswith(f"{p.path}: ")]
+                notes.append(f"{p.path}: the search started at {initial[p.path]:.6g} (given), not the scenario's value")
+        run(initial)  # the exact values, so the first evaluation is the scenario as given
+        x0 = np.asarray([p.unit(initial[p.path]) for p in params])
+        undefined = [t.name for t in targets if not math.isfinite(history[0].figures[t.name])]
+        if undefined:  # every evaluation would count it as the same miss: the budget would buy a fit to the rest
+            size = f"{consumers} consumers" if consumers else "the scenario's consumers"
+            raise CalibrationError(
+                f"target(s) {', '.join(undefined)}: undefined at the start point (no run of seeds {seeds} with "
+                f"{size} gave a value); nothing was fitted. Record more days (--set days=N), simulate more "
+                "consumers, or leave the target out")
+        if budget > 1:
+            simplex = [x0] + [np.clip(x0 + np.eye(len(params))[i] * (0.25 if x0[i] < 0.5 else -0.25), 0, 1)
+                              for i in range(len(params))]
+            try:  # the start is the simplex's first vertex: scipy counts it again, but it is not run again
+                minimize(evaluate, x0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(params),
+                         options={"maxfev": budget, "initial_simplex": np.asarray(simplex), "xatol": 1e-3,
+                                  "fatol": 1e-6})
+            except _BudgetSpent:
+                pass
     best = min(history, key=lambda e: e.loss)  # the first of equals: the start unless something beat it
     return Fit(params, targets, best, history[0], history, time.perf_counter() - started, list(extra or []), notes)

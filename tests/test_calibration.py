@@ -156,6 +156,7 @@ def test_non_finite_targets_are_refused(tmp_path: Path) -> None:
 def test_parameter_bounds_are_checked_before_any_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
     """The high bound was only met at the first evaluation, blamed on a `--set` the user never gave."""
     import sim.calibration
+    import sim.pool
 
     def refuse(*_: object, **__: object) -> None:
         raise AssertionError("simulated before checking the bounds")
@@ -478,3 +479,31 @@ def test_a_charge_off_rate_with_nothing_lent_is_undefined_not_0() -> None:
     with pytest.raises(CalibrationError, match=r"^target\(s\) charge_off_rate: undefined at the start point"):
         calibrate(classroom, [Target("charge_off_rate", 0.01)], [Param.parse("regulation.rate_cap:0.1:0.3")],
                   budget=2, seeds=[1], consumers=500, extra=NO_CREDIT)
+
+
+@pytest.mark.slow
+def test_a_fit_over_worker_processes_starts_one_pool_and_fits_as_one_process_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new pool each evaluation spent seconds starting workers: the fit now keeps one for all its evaluations,
+    and its points are exactly those of a fit in this process."""
+    import sim.calibration
+    import sim.pool
+    import sim.validation.runs
+
+    made: list[int] = []
+
+    def counted(workers: int | None, jobs: int):  # the real pool, counted
+        made.append(jobs)
+        return sim.pool.process_pool(workers, jobs)
+
+    monkeypatch.setattr(sim.calibration, "process_pool", counted, raising=False)
+    monkeypatch.setattr(sim.validation.runs, "process_pool", counted)
+    targets = _video_targets(simulate(BASELINE, TRUE, SEEDS, 1000, QUICK))
+    params = [Param.parse(p) for p in VIDEO]
+    serial = calibrate(BASELINE, targets, params, budget=3, seeds=SEEDS, consumers=1000, extra=QUICK, workers=1)
+    assert made == []
+    parallel = calibrate(BASELINE, targets, params, budget=3, seeds=SEEDS, consumers=1000, extra=QUICK, workers=2)
+    assert made == [len(SEEDS)]
+    assert [(e.values, e.figures, e.loss) for e in parallel.history] == \
+        [(e.values, e.figures, e.loss) for e in serial.history]
+    assert len(serial.history) == 3

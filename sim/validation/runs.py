@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
+from contextlib import nullcontext
 from pathlib import Path
 
 import pandas as pd
@@ -24,13 +26,14 @@ def _measure_seed(path: str, overrides: tuple[str, ...], size: int | None, seed:
 
 
 def measure_seeds(path: str | Path, overrides: list[str], seeds: list[int], consumers: int | None,
-                  workers: int | None = None) -> list[dict[str, float]]:
-    """`measure()` of a scenario file with overrides, one dict per seed (in seed order), seeds run in parallel
-    (in this process when `workers` is 1 or there is one seed)."""
-    if workers == 1 or len(seeds) == 1:
+                  workers: int | None = None, pool: Executor | None = None) -> list[dict[str, float]]:
+    """`measure()` of a scenario file with overrides, one dict per seed (in seed order), seeds run in parallel:
+    in `pool` if given (left open, for the caller's next runs), else in a pool of `workers` made for them, or in
+    this process when `workers` is 1 or there is one seed."""
+    if pool is None and (workers == 1 or len(seeds) == 1):
         return [_measure_seed(str(path), tuple(overrides), consumers, seed, False)[0] for seed in seeds]
-    with process_pool(workers, len(seeds)) as pool:
-        futures = [pool.submit(_measure_seed, str(path), tuple(overrides), consumers, seed, False) for seed in seeds]
+    with nullcontext(pool) if pool is not None else process_pool(workers, len(seeds)) as runner:
+        futures = [runner.submit(_measure_seed, str(path), tuple(overrides), consumers, seed, False) for seed in seeds]
         return [future.result()[0] for future in futures]
 
 
