@@ -361,3 +361,22 @@ def test_the_new_daily_columns_agree_with_the_books(baseline_small: MarketModel)
         lent + lent_day1, rel=1e-9)
     assert (market["instalments_missed"] <= market["instalments_due"]).all() and market["instalments_due"].sum() > 0
     assert (market["bnpl_gmv"] <= market["gmv"] + 1e-6).all() and market["bnpl_gmv"].sum() > 0
+
+
+def test_an_intermediary_s_owners_pay_in_only_what_its_cash_does_not_cover() -> None:
+    """Owners topped up a whole day's spend on each platform where the intermediary was short, so its cash grew
+    from outside money it did not need; now they pay in the difference, and a short intermediary ends the day's
+    ad buying with nothing left."""
+    model = MarketModel(Scenario.model_validate(merge(Scenario().model_dump(), TINY)), rng=2, check_invariants=True)
+    r, acc = model.restructurer_list[0], model.accounts
+    spends = [r.daily_budget * p.restructurer_reach() for p in model.platform_list if len(p.users)]
+    assert acc["restructurer"].balance[r.index] == 0.0 and min(spends) > 0
+    held = 0.5 * min(spends)  # short on every platform
+    model.ledger.transfer("restructurer_funding", acc["outside"], acc["restructurer"], held, None, r.index)
+    paid_in = model.ledger.cumulative["restructurer_funding"]
+    intermediaries._buy_ads(model)
+    assert acc["restructurer"].balance[r.index] == pytest.approx(0.0, abs=1e-9)
+    others = sum(o.daily_budget * p.restructurer_reach() for o in model.restructurer_list[1:]
+                 for p in model.platform_list if len(p.users))
+    assert model.ledger.cumulative["restructurer_funding"] - paid_in == pytest.approx(sum(spends) - held + others)
+    check(model)

@@ -72,8 +72,9 @@ def _buy_ads(model: MarketModel) -> None:
             spend = r.daily_budget * p.restructurer_reach() if len(p.users) else 0.0
             if spend <= 0:
                 continue
-            if acc["restructurer"].balance[r.index] < spend:  # owners fund the ad campaign
-                model.ledger.transfer("restructurer_funding", acc["outside"], acc["restructurer"], spend, None,
+            short = spend - acc["restructurer"].balance[r.index]
+            if short > 0:  # owners top up what its fees do not cover
+                model.ledger.transfer("restructurer_funding", acc["outside"], acc["restructurer"], short, None,
                                       r.index)
             model.ledger.transfer("restructurer_ads", acc["restructurer"], acc["platform"], spend, r.index,
                                   p.index)
