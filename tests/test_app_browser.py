@@ -32,7 +32,7 @@ import pytest
 from tests.test_reliability import ctrl_c_at_default
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Page, Playwright
+    from playwright.sync_api import BrowserContext, Locator, Page, Playwright
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,8 +145,9 @@ def _points(page: Page, chart: str) -> int:
     return int(page.locator(f"[data-chart={chart}]").get_attribute("data-points"))
 
 
-def _refuses_bad_values(page: Page) -> None:
-    """A bad value gets a one-line message, no traceback, and the model in force is left alone."""
+def _refuse_rate_cap_abc(page: Page) -> Locator:
+    """Type "abc" as the rate cap: the one-line message names the field and the problem, and the field shows the value
+    in force again. Returns the message."""
     rate = page.locator(".rate-cap input")
     rate.fill("abc")
     rate.press("Enter")
@@ -154,6 +155,12 @@ def _refuses_bad_values(page: Page) -> None:
     expect(message).to_contain_text("rate cap = abc")
     expect(message).to_contain_text("not a number")
     expect(rate).to_have_value("0.24")  # the field shows the value in force again
+    return message
+
+
+def _refuses_bad_values(page: Page) -> None:
+    """A bad value gets a one-line message, no traceback, and the model in force is left alone."""
+    message = _refuse_rate_cap_abc(page)
     _choose(page, "strategy-select", "own_license")  # community has no licence lender to buy
     expect(message).to_contain_text("license_lender: own_license needs a licence lender")
     expect(page.locator(".strategy-select")).to_contain_text("none")  # the dropdown too (it kept own_license)
@@ -301,12 +308,7 @@ def test_a_value_refused_while_playing_leaves_the_run_playing(page: Page) -> Non
     batch). An event refused while playing (a rate cap of 2) leaves it playing too."""
     page.get_by_role("button", name="Play").click()
     page.wait_for_function(f"() => ({DAY})() >= 10")
-    rate = page.locator(".rate-cap input")
-    rate.fill("abc")
-    rate.press("Enter")
-    message = page.locator(".app-message")
-    expect(message).to_contain_text("rate cap = abc")
-    expect(rate).to_have_value("0.24")
+    message = _refuse_rate_cap_abc(page)
     refused_on = _day(page)
     page.wait_for_function(f"() => ({DAY})() >= {refused_on + 30}", timeout=30_000)  # it plays on
     expect(page.locator(".run-state")).to_have_text("playing")
