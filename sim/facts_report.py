@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,16 +101,18 @@ def figure(outcomes: list[Outcome], path: Path) -> None:
 
 
 def report(outcomes: list[Outcome], guesses: tuple[Guess, ...], figures_dir: Path, doc: Path,
-           command: str) -> str:
-    """The markdown report; the figure and the CSV are written to `figures_dir` (linked relative to `doc`)."""
+           command: str, write_as: Callable[[Path], Path] = Path) -> str:
+    """The markdown report; the figure and the CSV are written to `figures_dir` (linked relative to `doc`), each
+    at `write_as(its path)` (the command line's temporary names, put in place with the report)."""
     groups = by_fact(outcomes)
     facts = [outs[0].fact for outs in groups.values()]
     at_defaults = {fid: next(o for o in outs if o.setting is DEFAULTS) for fid, outs in groups.items()}
     held = sum(o.holds for o in at_defaults.values())
     everywhere = [fid for fid, outs in groups.items() if all(o.holds for o in outs)]
-    figures_dir.mkdir(parents=True, exist_ok=True)
-    write_csv(outcomes, figures_dir / "stylized_facts.csv")
-    figure(outcomes, figures_dir / "stylized_facts.png")
+    table, picture = write_as(figures_dir / "stylized_facts.csv"), write_as(figures_dir / "stylized_facts.png")
+    table.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(outcomes, table)
+    figure(outcomes, picture)
     rel = figures_dir.relative_to(doc.parent) if doc.parent in (figures_dir, *figures_dir.parents) else figures_dir
 
     lines = [

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -569,8 +570,9 @@ def test_a_report_the_disk_refuses_is_one_line_and_leaves_nothing(tmp_path: Path
     from sim.results import WriteFailed
 
     doc = tmp_path / "reports" / "validation.md"
-    with pytest.raises(WriteFailed) as failed, written_in_one_step(doc) as tmp:
-        tmp.write_text("half a report")
+    with pytest.raises(WriteFailed) as failed, written_in_one_step(doc) as staged:
+        staged.stage(doc.parent / "figures" / "validation_series.png").write_bytes(b"a figure")
+        staged.doc.write_text("half a report")
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     assert failed.value.strerror == f"{doc}: could not be written (No space left on device); nothing written"
     assert list(tmp_path.iterdir()) == []
@@ -696,9 +698,9 @@ def test_validate_replaces_its_report_in_one_step(tmp_path: Path, monkeypatch: p
     doc.write_text("old report\n<!-- notes -->\n")
     seen: list[Path] = []
 
-    def interrupted(*_: object, doc: Path, **__: object) -> None:
-        seen.append(doc)
-        doc.write_text("half a rep")
+    def interrupted(*_: object, doc: Path, write_as: Callable[[Path], Path], **__: object) -> None:
+        seen.append(write_as(doc))
+        seen[0].write_text("half a rep")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(validation, "validate", interrupted)
@@ -707,8 +709,8 @@ def test_validate_replaces_its_report_in_one_step(tmp_path: Path, monkeypatch: p
     assert seen[0] != doc and seen[0].parent == doc.parent  # same folder: the figure links stay right
     assert doc.read_text() == "old report\n<!-- notes -->\n" and sorted(tmp_path.iterdir()) == [doc]
 
-    def finished(*_: object, doc: Path, **__: object) -> tuple[list, list]:
-        doc.write_text("new report\n")
+    def finished(*_: object, doc: Path, write_as: Callable[[Path], Path], **__: object) -> tuple[list, list]:
+        write_as(doc).write_text("new report\n")
         return [], []
 
     monkeypatch.setattr(validation, "validate", finished)

@@ -397,3 +397,31 @@ def test_the_shop_growth_guard_counts_the_settlement_slots_and_the_checks_copy()
     limits.check_shop_growth(shops, 5, available=with_slots + 1, settlement_slots=91)
     with pytest.raises(limits.MemoryLimitError):
         limits.check_shop_growth(shops, 5, available=with_slots + 1, settlement_slots=91, checking=True)
+
+
+@pytest.mark.parametrize("command", [
+    ["validate", "--only", "reachable_6m", "--seeds", "2", "--consumers", "1000"],
+    ["facts", "--only", "4a", "--seeds", "2", "--no-guesses"],
+])
+def test_ctrl_c_as_a_report_is_written_leaves_the_old_report_and_its_figures(
+        command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The figures were written in place before the report, so an interrupt between the two left new figures
+    beside the old report; now every file is staged and put in place with the report."""
+    import sim.cli.facts
+    import sim.validation.document
+    from sim.report_notes import NOTES_MARKER
+
+    def interrupted(*_: object) -> str:
+        raise KeyboardInterrupt
+
+    for module in (sim.cli.facts, sim.validation.document):  # the last step of each: the report's text
+        monkeypatch.setattr(module, "keep_notes", interrupted)
+    doc, figures = tmp_path / "docs" / "report.md", tmp_path / "docs" / "figures"
+    figures.mkdir(parents=True)
+    old = {doc: f"old report\n\n{NOTES_MARKER}\n".encode()}
+    old |= {figures / name: f"old {name}".encode() for name in ("validation_intervals.png", "validation_series.png",
+                                                         "stylized_facts.png", "stylized_facts.csv")}
+    for path, text in old.items():
+        path.write_bytes(text)
+    assert cli.main([*command, "--doc", str(doc), "--workers", "1", "--quiet"]) == 130
+    assert {p: p.read_bytes() for p in (*doc.parent.iterdir(), *figures.iterdir()) if p.is_file()} == old

@@ -123,21 +123,55 @@ def check_doc(doc: Path) -> None:
         raise UsageError(f"--doc: {problem}")
 
 
-@contextmanager
-def written_in_one_step(doc: Path) -> Iterator[Path]:
-    """A temporary path beside `doc` (same folder: the report's relative figure links hold) that replaces `doc`
-    when the block ends; on any failure or interruption it is removed, with the folders made for it, so a
-    report is never left truncated."""
-    from sim.results import make_parents, raise_if_refused, remove_empty
+class Staged:
+    """The temporary names of one command's outputs: the report's (`doc`) and, through `stage`, its companions'
+    (figures, a CSV), each beside the file it will replace, so that links relative to the report hold."""
 
-    created = make_parents(doc.parent)
-    tmp = doc.with_name(f".{doc.name}.partial-{os.getpid()}")
+    def __init__(self, doc: Path) -> None:
+        from sim.results import make_parents
+
+        self.created = make_parents(doc.parent)
+        self.doc = doc.with_name(f".{doc.name}.partial-{os.getpid()}")
+        self.companions: dict[Path, Path] = {}
+
+    def stage(self, target: Path) -> Path:
+        """Where to write `target` now; it takes `target`'s place when the report does. The temporary name keeps
+        the suffix, from which matplotlib and pandas pick the format."""
+        from sim.results import make_parents
+
+        target = Path(target)
+        self.created = make_parents(target.parent) + self.created  # deepest first, for `remove_empty`
+        tmp = target.with_name(f".partial-{os.getpid()}-{target.name}")
+        self.companions[tmp] = target
+        return tmp
+
+    def put_in_place(self, doc: Path) -> None:
+        # The report last: a report never links to figures older than itself.
+        for tmp, target in self.companions.items():
+            os.replace(tmp, target)
+        os.replace(self.doc, doc)
+
+    def discard(self) -> None:
+        for tmp in (*self.companions, self.doc):
+            tmp.unlink(missing_ok=True)
+        from sim.results import remove_empty
+
+        remove_empty(self.created)
+
+
+@contextmanager
+def written_in_one_step(doc: Path) -> Iterator[Staged]:
+    """Temporary paths beside `doc` and the files it links to (`Staged.stage`) that replace them when the block
+    ends; on any failure or interruption they are removed, with the folders made for them, so a report is never
+    left truncated nor beside figures of another run."""
+    from sim.results import raise_if_refused
+
+    staged = Staged(doc)
     try:
-        yield tmp
-        os.replace(tmp, doc)
+        yield staged
+        staged.put_in_place(doc)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        remove_empty(created)
+        staged.discard()
         raise_if_refused(exc, doc)
         raise
 

@@ -76,11 +76,11 @@ def main(args: argparse.Namespace) -> int:
                         *([f"--seeds {args.seeds}"] if args.seeds else []),
                         *(["--no-guesses"] if args.no_guesses else []),
                         *(f"--guess {shlex.quote(k)}" for k in args.guess)])
-    with written_in_one_step(doc) as tmp, tqdm(total=len(facts.jobs_of(chosen, every)), desc="markets", unit="run",
+    with written_in_one_step(doc) as staged, tqdm(total=len(facts.jobs_of(chosen, every)), desc="markets", unit="run",
                                                 file=sys.stderr, disable=args.quiet, leave=False) as bar:
         outcomes = facts.measure(chosen, every, args.workers, bar.update)
-        text = facts_report.report(outcomes, guesses, doc.parent / "figures", doc, command)
-        tmp.write_text(keep_notes(text, doc), encoding="utf-8")
+        text = facts_report.report(outcomes, guesses, doc.parent / "figures", doc, command, staged.stage)
+        staged.doc.write_text(keep_notes(text, doc), encoding="utf-8")
     for o in outcomes:
         print(f"{'HOLDS' if o.holds else o.verdict().upper():<14} fact {o.fact.id:<3} {o.setting.label:<48} "
               f"mean {o.stats[0]:+.4g} [{o.stats[1]:+.4g}, {o.stats[2]:+.4g}]")

@@ -66,11 +66,11 @@ def main(args: argparse.Namespace) -> int:
     doc = args.doc or default
     check_doc(doc)
     progress = None if args.quiet else (lambda msg: print(f"  running {msg}", file=sys.stderr, flush=True))
-    with written_in_one_step(doc) as tmp:
-        results, checks = validation.validate(args.seeds, args.consumers, doc=tmp, progress=progress,
-                                               figures_dir=doc.parent / "figures", notes_from=doc,
-                                               workers=args.workers,
-                                               figures=figures, extra=tuple(args.overrides))
+    with written_in_one_step(doc) as staged:
+        results, checks = validation.validate(args.seeds, args.consumers, doc=doc, progress=progress,
+                                               workers=args.workers, figures=figures,
+                                               extra=tuple(args.overrides),
+                                               write_as=lambda p: staged.doc if p == doc else staged.stage(p))
     for r in results:
         f = r.figure
         print(f"{'PASS' if r.passed else 'FAIL'}  {f.id:<30} real {validation.fmt(f, f.real):>9}  "

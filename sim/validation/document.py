@@ -93,15 +93,19 @@ def report(results: list[Result], checks: list[Check], seeds: int, consumers: in
 def validate(seeds: int = 10, consumers: int | None = 20_000, doc: Path = ROOT / "docs" / "validation.md",
              figures_dir: Path | None = None, progress: Callable[[str], None] | None = None,
              notes_from: Path | None = None, figures: tuple[Figure, ...] = FIGURES,
-             workers: int | None = None, extra: tuple[str, ...] = ()) -> tuple[list[Result], list[Check]]:
+             workers: int | None = None, extra: tuple[str, ...] = (),
+             write_as: Callable[[Path], Path] = Path) -> tuple[list[Result], list[Check]]:
     """Run the validation and write the report and its figures (by default in `figures/` next to the
     report), with the hand-written notes of the report at `notes_from` (default: `doc`); returns the figures'
-    results and the daily-series checks."""
+    results and the daily-series checks. Each file is written at `write_as(its path)` (the command line's
+    temporary names, put in place together); links name the paths themselves."""
     results, market, base = run_validation(seeds, consumers, progress, figures, workers, extra)
     figures_dir = figures_dir or doc.parent / "figures"
-    figures_dir.mkdir(parents=True, exist_ok=True)
-    interval_figure(results, figures_dir / "validation_intervals.png")
-    series_figure(market, base, figures_dir / "validation_series.png")
+    intervals = write_as(figures_dir / "validation_intervals.png")
+    series = write_as(figures_dir / "validation_series.png")
+    intervals.parent.mkdir(parents=True, exist_ok=True)
+    interval_figure(results, intervals)
+    series_figure(market, base, series)
     checks = series_checks(market, base)
     rel = lambda p: Path(p).relative_to(doc.parent).as_posix() if doc.parent in Path(p).parents else str(p)  # noqa: E731
     paths = {"intervals": rel(figures_dir / "validation_intervals.png"),
@@ -109,5 +113,5 @@ def validate(seeds: int = 10, consumers: int | None = 20_000, doc: Path = ROOT /
     options = " ".join([*([f"--only {','.join(f.id for f in figures)}"] if figures != FIGURES else []),
                         *(f"--set {o}" for o in extra)])
     text = report(results, checks, seeds, consumers, paths, options)
-    doc.write_text(keep_notes(text, notes_from or doc), encoding="utf-8")
+    write_as(doc).write_text(keep_notes(text, notes_from or doc), encoding="utf-8")
     return results, checks
