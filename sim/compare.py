@@ -250,9 +250,14 @@ SHARES = tuple(UNDEFINED_WHEN)
 
 
 def _fmt(kpi: str, v: float) -> str:
+    """Shares in percent; money in whole yuan; a mean count with two decimals where it has them ("0.33",
+    "57", not "57.00": a count's mean is whole when every seed agrees, and 0.00 read as a rounded share)."""
     if kpi.startswith("finance_share_") or kpi in SHARES:
         return f"{100 * v:.2f}%"
-    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}"
+    if abs(v) >= 100 or "(RMB" in label(kpi):
+        return f"{v:,.0f}"
+    text = f"{v:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def figure(summary: pd.DataFrame, path: Path) -> None:

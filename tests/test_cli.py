@@ -680,6 +680,18 @@ def test_compare_intervals_stay_within_what_a_kpi_can_be() -> None:
     assert "[0.00%, 100.00%]" in compare.text_table(compare.table(runs))
 
 
+def test_compare_prints_counts_without_spurious_decimals_and_money_in_whole_yuan() -> None:
+    """Counts' means read "57.00" and a zero fee "0.00", like a rounded share."""
+    runs = pd.DataFrame({"scenario": ["a"] * 3, "seed": [1, 2, 3], "lender_exits": [0.0, 0.0, 0.0],
+                         "restructurer_clients": [57.0, 57.0, 57.0], "loans_originated": [1.0, 0.0, 0.0],
+                         "restructurer_fees": [0.0, 12.4, 30.2]})
+    lines = {line.split("  ")[0]: line for line in compare.text_table(compare.table(runs)).splitlines()}
+    assert lines["lender exits"].split()[-3:] == ["0", "[0,", "0]"]
+    assert lines["intermediary clients"].split()[-3:] == ["57", "[57,", "57]"]
+    assert lines["loans originated"].split()[-3] == "0.33"
+    assert lines["intermediary fees (RMB)"].split()[-3] == "14"
+
+
 def test_the_compare_footnote_explains_a_star_only_where_there_is_one() -> None:
     """The "* ... excludes 0" footnote was printed under tables with no star in them."""
     runs = pd.DataFrame({"scenario": ["a"] * 3 + ["b"] * 3, "seed": [1, 2, 3] * 2,
