@@ -296,7 +296,8 @@ class MarketModel(HoldsScenario, mesa.Model):
 
     def run(self, days: int | None = None) -> MarketModel:
         """Run the burn-in if not done, then `days` more recorded days (default: on to the scenario's horizon,
-        counting days already stepped)."""
+        counting days already stepped). Explicit `days` may go past the horizon: the market runs on and records
+        every day (as `step` does, Mesa's convention); only `running` says the horizon was reached."""
         if days is None:
             while self.running:
                 self.step()
