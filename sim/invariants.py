@@ -81,11 +81,13 @@ def check(model: MarketModel) -> None:
         n = book.n
         if n and not float(book.outstanding[:n].min()) >= -tol:
             raise InvariantError(f"day {day}: {label} loan book: negative outstanding principal")
-    book, debt = model.credit.rebuilt_aggregates()
+    book, debt, own = model.credit.rebuilt_aggregates()
     if not np.allclose(book, model.credit.book_by_lender, rtol=1e-9, atol=tol):
         raise InvariantError(f"day {day}: lenders' books differ from the sum of their loans")
     if not np.allclose(debt, model.consumers.debt[: model.consumers.n], rtol=1e-9, atol=1e-3):
         raise InvariantError(f"day {day}: consumers' debt differs from the sum of their loans")
+    if not np.allclose(own, model.credit.own_debt, rtol=1e-9, atol=1e-3):
+        raise InvariantError(f"day {day}: consumers' debt to a lender differs from the sum of its loans to them")
     _check_open_claims(model, day)
     _check_spells(model, day)
     _check_loan_flows(model, day, tol)

@@ -7,6 +7,8 @@ default market with three platforms and six lenders; see docs/reliability.md for
 
 * BASE: the interpreter with numpy, pandas, Mesa and pydantic imported (~200 MB).
 * CONSUMER: the consumer arrays, the ledger account and the temporaries of one vectorized day.
+* OWN_DEBT: per consumer and lender that sees less than the whole bureau record, the consumer's debt to it
+  (`Credit.own_debt`, added after CONSUMER was measured).
 * MERCHANT: per starting merchant (arrays at twice the count, shop accounts, the settlement ring).
 * LOAN: one row of the loan book (113 bytes of typed arrays), doubled because the book grows by doubling.
 * loans = LOANS_PER_CONSUMER_DAY * consumers * (burn_in_days + days) + the same per merchant: the book keeps
@@ -34,6 +36,7 @@ CONSUMER = 200  # bytes: 196 measured between 50,000 and 200,000 consumers
 # process's momentary squeeze (MemAvailable near 0) stopped a 17-minute report on a table of 1 MB, which is not the
 # runaway entry the guard is for.
 GROWTH_FLOOR = 64 * MB
+OWN_DEBT = 8  # bytes per consumer and lender of partial bureau visibility (one float64)
 MERCHANT = 500  # bytes per starting merchant: 601 measured between 2,000 and 20,000, less their loans
 LOAN = 2 * 113  # bytes per loan row, with the doubling headroom
 LOANS_PER_CONSUMER_DAY = 0.0015  # measured 0.0013-0.0014 in the default market
@@ -54,10 +57,13 @@ def loans_expected(scenario: Scenario) -> float:
 
 def parts(scenario: Scenario) -> dict[str, float]:
     """The estimate by component, in bytes."""
+    from sim.finance.credit import BUREAU_VISIBILITY
+
     agents = len(scenario.platforms) + len(scenario.lenders)
+    partial = sum(BUREAU_VISIBILITY[lend.kind] < 1.0 for lend in scenario.lenders)
     return {
         "base": float(BASE),
-        "consumers": float(CONSUMER * scenario.consumers.count),
+        "consumers": float((CONSUMER + OWN_DEBT * partial) * scenario.consumers.count),
         "merchants": float(MERCHANT * scenario.merchants.count),
         "loans": LOAN * loans_expected(scenario),
         "tables": float(ROW * agents * scenario.days),

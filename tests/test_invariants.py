@@ -271,9 +271,10 @@ def test_a_stale_or_missing_delinquency_spell_is_named() -> None:
 
 
 def test_aggregates_match_the_loans(baseline_small: MarketModel) -> None:
-    book, debt = baseline_small.credit.rebuilt_aggregates()
+    book, debt, own = baseline_small.credit.rebuilt_aggregates()
     assert np.allclose(book, baseline_small.credit.book_by_lender)
     assert np.allclose(debt, baseline_small.consumers.debt)
+    assert np.allclose(own, baseline_small.credit.own_debt) and own.sum() > 0
 
 
 def test_due_delinquent_and_claim_indexes_find_the_loans_a_scan_of_the_book_finds() -> None:

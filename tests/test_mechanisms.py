@@ -328,6 +328,19 @@ def test_balance_limit_caps_each_consumers_debt() -> None:
     assert run_small(seed=1).consumers.debt.max() > 3000.0
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_no_lender_lends_a_consumer_past_its_own_limit(seed: int) -> None:
+    """A lender knows its own loans in full, whatever share of the bureau's record its kind sees: a micro-lender
+    (which sees 40% of a consumer's debt) once counted 40% of its own loans too, and lent past its limit."""
+    m = run_small(seed=seed)
+    book, c = m.credit.consumer, m.consumers
+    n = book.n
+    for lend in m.lender_list:
+        mine = book.lender[:n] == lend.index
+        owed = np.bincount(book.borrower[:n][mine], weights=book.outstanding[:n][mine], minlength=c.n)
+        assert (owed <= lend.params.limit_months * c.income[: c.n] + 1e-6).all(), lend.name
+
+
 def test_co_lending_keeps_the_originators_share() -> None:
     """Each own-licence loan is two rows booked together (same borrower, day and product): the platform's
     lender keeps its share and a partner funds the rest. (Other loans on the platform, made by partners on

@@ -40,6 +40,15 @@ class Credit:
         self.consumer = LoanBook(cap)
         self.merchant = LoanBook(max(256, model.scenario.merchants.count))
         self.book_by_lender = np.zeros(n_lenders, dtype=np.float64)
+        # Each consumer's debt to each lender that sees less than all of the bureau's record: it still knows its
+        # own loans in full. A row per such lender (-1: none kept, the lender sees everything anyway).
+        partial = [lend.index for lend in model.lender_list if BUREAU_VISIBILITY[lend.kind] < 1.0]
+        self.own_row = np.full(n_lenders, -1, dtype=np.int64)
+        self.own_row[partial] = np.arange(len(partial))
+        self.own_debt = np.zeros((len(partial), model.consumers.n), dtype=np.float64)
+        # Where each lender's row starts in the flat view (-1: none), for one scatter over all lenders' loans.
+        self._own_flat = self.own_debt.reshape(-1)
+        self._own_start = np.where(self.own_row >= 0, self.own_row * model.consumers.n, -1)
         self._bad_day = -1  # the day `_bad_rows` and `_bad_of` were read for
         self._bad_rows: tuple[np.ndarray, np.ndarray] = (np.empty(0, np.int16), np.empty(0, np.int32))
         self._bad_of: dict[int, np.ndarray] = {}
@@ -48,11 +57,14 @@ class Credit:
     # --- underwriting -------------------------------------------------------------------------
 
     def consumer_limits(self, lender: Lender, ids: np.ndarray) -> np.ndarray:
-        """Most `lender` will lend each consumer now: its limit less the debt it can see, within the
-        regulator's per-person balance limit."""
+        """Most `lender` will lend each consumer now: its limit less the debt it can see (its own loans, and its
+        kind's bureau visibility of the rest), within the regulator's per-person balance limit."""
         c = self.model.consumers
         debt = c.debt[ids]
-        seen_debt = debt * BUREAU_VISIBILITY[lender.kind]
+        visibility = BUREAU_VISIBILITY[lender.kind]
+        seen_debt = debt * visibility
+        if (row := self.own_row[lender.index]) >= 0:  # its own loans in full, the bureau's share of the others
+            seen_debt += (1.0 - visibility) * self.own_debt[row, ids]
         own_limit = lender.params.limit_months * c.income[ids] - seen_debt
         legal_room = self.model.regulation.balance_limit - debt
         return np.maximum(np.minimum(own_limit, legal_room), 0.0)
@@ -178,6 +190,8 @@ class Credit:
                 apr = rates
                 lender.priced(part, rates)
             self.consumer.add(ids, funder.index, platform, product, part, apr, terms, t)
+            if (row := self.own_row[funder.index]) >= 0:
+                self.own_debt[row, ids] += part  # ids are distinct
             dst_name, dst_idx = pay_to if pay_to else ("consumer", ids)
             lent = m.ledger.transfer(f"loan_disbursed_{'bnpl' if product != CASH else 'cash'}", m.accounts["lender"],
                                      m.accounts[dst_name], part, funder.index, dst_idx, dst_unique=pay_to is None)
@@ -231,7 +245,12 @@ class Credit:
             return
         np.subtract.at(self.book_by_lender, book.lender[ids], amounts)
         if book is self.consumer:
-            np.subtract.at(self.model.consumers.debt, book.borrower[ids], amounts)
+            borrower = book.borrower[ids]
+            np.subtract.at(self.model.consumers.debt, borrower, amounts)
+            if len(self.own_debt):
+                start = self._own_start[book.lender[ids]]
+                kept = start >= 0
+                np.subtract.at(self._own_flat, start[kept] + borrower[kept], amounts[kept])
 
     def sync_shop_loans(self) -> None:
         """Derive which shops have an active loan (and keep an early-warning watch only while its
@@ -250,8 +269,8 @@ class Credit:
         programme[book.borrower[active[book.platform[active] >= 0]]] = True
         mer.watch[:n] &= programme
 
-    def rebuilt_aggregates(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-lender book and per-consumer debt recomputed from the loans (for invariant checks)."""
+    def rebuilt_aggregates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-lender book, per-consumer debt and `own_debt` recomputed from the loans (for invariant checks)."""
         m = self.model
         n_l = len(self.book_by_lender)
         book = np.zeros(n_l)
@@ -261,4 +280,8 @@ class Credit:
             book += np.bincount(b.lender[:n], weights=b.outstanding[:n], minlength=n_l)[:n_l]
         c = self.consumer
         debt += np.bincount(c.borrower[: c.n], weights=c.outstanding[: c.n], minlength=m.consumers.n)
-        return book, debt
+        own = np.zeros_like(self.own_debt)
+        rows = self.own_row[c.lender[: c.n]]
+        kept = rows >= 0
+        np.add.at(own, (rows[kept], c.borrower[: c.n][kept]), c.outstanding[: c.n][kept])
+        return book, debt, own
