@@ -3,6 +3,7 @@ there is the first thing a newcomer meets)."""
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
 from pathlib import Path
@@ -57,6 +58,26 @@ def test_the_readme_says_which_commands_rewrite_a_committed_document() -> None:
     for command, doc in rows.items():
         row = next((line for line in text.splitlines() if line.startswith("|") and f"`{command}`" in line), "")
         assert f"it rewrites `{doc}`" in row, command
+
+
+def test_a_quick_look_at_speed_does_not_replace_the_committed_measurement() -> None:
+    """`benchmarks/run.py --sizes 10000 --skip-reference`, the README's quick look, rewrote docs/performance.md
+    with "not run" rows for 1M consumers and the reference (and every later run's manifest read `-dirty`)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_run", ROOT / "benchmarks" / "run.py")
+    assert spec and spec.loader
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    defaults = {"sizes": "10000,100000,1000000", "reference_sizes": "10000", "skip_reference": False,
+                "days": 365, "burn_in": None, "seed": 0, "no_profile": False}
+    committed = argparse.Namespace(**{**defaults, "reference_sizes": "10000,100000"})
+    assert benchmark.default_out(committed) == benchmark.DOC
+    assert benchmark.default_out(argparse.Namespace(**defaults)) == benchmark.DOC
+    for quick in ({"sizes": "10000"}, {"skip_reference": True}, {"days": 30}, {"burn_in": 0}, {"no_profile": True},
+                  {"reference_sizes": "100000"}):
+        assert benchmark.default_out(argparse.Namespace(**{**defaults, **quick})) == benchmark.PARTIAL_DOC, quick
+    assert "outputs" in benchmark.PARTIAL_DOC.relative_to(ROOT).parts  # not committed (.gitignore)
 
 
 @pytest.mark.parametrize("doc", ["README.md", "docs/teaching.md"])
