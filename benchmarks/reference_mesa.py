@@ -538,9 +538,14 @@ class ReferenceConsumer(mesa.Agent):
     def reachable(self, t: int) -> bool:
         return self.delinquent_since >= 0 and t - self.delinquent_since < self.contact_lost_after
 
+    def loans_to_settle(self) -> list[Loan]:
+        """Loans an intermediary can settle: still on the book, or charged off with a claim left (not sold)."""
+        return [loan for loan in self.loans if loan.status == ACTIVE or (loan.status == CHARGED_OFF and loan.claim > 0)]
+
     def deal_with_intermediaries(self, t: int) -> None:
         """Recruitment: 15+ days into a spell, an intermediary whose ads reach me on a platform I use
-        signs me with probability conversion x reach; I pay its upfront fee and become harder to reach.
+        signs me with probability conversion x reach, if I have a loan it can settle; I pay its upfront fee and
+        become harder to reach.
         Settlement: a client's debts are settled at the lender's haircut with what cash I have; the rest
         is forgiven (written off) and the intermediary takes a success fee (`sim/finance/intermediaries.py`)."""
         m = self.model
@@ -557,6 +562,8 @@ class ReferenceConsumer(mesa.Agent):
             if total <= 0 or self.random.random() >= total:
                 return
             r = self.random.choices(m.restructurers, weights=chances)[0]
+            if not self.loans_to_settle():  # all sold: nothing to settle, turned away (after the draws, as there)
+                return
             self.cash -= min(r.params.upfront_fee, max(self.cash, 0.0))
             age = t - self.delinquent_since
             self.contact_lost_after = age + max(self.contact_lost_after - age, 0.0) / r.params.contact_loss
@@ -566,8 +573,7 @@ class ReferenceConsumer(mesa.Agent):
         if self.random.random() >= r.params.settlement_rate:
             return
         self.client_of = None
-        open_loans = [loan for loan in self.loans
-                      if loan.status == ACTIVE or (loan.status == CHARGED_OFF and loan.claim > 0)]
+        open_loans = self.loans_to_settle()
         if not open_loans:
             return
         on_book = [loan.outstanding + loan.arrears_interest if loan.status == ACTIVE else loan.claim

@@ -313,9 +313,9 @@ def test_several_claims_on_one_shop_never_take_more_than_its_deposit() -> None:
 
 
 def test_settling_a_client_twice_keeps_open_claims_counted() -> None:
-    """A client whose spell stays open (a claim sold to an NPL buyer) can be recruited and settled again; the
-    second settlement must not close again the claims that are already closed (the spell would end early,
-    or its count go negative and never end)."""
+    """A client whose spell stays open (a claim sold to an NPL buyer) can be recruited and settled again, once a new
+    loan gives them something to settle; the second settlement must not close again the claims that are already
+    closed (the spell would end early, or its count go negative and never end)."""
     # liquidity shocks at six times the baseline's, so that a small market writes loans off (2-9 loans with a
     # claim left on seeds 1-3)
     stressed = {**TINY, "days": 400, "consumers": {"count": 3000, "shock_rate": 0.009}}

@@ -9,8 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import MarketModel
-from sim.finance.loans import ACTIVE, SETTLED
+from sim import MarketModel, Scenario
+from sim.finance import intermediaries
+from sim.finance.loans import ACTIVE, CHARGED_OFF, SETTLED, SOLD
+from sim.invariants import check
 from tests.conftest import run_small, small_scenario
 
 SEEDS = (1, 2, 3)
@@ -424,6 +426,107 @@ def test_settlement_forgiveness_is_reported_apart_within_write_offs() -> None:
     # with no burn-in the column counts every settlement: what the settled loans had left on the book
     book, n = m.credit.consumer, m.credit.consumer.n
     assert forgiven.sum() == pytest.approx(float(book.written_off[:n][book.status[:n] == SETTLED].sum()))
+
+
+def _market_with_sold_claims(seed: int) -> tuple[MarketModel, np.ndarray, np.ndarray]:
+    """A stressed market whose lenders write off at 30 days and sell at 60, run 150 days; with the consumers
+    in a spell whose debts were all sold (the NPL buyer's, nothing an intermediary can settle) and those in a
+    spell with a loan still active or a charged-off claim left."""
+    data = small_scenario(days=150, burn_in_days=30, consumers={"count": 2000, "shock_rate": 0.009}).model_dump()
+    for lender in data["lenders"]:
+        lender.update(charge_off_dpd=30, npl_sale_dpd=60)
+    m = MarketModel(Scenario.model_validate(data), rng=seed).run()
+    book, n, c = m.credit.consumer, m.credit.consumer.n, m.consumers
+    status, borrower, left = book.status[:n], book.borrower[:n], book.claim[:n] > 0
+    settleable = np.bincount(borrower[(status == ACTIVE) | ((status == CHARGED_OFF) & left)], minlength=c.n) > 0
+    sold = np.bincount(borrower[(status == SOLD) & left], minlength=c.n) > 0
+    spell = c.delinquent_since[: c.n] >= 0
+    sold_only = (spell & sold & ~settleable & (c.client_of[: c.n] < 0)).nonzero()[0]
+    with_loans = (spell & settleable & (c.client_of[: c.n] < 0)).nonzero()[0]
+    return m, sold_only, with_loans
+
+
+def _eager_intermediaries(m: MarketModel) -> None:
+    """Every delinquent user of a platform signs on the day and every client settles on the day."""
+    for p in m.platform_list:
+        p.restructurer_ad_policy = "allow"
+    for r in m.restructurer_list:
+        r.params.ad_budget_m, r.params.conversion, r.params.settlement_rate = 1000.0, 1.0, 1.0
+
+
+def test_a_client_whose_debts_were_all_sold_pays_no_second_upfront_fee() -> None:
+    """A client whose loans were all sold to an NPL buyer while signed is released at settlement with nothing
+    settled; their spell goes on (the buyer is still owed), so they used to be signed again, paying the upfront
+    fee once more, and again at every release. With nothing an intermediary can settle they are not signed."""
+    m, sold_only, _ = _market_with_sold_claims(seed=2)
+    c, acc = m.consumers, m.accounts
+    sold_only = sold_only[c.platforms[sold_only] > 0]  # reached by the ads: they would sign
+    assert len(sold_only) > 0
+    _eager_intermediaries(m)
+    m.ledger.transfer("income", acc["outside"], acc["consumer"], np.full(len(sold_only), 2000.0), None,
+                      sold_only)  # cash for fees
+    c.client_of[sold_only] = 0  # signed while a loan was still on the book
+    rng = np.random.default_rng(0)
+    since = c.delinquent_since[sold_only].copy()
+    for _ in range(3):
+        intermediaries._settle(m, rng)
+        assert (c.client_of[sold_only] == -1).all()  # released with nothing settled...
+        assert (c.delinquent_since[sold_only] == since).all()  # ... still owing the NPL buyer
+        cash = acc["consumer"].balance[sold_only].copy()
+        intermediaries._recruit(m, m.t, rng)
+        assert (c.client_of[sold_only] == -1).all(), "signed again with nothing to settle"
+        assert (acc["consumer"].balance[sold_only] == cash).all(), "paid the upfront fee again"
+        check(m)
+
+
+def test_a_settlement_releases_clients_with_only_sold_debts_with_no_fee_and_their_spell_open() -> None:
+    """Settling clients with loans to settle together with clients whose debts were all sold: the latter are
+    released too, pay nothing (no payment, no success fee on nothing forgiven) and stay in their spell."""
+    m, sold_only, with_loans = _market_with_sold_claims(seed=2)
+    assert len(sold_only) > 0 and len(with_loans) > 0
+    c, acc = m.consumers, m.accounts
+    _eager_intermediaries(m)
+    both = np.concatenate([sold_only, with_loans])
+    m.ledger.transfer("income", acc["outside"], acc["consumer"], np.full(len(both), 2000.0), None, both)
+    c.client_of[: c.n] = -1  # these the only clients, so the settlements counted are theirs
+    c.client_of[both] = 0
+    cash, since = acc["consumer"].balance[sold_only].copy(), c.delinquent_since[sold_only].copy()
+    settled = m.restructurer_list[0].settlements
+    intermediaries._settle(m, np.random.default_rng(0))
+    assert (c.client_of[both] == -1).all()
+    assert (acc["consumer"].balance[sold_only] == cash).all()
+    assert (c.delinquent_since[sold_only] == since).all()
+    assert m.restructurer_list[0].settlements - settled == len(with_loans)
+    check(m)
+
+
+def test_intermediaries_sign_only_consumers_with_a_loan_to_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a stressed market with early NPL sales, every sign-up (and its upfront fee) is of a consumer with an
+    active loan or a charged-off claim an intermediary can settle (seed 2 signed 2 consumers whose debts had
+    all been sold twice each, for nothing)."""
+    data = small_scenario(days=300, burn_in_days=30, consumers={"count": 3000, "shock_rate": 0.009},
+                          restructurers=[{"name": "debt_optimizer", "ad_budget_m": 60.0, "conversion": 0.05,
+                                          "settlement_rate": 0.05}]).model_dump()
+    for lender in data["lenders"]:
+        lender.update(charge_off_dpd=60, npl_sale_dpd=90)
+    m = MarketModel(Scenario.model_validate(data), rng=2, check_invariants=True)
+    recruit, signed, empty = intermediaries._recruit, [], []
+
+    def watched(model: MarketModel, t: int, rng: np.random.Generator) -> None:
+        c, book = model.consumers, model.credit.consumer
+        before = c.client_of[: c.n].copy()
+        recruit(model, t, rng)
+        new = ((before < 0) & (c.client_of[: c.n] >= 0)).nonzero()[0]
+        n = book.n
+        can = (book.status[:n] == ACTIVE) | ((book.status[:n] == CHARGED_OFF) & (book.claim[:n] > 0))
+        has = np.bincount(book.borrower[:n][can], minlength=c.n) > 0
+        signed.extend(new.tolist())
+        empty.extend(new[~has[new]].tolist())
+
+    monkeypatch.setattr(intermediaries, "_recruit", watched)
+    m.run()
+    assert len(signed) > 20
+    assert empty == []
 
 
 def test_complaints_drag_on_collections() -> None:

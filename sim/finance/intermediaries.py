@@ -106,6 +106,14 @@ def _recruit(model: MarketModel, t: int, rng: np.random.Generator) -> None:
     cum = np.cumsum(p_sign[signs], axis=1) / total[signs, None]
     # The last cumulative share may round to just under 1: a draw above it still picks the last one.
     pick = np.minimum((rng.random(len(who))[:, None] > cum).sum(axis=1), cum.shape[1] - 1)
+    # Only a consumer with a loan to settle is signed. One whose debts were all sold has a spell that goes on
+    # (the NPL buyer is owed) but nothing `_settle` can settle: released with nothing done, they would be
+    # signed, and pay the upfront fee, again and again. Turned away after the draws, so that every
+    # candidate takes the draws it would otherwise and later draws do not shift.
+    keep = _has_loan_to_settle(model, who)
+    who, pick = who[keep], pick[keep]
+    if len(who) == 0:
+        return
     acc = model.accounts
     fee = np.asarray([r.params.upfront_fee for r in model.restructurer_list])[pick]
     paid = np.minimum(fee, np.maximum(acc["consumer"].balance[who], 0.0))
@@ -155,6 +163,33 @@ def _complain(model: MarketModel) -> None:
     model.collections.drag[:] = drag
 
 
+def _loans_to_settle(model: MarketModel, consumers: np.ndarray) -> np.ndarray:
+    """The consumers' active loans and charged-off loans with a claim left, in increasing order as one scan of
+    the book would give them. A claim already 0 has nothing to settle (closing it again would miscount the
+    debtor's open claims); sold loans belong to the NPL buyer, with whom intermediaries do not deal."""
+    book, c = model.credit.consumer, model.consumers
+    mask = np.zeros(c.n, dtype=bool)
+    mask[consumers] = True
+    active = book.active_ids()
+    claims = book.claim_ids()
+    loans = np.concatenate([active[mask[book.borrower[active]]],
+                            claims[mask[book.borrower[claims]] & (book.status[claims] == CHARGED_OFF)]])
+    loans.sort()
+    return loans
+
+
+def _has_loan_to_settle(model: MarketModel, consumers: np.ndarray) -> np.ndarray:
+    """Whether each of `consumers` has a loan `_settle` could settle."""
+    c = model.consumers
+    has = c.loans_in_arrears[consumers] > 0  # a loan in arrears is active: the book is searched only for the rest
+    rest = consumers[~has]
+    if len(rest):
+        found = np.zeros(c.n, dtype=bool)
+        found[model.credit.consumer.borrower[_loans_to_settle(model, rest)]] = True
+        has[~has] = found[rest]
+    return has
+
+
 def _settle(model: MarketModel, rng: np.random.Generator) -> None:
     """Some clients' debts are settled: they pay what they can of the lender's haircut offer, the rest
     is forgiven, and the intermediary takes a share of what was forgiven."""
@@ -167,16 +202,9 @@ def _settle(model: MarketModel, rng: np.random.Generator) -> None:
     if len(settling) == 0:
         return
     book = model.credit.consumer
-    mask = np.zeros(c.n, dtype=bool)
-    mask[settling] = True
-    # Their active loans and their charged-off loans with a claim left (one whose claim is already 0 has
-    # nothing to settle, and closing it again would miscount the debtor's open claims; sold loans belong
-    # to the NPL buyer), in increasing order as one scan of the book would give them.
-    active = book.active_ids()
-    claims = book.claim_ids()
-    loans = np.concatenate([active[mask[book.borrower[active]]],
-                            claims[mask[book.borrower[claims]] & (book.status[claims] == CHARGED_OFF)]])
-    loans.sort()
+    loans = _loans_to_settle(model, settling)
+    # A client with nothing to settle had their debts sold while signed: released, with no fee, their spell goes on
+    # while the NPL buyer holds a claim (here, or with the others at the end), and `_recruit` does not sign them again.
     if len(loans) == 0:
         c.client_of[settling] = -1
         return
