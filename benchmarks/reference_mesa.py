@@ -466,9 +466,12 @@ class ReferenceConsumer(mesa.Agent):
         return any(loan.lender is lender and (loan.delinquent or loan.claim > 0) for loan in self.loans)
 
     def credit_limit(self, lender: ReferenceLender) -> float:
-        """limit_months of income less the debt the lender can see on the bureau, within the legal
-        per-person balance limit (`Credit.consumer_limits`)."""
-        own = lender.params.limit_months * self.income - self.debt * BUREAU_VISIBILITY[lender.kind]
+        """limit_months of income less the debt the lender can see: its own loans in full, the bureau's share of
+        the others, within the legal per-person balance limit (`Credit.consumer_limits`)."""
+        visibility = BUREAU_VISIBILITY[lender.kind]
+        mine = sum(loan.outstanding for loan in self.loans if loan.lender is lender) if visibility < 1.0 else 0.0
+        seen = self.debt * visibility + (1.0 - visibility) * mine
+        own = lender.params.limit_months * self.income - seen
         legal = self.model.scenario.regulation.balance_limit - self.debt
         return max(min(own, legal), 0.0)
 
