@@ -267,3 +267,56 @@ def test_events_can_be_added_before_day_1_and_not_after_the_last() -> None:
     with pytest.raises(ScenarioError, match=r"^add_event: events\.1\.day: 10: the run has ended \(day 10 was its "
                                             r"last recorded day\), so no day is left for an event$"):
         m.add_event({"day": 10, "kind": "crackdown"})
+
+
+
+# --- bad input from Python: one line naming the argument or key and what is allowed ------------------------------
+
+TINY = {"consumers": {"count": 300}, "merchants": {"count": 10}, "days": 3, "burn_in_days": 1}
+
+
+def _one_line(exc: BaseException) -> str:
+    message = str(exc)
+    assert message and "\n" not in message and "pydantic" not in message, message
+    return message
+
+
+@pytest.mark.parametrize(("keys", "file_text", "expected"), [
+    ({"regulation": {"ratecap": 0.1}}, "regulation: {ratecap: 0.1}",
+     "regulation.ratecap: unknown key (did you mean 'rate_cap'?)"),
+    ({"foo": 1}, "foo: 1", "foo: unknown key; allowed keys: name, description, seed, days"),
+    ({"consumers": {"count": 20000.0}}, "consumers: {count: 20000.0}",
+     "consumers.count: 20000.0 is written as a decimal (with a point or an exponent); write a whole number: 20000"),
+    ({"days": 0}, "days: 0", "days: 0 is out of range; allowed: >= 1 and <= 3650"),
+    ({"platforms": [{"name": "a"}, {"name": "a"}]}, None, "platforms: duplicate name 'a'"),
+])
+def test_a_scenario_built_in_python_is_refused_in_the_one_line_a_file_gets(
+        tmp_path: Path, keys: dict, file_text: str | None, expected: str) -> None:
+    """`Scenario(...)` gave pydantic's several lines with a URL where a file with the same mistake gets one line:
+    now the same line, `Scenario(...)` in place of the file name, as a `ScenarioError` (a ValueError, as pydantic's
+    error was) importable from `sim`; the file's own message is unchanged (it names the file)."""
+    import sim
+
+    with pytest.raises(sim.ScenarioError) as refused:
+        Scenario(**keys)
+    assert isinstance(refused.value, ValueError)
+    assert _one_line(refused.value).startswith(f"Scenario(...): {expected}")
+    if file_text is not None:
+        path = tmp_path / "bad.yaml"
+        path.write_text(file_text + "\n", encoding="utf-8")
+        with pytest.raises(ScenarioError) as in_file:
+            load(str(path))
+        assert str(in_file.value) == f"{path}: " + str(refused.value).removeprefix("Scenario(...): ")
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"rate_cap": "x"}, "MarketModel(rate_cap='x'): regulation.rate_cap: 'x' is not a number"),
+    ({"consumers": 20000.0}, "MarketModel(consumers=20000.0): consumers.count: 20000.0 is written as a decimal"),
+    ({"video_deposit_cap": -1}, "MarketModel(video_deposit_cap=-1): platforms.video.deposit.cap: -1 is out of "
+                                "range; allowed: >= 0"),
+    ({"rate_capp": 0.1}, "MarketModel: unknown parameter 'rate_capp' (did you mean 'rate_cap'?)"),
+])
+def test_a_flat_parameter_the_schema_refuses_is_named_in_one_line(params: dict, expected: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        MarketModel(**params)
+    assert _one_line(refused.value).startswith(expected)

@@ -13,8 +13,9 @@ REMOVE_KEY = "remove"
 Loc = tuple[str, ...]
 
 
-class ScenarioError(Exception):
-    """A scenario that cannot be loaded; the message is one line meant for the user."""
+class ScenarioError(ValueError):
+    """A scenario that cannot be loaded; the message is one line meant for the user. A ValueError, as the schema's
+    own refusal (pydantic's ValidationError) is: code that caught that from `Scenario(...)` still catches this."""
 
 
 def _join(loc: Loc) -> str:
