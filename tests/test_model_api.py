@@ -309,6 +309,15 @@ def test_a_scenario_built_in_python_is_refused_in_the_one_line_a_file_gets(
         assert str(in_file.value) == f"{path}: " + str(refused.value).removeprefix("Scenario(...): ")
 
 
+def test_a_python_message_shows_the_fix_as_python_writes_it() -> None:
+    with pytest.raises(ScenarioError, match=r"^Scenario\(\.\.\.\): consumers is a section, not a value; did you "
+                                            r"mean consumers=\{'count': 20000\}\?$"):
+        Scenario(consumers=20000)
+    with pytest.raises(ScenarioError, match=r"^MarketModel\(scenario\): consumers is a section, not a value; did you "
+                                            r"mean 'consumers': \{'count': 20000\}\?$"):
+        MarketModel({"consumers": 20000})
+
+
 @pytest.mark.parametrize(("params", "expected"), [
     ({"rate_cap": "x"}, "MarketModel(rate_cap='x'): regulation.rate_cap: 'x' is not a number"),
     ({"consumers": 20000.0}, "MarketModel(consumers=20000.0): consumers.count: 20000.0 is written as a decimal"),
@@ -319,4 +328,38 @@ def test_a_scenario_built_in_python_is_refused_in_the_one_line_a_file_gets(
 def test_a_flat_parameter_the_schema_refuses_is_named_in_one_line(params: dict, expected: str) -> None:
     with pytest.raises(ValueError) as refused:
         MarketModel(**params)
+    assert _one_line(refused.value).startswith(expected)
+
+
+def test_a_model_takes_a_scenario_files_path_or_a_mapping_of_its_keys() -> None:
+    """`compare_scenarios` takes paths, so `MarketModel("scenarios/baseline.yaml")` was tried: an AttributeError
+    ('str' object has no attribute 'model_copy'), as was a mapping."""
+    path = ROOT / "scenarios" / "classroom.yaml"
+    for given in (str(path), path):
+        assert MarketModel(given, rng=1).scenario == load(str(path)).scenario.model_copy(update={"seed": 1})
+    assert MarketModel(TINY, rng=1).scenario == Scenario(**TINY).model_copy(update={"seed": 1})
+    with pytest.raises(ScenarioError, match=r"^scenarios/nowhere\.yaml: file not found$"):
+        MarketModel("scenarios/nowhere.yaml")
+    with pytest.raises(ScenarioError) as refused:
+        MarketModel({"regulation": {"ratecap": 0.1}})
+    assert _one_line(refused.value) == "MarketModel(scenario): regulation.ratecap: unknown key (did you mean " \
+                                       "'rate_cap'?)"
+    with pytest.raises(TypeError) as refused:
+        MarketModel(5)  # type: ignore[arg-type]
+    assert _one_line(refused.value) == "MarketModel(scenario): 5 is not a scenario; allowed: a Scenario, a scenario " \
+                                       "file's path or a mapping of a scenario's keys"
+
+
+@pytest.mark.parametrize(("rng", "kind", "expected"), [
+    ("abc", TypeError, "MarketModel: rng 'abc' is not a whole number; allowed: a whole number >= 0, a "
+                       "numpy.random.SeedSequence, or None (the scenario's seed)"),
+    (-1, ValueError, "MarketModel: rng -1 is out of range; allowed: a whole number >= 0"),
+    (2.0, TypeError, "MarketModel: rng 2.0 is not a whole number"),
+    (True, TypeError, "MarketModel: rng True is not a whole number"),
+])
+def test_a_seed_that_is_not_a_whole_number_of_at_least_0_is_refused_naming_rng(
+        rng: object, kind: type[Exception], expected: str) -> None:
+    """NumPy's SeedSequence said why it could not use 'abc' or -1 without naming `rng`."""
+    with pytest.raises(kind) as refused:
+        MarketModel(Scenario(**TINY), rng=rng)  # type: ignore[arg-type]
     assert _one_line(refused.value).startswith(expected)

@@ -42,3 +42,10 @@ def _show(value: Any) -> str:
         except TypeError:
             text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _show_python(value: Any) -> str:
+    """A value given in Python as Python writes it (`True`, `None`, `'10'`), shortened: for messages about an
+    argument of the Python API, where `_show`'s YAML spelling (`true`, `null`) would not be what was typed."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
