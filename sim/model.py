@@ -316,11 +316,19 @@ class MarketModel(HoldsScenario, mesa.Model):
     def run(self, days: int | None = None) -> MarketModel:
         """Run the burn-in if not done, then `days` more recorded days (default: on to the scenario's horizon,
         counting days already stepped). Explicit `days` may go past the horizon: the market runs on and records
-        every day (as `step` does, Mesa's convention); only `running` says the horizon was reached."""
+        every day (as `step` does, Mesa's convention); only `running` says the horizon was reached. `days` is a
+        whole number >= 1 (a NumPy integer too); the burn-in alone is `burn_in()`."""
         if days is None:
             while self.running:
                 self.step()
-        for _ in range(0 if days is None else int(days)):
+            return self
+        if isinstance(days, bool) or not isinstance(days, numbers.Integral):
+            raise TypeError(f"run: days {_show_python(days)} is not a whole number; allowed: a whole number >= 1 (the "
+                            "recorded days to run), or None (on to the scenario's horizon)")
+        if days < 1:
+            raise ValueError(f"run: days {int(days)} is out of range; allowed: >= 1 (the recorded days to run; "
+                             "burn_in() runs only the burn-in)")
+        for _ in range(int(days)):
             self.step()
         return self
 

@@ -281,6 +281,31 @@ def _one_line(exc: BaseException) -> str:
     return message
 
 
+@pytest.mark.parametrize(("days", "kind", "expected"), [
+    (-5, ValueError, "run: days -5 is out of range; allowed: >= 1"),
+    (0, ValueError, "run: days 0 is out of range; allowed: >= 1"),
+    (2.5, TypeError, "run: days 2.5 is not a whole number; allowed: a whole number >= 1"),
+    ("10", TypeError, "run: days '10' is not a whole number"),
+    (True, TypeError, "run: days True is not a whole number"),
+])
+def test_run_refuses_days_that_are_not_a_whole_number_of_at_least_1_and_runs_nothing(
+        days: object, kind: type[Exception], expected: str) -> None:
+    """`run(2.5)` ran 2 days, `run('10')` 10, `run(True)` 1, and `run(-5)` or `run(0)` nothing, all silently. 0 is
+    refused too: `run` runs the burn-in before its days, so `run(0)` could mean either; `burn_in()` says which."""
+    m = MarketModel(Scenario(**TINY), rng=1)
+    with pytest.raises(kind) as refused:
+        m.run(days)  # type: ignore[arg-type]
+    assert _one_line(refused.value).startswith(expected)
+    assert m.t == 0 and len(m.market_table()) == 0
+
+
+def test_run_takes_a_numpy_integer_and_may_go_past_the_horizon() -> None:
+    import numpy as np
+
+    m = MarketModel(Scenario(**TINY), rng=1).run(np.int64(5))
+    assert m.market_table()["day"].tolist() == [1, 2, 3, 4, 5] and not m.running
+
+
 @pytest.mark.parametrize(("keys", "file_text", "expected"), [
     ({"regulation": {"ratecap": 0.1}}, "regulation: {ratecap: 0.1}",
      "regulation.ratecap: unknown key (did you mean 'rate_cap'?)"),
