@@ -388,3 +388,41 @@ def test_a_seed_that_is_not_a_whole_number_of_at_least_0_is_refused_naming_rng(
     with pytest.raises(kind) as refused:
         MarketModel(Scenario(**TINY), rng=rng)  # type: ignore[arg-type]
     assert _one_line(refused.value).startswith(expected)
+
+
+@pytest.mark.parametrize(("scenarios", "seeds", "kind", "expected"), [
+    ({"a": {"consumers": 300}}, 2, ScenarioError,
+     "compare_scenarios(scenarios['a']): consumers is a section, not a value; did you mean 'consumers': "
+     "{'count': 300}?"),
+    ([TINY, 5], 2, TypeError, "compare_scenarios(scenarios[1]): 5 is not a scenario; allowed: a Scenario, a "
+                              "scenario file's path or a mapping of a scenario's keys"),
+    ({"consumers": {"count": 300}}, 2, TypeError, "compare_scenarios: scenarios has a scenario's own keys "
+                                                  "(consumers), not labels; allowed: a list of scenarios or a mapping "
+                                                  "of label -> scenario"),
+    ("scenarios/classroom.yaml", 2, TypeError, "compare_scenarios: scenarios is one scenario "
+                                               "('scenarios/classroom.yaml'); allowed: a list of scenarios"),
+    ([TINY], "3", TypeError, "compare_scenarios: seeds '3' is not a whole number; allowed: a whole number >= 1 (the "
+                             "runs use seeds 1..seeds)"),
+    ([TINY], [3, 4], TypeError, "compare_scenarios: seeds [3, 4] is not a whole number"),
+    ([TINY], True, TypeError, "compare_scenarios: seeds True is not a whole number"),
+    ([TINY], 0, ValueError, "compare_scenarios: seeds 0 is out of range; allowed: >= 1"),
+])
+def test_compare_scenarios_refuses_what_it_cannot_compare_naming_the_argument(
+        scenarios: object, seeds: object, kind: type[Exception], expected: str) -> None:
+    """A mapping given as a scenario was taken for a file name ("{'consumers': ...}: file not found"), and
+    `seeds='3'` or `seeds=[3, 4]` ended in "'<' not supported"."""
+    from sim import compare_scenarios
+
+    with pytest.raises(kind) as refused:
+        compare_scenarios(scenarios, seeds=seeds)  # type: ignore[arg-type]
+    assert _one_line(refused.value).startswith(expected)
+
+
+def test_compare_scenarios_takes_a_mapping_of_a_scenarios_keys_as_a_model_does() -> None:
+    import numpy as np
+
+    from sim import compare_scenarios
+
+    as_keys = compare_scenarios({"a": TINY}, seeds=np.int64(2))
+    assert as_keys.runs.equals(compare_scenarios({"a": Scenario(**TINY)}, seeds=2).runs)
+    assert as_keys.runs["seed"].tolist() == [1, 2]
