@@ -426,3 +426,24 @@ def test_compare_scenarios_takes_a_mapping_of_a_scenarios_keys_as_a_model_does()
     as_keys = compare_scenarios({"a": TINY}, seeds=np.int64(2))
     assert as_keys.runs.equals(compare_scenarios({"a": Scenario(**TINY)}, seeds=2).runs)
     assert as_keys.runs["seed"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(("index", "kind", "expected"), [
+    ("a", TypeError, "Consumers index 'a' is not a whole number; allowed: 0..299 (negative counts from the end)"),
+    (slice(0, 3), TypeError, "Consumers index slice(0, 3, None) is not a whole number; allowed: 0..299 (negative "
+                             "counts from the end); for several at once, index a column, e.g. consumers."),
+    (2.0, TypeError, "Consumers index 2.0 is not a whole number; allowed: 0..299"),
+    (True, TypeError, "Consumers index True is not a whole number"),
+    (300, IndexError, "Consumers index 300 is out of range; allowed: 0..299 (negative counts from the end)"),
+    (-301, IndexError, "Consumers index -301 is out of range"),
+])
+def test_a_population_index_is_a_whole_number_in_range(index: object, kind: type[Exception], expected: str) -> None:
+    """`consumers['a']`, `consumers[0:3]` and `consumers[2.0]` failed inside the comparison with the range, with
+    messages about comparing str and int or slice; a NumPy integer is an index as an int is."""
+    import numpy as np
+
+    m = MarketModel(Scenario(**TINY), rng=1)
+    with pytest.raises(kind) as refused:
+        m.consumers[index]  # type: ignore[index]
+    assert _one_line(refused.value).startswith(expected)
+    assert m.consumers[np.int64(7)] == m.consumers[7] and m.consumers[-1]["id"] == 299
