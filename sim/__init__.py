@@ -11,10 +11,11 @@ if TYPE_CHECKING:
     from sim.invariants import InvariantError
     from sim.model import MarketModel
     from sim.scenario import Scenario
+    from sim.scenario_files import ScenarioError
 
-__all__ = ["Comparison", "InvariantError", "MarketModel", "Scenario", "compare_scenarios"]
+__all__ = ["Comparison", "InvariantError", "MarketModel", "Scenario", "ScenarioError", "compare_scenarios"]
 _HOMES = {"Comparison": "sim.compare", "compare_scenarios": "sim.compare", "InvariantError": "sim.invariants",
-          "MarketModel": "sim.model", "Scenario": "sim.scenario"}
+          "MarketModel": "sim.model", "Scenario": "sim.scenario", "ScenarioError": "sim.scenario_files"}
 
 
 def __getattr__(name: str) -> Any:

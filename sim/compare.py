@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -364,21 +366,45 @@ def run_and_compare(resolved: list[Resolved], seeds: int, *, quiet: bool) -> Com
     return Comparison(runs, table(runs), shared_platforms(resolved)[1], run_notes, setup_differences(resolved))
 
 
-def compare_scenarios(scenarios: Mapping[str, Scenario | str | Path] | Sequence[Scenario | str | Path],
+def compare_scenarios(scenarios: Mapping[str, Scenario | str | Path | Mapping[str, Any]]
+                      | Sequence[Scenario | str | Path | Mapping[str, Any]],
                       seeds: int = 5, *, progress: bool = False) -> Comparison:
-    """`run.py compare` from Python: each scenario (a `Scenario`, or a scenario file's path) over seeds 1..`seeds`,
-    seed k the same for every scenario (common random numbers), compared with the first. A mapping's keys label
-    the scenarios; otherwise they go by their names. Nothing is written; `print()` the result for the table."""
-    from sim.scenario_files import load
+    """`run.py compare` from Python: each scenario (a `Scenario`, a scenario file's path, or a mapping of a
+    scenario's keys as `MarketModel` takes it) over seeds 1..`seeds`, seed k the same for every scenario (common
+    random numbers), compared with the first. A mapping's keys label the scenarios; otherwise (a list) they go by
+    their names. Nothing is written; `print()` the result for the table. Bad input is a one-line `ScenarioError`
+    (a ValueError) or TypeError naming the argument."""
+    from sim.scenario_files import load, scenario_of
+    from sim.scenario_files.common import _show_python
 
-    items = list(scenarios.items()) if isinstance(scenarios, Mapping) else [(None, s) for s in scenarios]
-    if not items or seeds < 1:
-        raise ValueError("compare_scenarios needs at least one scenario and seeds >= 1")
+    several = "allowed: a list of scenarios or a mapping of label -> scenario"
+    if isinstance(scenarios, Scenario | str | os.PathLike):
+        given = "a Scenario" if isinstance(scenarios, Scenario) else _show_python(os.fspath(scenarios))
+        raise TypeError(f"compare_scenarios: scenarios is one scenario ({given}); {several}")
+    if isinstance(scenarios, Mapping):
+        keys = [str(k) for k in scenarios]
+        if keys and set(keys) <= set(Scenario.model_fields) and \
+                not all(isinstance(v, Scenario) for v in scenarios.values()):  # {"consumers": {"count": 2000}}
+            raise TypeError(f"compare_scenarios: scenarios has a scenario's own keys ({', '.join(keys)}), not "
+                            f"labels; {several}")
+        items = [(str(k), f"compare_scenarios(scenarios[{k!r}])", v) for k, v in scenarios.items()]
+    elif isinstance(scenarios, Sequence):
+        items = [(None, f"compare_scenarios(scenarios[{i}])", v) for i, v in enumerate(scenarios)]
+    else:
+        raise TypeError(f"compare_scenarios: scenarios {_show_python(scenarios)} is not a list or a mapping; {several}")
+    if not items:
+        raise ValueError(f"compare_scenarios: scenarios is empty; give at least one scenario ({several})")
+    if isinstance(seeds, bool) or not isinstance(seeds, numbers.Integral):
+        raise TypeError(f"compare_scenarios: seeds {_show_python(seeds)} is not a whole number; allowed: a whole "
+                        "number >= 1 (the runs use seeds 1..seeds)")
+    if seeds < 1:
+        raise ValueError(f"compare_scenarios: seeds {int(seeds)} is out of range; allowed: >= 1 (the runs use seeds "
+                         "1..seeds)")
     resolved = []
-    for name, item in items:
-        r = Resolved(item, []) if isinstance(item, Scenario) else load(str(item))
-        resolved.append(r if name is None else Resolved(r.scenario.model_copy(update={"name": str(name)}), r.files))
-    return run_and_compare(resolved, seeds, quiet=not progress)
+    for name, label, item in items:
+        r = load(os.fspath(item)) if isinstance(item, str | os.PathLike) else Resolved(scenario_of(item, label), [])
+        resolved.append(r if name is None else Resolved(r.scenario.model_copy(update={"name": name}), r.files))
+    return run_and_compare(resolved, int(seeds), quiet=not progress)
 
 
 def compare(resolved: list[Resolved], seeds: int, target: Path, *, quiet: bool = False, unique: bool = False

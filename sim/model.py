@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,9 +24,22 @@ from sim.finance.settlement import Settlement
 from sim.parameters import apply_flat
 from sim.rng import spawn_streams
 from sim.scenario import Event, Scenario
-from sim.scenario_files import Layers, ScenarioError, validated
+from sim.scenario_files import Layers, ScenarioError, scenario_of, validated
+from sim.scenario_files.common import _show_python
 
 MONTH = 30
+
+
+def _check_rng(rng: object) -> None:
+    """`rng` is None, a whole number >= 0 (a NumPy integer too) or a SeedSequence: what seeds `sim.rng`'s streams
+    and the scenario a run reports. Else a one-line error naming `rng` (NumPy's own is about its SeedSequence)."""
+    allowed = "allowed: a whole number >= 0, a numpy.random.SeedSequence, or None (the scenario's seed)"
+    if rng is None or isinstance(rng, np.random.SeedSequence):
+        return
+    if isinstance(rng, bool) or not isinstance(rng, numbers.Integral):
+        raise TypeError(f"MarketModel: rng {_show_python(rng)} is not a whole number; {allowed}")
+    if rng < 0:
+        raise ValueError(f"MarketModel: rng {int(rng)} is out of range; {allowed}")
 
 
 class HoldsScenario:
@@ -53,19 +67,24 @@ class MarketModel(HoldsScenario, mesa.Model):
 
     def __init__(
         self,
-        scenario: Scenario | None = None,
+        scenario: Scenario | str | os.PathLike[str] | Mapping[str, Any] | None = None,
         *,
         rng: int | np.random.SeedSequence | None = None,
         check_invariants: bool = False,
         **params: Any,
     ) -> None:
-        """`params` are flat parameter names (see `sim.parameters`), e.g. `consumers=5000,
-        rate_cap=0.15`, applied on top of `scenario`; they make the model usable by `mesa.batch_run`."""
+        """`scenario` is a `Scenario` (default: `Scenario()`), a scenario file's path (read as `run.py run` reads
+        it) or a mapping of a scenario's keys (as `Scenario(**mapping)` takes them). `rng` seeds the run: a whole
+        number >= 0 or a NumPy SeedSequence (default: the scenario's seed). `params` are flat parameter names (see
+        `sim.parameters`), e.g. `consumers=5000, rate_cap=0.15`, applied on top of `scenario`; they make the model
+        usable by `mesa.batch_run`. Bad input is a one-line `ScenarioError` (a ValueError) or TypeError."""
         # The model keeps a copy of its own: a Scenario changed after the model is built (the next variant in a
         # notebook loop) must change neither this run nor the scenario it reports; parts are read during the run.
-        scenario = scenario.model_copy(deep=True) if scenario is not None else Scenario()
+        scenario = scenario_of(scenario, "MarketModel(scenario)").model_copy(deep=True) if scenario is not None \
+            else Scenario()
         if params:
             scenario = apply_flat(scenario, params)
+        _check_rng(rng)
         seed = scenario.seed if rng is None else rng
         if isinstance(seed, numbers.Integral):
             seed = int(seed)
@@ -297,11 +316,19 @@ class MarketModel(HoldsScenario, mesa.Model):
     def run(self, days: int | None = None) -> MarketModel:
         """Run the burn-in if not done, then `days` more recorded days (default: on to the scenario's horizon,
         counting days already stepped). Explicit `days` may go past the horizon: the market runs on and records
-        every day (as `step` does, Mesa's convention); only `running` says the horizon was reached."""
+        every day (as `step` does, Mesa's convention); only `running` says the horizon was reached. `days` is a
+        whole number >= 1 (a NumPy integer too); the burn-in alone is `burn_in()`."""
         if days is None:
             while self.running:
                 self.step()
-        for _ in range(0 if days is None else int(days)):
+            return self
+        if isinstance(days, bool) or not isinstance(days, numbers.Integral):
+            raise TypeError(f"run: days {_show_python(days)} is not a whole number; allowed: a whole number >= 1 (the "
+                            "recorded days to run), or None (on to the scenario's horizon)")
+        if days < 1:
+            raise ValueError(f"run: days {int(days)} is out of range; allowed: >= 1 (the recorded days to run; "
+                             "burn_in() runs only the burn-in)")
+        for _ in range(int(days)):
             self.step()
         return self
 

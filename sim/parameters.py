@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.scenario import Scenario
+from sim.scenario import Scenario, suggest
 
 FLAT: dict[str, str] = {
     "seed": "seed",
@@ -51,15 +51,26 @@ def flat_names(scenario: Scenario | None = None) -> dict[str, str]:
     return names
 
 
-def apply_flat(scenario: Scenario, params: dict[str, Any]) -> Scenario:
-    """A copy of `scenario` with flat parameters applied; unknown names raise ValueError."""
+def apply_flat(scenario: Scenario, params: dict[str, Any], label: str = "MarketModel") -> Scenario:
+    """A copy of `scenario` with flat parameters applied. An unknown name is a ValueError; a value the schema
+    refuses is a `ScenarioError` (a ValueError) with a file's one-line message, naming the parameter as
+    `label(name=value)`, e.g. `MarketModel(rate_cap='x'): regulation.rate_cap: 'x' is not a number`."""
+    from sim.scenario_files import Layers, validated
+    from sim.scenario_files.common import _show
+
     names = flat_names(scenario)
-    data = scenario.model_dump()
+    layers = Layers()
+    layers.data = scenario.model_dump()
     for name, value in params.items():
         if name not in names:
-            raise ValueError(f"unknown parameter {name!r}; known: {', '.join(sorted(names))}")
-        _set_path(data, names[name].split("."), value)
-    return Scenario.model_validate(data)
+            hint = suggest(name, list(names))
+            known = hint or f"; known: {', '.join(sorted(names))}"
+            raise ValueError(f"{label}: unknown parameter {name!r}{known}")
+        given = f"{label}({name}={_show(value)})"
+        layers.python[given] = "keywords"
+        _set_path(layers.data, names[name].split("."), value)
+        layers._mark(tuple(names[name].split(".")), value, given)  # a refusal names the parameter that set the key
+    return validated(layers, f"{label}(...)")
 
 
 def _set_path(node: Any, parts: list[str], value: Any) -> None:

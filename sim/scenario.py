@@ -13,7 +13,7 @@ import difflib
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 LARGEST = 1e12  # no number in a scenario may exceed this: keeps every sum of money finite
 
@@ -539,6 +539,21 @@ class Scenario(Strict):
     regulation: RegulationParams = Field(default_factory=RegulationParams)
     collections: CollectionsParams = Field(default_factory=CollectionsParams)
     events: list[Event] = Field(default_factory=list)
+
+    def __init__(self, /, **data: Any) -> None:
+        """The keys of a scenario file as keyword arguments. A refusal is the one line a file's gets, `Scenario(...)`
+        in place of the file name: a `sim.scenario_files.ScenarioError` (a ValueError), not pydantic's several
+        lines. (Files are validated by `model_validate`, which does not come here.)"""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            from sim.scenario_files.messages import python_refusal  # the files' package imports this module
+
+            raise python_refusal(exc, data, "Scenario(...)", keywords=True) from None
+
+    # Pydantic calls a model's own `__init__` from `model_validate` too (a "custom init"), where this would name
+    # `Scenario(...)` in a file's messages; marked as pydantic marks its own (RootModel does the same), it does not.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:

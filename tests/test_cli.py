@@ -847,7 +847,7 @@ def test_compare_scenarios_from_python_is_the_command_lines_compare(
     assert printed.startswith(str(result) + "\n")
     labelled = compare_scenarios({"A": scenarios[0], "B": files[1]}, seeds=1)
     assert list(dict.fromkeys(labelled.runs["scenario"])) == ["A", "B"]
-    with pytest.raises(ValueError, match="at least one scenario and seeds >= 1"):
+    with pytest.raises(ValueError, match=r"^compare_scenarios: scenarios is empty; give at least one scenario"):
         compare_scenarios([], seeds=2)
 
 

@@ -267,3 +267,183 @@ def test_events_can_be_added_before_day_1_and_not_after_the_last() -> None:
     with pytest.raises(ScenarioError, match=r"^add_event: events\.1\.day: 10: the run has ended \(day 10 was its "
                                             r"last recorded day\), so no day is left for an event$"):
         m.add_event({"day": 10, "kind": "crackdown"})
+
+
+
+# --- bad input from Python: one line naming the argument or key and what is allowed ------------------------------
+
+TINY = {"consumers": {"count": 300}, "merchants": {"count": 10}, "days": 3, "burn_in_days": 1}
+
+
+def _one_line(exc: BaseException) -> str:
+    message = str(exc)
+    assert message and "\n" not in message and "pydantic" not in message, message
+    return message
+
+
+@pytest.mark.parametrize(("days", "kind", "expected"), [
+    (-5, ValueError, "run: days -5 is out of range; allowed: >= 1"),
+    (0, ValueError, "run: days 0 is out of range; allowed: >= 1"),
+    (2.5, TypeError, "run: days 2.5 is not a whole number; allowed: a whole number >= 1"),
+    ("10", TypeError, "run: days '10' is not a whole number"),
+    (True, TypeError, "run: days True is not a whole number"),
+])
+def test_run_refuses_days_that_are_not_a_whole_number_of_at_least_1_and_runs_nothing(
+        days: object, kind: type[Exception], expected: str) -> None:
+    """`run(2.5)` ran 2 days, `run('10')` 10, `run(True)` 1, and `run(-5)` or `run(0)` nothing, all silently. 0 is
+    refused too: `run` runs the burn-in before its days, so `run(0)` could mean either; `burn_in()` says which."""
+    m = MarketModel(Scenario(**TINY), rng=1)
+    with pytest.raises(kind) as refused:
+        m.run(days)  # type: ignore[arg-type]
+    assert _one_line(refused.value).startswith(expected)
+    assert m.t == 0 and len(m.market_table()) == 0
+
+
+def test_run_takes_a_numpy_integer_and_may_go_past_the_horizon() -> None:
+    import numpy as np
+
+    m = MarketModel(Scenario(**TINY), rng=1).run(np.int64(5))
+    assert m.market_table()["day"].tolist() == [1, 2, 3, 4, 5] and not m.running
+
+
+@pytest.mark.parametrize(("keys", "file_text", "expected"), [
+    ({"regulation": {"ratecap": 0.1}}, "regulation: {ratecap: 0.1}",
+     "regulation.ratecap: unknown key (did you mean 'rate_cap'?)"),
+    ({"foo": 1}, "foo: 1", "foo: unknown key; allowed keys: name, description, seed, days"),
+    ({"consumers": {"count": 20000.0}}, "consumers: {count: 20000.0}",
+     "consumers.count: 20000.0 is written as a decimal (with a point or an exponent); write a whole number: 20000"),
+    ({"days": 0}, "days: 0", "days: 0 is out of range; allowed: >= 1 and <= 3650"),
+    ({"platforms": [{"name": "a"}, {"name": "a"}]}, None, "platforms: duplicate name 'a'"),
+])
+def test_a_scenario_built_in_python_is_refused_in_the_one_line_a_file_gets(
+        tmp_path: Path, keys: dict, file_text: str | None, expected: str) -> None:
+    """`Scenario(...)` gave pydantic's several lines with a URL where a file with the same mistake gets one line:
+    now the same line, `Scenario(...)` in place of the file name, as a `ScenarioError` (a ValueError, as pydantic's
+    error was) importable from `sim`; the file's own message is unchanged (it names the file)."""
+    import sim
+
+    with pytest.raises(sim.ScenarioError) as refused:
+        Scenario(**keys)
+    assert isinstance(refused.value, ValueError)
+    assert _one_line(refused.value).startswith(f"Scenario(...): {expected}")
+    if file_text is not None:
+        path = tmp_path / "bad.yaml"
+        path.write_text(file_text + "\n", encoding="utf-8")
+        with pytest.raises(ScenarioError) as in_file:
+            load(str(path))
+        assert str(in_file.value) == f"{path}: " + str(refused.value).removeprefix("Scenario(...): ")
+
+
+def test_a_python_message_shows_the_fix_as_python_writes_it() -> None:
+    with pytest.raises(ScenarioError, match=r"^Scenario\(\.\.\.\): consumers is a section, not a value; did you "
+                                            r"mean consumers=\{'count': 20000\}\?$"):
+        Scenario(consumers=20000)
+    with pytest.raises(ScenarioError, match=r"^MarketModel\(scenario\): consumers is a section, not a value; did you "
+                                            r"mean 'consumers': \{'count': 20000\}\?$"):
+        MarketModel({"consumers": 20000})
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"rate_cap": "x"}, "MarketModel(rate_cap='x'): regulation.rate_cap: 'x' is not a number"),
+    ({"consumers": 20000.0}, "MarketModel(consumers=20000.0): consumers.count: 20000.0 is written as a decimal"),
+    ({"video_deposit_cap": -1}, "MarketModel(video_deposit_cap=-1): platforms.video.deposit.cap: -1 is out of "
+                                "range; allowed: >= 0"),
+    ({"rate_capp": 0.1}, "MarketModel: unknown parameter 'rate_capp' (did you mean 'rate_cap'?)"),
+])
+def test_a_flat_parameter_the_schema_refuses_is_named_in_one_line(params: dict, expected: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        MarketModel(**params)
+    assert _one_line(refused.value).startswith(expected)
+
+
+def test_a_model_takes_a_scenario_files_path_or_a_mapping_of_its_keys() -> None:
+    """`compare_scenarios` takes paths, so `MarketModel("scenarios/baseline.yaml")` was tried: an AttributeError
+    ('str' object has no attribute 'model_copy'), as was a mapping."""
+    path = ROOT / "scenarios" / "classroom.yaml"
+    for given in (str(path), path):
+        assert MarketModel(given, rng=1).scenario == load(str(path)).scenario.model_copy(update={"seed": 1})
+    assert MarketModel(TINY, rng=1).scenario == Scenario(**TINY).model_copy(update={"seed": 1})
+    with pytest.raises(ScenarioError, match=r"^scenarios/nowhere\.yaml: file not found$"):
+        MarketModel("scenarios/nowhere.yaml")
+    with pytest.raises(ScenarioError) as refused:
+        MarketModel({"regulation": {"ratecap": 0.1}})
+    assert _one_line(refused.value) == "MarketModel(scenario): regulation.ratecap: unknown key (did you mean " \
+                                       "'rate_cap'?)"
+    with pytest.raises(TypeError) as refused:
+        MarketModel(5)  # type: ignore[arg-type]
+    assert _one_line(refused.value) == "MarketModel(scenario): 5 is not a scenario; allowed: a Scenario, a scenario " \
+                                       "file's path or a mapping of a scenario's keys"
+
+
+@pytest.mark.parametrize(("rng", "kind", "expected"), [
+    ("abc", TypeError, "MarketModel: rng 'abc' is not a whole number; allowed: a whole number >= 0, a "
+                       "numpy.random.SeedSequence, or None (the scenario's seed)"),
+    (-1, ValueError, "MarketModel: rng -1 is out of range; allowed: a whole number >= 0"),
+    (2.0, TypeError, "MarketModel: rng 2.0 is not a whole number"),
+    (True, TypeError, "MarketModel: rng True is not a whole number"),
+])
+def test_a_seed_that_is_not_a_whole_number_of_at_least_0_is_refused_naming_rng(
+        rng: object, kind: type[Exception], expected: str) -> None:
+    """NumPy's SeedSequence said why it could not use 'abc' or -1 without naming `rng`."""
+    with pytest.raises(kind) as refused:
+        MarketModel(Scenario(**TINY), rng=rng)  # type: ignore[arg-type]
+    assert _one_line(refused.value).startswith(expected)
+
+
+@pytest.mark.parametrize(("scenarios", "seeds", "kind", "expected"), [
+    ({"a": {"consumers": 300}}, 2, ScenarioError,
+     "compare_scenarios(scenarios['a']): consumers is a section, not a value; did you mean 'consumers': "
+     "{'count': 300}?"),
+    ([TINY, 5], 2, TypeError, "compare_scenarios(scenarios[1]): 5 is not a scenario; allowed: a Scenario, a "
+                              "scenario file's path or a mapping of a scenario's keys"),
+    ({"consumers": {"count": 300}}, 2, TypeError, "compare_scenarios: scenarios has a scenario's own keys "
+                                                  "(consumers), not labels; allowed: a list of scenarios or a mapping "
+                                                  "of label -> scenario"),
+    ("scenarios/classroom.yaml", 2, TypeError, "compare_scenarios: scenarios is one scenario "
+                                               "('scenarios/classroom.yaml'); allowed: a list of scenarios"),
+    ([TINY], "3", TypeError, "compare_scenarios: seeds '3' is not a whole number; allowed: a whole number >= 1 (the "
+                             "runs use seeds 1..seeds)"),
+    ([TINY], [3, 4], TypeError, "compare_scenarios: seeds [3, 4] is not a whole number"),
+    ([TINY], True, TypeError, "compare_scenarios: seeds True is not a whole number"),
+    ([TINY], 0, ValueError, "compare_scenarios: seeds 0 is out of range; allowed: >= 1"),
+])
+def test_compare_scenarios_refuses_what_it_cannot_compare_naming_the_argument(
+        scenarios: object, seeds: object, kind: type[Exception], expected: str) -> None:
+    """A mapping given as a scenario was taken for a file name ("{'consumers': ...}: file not found"), and
+    `seeds='3'` or `seeds=[3, 4]` ended in "'<' not supported"."""
+    from sim import compare_scenarios
+
+    with pytest.raises(kind) as refused:
+        compare_scenarios(scenarios, seeds=seeds)  # type: ignore[arg-type]
+    assert _one_line(refused.value).startswith(expected)
+
+
+def test_compare_scenarios_takes_a_mapping_of_a_scenarios_keys_as_a_model_does() -> None:
+    import numpy as np
+
+    from sim import compare_scenarios
+
+    as_keys = compare_scenarios({"a": TINY}, seeds=np.int64(2))
+    assert as_keys.runs.equals(compare_scenarios({"a": Scenario(**TINY)}, seeds=2).runs)
+    assert as_keys.runs["seed"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(("index", "kind", "expected"), [
+    ("a", TypeError, "Consumers index 'a' is not a whole number; allowed: 0..299 (negative counts from the end)"),
+    (slice(0, 3), TypeError, "Consumers index slice(0, 3, None) is not a whole number; allowed: 0..299 (negative "
+                             "counts from the end); for several at once, index a column, e.g. consumers."),
+    (2.0, TypeError, "Consumers index 2.0 is not a whole number; allowed: 0..299"),
+    (True, TypeError, "Consumers index True is not a whole number"),
+    (300, IndexError, "Consumers index 300 is out of range; allowed: 0..299 (negative counts from the end)"),
+    (-301, IndexError, "Consumers index -301 is out of range"),
+])
+def test_a_population_index_is_a_whole_number_in_range(index: object, kind: type[Exception], expected: str) -> None:
+    """`consumers['a']`, `consumers[0:3]` and `consumers[2.0]` failed inside the comparison with the range, with
+    messages about comparing str and int or slice; a NumPy integer is an index as an int is."""
+    import numpy as np
+
+    m = MarketModel(Scenario(**TINY), rng=1)
+    with pytest.raises(kind) as refused:
+        m.consumers[index]  # type: ignore[index]
+    assert _one_line(refused.value).startswith(expected)
+    assert m.consumers[np.int64(7)] == m.consumers[7] and m.consumers[-1]["id"] == 299

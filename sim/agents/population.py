@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -33,9 +34,16 @@ class Population:
         self._extra[name] = getter
 
     def __getitem__(self, i: int) -> MappingProxyType:
+        """One member by its id, 0..n-1 (a NumPy integer too; negative counts from the end, as in a list)."""
+        allowed = f"allowed: 0..{self.n - 1} (negative counts from the end)" if self.n else "there are none"
+        if isinstance(i, bool | np.bool_) or not isinstance(i, numbers.Integral):
+            shown = repr(i) if len(repr(i)) <= 60 else repr(i)[:57] + "..."
+            several = f"; for several at once, index a column, e.g. {type(self).__name__.lower()}." \
+                      f"{next(iter(self.columns))}[0:3]" if isinstance(i, slice | list | np.ndarray) else ""
+            raise TypeError(f"{type(self).__name__} index {shown} is not a whole number; {allowed}{several}")
         if not -self.n <= i < self.n:
-            raise IndexError(f"{type(self).__name__} index {i} out of range (0..{self.n - 1})")
-        i = i % self.n
+            raise IndexError(f"{type(self).__name__} index {int(i)} is out of range; {allowed}")
+        i = int(i) % self.n
         row = {name: getattr(self, name)[i].item() for name in self.columns}
         row.update({name: getter(i) for name, getter in self._extra.items()})
         return MappingProxyType({"id": i, **row})

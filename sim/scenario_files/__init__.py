@@ -16,16 +16,28 @@ refusals into one line, `schema_paths` looks the schema up by key path, `referen
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from sim.scenario import Scenario
-from sim.scenario_files.common import NAMED_LISTS, REMOVE_KEY, SINGULAR, Loc, ScenarioError
+from sim.scenario_files.common import NAMED_LISTS, REMOVE_KEY, SINGULAR, Loc, ScenarioError, _show_python
 from sim.scenario_files.layers import COMPLETE_KEY, LIBRARY, Layers, library_file, read_chain
-from sim.scenario_files.messages import TYPE_PROBLEMS, UNION_TAGS, describe, unknown_key, validated
+from sim.scenario_files.messages import (
+    TYPE_PROBLEMS,
+    UNION_TAGS,
+    describe,
+    python_refusal,
+    refusal,
+    unknown_key,
+    validated,
+)
 from sim.scenario_files.reference import DOCS_PATH, HEADER, schema_reference
 from sim.scenario_files.schema_paths import bounds, literal_choices
 from sim.scenario_files.strict_yaml import (
@@ -54,6 +66,7 @@ __all__ = [  # every public name of the package, whichever module defines it
     "MAX_DEPTH",
     "NAMED_LISTS",
     "REMOVE_KEY",
+    "SCENARIO_KINDS",
     "SINGULAR",
     "TYPE_PROBLEMS",
     "UNION_TAGS",
@@ -71,9 +84,12 @@ __all__ = [  # every public name of the package, whichever module defines it
     "literal_choices",
     "load",
     "parse_yaml",
+    "python_refusal",
     "read_chain",
     "read_yaml",
     "read_yaml_file",
+    "refusal",
+    "scenario_of",
     "schema_reference",
     "to_yaml",
     "unknown_key",
@@ -108,6 +124,27 @@ def load(path: str, overrides: list[str] | tuple[str, ...] = (), labels: dict[st
         where = layers.source(("platforms",), path, within=True)
         raise ScenarioError(f"{where}: platforms: [] has 0 items; a scenario needs at least 1 platform")
     return Resolved(scenario, [label for label, _ in chain], list(overrides))
+
+
+SCENARIO_KINDS = "a Scenario, a scenario file's path or a mapping of a scenario's keys"
+"""What the Python API (`MarketModel`, `compare_scenarios`) takes as a scenario."""
+
+
+def scenario_of(value: Scenario | str | os.PathLike[str] | Mapping[str, Any], label: str) -> Scenario:
+    """A scenario as the Python API takes it: a `Scenario` (returned as is), a scenario file's path (read as
+    `load` reads it, `extends:` and all) or a mapping of a scenario's keys (as `Scenario(**mapping)` takes them:
+    a list is the whole list). A refusal is a one-line `ScenarioError` naming the file, or `label` for a mapping;
+    anything else is a TypeError naming `label`."""
+    if isinstance(value, Scenario):
+        return value
+    if isinstance(value, str | os.PathLike):
+        return load(os.fspath(value)).scenario
+    if isinstance(value, Mapping):
+        try:
+            return Scenario.model_validate(dict(value))
+        except ValidationError as exc:
+            raise python_refusal(exc, value, label, keywords=False) from None
+    raise TypeError(f"{label}: {_show_python(value)} is not a scenario; allowed: {SCENARIO_KINDS}")
 
 
 def default_name(path: str) -> str:

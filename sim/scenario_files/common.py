@@ -13,8 +13,9 @@ REMOVE_KEY = "remove"
 Loc = tuple[str, ...]
 
 
-class ScenarioError(Exception):
-    """A scenario that cannot be loaded; the message is one line meant for the user."""
+class ScenarioError(ValueError):
+    """A scenario that cannot be loaded; the message is one line meant for the user. A ValueError, as the schema's
+    own refusal (pydantic's ValidationError) is: code that caught that from `Scenario(...)` still catches this."""
 
 
 def _join(loc: Loc) -> str:
@@ -40,4 +41,11 @@ def _show(value: Any) -> str:
             text = json.dumps(value)
         except TypeError:
             text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _show_python(value: Any) -> str:
+    """A value given in Python as Python writes it (`True`, `None`, `'10'`), shortened: for messages about an
+    argument of the Python API, where `_show`'s YAML spelling (`true`, `null`) would not be what was typed."""
+    text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

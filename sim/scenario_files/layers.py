@@ -79,6 +79,8 @@ class Layers:
         self.data: dict[str, Any] = Scenario().model_dump(mode="json")
         self.origin: dict[Loc, tuple[int, str]] = {}  # key path -> (order set, layer label)
         self.overrides: set[str] = set()  # the labels of KEY=VALUE layers (the others are files)
+        # the labels of data given in Python: "keywords" (`Scenario(consumers=...)`) or "mapping" (`{"consumers": ...}`)
+        self.python: dict[str, str] = {}
 
     def merge(self, label: str, data: dict[str, Any]) -> None:
         data = dict(data)

@@ -4,6 +4,7 @@ the value, the key path, the value and what is allowed."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import annotated_types as at
@@ -136,12 +137,28 @@ def validated(layers: Layers, default: str) -> Scenario:
     try:
         return Scenario.model_validate(layers.data)
     except ValidationError as exc:
-        try:
-            message = describe(exc, layers, default)
-        except Exception:  # never let a message bug turn into a traceback
-            err = exc.errors()[0]
-            message = f"{default}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
-        raise ScenarioError(message) from None
+        raise refusal(exc, layers, default) from None
+
+
+def refusal(exc: ValidationError, layers: Layers, default: str) -> ScenarioError:
+    """The schema's refusal of the layers' data as a `ScenarioError` with `describe`'s one line."""
+    try:
+        message = describe(exc, layers, default)
+    except Exception:  # never let a message bug turn into a traceback
+        err = exc.errors()[0]
+        message = f"{default}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+    return ScenarioError(message)
+
+
+def python_refusal(exc: ValidationError, data: Mapping[str, Any], label: str, *, keywords: bool) -> ScenarioError:
+    """The schema's refusal of a scenario given in Python (`Scenario(**data)`, with `keywords`, or a mapping of a
+    file's keys) as the one line a file's gets, `label` (e.g. `Scenario(...)`) in place of the file name."""
+    from sim.scenario_files.layers import Layers  # layers imports this module
+
+    layers = Layers()
+    layers.data = dict(data)  # for the names of list items; no layer set a key, so every message names `label`
+    layers.python[label] = "keywords" if keywords else "mapping"
+    return refusal(exc, layers, label)
 
 
 def describe(exc: ValidationError, layers: Layers, default: str) -> str:
@@ -185,6 +202,8 @@ def _value_for_section(err: dict[str, Any], loc: Loc, where: str, layers: Layers
 
 def _keys_of_section(loc: Loc, value: Any, where: str, layers: Layers, keys: list[str]) -> str:
     """`--set market=3`: a value where a section of keys goes; name the keys and how to set one."""
+    if value is None and where in layers.python:
+        return f"{_join(loc)} is a section, not None: give it a mapping of its keys, or leave it out"
     if value is None and where not in layers.overrides:  # `consumers:` alone in a file
         return f"{_join(loc)} is an empty section (null): give it keys, or remove it"
     shown = _show(value)
@@ -199,6 +218,10 @@ def _as_written(loc: Loc, key: str, value: str, where: str, layers: Layers) -> s
     file's `a.b.key: value`, or a scenario file's `b: {key: value}`."""
     if where.startswith("--set "):
         return f"--set {_join(loc)}.{key}={value}"
+    if where in layers.python:  # Python: `consumers={'count': 20000}`, or `'consumers': {'count': 20000}` in a mapping
+        shown = f"{{{key!r}: {value}}}" if key != "KEY" else f"{{KEY: {value}}}"
+        top = len(loc) == 1 and layers.python[where] == "keywords"
+        return f"{loc[-1]}={shown}" if top else f"{loc[-1]!r}: {shown}"
     if where in layers.overrides:  # a sweep file's `set:` or `parameters:` key
         return f"{_join(loc)}.{key}: {value}"
     return f"{loc[-1]}: {{{key}: {value}}}"
