@@ -416,7 +416,7 @@ def test_settlement_forgiveness_is_reported_apart_within_write_offs() -> None:
     """Debt an intermediary's settlement forgives is written off (`charged_off_principal`) and also reported on
     its own (`settlement_forgiven`), so charge-offs at 180 days past due can be told from it."""
     # settlements slow enough that some clients reach 180 days past due before they settle
-    busy = [{"name": "debt_optimizer", "ad_budget_m": 60.0, "conversion": 0.006, "settlement_rate": 0.02}]
+    busy = [{"name": "debt_optimizer", "ad_budget_m": 60.0, "conversion": 0.006, "settlement_rate": 0.01}]
     stressed = {"count": 6000, "shock_rate": 0.0045}  # three times the baseline's shocks: loans written off
     m = MarketModel(small_scenario(days=450, burn_in_days=0, consumers=stressed, restructurers=busy), rng=1).run()
     market = m.market_table()
