@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -375,7 +374,7 @@ def compare_scenarios(scenarios: Mapping[str, Scenario | str | Path | Mapping[st
     their names. Nothing is written; `print()` the result for the table. Bad input is a one-line `ScenarioError`
     (a ValueError) or TypeError naming the argument."""
     from sim.scenario_files import load, scenario_of
-    from sim.scenario_files.common import _show_python
+    from sim.scenario_files.common import _show_python, whole_number
 
     several = "allowed: a list of scenarios or a mapping of label -> scenario"
     if isinstance(scenarios, Scenario | str | os.PathLike):
@@ -394,17 +393,13 @@ def compare_scenarios(scenarios: Mapping[str, Scenario | str | Path | Mapping[st
         raise TypeError(f"compare_scenarios: scenarios {_show_python(scenarios)} is not a list or a mapping; {several}")
     if not items:
         raise ValueError(f"compare_scenarios: scenarios is empty; give at least one scenario ({several})")
-    if isinstance(seeds, bool) or not isinstance(seeds, numbers.Integral):
-        raise TypeError(f"compare_scenarios: seeds {_show_python(seeds)} is not a whole number; allowed: a whole "
-                        "number >= 1 (the runs use seeds 1..seeds)")
-    if seeds < 1:
-        raise ValueError(f"compare_scenarios: seeds {int(seeds)} is out of range; allowed: >= 1 (the runs use seeds "
-                         "1..seeds)")
+    seeds = whole_number(seeds, "compare_scenarios: seeds", 1, "a whole number >= 1 (the runs use seeds 1..seeds)",
+                         ">= 1 (the runs use seeds 1..seeds)")
     resolved = []
     for name, label, item in items:
         r = load(os.fspath(item)) if isinstance(item, str | os.PathLike) else Resolved(scenario_of(item, label), [])
         resolved.append(r if name is None else Resolved(r.scenario.model_copy(update={"name": name}), r.files))
-    return run_and_compare(resolved, int(seeds), quiet=not progress)
+    return run_and_compare(resolved, seeds, quiet=not progress)
 
 
 def compare(resolved: list[Resolved], seeds: int, target: Path, *, quiet: bool = False, unique: bool = False

@@ -25,7 +25,7 @@ from sim.parameters import apply_flat
 from sim.rng import spawn_streams
 from sim.scenario import Event, Scenario
 from sim.scenario_files import Layers, ScenarioError, scenario_of, validated
-from sim.scenario_files.common import _show_python
+from sim.scenario_files.common import whole_number
 
 MONTH = 30
 
@@ -33,13 +33,10 @@ MONTH = 30
 def _check_rng(rng: object) -> None:
     """`rng` is None, a whole number >= 0 (a NumPy integer too) or a SeedSequence: what seeds `sim.rng`'s streams
     and the scenario a run reports. Else a one-line error naming `rng` (NumPy's own is about its SeedSequence)."""
-    allowed = "allowed: a whole number >= 0, a numpy.random.SeedSequence, or None (the scenario's seed)"
     if rng is None or isinstance(rng, np.random.SeedSequence):
         return
-    if isinstance(rng, bool) or not isinstance(rng, numbers.Integral):
-        raise TypeError(f"MarketModel: rng {_show_python(rng)} is not a whole number; {allowed}")
-    if rng < 0:
-        raise ValueError(f"MarketModel: rng {int(rng)} is out of range; {allowed}")
+    whole_number(rng, "MarketModel: rng", 0,
+                 "a whole number >= 0, a numpy.random.SeedSequence, or None (the scenario's seed)")
 
 
 class HoldsScenario:
@@ -322,13 +319,9 @@ class MarketModel(HoldsScenario, mesa.Model):
             while self.running:
                 self.step()
             return self
-        if isinstance(days, bool) or not isinstance(days, numbers.Integral):
-            raise TypeError(f"run: days {_show_python(days)} is not a whole number; allowed: a whole number >= 1 (the "
-                            "recorded days to run), or None (on to the scenario's horizon)")
-        if days < 1:
-            raise ValueError(f"run: days {int(days)} is out of range; allowed: >= 1 (the recorded days to run; "
-                             "burn_in() runs only the burn-in)")
-        for _ in range(int(days)):
+        days = whole_number(days, "run: days", 1, "a whole number >= 1 (the recorded days to run), or None (on to the "
+                            "scenario's horizon)", ">= 1 (the recorded days to run; burn_in() runs only the burn-in)")
+        for _ in range(days):
             self.step()
         return self
 

@@ -4,6 +4,7 @@ a value is shown in a message."""
 from __future__ import annotations
 
 import json
+import numbers
 from typing import Any
 
 NAMED_LISTS = ("platforms", "lenders", "restructurers")
@@ -42,6 +43,17 @@ def _show(value: Any) -> str:
         except TypeError:
             text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def whole_number(value: object, label: str, minimum: int, allowed: str, in_range: str | None = None) -> int:
+    """`value` as an int if it is a whole number (a NumPy integer too, not a bool) of at least `minimum`; else a
+    one-line TypeError or ValueError naming `label` (an argument of the Python API) and what is `allowed` (when out
+    of range, `in_range` if given)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{label} {_show_python(value)} is not a whole number; allowed: {allowed}")
+    if value < minimum:
+        raise ValueError(f"{label} {int(value)} is out of range; allowed: {in_range or allowed}")
+    return int(value)
 
 
 def _show_python(value: Any) -> str:
