@@ -9,10 +9,10 @@ The run is seed 0, so it is reproducible and the tolerance is not for luck: it i
 change may move a figure before the doc must be re-measured. Revenue figures are the recorded days' (from
 day 1, as the dashboard's revenue chart and the command line's platforms.csv count them; the burn-in is
 left out). On seeds 1-5 the community and video lender-ad figures differ from seed 0's by up to about 30%
-(community 0.27-0.39k against 0.38k, video 1.03-1.20k against 1.07k), so ±30% lets through no more than a
-seed change does. Diversion and co-lending fees (entertainment's diversion fees 4.4-9.9k, video's co-lending
-fees 7.4-11.8k on seeds 0-5) and write-offs, which hinge on a few defaults, move more between seeds (lesson 3,
-A: 23-69k on seeds 0-5; lesson 2, no protection: 0.5-7.0k on seeds 0-5); they are held to the same ±30%, so a
+(community 0.23-0.39k against 0.34k, video 0.97-1.21k against 1.05k), so ±30% lets through no more than a
+seed change does. Diversion and co-lending fees (entertainment's diversion fees 4.6-8.0k, video's co-lending
+fees 8.4-10.0k on seeds 0-5) and write-offs, which hinge on a few defaults, move more between seeds (lesson 3,
+A: 21-40k on seeds 0-5; lesson 2, no protection: 0.6-11.5k on seeds 0-5); they are held to the same ±30%, so a
 change that reshuffles the draws may fail here, and the doc then gets the new seed-0 figures. Figures the doc
 calls about 0 (flat lines, none written off) must stay under 0.3k, invisible next to thousands on the chart.
 """
@@ -65,19 +65,19 @@ def test_lesson_1_platforms_without_a_licence_earn_from_credit() -> None:
     video = _revenue(s, 0, "video")
     assert community["lender_ads"] > 0
     assert community["lending"] == community["diversion_fees"] == community["co_lending_fees"] == 0
-    # "a purple co-lending fees slice bigger than [the lending slice]" (1.4-2.5x on seeds 0-5); the entertainment
+    # "a purple co-lending fees slice bigger than [the lending slice]" (1.8-2.1x on seeds 0-5); the entertainment
     # platform "has neither"
     assert video["co_lending_fees"] > video["lending"] > 0 and ent_a["lending"] == ent_a["co_lending_fees"] == 0
     assert ent_a["diversion_fees"] > 0 and ent_b["diversion_fees"] == 0
-    assert ent_b["lender_ads"] > 3 * ent_a["lender_ads"]  # "about four times" (3.8-4.5x on seeds 0-5)
+    assert ent_b["lender_ads"] > 3 * ent_a["lender_ads"]  # "about four times" (3.5-4.8x on seeds 0-5)
     assert 0 < _finance(ent_b) < _finance(ent_a) / 10  # ads make up little of the diversion fees
-    _about(video["co_lending_fees"], 12)
+    _about(video["co_lending_fees"], 9.7)
     _about(video["diversion_fees"], 9)  # "a teal diversion fees slice (about 9k)"
-    _about(community["lender_ads"], 0.38)
-    _about(ent_a["diversion_fees"], 9.7)
+    _about(community["lender_ads"], 0.34)
+    _about(ent_a["diversion_fees"], 7.5)
     _about(ent_a["lender_ads"], 0.1)
     _about(ent_b["lender_ads"], 0.42)
-    _about(_finance(ent_a), 9.8)
+    _about(_finance(ent_a), 7.6)
     _about(_finance(ent_b), 0.4)
     for revenue in (community, ent_a, video):  # "mostly memberships and non-finance ads"
         assert revenue["other"] > 0.5 * revenue["total"] and revenue["other"] > revenue["commission"]
@@ -87,10 +87,10 @@ def test_lesson_1_platforms_without_a_licence_earn_from_credit() -> None:
     video_a, video_b = _revenue(s, 0, "video"), _revenue(s, 1, "video")
     assert a["bnpl_orders"].sum() > 0 and b["bnpl_orders"].sum() == 0
     assert video_b["lending"] == video_b["diversion_fees"] == video_b["co_lending_fees"] == 0
-    assert video_b["lender_ads"] > 1.5 * video_a["lender_ads"]  # "roughly doubles" (1.9-2.1x on seeds 0-5)
+    assert video_b["lender_ads"] > 1.5 * video_a["lender_ads"]  # "roughly doubles" (2.0-2.2x on seeds 0-5)
     _about(video_a["lender_ads"], 1.1)
     _about(video_b["lender_ads"], 2.2)
-    _about(video_a["lending"] + video_a["diversion_fees"] + video_a["co_lending_fees"], 28)  # what it gave up
+    _about(video_a["lending"] + video_a["diversion_fees"] + video_a["co_lending_fees"], 24)  # what it gave up
 
 
 def _programme(table: pd.DataFrame) -> float:
@@ -101,19 +101,22 @@ def _programme(table: pd.DataFrame) -> float:
 def test_lesson_2_data_sweeps_and_deposits_hold_shop_loan_losses() -> None:
     s = Session()
     s.set("days", 365)
-    # step 2: everything on in A, B without the cash-flow test: A flat, B "only a little" (about 0.5k)
+    # step 2: everything on in A, B without the cash-flow test: "stays at 0 in A, and on the default seed in B too"
+    # (B: 0 on seeds 1, 4 and 5, 0.6k on seed 2, 1.3k on seed 3)
     assert s.set_compare(True, platform="video", setting="cash_flow_cover", value="0") is None
     a, b = _played(s)
     assert _programme(a) < FLAT
-    _about(_programme(b), 0.5)
+    assert _programme(b) < FLAT
     # step 3: no sweep, no deposit; A keeps the test
     assert s.set("settlement_sweep", False, "video") is None
     assert s.set("deposit_cap", 0, "video") is None
     a, b = _played(s)
-    # "by about 70% on the default seed" (69.5%), "and by 37% to 89% on seeds 1-5" (45, 89, 37, 86 and 80%)
-    assert 0.6 * _programme(b) < _programme(b) - _programme(a) < 0.8 * _programme(b)
-    _about(_programme(a), 1.2)
-    _about(_programme(b), 3.9)
+    # "cuts the losses by about half on the default seed (50%)" (50.2%); "on seeds 1-5 it goes either way" (cuts of
+    # 21 and 77% on seeds 1 and 2, rises of 125, 28 and 41% on seeds 3-5; over seeds 0-39 a cut on 33, 2.5k against
+    # 4.9k on average)
+    assert 0.4 * _programme(b) < _programme(b) - _programme(a) < 0.6 * _programme(b)
+    _about(_programme(a), 2.1)
+    _about(_programme(b), 4.2)
     unprotected = _programme(b)
     # step 4: no test, no sweep; A keeps the deposit, B is step 3's unprotected run
     assert s.set("cash_flow_cover", 0, "video") is None
@@ -122,7 +125,7 @@ def test_lesson_2_data_sweeps_and_deposits_hold_shop_loan_losses() -> None:
     a, b = _played(s)
     assert _programme(b) == pytest.approx(unprotected)
     assert _programme(a) < FLAT
-    _about(_programme(b), 3.9)
+    _about(_programme(b), 4.2)
 
 
 @pytest.mark.slow
@@ -134,19 +137,19 @@ def test_lesson_3_intermediaries_raise_write_offs() -> None:
     assert a["restructurer_clients"].max() > 0 and b["restructurer_clients"].max() == 0
     assert a.loc[a["day"] >= 183, "restructurer_signups"].sum() == 0  # the crackdown stops sign-ups
     clients = a["restructurer_clients"]
-    # "starts at a handful (9 on the default seed), rises in the first half (to 11 on the default seed, 9 of them
-    # left just before the crackdown)", then falls
-    _about(clients.iloc[0], 9, " clients")
-    _about(clients.max(), 11, " clients")
+    # "starts at a handful (3 on the default seed), rises in the first half (to 8 on the default seed, all 8 still
+    # there just before the crackdown)", then falls
+    _about(clients.iloc[0], 3, " clients")
+    _about(clients.max(), 8, " clients")
     assert a.loc[clients.idxmax(), "day"] <= 183 and clients.iloc[0] < clients.max() > clients.iloc[-1]
     crackdown_on_183 = a.loc[a["day"] == 183, "restructurer_clients"].item()
-    _about(crackdown_on_183, 9, " clients")  # step 5: "against 9 with the crackdown on day 183"
+    _about(crackdown_on_183, 8, " clients")  # step 5: "against 8 with the crackdown on day 183"
     written_off_a, written_off_b = a["charged_off_principal"].sum() / 1000, b["charged_off_principal"].sum() / 1000
-    # "far higher": 4.2x on this seed; on seeds 1-5 A writes off 4.3x (seed 1, the closest call) to 32x what B
-    # does, or B nothing (seed 5)
+    # "far higher": "about 21k against nothing on the default seed"; on seeds 1-5 A writes off 5.3x (seed 2, the
+    # closest call) to 9.2x what B does, or B nothing (seeds 3 and 5)
     assert written_off_a > 3 * written_off_b
-    _about(written_off_a, 40)
-    _about(written_off_b, 9.5)  # "against 9.5k"
+    _about(written_off_a, 21)
+    assert written_off_b < FLAT  # "against nothing"
 
     # step 5: Reset, Step to day 30, fire a crackdown on all intermediaries (day 31), play on without a restart
     s.rebuild()
@@ -154,15 +157,16 @@ def test_lesson_3_intermediaries_raise_write_offs() -> None:
     assert s.fire("crackdown", "all") is None
     a, b = _played(s)
     assert a.loc[a["day"] > 30, "restructurer_signups"].sum() == 0  # from day 31 nobody signs up
-    _about(a.loc[a["day"] == 30, "restructurer_clients"].item(), 9, " clients")  # "signed up before it (9 on day 30)"
-    _about(a.loc[a["day"] == 183, "restructurer_clients"].item(), 6, " clients")  # against 9 (above)
+    _about(a.loc[a["day"] == 30, "restructurer_clients"].item(), 4, " clients")  # "signed up before it (4 on day 30)"
+    _about(a.loc[a["day"] == 183, "restructurer_clients"].item(), 3, " clients")  # against 8 (above)
     early_a, early_b = a["charged_off_principal"].sum() / 1000, b["charged_off_principal"].sum() / 1000
-    _about(early_a, 26)
-    assert early_b == pytest.approx(written_off_b)  # "B's stay at 9.5k": B has no intermediary to crack down on
-    # "avoids less than half of what the intermediaries cost lenders, far from all of it" (45% on this seed;
-    # 28-66% on seeds 1-5): the clients signed up before the crackdown stay and keep costing lenders
+    _about(early_a, 7.8)
+    assert early_b == pytest.approx(written_off_b)  # "B's stay at nothing": B has no intermediary to crack down on
+    # "avoids about two thirds of what the intermediaries cost lenders on the default seed (64%), not all of it"
+    # (63.7%; 51, 109, 33, 57 and 11% on seeds 1-5, 54% over seeds 0-39): the clients signed up before the
+    # crackdown stay and keep costing lenders
     assert early_b < early_a < written_off_a
-    assert 0.4 < (written_off_a - early_a) / (written_off_a - written_off_b) < 0.5
+    assert 0.55 < (written_off_a - early_a) / (written_off_a - written_off_b) < 0.75
     assert s.command_lines()["A"] == (
         "python run.py run scenarios/restructurer_crackdown.yaml --days 365 --set consumers.count=5000 "
         "--set 'events=[{day: 183, kind: crackdown}, {day: 31, kind: crackdown}]'")
