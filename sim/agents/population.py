@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sim.scenario_files.common import _show_python
+
 
 class Population:
     """Struct of arrays, one row per agent; columns are declared as {name: (dtype, fill)}.
@@ -37,10 +39,9 @@ class Population:
         """One member by its id, 0..n-1 (a NumPy integer too; negative counts from the end, as in a list)."""
         allowed = f"allowed: 0..{self.n - 1} (negative counts from the end)" if self.n else "there are none"
         if isinstance(i, bool | np.bool_) or not isinstance(i, numbers.Integral):
-            shown = repr(i) if len(repr(i)) <= 60 else repr(i)[:57] + "..."
             several = f"; for several at once, index a column, e.g. {type(self).__name__.lower()}." \
                       f"{next(iter(self.columns))}[0:3]" if isinstance(i, slice | list | np.ndarray) else ""
-            raise TypeError(f"{type(self).__name__} index {shown} is not a whole number; {allowed}{several}")
+            raise TypeError(f"{type(self).__name__} index {_show_python(i)} is not a whole number; {allowed}{several}")
         if not -self.n <= i < self.n:
             raise IndexError(f"{type(self).__name__} index {int(i)} is out of range; {allowed}")
         i = int(i) % self.n
