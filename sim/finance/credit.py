@@ -46,9 +46,6 @@ class Credit:
         self.own_row = np.full(n_lenders, -1, dtype=np.int64)
         self.own_row[partial] = np.arange(len(partial))
         self.own_debt = np.zeros((len(partial), model.consumers.n), dtype=np.float64)
-        # Where each lender's row starts in the flat view (-1: none), for one scatter over all lenders' loans.
-        self._own_flat = self.own_debt.reshape(-1)
-        self._own_start = np.where(self.own_row >= 0, self.own_row * model.consumers.n, -1)
         self._bad_day = -1  # the day `_bad_rows` and `_bad_of` were read for
         self._bad_rows: tuple[np.ndarray, np.ndarray] = (np.empty(0, np.int16), np.empty(0, np.int32))
         self._bad_of: dict[int, np.ndarray] = {}
@@ -248,9 +245,9 @@ class Credit:
             borrower = book.borrower[ids]
             np.subtract.at(self.model.consumers.debt, borrower, amounts)
             if len(self.own_debt):
-                start = self._own_start[book.lender[ids]]
-                kept = start >= 0
-                np.subtract.at(self._own_flat, start[kept] + borrower[kept], amounts[kept])
+                rows = self.own_row[book.lender[ids]]
+                kept = rows >= 0
+                np.subtract.at(self.own_debt, (rows[kept], borrower[kept]), amounts[kept])
 
     def sync_shop_loans(self) -> None:
         """Derive which shops have an active loan (and keep an early-warning watch only while its
