@@ -131,25 +131,29 @@ class Staged:
         from sim.results import make_parents
 
         self.created = make_parents(doc.parent)
+        self.target = doc
         self.doc = doc.with_name(f".{doc.name}.partial-{os.getpid()}")
         self.companions: dict[Path, Path] = {}
 
     def stage(self, target: Path) -> Path:
-        """Where to write `target` now; it takes `target`'s place when the report does. The temporary name keeps
-        the suffix, from which matplotlib and pandas pick the format."""
+        """Where to write `target` now (the report's temporary name for the report itself); it takes `target`'s
+        place when the report does. A companion's temporary name keeps the suffix, from which matplotlib and pandas
+        pick the format."""
         from sim.results import make_parents
 
         target = Path(target)
+        if target == self.target:
+            return self.doc
         self.created = make_parents(target.parent) + self.created  # deepest first, for `remove_empty`
         tmp = target.with_name(f".partial-{os.getpid()}-{target.name}")
         self.companions[tmp] = target
         return tmp
 
-    def put_in_place(self, doc: Path) -> None:
+    def put_in_place(self) -> None:
         # The report last: a report never links to figures older than itself.
         for tmp, target in self.companions.items():
             os.replace(tmp, target)
-        os.replace(self.doc, doc)
+        os.replace(self.doc, self.target)
 
     def discard(self) -> None:
         for tmp in (*self.companions, self.doc):
@@ -169,7 +173,7 @@ def written_in_one_step(doc: Path) -> Iterator[Staged]:
     staged = Staged(doc)
     try:
         yield staged
-        staged.put_in_place(doc)
+        staged.put_in_place()
     except BaseException as exc:
         staged.discard()
         raise_if_refused(exc, doc)

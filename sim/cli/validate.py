@@ -70,7 +70,7 @@ def main(args: argparse.Namespace) -> int:
         results, checks = validation.validate(args.seeds, args.consumers, doc=doc, progress=progress,
                                                workers=args.workers, figures=figures,
                                                extra=tuple(args.overrides),
-                                               write_as=lambda p: staged.doc if p == doc else staged.stage(p))
+                                               write_as=staged.stage)
     for r in results:
         f = r.figure
         print(f"{'PASS' if r.passed else 'FAIL'}  {f.id:<30} real {validation.fmt(f, f.real):>9}  "
