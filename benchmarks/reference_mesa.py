@@ -478,19 +478,23 @@ class ReferenceConsumer(mesa.Agent):
     def borrow(self, plat: ReferencePlatform, lender: ReferenceLender, channel: str, amount: float, terms: int,
                t: int) -> None:
         """Book the loan. Through an own licence the platform's lender keeps its co-lending share and its
-        first partner with room funds the rest; under diversion the lender pays the platform a fee
+        first partner with room funds the rest (all of it at a share of 0) and pays the platform the co-lending
+        fee on its part; under diversion the lender pays the platform a fee on the whole loan
         (`Credit.originate_consumer`)."""
         fin = plat.params.finance
         split = [(lender, 1.0)]
         partner = plat.co_lender(channel, amount)
         if partner is not None:
-            split = [(lender, fin.co_lending_own_share), (partner, 1.0 - fin.co_lending_own_share)]
+            own = fin.co_lending_own_share
+            split = [(lender, own), (partner, 1.0 - own)] if own > 0.0 else [(partner, 1.0)]
         for funder, share in split:
             part = amount * share
             self.loans.append(Loan(funder, part, funder.rate(), terms, t + MONTH, outstanding=part))
             funder.book += part
         if channel == "diversion":
             lender.equity -= amount * fin.diversion_fee
+        elif partner is not None:
+            partner.equity -= amount * (1.0 - fin.co_lending_own_share) * fin.co_lending_fee
         self.debt += amount
         self.model.counts["amount_originated"] += amount
 

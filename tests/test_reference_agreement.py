@@ -171,3 +171,30 @@ def test_the_reference_sells_only_what_is_still_claimable_as_the_model_does() ->
     assert repaid_after.status == CHARGED_OFF  # nothing left to sell
     assert half_left.status == SOLD
     assert lender.equity - equity == pytest.approx(400.0 * lender.params.npl_price)
+
+
+def test_the_reference_charges_the_co_lending_fee_as_the_model_does() -> None:
+    """`Credit.originate_consumer`: under an own licence the partner funding the rest of a loan pays the platform
+    `finance.co_lending_fee` x its share (the reference charged nothing, so its partners lent for free); at a
+    co-lending share of 0 the partner funds the loan whole, with no row of 0 for the platform's lender."""
+    from benchmarks.reference_mesa import ReferenceModel
+
+    scenario = small_scenario(consumers=10, merchants=2, days=1, burn_in_days=0)
+    model = ReferenceModel(scenario, 1)
+    model.counts = {"amount_originated": 0.0}
+    video = next(p for p in model.platforms if p.params.name == "video")
+    own, partner = video.own_lender(), video.partners()[0]
+    fin = video.params.finance
+    consumer = model.consumers[0]
+    before = (own.equity, partner.equity)
+    consumer.borrow(video, own, "own", 1000.0, 6, 0)
+    assert [(loan.lender, loan.principal) for loan in consumer.loans] == [
+        (own, pytest.approx(1000.0 * fin.co_lending_own_share)),
+        (partner, pytest.approx(1000.0 * (1 - fin.co_lending_own_share)))]
+    assert own.equity == before[0]
+    assert before[1] - partner.equity == pytest.approx(1000.0 * (1 - fin.co_lending_own_share) * fin.co_lending_fee)
+
+    fin.co_lending_own_share = 0.0
+    consumer.loans = []
+    consumer.borrow(video, own, "own", 500.0, 6, 0)
+    assert [(loan.lender, loan.principal) for loan in consumer.loans] == [(partner, pytest.approx(500.0))]
