@@ -717,13 +717,18 @@ class ReferenceConsumer(mesa.Agent):
             return
 
     def report_to_lenders(self) -> None:
-        """Delinquent loans held by intermediaries' clients feed each lender's complaint load."""
+        """Delinquent loans held by intermediaries' clients feed each lender's complaint load: the drag by the
+        share of its late loans that clients hold, the complaints once per client and lender however many of its
+        loans the client is behind on (`intermediaries._complain`)."""
+        complained: set[int] = set()
         for loan in self.loans:
             if loan.delinquent:
                 loan.lender.delinquent_loans += 1
                 if self.client_of is not None:
                     loan.lender.client_loans += 1
-                    loan.lender.complaints += self.client_of.params.complaints_per_client / 30.0
+                    if loan.lender.index not in complained:
+                        complained.add(loan.lender.index)
+                        loan.lender.complaints += self.client_of.params.complaints_per_client / 30.0
         if len(self.loans) > 8:  # forget settled history so the step stays short
             self.loans = [loan for loan in self.loans if loan.status == ACTIVE or loan.claim > 0]
 

@@ -198,3 +198,20 @@ def test_the_reference_charges_the_co_lending_fee_as_the_model_does() -> None:
     consumer.loans = []
     consumer.borrow(video, own, "own", 500.0, 6, 0)
     assert [(loan.lender, loan.principal) for loan in consumer.loans] == [(partner, pytest.approx(500.0))]
+
+
+def test_the_reference_files_complaints_per_client_and_lender_as_the_model_does() -> None:
+    """`intermediaries._complain`: a client files `complaints_per_client / 30` a day against each lender it is behind
+    with, however many of that lender's loans are late (the reference filed them per late loan)."""
+    from benchmarks.reference_mesa import Loan, ReferenceModel
+
+    scenario = small_scenario(consumers=10, merchants=2, days=1, burn_in_days=0)
+    model = ReferenceModel(scenario, 1)
+    consumer, lender, other = model.consumers[0], model.lenders[0], model.lenders[1]
+    consumer.client_of = model.restructurers[0]
+    consumer.loans = [Loan(lender, 100.0, 0.2, 6, 30, outstanding=100.0, first_missed=0) for _ in range(2)]
+    consumer.loans.append(Loan(other, 100.0, 0.2, 6, 30, outstanding=100.0, first_missed=0))
+    consumer.report_to_lenders()
+    per_day = model.restructurers[0].params.complaints_per_client / 30.0
+    assert (lender.complaints, other.complaints) == (pytest.approx(per_day), pytest.approx(per_day))
+    assert (lender.delinquent_loans, lender.client_loans) == (2, 2)  # the drag is still by share of late loans
