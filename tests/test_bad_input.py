@@ -41,8 +41,8 @@ MORE_FILES = {
     "cycle3_c": f"{MORE}/cycle3_c.yaml: extends: cycle cycle3_c.yaml -> cycle3_a.yaml -> cycle3_b.yaml -> "
                 "cycle3_c.yaml",
     "duplicate_lender": f"{MORE}/duplicate_lender.yaml: lenders: duplicate name 'cfc'",
-    "extends_directory": f"{MORE}/extends_directory.yaml: extends: file 'a_directory.yaml' not found (looked for "
-                         f"{MORE}/a_directory.yaml)",
+    "extends_directory": f"{MORE}/extends_directory.yaml: extends: 'a_directory.yaml' is a folder, not a YAML file "
+                         f"({MORE}/a_directory.yaml)",
     "extends_empty": f"{MORE}/extends_empty.yaml: extends: '' is not a file path (expected e.g. 'baseline.yaml')",
     "extends_non_utf8": f"{MORE}/latin1_bytes.yaml: not a text file (UTF-8 expected)",
     "huge_float_count": f"{MORE}/huge_float_count.yaml: consumers.count: 1000000000000.0 is written as a decimal "
