@@ -94,6 +94,13 @@ MORE_FILES = {
     # the schema's message named Python's None: "None: null keys should be strings"
     "null_key": f"{MORE}/null_key.yaml: line 2, column 1: YAML error: key null is null, not a name (quote it, "
                 "'null', if you mean the text)",
+    # the schema's message was "regulation.1: 1 keys should be strings": no word of the keys allowed
+    "number_key": f"{MORE}/number_key.yaml: regulation: key 1 is not a name; allowed keys: rate_cap, balance_limit, "
+                  "co_lending_min_share, license_moratorium, registered_capital_m, registered_capital_cross_m, "
+                  "complaint_drag, complaint_cost",
+    "bool_key": f"{MORE}/bool_key.yaml: key true is not a name; allowed keys: name, description, seed, days, "
+                "burn_in_days, market, consumers, merchants, platforms, lenders, restructurers, regulation, "
+                "collections, events",
     "yaml_alias": f"{MORE}/yaml_alias.yaml: line 2, column 5: YAML error: alias *b is not allowed; write the value "
                   "out (or share values with extends:)",
     # no silent conversion between true/false, text and numbers
