@@ -279,6 +279,8 @@ SET_ERRORS = {
     "count=5000": "count: unknown key here (did you mean consumers.count or merchants.count?)",
     "regulation.rate_cap=.nan": "regulation.rate_cap: NaN is not a finite number",
     "days=[1": "value '[1' is not valid YAML",
+    # YAML reads a leading '#' as a comment: the message was about a null the user never typed
+    "days=#5": "value '#5' starts with '#', which YAML reads as a comment; quote it to mean the text: days='\"#5\"'",
     "=5": "expected KEY=VALUE, e.g. consumers.count=20000",
     "lenders.0.apr=0.1": "lenders: unknown lender '0'; known: video_credit, big_bank, cfc, micro_a, micro_b, micro_c",
     "regulation.rate_cap=": "regulation.rate_cap: null is not a number",

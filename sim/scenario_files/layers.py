@@ -159,6 +159,9 @@ class Layers:
         if not sep or not key.strip():
             raise ScenarioError(f"{label}: expected KEY=VALUE, e.g. consumers.count=20000")
         parts = key.strip().split(".")
+        if raw.strip().startswith("#"):  # YAML reads it as a comment, so the value would be a null never typed
+            raise ScenarioError(f"{label}: value {_show(raw)} starts with '#', which YAML reads as a comment; "
+                                f"quote it to mean the text: {key.strip()}='\"{raw.strip()}\"'")
         try:
             value = parse_yaml(raw, tuple(parts)) if raw.strip() else None
         except LeadingZero as exc:
