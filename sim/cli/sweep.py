@@ -97,7 +97,7 @@ def main(args: argparse.Namespace) -> int:
 
             indices, files = analyze_folder(store.root, figures=not args.no_figures)
             written += files
-    except runner.SchedulerLost as exc:
+    except (runner.SchedulerLost, runner.RunNotStored) as exc:
         # not bad input (2) and nothing failed in the model: 1, as an output the file system refused
         print(f"{exc}; the runs finished are kept in {store.root}; continue with --resume", file=sys.stderr)
         return 1
