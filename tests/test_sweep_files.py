@@ -71,6 +71,8 @@ BAD = [
     ("parameters:\n  regulation.rate_cap: {values: [0.1], dist: gauss}\n",
      "parameters.regulation.rate_cap.dist: 'gauss' is not allowed; allowed: uniform, log_uniform, normal"),
     ("parameters:\n  seed: {values: [1, 2]}\n", "parameters.seed: cannot be varied"),
+    # every run's seed replaces the base scenario's: a seed in `set` changed nothing but the run ids
+    ("set: {seed: 99}\n", "set.seed: cannot be set in a sweep; seeds come from replications and seed"),
     ("parameters:\n  platforms.community.finance: {values: [{strategy: none}]}\n",
      "labels: required when values are mappings or lists"),
     ("parameters: {}\n", "parameters: a mapping is empty; at least 1 expected"),
