@@ -572,6 +572,21 @@ def test_a_sampled_switch_is_named_on_the_axis_of_its_figure(tmp_path: Path) -> 
     assert "True" not in ticks["kpi_vs_2_consumers_bnpl_preference.png"]  # a range keeps its numeric axis
 
 
+def test_a_sweep_that_keeps_no_daily_series_draws_no_fan_chart(tmp_path: Path) -> None:
+    """`series: [day]` (KPIs only) divided by zero while laying out an empty fan chart: a traceback after every
+    run had finished, and on every --resume. The other figures are drawn, the fan chart is not."""
+    from sim.sweep import analysis
+
+    path = tmp_path / "n.yaml"
+    path.write_text(NULL_GRID.replace("series: [orders]", "series: [day]"))
+    plan = load_sweep(str(path))
+    store = runner.prepare(plan, tmp_path / "out", resume=False)
+    frame = _stored(plan, store)
+    written = analysis.summarize_sweep(plan, store, frame)
+    assert "figures/fan_charts.png" not in written and "figures/heatmap.png" in written
+    assert not (store.root / "figures" / "fan_charts.png").exists()
+
+
 def test_an_embedded_cluster_starts_no_more_workers_than_runs_left() -> None:
     """Each embedded worker is a process: `--workers 8` for three runs left starts three, not eight."""
     assert runner.embedded_workers(8, 3) == 3

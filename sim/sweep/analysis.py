@@ -84,8 +84,9 @@ def summarize_sweep(plan: Plan, store: Store, frame: pd.DataFrame, *, figures: b
     for i, param in enumerate(plan.parameters):
         _kpi_vs_parameter(plan, frame, param, folder / f"kpi_vs_{i + 1}_{_slug(param)}.png")
         written.append(f"figures/kpi_vs_{i + 1}_{_slug(param)}.png")
-    _fans(plan, store, frame, folder / "fan_charts.png")
-    written.append("figures/fan_charts.png")
+    if _fan_series(plan):  # `series: [day]` keeps no daily column to draw
+        _fans(plan, store, frame, folder / "fan_charts.png")
+        written.append("figures/fan_charts.png")
     if plan.sweep.design == "grid" and len(plan.parameters) == 2:
         _heatmap(plan, summary, folder / "heatmap.png")
         written.append("figures/heatmap.png")
@@ -192,7 +193,7 @@ def _categories(plan: Plan, param: str) -> list[Any]:
 
 def _fans(plan: Plan, store: Store, frame: pd.DataFrame, path: Any) -> None:
     """Daily series: median and 50%/90% bands across runs (grid: one fan per value of the first parameter)."""
-    series = [s for s in FAN_SERIES if s in plan.series] or [s for s in plan.series if s != "day"][:6]
+    series = _fan_series(plan)
     done = frame[frame["status"] == "done"].drop_duplicates("run_id")
     first = plan.parameters[0]
     groups = _by_level(plan, done, first) if plan.sweep.design == "grid" else [("all runs", done)]
@@ -214,6 +215,11 @@ def _fans(plan: Plan, store: Store, frame: pd.DataFrame, path: Any) -> None:
             ax.grid(alpha=0.3)
     next(iter(axes)).legend(fontsize=6)
     _save(fig, path, f"{plan.sweep.name}: daily series (median, 50% and 90% of runs)")
+
+
+def _fan_series(plan: Plan) -> list[str]:
+    """The daily columns the fan chart draws: those of `FAN_SERIES` the runs keep, else the first six they keep."""
+    return [s for s in FAN_SERIES if s in plan.series] or [s for s in plan.series if s != "day"][:6]
 
 
 def stacked_series(data: list[pd.DataFrame], column: str) -> tuple[np.ndarray, np.ndarray]:
