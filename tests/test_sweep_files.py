@@ -199,6 +199,11 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert run.main(["sweep", str(path), "--workers", "0"]) == 2
     assert "--workers: 0 is out of range" in capsys.readouterr().err
     assert run.main(["sweep", str(path), "--retry-failed"]) == 2
+    # an empty address (a scheduler file not yet written) ran the whole sweep on an embedded cluster here
+    assert run.main(["sweep", str(path), "--scheduler", "", "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.endswith("error: --scheduler: empty; give the scheduler's address with its port, "
+                                            "e.g. tcp://HOST:8786\n")
+    assert not (tmp_path / "out").exists()
     assert run.main(["sensitivity", str(tmp_path)]) == 2
     assert "not a sweep folder" in capsys.readouterr().err
     assert run.main(["sweep", str(tmp_path / "missing.yaml")]) == 2
