@@ -570,6 +570,43 @@ def test_losing_the_scheduler_stops_the_sweep_without_failing_runs(
     assert len(table) == 12 and (table["status"] == "done").all()
 
 
+def test_a_run_that_cannot_be_stored_stops_the_sweep_without_a_failed_record(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A task that kept raising outside the model (workers without the shared folder, a full disk) was recorded
+    as failed once Dask's retries ran out, and the sweep went through every run that way and exited 0: after the
+    store was mended, --resume kept them all failed. Now the sweep stops in one line, exit 1, with no record for
+    the run, and --resume runs it."""
+    from contextlib import contextmanager
+
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0")
+
+    @contextmanager
+    def in_process(workers: object, scheduler: object) -> Iterator[Client]:
+        with Client(cluster) as client:
+            yield client
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sim.sweep.runner.connect", in_process)
+    monkeypatch.setattr(Store, "write_run", disk_full)  # the worker is a thread of this process: it sees the patch
+    path, out = _sweep_file(tmp_path), tmp_path / "out"
+    try:
+        code = run.main(["sweep", str(path), "--out", str(out), "--quiet", "--no-figures"])
+    finally:
+        cluster.close()
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert len(err.strip().splitlines()) == 1 and "could not be stored in 3 attempts (OSError: [Errno 28] No space" \
+        in err and "not recorded as failed" in err and err.rstrip().endswith("continue with --resume")
+    assert not list((out / "manifest").glob("*.json"))
+    monkeypatch.undo()
+    table = _sweep(path, out, "--resume", "--workers", "1", "--no-figures")
+    assert len(table) == 12 and (table["status"] == "done").all()
+
+
 def test_sigterm_that_breaks_the_embedded_clusters_start_is_a_clean_stop(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """SIGTERM to the whole process group while the embedded cluster starts reaches its workers too, and Dask

@@ -71,6 +71,8 @@ BAD = [
     ("parameters:\n  regulation.rate_cap: {values: [0.1], dist: gauss}\n",
      "parameters.regulation.rate_cap.dist: 'gauss' is not allowed; allowed: uniform, log_uniform, normal"),
     ("parameters:\n  seed: {values: [1, 2]}\n", "parameters.seed: cannot be varied"),
+    # every run's seed replaces the base scenario's: a seed in `set` changed nothing but the run ids
+    ("set: {seed: 99}\n", "set.seed: cannot be set in a sweep; seeds come from replications and seed"),
     ("parameters:\n  platforms.community.finance: {values: [{strategy: none}]}\n",
      "labels: required when values are mappings or lists"),
     ("parameters: {}\n", "parameters: a mapping is empty; at least 1 expected"),
@@ -197,6 +199,11 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert run.main(["sweep", str(path), "--workers", "0"]) == 2
     assert "--workers: 0 is out of range" in capsys.readouterr().err
     assert run.main(["sweep", str(path), "--retry-failed"]) == 2
+    # an empty address (a scheduler file not yet written) ran the whole sweep on an embedded cluster here
+    assert run.main(["sweep", str(path), "--scheduler", "", "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.endswith("error: --scheduler: empty; give the scheduler's address with its port, "
+                                            "e.g. tcp://HOST:8786\n")
+    assert not (tmp_path / "out").exists()
     assert run.main(["sensitivity", str(tmp_path)]) == 2
     assert "not a sweep folder" in capsys.readouterr().err
     assert run.main(["sweep", str(tmp_path / "missing.yaml")]) == 2

@@ -544,6 +544,49 @@ def test_a_point_whose_runs_all_failed_keeps_its_rows_in_the_summary(tmp_path: P
     assert summary.loc[1, "note"] == "no finished run (every replication failed or is missing): no mean"
 
 
+def test_a_sampled_switch_is_named_on_the_axis_of_its_figure(tmp_path: Path) -> None:
+    """A sampled parameter given as values that are not numbers goes on the axis by position: `[true, false]`
+    put true at 0 and false at 1 on a plain 0-1 axis, which reads the other way round. The ticks name them."""
+    import matplotlib.pyplot as plt
+
+    from sim.sweep import analysis
+
+    path = tmp_path / "s.yaml"
+    path.write_text(NULL_GRID.replace("design: grid", "design: lhs\nsamples: 4")
+                    .replace("{values: [0.08, 0.16]}", "{low: 0.08, high: 0.16}")
+                    .replace("[null, community_credit]", "[true, false]")
+                    .replace("finance.license_lender", "finance.cash_loans"))
+    plan = load_sweep(str(path))
+    store = runner.prepare(plan, tmp_path / "out", resume=False)
+    frame = _stored(plan, store)
+    ticks: dict[str, list[str]] = {}
+
+    def keep_ticks(fig: object, out: Path, title: str) -> None:
+        ticks[out.name] = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+        plt.close(fig)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(analysis, "_save", keep_ticks)
+        analysis.summarize_sweep(plan, store, frame)
+    assert ticks["kpi_vs_1_platforms_community_finance_cash_loans.png"] == ["True", "False"]
+    assert "True" not in ticks["kpi_vs_2_consumers_bnpl_preference.png"]  # a range keeps its numeric axis
+
+
+def test_a_sweep_that_keeps_no_daily_series_draws_no_fan_chart(tmp_path: Path) -> None:
+    """`series: [day]` (KPIs only) divided by zero while laying out an empty fan chart: a traceback after every
+    run had finished, and on every --resume. The other figures are drawn, the fan chart is not."""
+    from sim.sweep import analysis
+
+    path = tmp_path / "n.yaml"
+    path.write_text(NULL_GRID.replace("series: [orders]", "series: [day]"))
+    plan = load_sweep(str(path))
+    store = runner.prepare(plan, tmp_path / "out", resume=False)
+    frame = _stored(plan, store)
+    written = analysis.summarize_sweep(plan, store, frame)
+    assert "figures/fan_charts.png" not in written and "figures/heatmap.png" in written
+    assert not (store.root / "figures" / "fan_charts.png").exists()
+
+
 def test_an_embedded_cluster_starts_no_more_workers_than_runs_left() -> None:
     """Each embedded worker is a process: `--workers 8` for three runs left starts three, not eight."""
     assert runner.embedded_workers(8, 3) == 3

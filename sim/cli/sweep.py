@@ -52,6 +52,10 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"--workers: {args.workers} is out of range; allowed: 1 to {limit} ({WORKERS_PER_CORE} "
                              "per core of this machine: more processes only share the cores, and each needs its own "
                              "memory)")
+    if args.scheduler is not None and not args.scheduler.strip():
+        # `--scheduler "$(cat scheduler.txt)"` before the file was written: an empty address would be no
+        # --scheduler at all, and the whole sweep would run on this machine (a login node) instead
+        raise UsageError("--scheduler: empty; give the scheduler's address with its port, e.g. tcp://HOST:8786")
     if args.workers is not None and args.scheduler:
         raise UsageError("--workers: only for the embedded cluster; with --scheduler the cluster has its own workers")
     for flag in ("retry_failed", "ignore_code_change"):
@@ -97,7 +101,7 @@ def main(args: argparse.Namespace) -> int:
 
             indices, files = analyze_folder(store.root, figures=not args.no_figures)
             written += files
-    except runner.SchedulerLost as exc:
+    except (runner.SchedulerLost, runner.RunNotStored) as exc:
         # not bad input (2) and nothing failed in the model: 1, as an output the file system refused
         print(f"{exc}; the runs finished are kept in {store.root}; continue with --resume", file=sys.stderr)
         return 1

@@ -84,8 +84,9 @@ def summarize_sweep(plan: Plan, store: Store, frame: pd.DataFrame, *, figures: b
     for i, param in enumerate(plan.parameters):
         _kpi_vs_parameter(plan, frame, param, folder / f"kpi_vs_{i + 1}_{_slug(param)}.png")
         written.append(f"figures/kpi_vs_{i + 1}_{_slug(param)}.png")
-    _fans(plan, store, frame, folder / "fan_charts.png")
-    written.append("figures/fan_charts.png")
+    if _fan_series(plan):  # `series: [day]` keeps no daily column to draw
+        _fans(plan, store, frame, folder / "fan_charts.png")
+        written.append("figures/fan_charts.png")
     if plan.sweep.design == "grid" and len(plan.parameters) == 2:
         _heatmap(plan, summary, folder / "heatmap.png")
         written.append("figures/heatmap.png")
@@ -149,10 +150,14 @@ def _kpi_vs_parameter(plan: Plan, frame: pd.DataFrame, param: str, path: Any) ->
                 ax.legend(fontsize=6)
         else:
             stats = done.groupby("point")[kpi].apply(_band, kpi=kpi)
-            xs = np.array([_numeric(plan.shown(plan.points[int(p)])[param], plan, param) for p in stats.index])
+            categories = _categories(plan, param)
+            shown = [plan.shown(plan.points[int(p)])[param] for p in stats.index]
+            xs = np.array([categories.index(v) if categories else float(v) for v in shown], dtype=float)
             mean = np.array([s[0] for s in stats]), np.array([s[1] for s in stats]), np.array([s[2] for s in stats])
             ax.errorbar(xs, mean[0], yerr=[mean[0] - mean[1], mean[2] - mean[0]], fmt=".", ms=3, alpha=0.5,
                         elinewidth=0.6)
+            if categories:  # placed by position: without their names, 0 and 1 would read as false and true
+                ax.set_xticks(np.arange(len(categories)), [_text(v) for v in categories], fontsize=7)
         ax.set_title(_title(kpi, done), fontsize=9 if _title(kpi, done) == kpi else 7)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
@@ -178,16 +183,17 @@ def _text(value: Any) -> str:
     return "null" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
-def _numeric(value: Any, plan: Plan, param: str) -> float:
-    """A sampled value on a numeric axis (a category by its position)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return float(plan.sweep.parameters[param].levels().index(value))
+def _categories(plan: Plan, param: str) -> list[Any]:
+    """A sampled parameter's values as shown, when they go on the axis by position (some value is not a number:
+    text, a label, yes/no, null); empty when the axis is the values themselves."""
+    levels = plan.sweep.parameters[param].levels()
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in levels)
+    return [] if plan.sweep.parameters[param].values is None or numbers else levels
 
 
 def _fans(plan: Plan, store: Store, frame: pd.DataFrame, path: Any) -> None:
     """Daily series: median and 50%/90% bands across runs (grid: one fan per value of the first parameter)."""
-    series = [s for s in FAN_SERIES if s in plan.series] or [s for s in plan.series if s != "day"][:6]
+    series = _fan_series(plan)
     done = frame[frame["status"] == "done"].drop_duplicates("run_id")
     first = plan.parameters[0]
     groups = _by_level(plan, done, first) if plan.sweep.design == "grid" else [("all runs", done)]
@@ -209,6 +215,11 @@ def _fans(plan: Plan, store: Store, frame: pd.DataFrame, path: Any) -> None:
             ax.grid(alpha=0.3)
     next(iter(axes)).legend(fontsize=6)
     _save(fig, path, f"{plan.sweep.name}: daily series (median, 50% and 90% of runs)")
+
+
+def _fan_series(plan: Plan) -> list[str]:
+    """The daily columns the fan chart draws: those of `FAN_SERIES` the runs keep, else the first six they keep."""
+    return [s for s in FAN_SERIES if s in plan.series] or [s for s in plan.series if s != "day"][:6]
 
 
 def stacked_series(data: list[pd.DataFrame], column: str) -> tuple[np.ndarray, np.ndarray]:

@@ -169,6 +169,8 @@ def run_id(base_hash: str, params: dict[str, Any], seed: int) -> str:
 
 
 def _load_base(sweep: Sweep, path: str) -> Scenario:
+    if "seed" in sweep.set:  # every run's replication seed replaces it: it would change nothing but the run ids
+        raise SweepError(f"{path}: set.seed: cannot be set in a sweep; seeds come from replications and seed")
     base_path = str(Path(path).parent / sweep.base)
     if not Path(base_path).is_file():
         raise SweepError(f"{path}: base: file {sweep.base!r} not found (looked for {base_path})")

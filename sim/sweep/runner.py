@@ -19,6 +19,7 @@ __all__ = [
     "RETRIES",
     "WINDOW",
     "Outcome",
+    "RunNotStored",
     "SchedulerLost",
     "_CancelOfUnstartedCall",
     "check_resumable",
@@ -38,6 +39,12 @@ WINDOW = 256  # runs submitted ahead of completion (at least 4 per worker)
 class SchedulerLost(Exception):
     """The driver lost its connection to the scheduler: the runs still in flight were not run (no record is
     written for them) and `--resume` continues; whatever the workers finish meanwhile is kept."""
+
+
+class RunNotStored(Exception):
+    """A run's task kept raising outside the model after Dask's retries (the worker cannot see or write the sweep
+    folder: no shared file system, a full disk). Nothing says the model fails there, so the run gets no `failed`
+    record, which a resume would keep for good; the sweep stops, since the next runs would meet the same store."""
 
 
 def _connection_lost(exc: BaseException) -> bool:
@@ -118,11 +125,16 @@ def execute_all(plan: Plan, store: Store, *, workers: int | None, scheduler: str
             try:
                 status = future.result()["status"]
             except Exception as exc:
-                if _connection_lost(exc):
+                lost = _connection_lost(exc)
+                status = None if lost else _task_lost(store, run, before, exc)
+                if status is None:
                     unfinished = len(by_key) + 1 + sum(1 for _ in queue)
-                    raise SchedulerLost(f"lost the Dask scheduler ({type(exc).__name__}: {exc}".splitlines()[0]
-                                        + f") with {unfinished} runs unfinished") from None
-                status = _task_lost(store, run, before, exc)
+                    error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+                    if lost:
+                        raise SchedulerLost(f"lost the Dask scheduler ({error}) with {unfinished} runs "
+                                            "unfinished") from None
+                    raise RunNotStored(f"run {run.id} could not be stored in {RETRIES + 1} attempts ({error}); it is "
+                                       f"not recorded as failed; {unfinished} runs unfinished") from None
             failed += status == "failed"
             future.release()
             bar.update()
@@ -131,12 +143,17 @@ def execute_all(plan: Plan, store: Store, *, workers: int | None, scheduler: str
     return Outcome(len(unique), len(todo), done, failed)
 
 
-def _task_lost(store: Store, run: Any, before: dict[str, Any] | None, exc: Exception) -> str:
-    """The task failed outside the model (its workers kept dying: KilledWorker): record it as failed, unless a
-    worker wrote the run's record after it was submitted (an attempt that finished is kept, never overwritten)."""
+def _task_lost(store: Store, run: Any, before: dict[str, Any] | None, exc: Exception) -> str | None:
+    """The task failed outside the model. Its workers kept dying (KilledWorker): record it as failed. It raised
+    itself in every attempt Dask gave it (the run could not be stored): no record, None. Either way a record that
+    a worker wrote after the task was submitted stands (an attempt that finished is never overwritten)."""
+    from distributed import KilledWorker
+
     now = store.record(run.id)
     if now is not None and now != before:
         return str(now.get("status"))
+    if not isinstance(exc, KilledWorker):
+        return None
     store.write_record(run.id, {"id": run.id, "status": "failed", "seed": run.seed, "params": run.params,
                                 "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
                                 "worker": None, "duration_s": None})
