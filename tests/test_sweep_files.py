@@ -236,6 +236,14 @@ def test_sampled_whole_numbers_with_integer_and_default_name(tmp_path: Path) -> 
     assert all(isinstance(p["days"], int) and 10 <= p["days"] <= 20 for p in plan.points)
 
 
+def test_a_sweep_file_without_a_name_is_named_after_its_file_as_a_scenario_is(tmp_path: Path) -> None:
+    """`my grid (v2).yaml` without `name:` was refused with a message about a `name: 'my grid (v2)'` never
+    written; it is named `my_grid_v2`, as a scenario file of that name is."""
+    path = tmp_path / "my grid (v2).yaml"
+    path.write_text(GOOD)  # no name: key
+    assert load_sweep(str(path)).sweep.name == "my_grid_v2"
+
+
 def test_resume_into_a_folder_that_does_not_exist_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     """A mistyped --out with --resume started the whole sweep again in a new folder."""

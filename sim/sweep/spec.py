@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.scenario import safe_name, suggest
-from sim.scenario_files import TYPE_PROBLEMS, ScenarioError, read_yaml
+from sim.scenario_files import TYPE_PROBLEMS, ScenarioError, default_name, read_yaml
 
 Design = Literal["grid", "lhs", "sobol", "morris"]
 Dist = Literal["uniform", "log_uniform", "normal"]
@@ -226,9 +226,10 @@ def describe(exc: ValidationError, label: str) -> str:
 
 
 def parse(data: dict[str, Any], label: str) -> Sweep:
-    """Validate raw sweep data against the schema (without a name, the sweep is named after the file)."""
+    """Validate raw sweep data against the schema (without a name, the sweep is named after the file, as a
+    scenario is: `default_name`)."""
     if data.get("name", "") == "":
-        data = {**data, "name": Path(label).stem}
+        data = {**data, "name": default_name(label)}
     try:
         return Sweep.model_validate(data)
     except ValidationError as exc:
