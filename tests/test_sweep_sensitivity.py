@@ -403,3 +403,13 @@ def test_a_damaged_folder_is_one_line_naming_the_file(tmp_path: Path, capsys: py
     assert run.main(["sensitivity", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {tmp_path / 'out' / name}: {says}") and err.count("\n") == 1, err
+
+
+def test_sensitivity_charts_not_drawn_again_are_removed(tmp_path: Path) -> None:
+    """A resume with `--no-figures` rewrote sensitivity.csv and left the earlier charts beside it."""
+    _folder(tmp_path, SOBOL, _seed_noise)
+    charts = tmp_path / "out" / "sensitivity"
+    sensitivity.analyze_folder(tmp_path / "out")
+    assert (charts / "gmv.png").exists()
+    sensitivity.analyze_folder(tmp_path / "out", figures=False)
+    assert not list(charts.glob("*.png"))

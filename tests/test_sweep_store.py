@@ -587,6 +587,28 @@ def test_a_sweep_that_keeps_no_daily_series_draws_no_fan_chart(tmp_path: Path) -
     assert not (store.root / "figures" / "fan_charts.png").exists()
 
 
+def test_figures_not_drawn_again_are_removed_with_the_tables_rewritten(tmp_path: Path) -> None:
+    """A resume with `--no-figures` (or a design drawing fewer figures) rewrote the tables and left the earlier
+    figures beside them, no longer matching; a figure the pass does not draw is removed, one it draws is kept."""
+    from sim.sweep import analysis
+
+    path = tmp_path / "n.yaml"
+    path.write_text(NULL_GRID)
+    plan = load_sweep(str(path))
+    store = runner.prepare(plan, tmp_path / "out", resume=False)
+    frame = _stored(plan, store)
+    figures = store.root / "figures"
+    analysis.summarize_sweep(plan, store, frame)
+    assert (figures / "fan_charts.png").exists() and (figures / "heatmap.png").exists()
+    (figures / "notes.txt").write_text("mine")  # not a picture this code draws: left alone
+    path.write_text(NULL_GRID.replace("series: [orders]", "series: [day]"))
+    written = analysis.summarize_sweep(load_sweep(str(path)), store, frame)
+    assert "figures/heatmap.png" in written and (figures / "heatmap.png").exists()
+    assert not (figures / "fan_charts.png").exists()
+    analysis.summarize_sweep(plan, store, frame, figures=False)
+    assert sorted(p.name for p in figures.iterdir()) == ["notes.txt"]
+
+
 def test_an_embedded_cluster_starts_no_more_workers_than_runs_left() -> None:
     """Each embedded worker is a process: `--workers 8` for three runs left starts three, not eight."""
     assert runner.embedded_workers(8, 3) == 3

@@ -11,7 +11,7 @@ import pandas as pd
 from sim.compare import interval, possible_range
 from sim.results import NOT_AVAILABLE, undefined_reason
 from sim.sweep.plan import Plan
-from sim.sweep.store import Store, atomic_write
+from sim.sweep.store import Store, atomic_write, remove_stale_figures
 
 FAN_SERIES = ("orders", "bnpl_uptake", "outstanding_principal", "dpd90p_share", "restructurer_clients",
               "lender_equity")
@@ -74,12 +74,13 @@ def summarize_sweep(plan: Plan, store: Store, frame: pd.DataFrame, *, figures: b
     summary = point_summary(plan, frame)
     atomic_write(store.root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     written = ["summary.csv"]
+    folder = store.root / "figures"
     if not figures or not (frame["status"] == "done").any():
+        remove_stale_figures(folder, [])
         return written
     import matplotlib
 
     matplotlib.use("Agg")
-    folder = store.root / "figures"
     folder.mkdir(exist_ok=True)
     for i, param in enumerate(plan.parameters):
         _kpi_vs_parameter(plan, frame, param, folder / f"kpi_vs_{i + 1}_{_slug(param)}.png")
@@ -90,6 +91,7 @@ def summarize_sweep(plan: Plan, store: Store, frame: pd.DataFrame, *, figures: b
     if plan.sweep.design == "grid" and len(plan.parameters) == 2:
         _heatmap(plan, summary, folder / "heatmap.png")
         written.append("figures/heatmap.png")
+    remove_stale_figures(folder, [store.root / name for name in written])
     return written
 
 

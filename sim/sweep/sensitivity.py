@@ -20,7 +20,7 @@ import pandas as pd
 
 from sim.results import undefined_reason
 from sim.sweep.spec import SweepError
-from sim.sweep.store import atomic_write, check_kpi_format, read_definition
+from sim.sweep.store import atomic_write, check_kpi_format, read_definition, remove_stale_figures
 
 COLUMNS = {
     "sobol": ["kpi", "parameter", "S1", "S1_conf", "ST", "ST_conf", "note"],
@@ -261,13 +261,16 @@ def analyze_folder(folder: Path, *, figures: bool = True) -> tuple[pd.DataFrame,
     design = read_definition(folder)["sweep"]["design"]
     atomic_write(folder / "sensitivity.csv", lambda tmp: table.to_csv(tmp, index=False))
     written = ["sensitivity.csv"]
+    drawn = []
     if figures:
-        (folder / "sensitivity").mkdir(exist_ok=True)
+        charts.mkdir(exist_ok=True)
         first = VALUES[str(design)][0]
         for kpi in table["kpi"].unique():
             if table.loc[table["kpi"] == kpi, first].notna().any():
-                chart(table, kpi, str(design), folder / "sensitivity" / f"{kpi}.png")
+                chart(table, kpi, str(design), charts / f"{kpi}.png")
+                drawn.append(charts / f"{kpi}.png")
         written.append("sensitivity/<kpi>.png")
+    remove_stale_figures(charts, drawn)
     return table, written
 
 

@@ -193,3 +193,12 @@ class Store:
                         tmp.unlink(missing_ok=True)
                 except FileNotFoundError:  # renamed meanwhile by the process that wrote it
                     pass
+
+
+def remove_stale_figures(folder: Path, drawn: list[Path]) -> None:
+    """Remove the pictures in `folder` not drawn from the tables just written: a resume with `--no-figures` or
+    fewer KPIs left the earlier run's figures beside tables they no longer match."""
+    if folder.is_dir():
+        for picture in folder.glob("*.png"):
+            if picture not in drawn:
+                picture.unlink()
