@@ -253,7 +253,7 @@ SHARES = tuple(UNDEFINED_WHEN)
 def _fmt(kpi: str, v: float) -> str:
     """Shares in percent; money in whole yuan; a mean count with two decimals where it has them ("0.33",
     "57", not "57.00": a count's mean is whole when every seed agrees, and 0.00 read as a rounded share)."""
-    if kpi.startswith("finance_share_") or kpi in SHARES:
+    if is_share(kpi):
         return f"{100 * v:.2f}%"
     if abs(v) >= 100 or "(RMB" in label(kpi):
         return f"{v:,.0f}"
@@ -261,7 +261,20 @@ def _fmt(kpi: str, v: float) -> str:
     return "0" if text == "-0" else text
 
 
+def is_share(kpi: str) -> bool:
+    return kpi.startswith("finance_share_") or kpi in SHARES
+
+
 def figure(summary: pd.DataFrame, path: Path) -> None:
+    """Write `comparison.png` (`draw`)."""
+    import matplotlib.pyplot as plt
+
+    fig = draw(summary)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def draw(summary: pd.DataFrame) -> Any:
     """One small bar chart per KPI: means with 95% intervals, scenarios side by side."""
     import matplotlib
 
@@ -275,9 +288,10 @@ def figure(summary: pd.DataFrame, path: Path) -> None:
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), constrained_layout=True)
     for ax, kpi in zip(axes.flat, kpis, strict=False):
         part = summary[summary["kpi"] == kpi].set_index("scenario").loc[names]
+        scale = 100.0 if is_share(kpi) else 1.0  # shares in percent, as the printed table shows them
         # a scenario where the KPI is undefined for every seed gets no bar but an "n/a" label
-        mean = part["mean"].fillna(0.0)
-        err = np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])  # NaN: no error bar
+        mean = scale * part["mean"].fillna(0.0)
+        err = scale * np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])  # NaN: no bar
         colors = ["tab:gray", *["tab:red" if s else "tab:blue" for s in part["significant"].iloc[1:]]]
         ax.bar(range(len(names)), mean, yerr=err, capsize=4, color=colors)
         for i, n in enumerate(part["n"]):
@@ -288,12 +302,15 @@ def figure(summary: pd.DataFrame, path: Path) -> None:
         title = label(kpi) if not left_out else (f"{label(kpi)}\n{left_out} of {left_out + int(part['n'].sum())} "
                                                  f"runs {NOT_AVAILABLE}: {undefined_reason(kpi)}")
         ax.set_title(title, fontsize=10 if not left_out else 8)
+        if scale != 1.0:
+            ax.set_ylabel("%")
         ax.grid(alpha=0.3, axis="y")
     for ax in list(axes.flat)[len(kpis):]:
         ax.axis("off")
-    fig.suptitle("Scenario comparison: means and 95% intervals over common seeds (red: differs from the first)")
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    seeds = int((summary["n"] + summary["undefined"]).max())
+    fig.suptitle(f"Scenario comparison: means and 95% intervals over {seeds} common seeds "
+                 "(red: differs from the first)")
+    return fig
 
 
 def undefined_seeds(runs: pd.DataFrame) -> dict[str, dict[str, list[int]]]:

@@ -185,6 +185,10 @@ def test_a_bad_value_for_run_b_leaves_both_runs_alone(session: Session) -> None:
     assert message is not None and message.startswith("side-by-side refused: run B: video deposit cap = 20k")
     assert session.runs == runs and session.day == 6 and session.compare  # run A keeps its day
     assert session.variant is variant and variant.value == "0"
+    # B's field cleared and entered: said as A's fields say it, not "deposit cap = : ... null is not a number"
+    assert session.set_compare(True, value=" ") == \
+        "side-by-side refused: run B's value (video deposit cap) is empty: type a value"
+    assert session.runs == runs and session.day == 6 and session.variant is variant
     assert session.set_compare(False) is None and len(session.runs) == 1
     assert session.set_compare(True, setting="deposit_cap", value="oops") is not None
     assert not session.compare and len(session.runs) == 1  # switching on with a bad value: still off

@@ -41,8 +41,8 @@ MORE_FILES = {
     "cycle3_c": f"{MORE}/cycle3_c.yaml: extends: cycle cycle3_c.yaml -> cycle3_a.yaml -> cycle3_b.yaml -> "
                 "cycle3_c.yaml",
     "duplicate_lender": f"{MORE}/duplicate_lender.yaml: lenders: duplicate name 'cfc'",
-    "extends_directory": f"{MORE}/extends_directory.yaml: extends: file 'a_directory.yaml' not found (looked for "
-                         f"{MORE}/a_directory.yaml)",
+    "extends_directory": f"{MORE}/extends_directory.yaml: extends: 'a_directory.yaml' is a folder, not a YAML file "
+                         f"({MORE}/a_directory.yaml)",
     "extends_empty": f"{MORE}/extends_empty.yaml: extends: '' is not a file path (expected e.g. 'baseline.yaml')",
     "extends_non_utf8": f"{MORE}/latin1_bytes.yaml: not a text file (UTF-8 expected)",
     "huge_float_count": f"{MORE}/huge_float_count.yaml: consumers.count: 1000000000000.0 is written as a decimal "
@@ -94,6 +94,13 @@ MORE_FILES = {
     # the schema's message named Python's None: "None: null keys should be strings"
     "null_key": f"{MORE}/null_key.yaml: line 2, column 1: YAML error: key null is null, not a name (quote it, "
                 "'null', if you mean the text)",
+    # the schema's message was "regulation.1: 1 keys should be strings": no word of the keys allowed
+    "number_key": f"{MORE}/number_key.yaml: regulation: key 1 is not a name; allowed keys: rate_cap, balance_limit, "
+                  "co_lending_min_share, license_moratorium, registered_capital_m, registered_capital_cross_m, "
+                  "complaint_drag, complaint_cost",
+    "bool_key": f"{MORE}/bool_key.yaml: key true is not a name; allowed keys: name, description, seed, days, "
+                "burn_in_days, market, consumers, merchants, platforms, lenders, restructurers, regulation, "
+                "collections, events",
     "yaml_alias": f"{MORE}/yaml_alias.yaml: line 2, column 5: YAML error: alias *b is not allowed; write the value "
                   "out (or share values with extends:)",
     # no silent conversion between true/false, text and numbers

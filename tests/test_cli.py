@@ -894,6 +894,11 @@ def test_a_one_day_run_shows_its_points_on_the_dashboard() -> None:
     assert len(single) >= 10  # visits by platform, orders, BNPL shares, balances, write-offs, lenders' equity
     assert all(line.get_marker() not in (None, "None", "", " ") for line in single)
     assert ", 1 day, " in fig.get_suptitle()
+    # the time panels say their x is the day (they had no x label); the revenue panel's bars are platforms
+    labels = {ax.get_title(): ax.get_xlabel() for ax in fig.axes if ax.get_title()}
+    assert labels.pop("Platform revenue by source") == ""
+    labels.pop("Key figures")
+    assert len(labels) == 6 and set(labels.values()) == {"recorded day"}
     plt.close(fig)
 
 

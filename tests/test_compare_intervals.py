@@ -69,3 +69,29 @@ def test_one_seed_does_not_claim_that_no_difference_excludes_0() -> None:
     text = compare.text_table(compare.table(runs))
     assert "excludes 0" not in text
     assert "no paired difference from a tested: it needs at least 2 seeds both scenarios define" in text
+
+
+def test_the_figure_draws_shares_in_percent_as_the_table_prints_them_and_names_the_seeds() -> None:
+    """comparison.png drew a share of 0.05 as 0.05 beside a table that prints 5.00%, and did not say over how
+    many seeds its intervals were taken."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(1)
+    rows = [{"scenario": name, "seed": s, "bnpl_uptake": 0.05 + 0.01 * rng.random(), "orders": 100.0 + s}
+            for name in ("a", "b") for s in (1, 2, 3)]
+    summary = compare.table(pd.DataFrame(rows))
+    fig = compare.draw(summary)
+    try:
+        axes = {ax.get_title(): ax for ax in fig.axes if ax.get_title()}
+        share = axes[compare.label("bnpl_uptake")]
+        heights = [bar.get_height() for bar in share.patches]
+        means = summary[summary["kpi"] == "bnpl_uptake"]["mean"].to_numpy()
+        np.testing.assert_allclose(heights, 100 * means)
+        assert share.get_ylabel() == "%"
+        count = axes[compare.label("orders")]
+        np.testing.assert_allclose([b.get_height() for b in count.patches],
+                                   summary[summary["kpi"] == "orders"]["mean"].to_numpy())
+        assert count.get_ylabel() == ""
+        assert "over 3 common seeds" in fig.get_suptitle()
+    finally:
+        plt.close(fig)

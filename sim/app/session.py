@@ -341,6 +341,9 @@ class Session:
             new = Variant(platform or v.platform or default_platform(self.scenario), setting or v.setting, v.value)
             if value is not None:
                 new.value = value_text(value)
+                if not new.value:  # B's field cleared and entered: YAML reads it as null, as in A's fields (`set`)
+                    return self._fail(f"side-by-side refused: run B's value ({new.describe().rstrip(' =')}) is "
+                                      "empty: type a value")
             elif on:
                 new.value = self._first_valid(new, default_values(self.scenario, new.platform, new.setting))
             try:

@@ -35,6 +35,8 @@ def figure(model: MarketModel) -> Any:
     panels = (_traffic, _bnpl, _lending, _delinquency, _losses, _revenue, _equity)
     for ax, panel in zip(axes.flat, panels, strict=False):
         panel(ax, market, plats, lends)
+        if panel is not _revenue:  # the revenue panel's bars are platforms, the others' x is the day
+            ax.set_xlabel("recorded day", fontsize=8)
         ax.grid(alpha=0.3)
     for ax in fig.axes:  # a line through one point (a one-day run) draws nothing: show the point
         for line in ax.get_lines():

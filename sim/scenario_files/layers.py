@@ -62,6 +62,8 @@ def read_chain(path: str) -> list[tuple[str, dict[str, Any]]]:
         if not isinstance(parent, str) or not parent.strip():
             raise ScenarioError(f"{label}: extends: {_show(parent)} is not a file path (expected e.g. 'baseline.yaml')")
         target = os.path.normpath(os.path.join(os.path.dirname(label), parent))
+        if Path(target).is_dir():  # there, so "not found" would send the user looking for a file that exists
+            raise ScenarioError(f"{label}: extends: {parent!r} is a folder, not a YAML file ({target})")
         if not Path(target).is_file():
             known = library_file(parent, os.path.dirname(label) or os.curdir) if not Path(target).exists() else None
             hint = f"; to extend the library's {Path(known).stem}, write extends: {known}" if known else ""

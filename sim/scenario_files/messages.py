@@ -179,6 +179,10 @@ def describe(exc: ValidationError, layers: Layers, default: str) -> str:
     # a value error inside a union (e.g. events.value) carries the union member in loc; drop type tags
     loc = tuple(p for p in loc if p not in UNION_TAGS)
     where = layers.source(loc, default)
+    if err["type"] == "invalid_key":  # `1:` or `true:`, which YAML reads as a number or a boolean, never a key
+        section = f"{_join(loc[:-1])}: " if loc[:-1] else ""
+        return f"{where}: {section}key {_show(err.get('input'))} is not a name; allowed keys: " \
+               f"{', '.join(_fields(loc[:-1]))}{more}"
     problem = _value_for_section(err, loc, where, layers) or f"{_join(loc)}: {_problem(err, loc)}"
     return f"{where}: {problem}{more}"
 
