@@ -245,6 +245,35 @@ def test_entrants_post_their_deposit_at_entry_so_they_do_not_close_together() ->
     assert np.mean(closed % 30 == 29) < 0.15
 
 
+def test_a_shop_keeps_its_entry_deposit_until_it_has_a_full_month_of_settled_sales() -> None:
+    """A young shop's settled sales cover only part of its first month (they wait out the settlement delay).
+    Re-tiered on them, an entrant's deposit went back into its cash at its first month end and was called back
+    from its cash at the next; it now keeps the deposit it posted at entry until a full month has settled."""
+    scenario = small_scenario({"community": {"merchant_growth": 8.0}}, consumers={"count": 3000},
+                              merchants={"count": 150}, days=60)
+    m = MarketModel(scenario, rng=1)
+    mer, retier = m.merchants, m.settlement.retier_deposits
+    seen = {"young": 0, "tier_below_deposit": 0, "old_moved": 0}
+
+    def watched() -> None:
+        n = mer.n
+        before = m.accounts["merchant_deposit"].balance[:n].copy()
+        retier()
+        deposit = m.accounts["merchant_deposit"].balance
+        full = mer.entered[:n] <= m.t - 30 - m.settlement.delay[mer.platform[:n]]
+        young = (mer.active[:n] & ~full).nonzero()[0]
+        np.testing.assert_array_equal(deposit[young], before[young])
+        seen["young"] += len(young)
+        seen["tier_below_deposit"] += int(np.count_nonzero(m.settlement.required_deposit(young) < before[young]))
+        seen["old_moved"] += int(np.count_nonzero(deposit[:n][mer.active[:n] & full] != before[mer.active[:n] & full]))
+
+    m.settlement.retier_deposits = watched
+    m.run()
+    assert seen["young"] > 50
+    assert seen["tier_below_deposit"] > 0  # the old rule would have refunded these on a part-month
+    assert seen["old_moved"] > 0  # shops with a full month of sales are still re-tiered
+
+
 # --- consumers, credit and collections ---------------------------------------------------------
 
 def test_bnpl_switch_controls_checkout_credit() -> None:

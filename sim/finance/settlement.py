@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.finance.loans import CHARGED_OFF
+from sim.finance.loans import CHARGED_OFF, MONTH
 from sim.finance.repayment import book_interest
 from sim.uniques import first_indices
 
@@ -288,10 +288,14 @@ class Settlement:
         return out
 
     def retier_deposits(self) -> None:
-        """Month end: deposits follow last month's settled sales, within the cap."""
+        """Month end: deposits follow last month's settled sales, within the cap. A shop re-tiers once it has had
+        a full month of settled sales: before that its month's settled sales are partial, and tiering on them
+        refunded an entrant's deposit at its first month end only to call it back from its cash at the next."""
         m = self.model
         mer, acc, ledger = m.merchants, m.accounts, m.ledger
-        shops = mer.active[: mer.n].nonzero()[0]
+        n = mer.n
+        full_month = mer.entered[:n] <= m.t - MONTH - self.delay[mer.platform[:n]]
+        shops = (mer.active[:n] & full_month).nonzero()[0]
         if len(shops) == 0:
             return
         req = self.required_deposit(shops)
