@@ -74,6 +74,19 @@ def test_missing_runs_show_in_the_table(tmp_path: Path) -> None:
     assert list(table["status"]) == ["missing", "done"] and pd.isna(table["gmv"].iloc[0])
 
 
+def test_a_done_run_whose_file_is_gone_shows_as_missing_not_as_undefined_kpis(tmp_path: Path) -> None:
+    """A `done` record whose run file went missing (or bad) gave a `done` row of NaN KPIs, which reads as ratios the
+    run left undefined; it is a missing run, which --resume runs again."""
+    store, tasks = _setup(tmp_path)
+    execute(tasks[0])
+    execute(tasks[1])
+    store.run_path(tasks[0]["id"]).unlink()
+    table = results_table(load_sweep(str(tmp_path / "s.yaml")), store)
+    assert list(table["status"]) == ["missing", "done"]
+    assert "--resume" in table["error"].iloc[0] and pd.isna(table["gmv"].iloc[0])
+    assert not store.finished(tasks[0]["id"])  # what --resume asks before it skips a run
+
+
 def test_resume_is_refused_after_a_model_change_or_for_another_sweep(tmp_path: Path) -> None:
     import json
 

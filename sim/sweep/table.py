@@ -29,6 +29,9 @@ def results_table(plan: Plan, store: Store) -> pd.DataFrame:
             rec = store.record(run.id) or {}
             if meta is not None and rec.get("status") == "done":
                 cache[run.id] = {"status": "done", "error": None, **meta["kpis"]}
+            elif rec.get("status") == "done":  # its file went missing or bad since: not a run with undefined KPIs
+                cache[run.id] = {"status": "missing", "error": "its run file is missing or unreadable; --resume "
+                                                               "runs it again"}
             else:
                 cache[run.id] = {"status": rec.get("status", "missing"), "error": rec.get("error")}
         found = cache[run.id]
