@@ -755,6 +755,15 @@ def test_no_random_borrower_says_what_is_true(tmp_path: Path, burn_in: int) -> N
     assert "Step" not in message and "set more consumers or another seed" in message and s.error == message
 
 
+def test_no_random_borrower_in_a_one_day_run_says_1_day(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(f"extends: {LIBRARY / 'classroom.yaml'}\nconsumers: {{count: 3}}\ndays: 1\nburn_in_days: 0\n")
+    s = Session(path)
+    s.step(1)
+    assert s.finished and follow.random_borrower(s.runs[0].model, s.rng) is None
+    assert s.follow_random().startswith("random borrower: nobody borrowed in this run (1 day) in this market")
+
+
 def test_run_b_the_same_as_run_a_is_pointed_out(session: Session) -> None:
     """Side by side with B's value already A's, the dashed lines hide under the solid ones: the page says so."""
     solara = pytest.importorskip("solara")

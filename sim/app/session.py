@@ -605,7 +605,8 @@ class Session:
         n = run.model.consumers.n
         market = f"in this market of {n:,} consumer{'' if n == 1 else 's'}"
         if self.finished:
-            days = f"{self.day} days and {warm_up}" if burn else f"{self.day} days"
+            played = f"{self.day} day{'' if self.day == 1 else 's'}"
+            days = f"{played} and {warm_up}" if burn else played
             return (f"nobody borrowed in this run ({days}) {market}; follow a consumer by id, or set more consumers "
                     "or another seed (Reset alone plays the same run again)")
         since = f" ({warm_up} included)" if burn else ""
