@@ -267,10 +267,10 @@ def is_share(kpi: str) -> bool:
 
 def figure(summary: pd.DataFrame, path: Path) -> None:
     """Write `comparison.png` (`draw`)."""
+    fig = draw(summary)  # before pyplot is imported here: `draw` picks the Agg backend first
+    fig.savefig(path, dpi=90)
     import matplotlib.pyplot as plt
 
-    fig = draw(summary)
-    fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
